@@ -1,0 +1,358 @@
+//! The vocabulary of the log: every change of state in helpline is one of these events.
+//!
+//! Variants are append-only: once a variant has been written to a log, its fields never
+//! change. A new need gets a new variant. The log format version (in `crate::log`) guards
+//! the encoding as a whole.
+
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, StreamId};
+use crate::domain::routing::RoutingDecision;
+use crate::domain::settings::AppSettings;
+use crate::durable;
+
+durable! {
+    /// One event as stored: its place in the global order, when, for which app, on which stream.
+    pub struct Envelope {
+        /// Global, dense sequence number (the first event of a log is 1).
+        pub seq: u64,
+        /// Wall-clock time of the decision, in milliseconds since the Unix epoch.
+        pub at_ms: i64,
+        /// The tenant.
+        pub app: AppId,
+        /// The stream (and so the actor) the event belongs to.
+        pub stream: StreamId,
+        /// What happened.
+        pub event: Event,
+    }
+
+    /// An agent's status, as the seed's workstation and SDK name them.
+    pub enum AgentStatus {
+        /// Available: sessions are allocated.
+        Free,
+        /// Busy: no new sessions; may still contact users proactively.
+        Busy,
+        /// Short break, with the reason chosen (or the automatic one after a missed offer).
+        Rest {
+            /// The rest reason's name.
+            reason: String,
+        },
+        /// Organizing information after a session; no new sessions.
+        Arrange,
+        /// Logged in but not ready; no new sessions.
+        NotReady,
+        /// Not logged in, or gone offline: no sessions, no proactive contact.
+        Offline,
+    }
+
+    /// Who changed an agent's status.
+    #[derive(Copy)]
+    pub enum StatusCause {
+        /// The agent, from the workstation or SDK.
+        Agent,
+        /// The system, after the agent missed an offer (auto short break).
+        MissedOffer,
+        /// An administrator.
+        Admin,
+    }
+
+    /// Why an agent's login ended.
+    #[derive(Copy)]
+    pub enum LogoutCause {
+        /// The agent logged out.
+        Agent,
+        /// An administrator forced the agent offline.
+        ForcedOffline,
+        /// The agent logged in somewhere else (one login place per agent).
+        NewLogin,
+        /// The account was deleted.
+        Deleted,
+    }
+
+    /// Who ended a session (`closeBy` in the protocol).
+    #[derive(Copy)]
+    pub enum CloseBy {
+        /// The user (src 27) or the client application.
+        Client,
+        /// The agent (seat).
+        Seat,
+        /// An administrator.
+        Admin,
+        /// The user-reply timeout (auto-termination).
+        Timer,
+    }
+
+    /// Why a session (re-)entered a queue.
+    pub enum QueueCause {
+        /// A new session asking for a human.
+        New,
+        /// An agent transferred it to this group.
+        Transfer {
+            /// The agent who transferred it.
+            from: AgentId,
+        },
+        /// Its offer was missed or withdrawn; it keeps its original place.
+        Redirect {
+            /// The agent who did not take it.
+            from: AgentId,
+        },
+    }
+
+    /// Why an offer ended without being accepted.
+    #[derive(Copy)]
+    pub enum MissCause {
+        /// The accept countdown ran out.
+        Timeout,
+        /// The agent went offline, logged out or was forced offline while it was offered.
+        AgentUnavailable,
+    }
+
+    /// Where a session was transferred to.
+    #[derive(Copy)]
+    pub enum TransferTarget {
+        /// Into a skill group's queue.
+        Group(GroupId),
+        /// Straight to a named agent.
+        Agent(AgentId),
+    }
+
+    /// Every change of state helpline knows.
+    #[serde(tag = "type")]
+    pub enum Event {
+        // ---- app stream ----
+        /// An app (tenant) came into being.
+        AppCreated {
+            /// Display name.
+            name: String,
+        },
+        /// The app's routing and reception settings were replaced (validated beforehand).
+        SettingsChanged {
+            /// The new settings, whole.
+            settings: AppSettings,
+        },
+
+        // ---- agent stream ----
+        /// An agent account was created.
+        AgentCreated {
+            /// Full name.
+            name: String,
+            /// Name shown to users (`${StaffNickName}`).
+            nickname: String,
+            /// Staff number (`${StaffNo}`).
+            staff_no: String,
+        },
+        /// The agent logged in (went online) with this status.
+        AgentLoggedIn {
+            /// The status after login (the app's default: free or not ready).
+            status: AgentStatus,
+        },
+        /// The agent's status changed while logged in.
+        AgentStatusChanged {
+            /// The new status (never `Offline`: going offline is `AgentLoggedOut`).
+            status: AgentStatus,
+            /// Who changed it.
+            cause: StatusCause,
+        },
+        /// The agent went offline.
+        AgentLoggedOut {
+            /// Why.
+            cause: LogoutCause,
+        },
+        /// An administrator forced the agent offline: no login until resumed.
+        AgentForcedOffline,
+        /// An administrator lifted a forced offline.
+        AgentResumed,
+        /// The account was deleted: it can no longer log in.
+        AgentDeleted,
+
+        // ---- group stream ----
+        /// A skill group was created.
+        GroupCreated {
+            /// Display name.
+            name: String,
+            /// Maximum sessions one agent serves at once for this group.
+            reception_limit: u32,
+        },
+        /// The group was renamed.
+        GroupRenamed {
+            /// The new name.
+            name: String,
+        },
+        /// The reception limit changed.
+        GroupReceptionLimitChanged {
+            /// The new limit.
+            reception_limit: u32,
+        },
+        /// The group was deleted; its members keep their accounts.
+        GroupDeleted,
+        /// An agent joined the group.
+        MemberAdded {
+            /// The agent.
+            agent: AgentId,
+            /// 1 (highest) to 5 (lowest).
+            priority: u8,
+        },
+        /// A member's priority changed.
+        MemberPriorityChanged {
+            /// The agent.
+            agent: AgentId,
+            /// 1 (highest) to 5 (lowest).
+            priority: u8,
+        },
+        /// An agent left the group.
+        MemberRemoved {
+            /// The agent.
+            agent: AgentId,
+        },
+
+        // ---- session stream ----
+        /// A user's first message to a channel opened a session.
+        SessionCreated {
+            /// The channel written to.
+            channel: ChannelId,
+            /// The user's id in the app.
+            user: String,
+            /// The agent who served this user last on this channel, for "last receptionist first".
+            last_agent: Option<AgentId>,
+        },
+        /// The session waits in a skill group's queue.
+        SessionQueued {
+            /// The group.
+            group: GroupId,
+            /// Its place in the queue: entry time, kept across redirects.
+            queued_at_ms: i64,
+            /// Why it entered.
+            cause: QueueCause,
+        },
+        /// The session was offered to an agent, who must accept before the deadline.
+        SessionOffered {
+            /// The agent.
+            agent: AgentId,
+            /// The group that routed it (none for a transfer to a named agent).
+            group: Option<GroupId>,
+            /// The offer's number within the session: timers carry it.
+            generation: u32,
+            /// When the countdown ends, in ms since the epoch.
+            deadline_ms: i64,
+            /// Why this agent.
+            decision: RoutingDecision,
+        },
+        /// The session was given to an agent who serves it at once (auto reception).
+        SessionAssigned {
+            /// The agent.
+            agent: AgentId,
+            /// The group that routed it (none for a transfer to a named agent).
+            group: Option<GroupId>,
+            /// Why this agent.
+            decision: RoutingDecision,
+        },
+        /// The offered agent accepted.
+        SessionAccepted {
+            /// The agent.
+            agent: AgentId,
+        },
+        /// The offer ended unaccepted.
+        SessionOfferMissed {
+            /// The agent offered.
+            agent: AgentId,
+            /// The offer's generation.
+            generation: u32,
+            /// Why.
+            cause: MissCause,
+        },
+        /// The accept countdown ran out while redirect on timeout is off: the offer stays
+        /// with the agent (who may be put on a short break).
+        SessionOfferOverdue {
+            /// The agent offered.
+            agent: AgentId,
+            /// The offer's generation.
+            generation: u32,
+        },
+        /// An agent handed the session on.
+        SessionTransferred {
+            /// The agent who had it.
+            from: AgentId,
+            /// Where it goes.
+            to: TransferTarget,
+        },
+        /// The user wrote.
+        SessionUserMessage {
+            /// The text.
+            text: String,
+        },
+        /// The serving agent wrote; the user-reply countdown starts.
+        SessionAgentMessage {
+            /// The agent.
+            agent: AgentId,
+            /// The text.
+            text: String,
+            /// When the session ends if the user does not answer (none when the timeout is off).
+            reply_deadline_ms: Option<i64>,
+        },
+        /// The session ended.
+        SessionEnded {
+            /// Who ended it.
+            close_by: CloseBy,
+        },
+    }
+}
+
+impl Event {
+    /// A short, stable name of the variant, for logs, metrics labels and the replay printout.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::AppCreated { .. } => "AppCreated",
+            Event::SettingsChanged { .. } => "SettingsChanged",
+            Event::AgentCreated { .. } => "AgentCreated",
+            Event::AgentLoggedIn { .. } => "AgentLoggedIn",
+            Event::AgentStatusChanged { .. } => "AgentStatusChanged",
+            Event::AgentLoggedOut { .. } => "AgentLoggedOut",
+            Event::AgentForcedOffline => "AgentForcedOffline",
+            Event::AgentResumed => "AgentResumed",
+            Event::AgentDeleted => "AgentDeleted",
+            Event::GroupCreated { .. } => "GroupCreated",
+            Event::GroupRenamed { .. } => "GroupRenamed",
+            Event::GroupReceptionLimitChanged { .. } => "GroupReceptionLimitChanged",
+            Event::GroupDeleted => "GroupDeleted",
+            Event::MemberAdded { .. } => "MemberAdded",
+            Event::MemberPriorityChanged { .. } => "MemberPriorityChanged",
+            Event::MemberRemoved { .. } => "MemberRemoved",
+            Event::SessionCreated { .. } => "SessionCreated",
+            Event::SessionQueued { .. } => "SessionQueued",
+            Event::SessionOffered { .. } => "SessionOffered",
+            Event::SessionAssigned { .. } => "SessionAssigned",
+            Event::SessionAccepted { .. } => "SessionAccepted",
+            Event::SessionOfferMissed { .. } => "SessionOfferMissed",
+            Event::SessionOfferOverdue { .. } => "SessionOfferOverdue",
+            Event::SessionTransferred { .. } => "SessionTransferred",
+            Event::SessionUserMessage { .. } => "SessionUserMessage",
+            Event::SessionAgentMessage { .. } => "SessionAgentMessage",
+            Event::SessionEnded { .. } => "SessionEnded",
+        }
+    }
+}
+
+impl AgentStatus {
+    /// The status's name as the seed's SDK spells it (`free`, `busy`, `rest`, `arrange`,
+    /// `notReady`, `offline`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AgentStatus::Free => "free",
+            AgentStatus::Busy => "busy",
+            AgentStatus::Rest { .. } => "rest",
+            AgentStatus::Arrange => "arrange",
+            AgentStatus::NotReady => "notReady",
+            AgentStatus::Offline => "offline",
+        }
+    }
+}
+
+impl CloseBy {
+    /// The protocol's spelling (`client`, `seat`, `admin`, `timer`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseBy::Client => "client",
+            CloseBy::Seat => "seat",
+            CloseBy::Admin => "admin",
+            CloseBy::Timer => "timer",
+        }
+    }
+}

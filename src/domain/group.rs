@@ -1,0 +1,326 @@
+//! A skill group: its configuration and members (durable), and its queue (rebuilt from the
+//! sessions' own streams, which say which sessions wait where since when).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::domain::Rejection;
+use crate::domain::event::Event;
+use crate::domain::ids::{AgentId, AppId, GroupId, SessionId};
+use crate::domain::routing::{Refusal, RoutingRequest};
+
+/// Longest group name, in characters.
+pub const MAX_GROUP_NAME_CHARS: usize = 64;
+/// Highest reception limit: past this, "concurrent" chats are not a person's work.
+pub const MAX_RECEPTION_LIMIT: u32 = 100;
+/// Highest member priority number (lowest priority).
+pub const LOWEST_PRIORITY: u8 = 5;
+/// The priority of a member added without one.
+pub const DEFAULT_PRIORITY: u8 = 3;
+
+/// The durable state of a skill group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupState {
+    /// The group.
+    pub id: GroupId,
+    /// Its app.
+    pub app: AppId,
+    /// Display name.
+    pub name: String,
+    /// Most sessions one agent serves at once for this group.
+    pub reception_limit: u32,
+    /// Deleted groups route nothing.
+    pub deleted: bool,
+    /// Members and their priority, 1 (highest) to 5 (lowest).
+    pub members: BTreeMap<AgentId, u8>,
+}
+
+/// What can be asked of a group's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupCommand {
+    /// Rename.
+    Rename(String),
+    /// Change the reception limit.
+    SetReceptionLimit(u32),
+    /// Delete (refused while sessions wait in it: `queued` is how many).
+    Delete {
+        /// Sessions waiting in the queue now.
+        queued: usize,
+    },
+    /// Add a member with a priority.
+    AddMember(AgentId, u8),
+    /// Change a member's priority.
+    SetPriority(AgentId, u8),
+    /// Remove a member.
+    RemoveMember(AgentId),
+}
+
+impl GroupState {
+    /// A group before its `GroupCreated` event.
+    pub fn new(id: GroupId, app: AppId) -> Self {
+        Self {
+            id,
+            app,
+            name: String::new(),
+            reception_limit: 1,
+            deleted: false,
+            members: BTreeMap::new(),
+        }
+    }
+}
+
+/// Checks a group name.
+pub fn validate_name(name: &str) -> Result<(), Rejection> {
+    let chars = name.trim().chars().count();
+    if chars == 0 || chars > MAX_GROUP_NAME_CHARS {
+        return Err(Rejection::invalid(
+            "name",
+            format!("must be 1 to {MAX_GROUP_NAME_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a reception limit.
+pub fn validate_reception_limit(limit: u32) -> Result<(), Rejection> {
+    if !(1..=MAX_RECEPTION_LIMIT).contains(&limit) {
+        return Err(Rejection::invalid(
+            "receptionLimit",
+            format!("{limit} is outside 1..={MAX_RECEPTION_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_priority(priority: u8) -> Result<(), Rejection> {
+    if !(1..=LOWEST_PRIORITY).contains(&priority) {
+        return Err(Rejection::invalid(
+            "priority",
+            format!("{priority} is outside 1 (highest)..={LOWEST_PRIORITY} (lowest)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The events that create a group.
+pub fn create(name: &str, reception_limit: u32) -> Result<Vec<Event>, Rejection> {
+    validate_name(name)?;
+    validate_reception_limit(reception_limit)?;
+    Ok(vec![Event::GroupCreated { name: name.trim().to_owned(), reception_limit }])
+}
+
+/// Turns a command into events, or refuses it.
+pub fn decide(state: &GroupState, command: &GroupCommand, _: &()) -> Result<Vec<Event>, Rejection> {
+    if state.deleted {
+        return Err(Rejection::NotFound(state.id.to_string()));
+    }
+    let member = |agent: &AgentId| {
+        if state.members.contains_key(agent) {
+            Ok(())
+        } else {
+            Err(Rejection::NotFound(format!("{agent} in {}", state.id)))
+        }
+    };
+    Ok(match command {
+        GroupCommand::Rename(name) => {
+            validate_name(name)?;
+            vec![Event::GroupRenamed { name: name.trim().to_owned() }]
+        }
+        GroupCommand::SetReceptionLimit(limit) => {
+            validate_reception_limit(*limit)?;
+            vec![Event::GroupReceptionLimitChanged { reception_limit: *limit }]
+        }
+        GroupCommand::Delete { queued } => {
+            if *queued > 0 {
+                return Err(Rejection::conflict(format_args!(
+                    "{} has {queued} sessions waiting: transfer or end them first",
+                    state.id
+                )));
+            }
+            vec![Event::GroupDeleted]
+        }
+        GroupCommand::AddMember(agent, priority) => {
+            validate_priority(*priority)?;
+            if state.members.contains_key(agent) {
+                return Err(Rejection::conflict(format_args!("{agent} is already in {}", state.id)));
+            }
+            vec![Event::MemberAdded { agent: *agent, priority: *priority }]
+        }
+        GroupCommand::SetPriority(agent, priority) => {
+            validate_priority(*priority)?;
+            member(agent)?;
+            vec![Event::MemberPriorityChanged { agent: *agent, priority: *priority }]
+        }
+        GroupCommand::RemoveMember(agent) => {
+            member(agent)?;
+            vec![Event::MemberRemoved { agent: *agent }]
+        }
+    })
+}
+
+/// Folds one of the group's own events into its state.
+pub fn apply(state: &mut GroupState, event: &Event) {
+    match event {
+        Event::GroupCreated { name, reception_limit } => {
+            state.name.clone_from(name);
+            state.reception_limit = *reception_limit;
+        }
+        Event::GroupRenamed { name } => state.name.clone_from(name),
+        Event::GroupReceptionLimitChanged { reception_limit } => {
+            state.reception_limit = *reception_limit
+        }
+        Event::GroupDeleted => state.deleted = true,
+        Event::MemberAdded { agent, priority } | Event::MemberPriorityChanged { agent, priority } => {
+            debug_assert!((1..=LOWEST_PRIORITY).contains(priority));
+            state.members.insert(*agent, *priority);
+        }
+        Event::MemberRemoved { agent } => {
+            state.members.remove(agent);
+        }
+        _ => debug_assert!(false, "not a group event: {}", event.name()),
+    }
+}
+
+/// One session waiting in a queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// What routing needs to know about the session.
+    pub request: RoutingRequest,
+    /// The agent asked for a reservation and not yet heard back from.
+    pub reserving: Option<AgentId>,
+    /// Agents that refused this session so far, for the decision record.
+    pub refused: Vec<Refusal>,
+}
+
+/// A group's queue: sessions in order of their entry time (kept across redirects, so a
+/// redirected session keeps its place), then by id.
+#[derive(Clone, Debug, Default)]
+pub struct Queue {
+    order: BTreeMap<(i64, SessionId), QueueEntry>,
+    places: HashMap<SessionId, i64>,
+}
+
+impl Queue {
+    /// Sessions waiting (including those being reserved).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Puts a session in its place; a session already queued keeps its entry. Returns
+    /// whether it was new.
+    pub fn enqueue(&mut self, session: SessionId, queued_at_ms: i64, request: RoutingRequest) -> bool {
+        if self.places.contains_key(&session) {
+            return false;
+        }
+        self.places.insert(session, queued_at_ms);
+        self.order.insert(
+            (queued_at_ms, session),
+            QueueEntry { request, reserving: None, refused: Vec::new() },
+        );
+        true
+    }
+
+    /// Takes a session out of the queue.
+    pub fn remove(&mut self, session: SessionId) -> Option<QueueEntry> {
+        let at = self.places.remove(&session)?;
+        self.order.remove(&(at, session))
+    }
+
+    /// The entry of a queued session.
+    pub fn get_mut(&mut self, session: SessionId) -> Option<&mut QueueEntry> {
+        let at = *self.places.get(&session)?;
+        self.order.get_mut(&(at, session))
+    }
+
+    /// The first waiting session not being reserved, in queue order, after `after` if given.
+    pub fn next_waiting(&self, after: Option<(i64, SessionId)>) -> Option<((i64, SessionId), &QueueEntry)> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        self.order
+            .range((lower, Unbounded))
+            .find(|(_, e)| e.reserving.is_none())
+            .map(|(k, e)| (*k, e))
+    }
+
+    /// How many sessions wait ahead of `session` (`${WaitNo}`), or None if it is not queued.
+    pub fn position(&self, session: SessionId) -> Option<usize> {
+        let at = *self.places.get(&session)?;
+        Some(self.order.range(..(at, session)).count())
+    }
+
+    /// The entry time of the longest-waiting session.
+    pub fn oldest_ms(&self) -> Option<i64> {
+        self.order.keys().next().map(|(at, _)| *at)
+    }
+
+    /// Sessions in queue order.
+    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.order.keys().map(|(_, s)| *s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::testing::Given;
+
+    fn given(events: &[Event]) -> Given<GroupState, GroupCommand, ()> {
+        Given::new(GroupState::new(GroupId(1), AppId(1)), events, apply, decide)
+    }
+
+    #[test]
+    fn creation_validates_name_and_limit() {
+        assert!(create("Pre-sales", 3).is_ok());
+        assert_eq!(create("  ", 3).unwrap_err().field(), Some("name"));
+        assert_eq!(create("x", 0).unwrap_err().field(), Some("receptionLimit"));
+        assert_eq!(create("x", 101).unwrap_err().field(), Some("receptionLimit"));
+    }
+
+    #[test]
+    fn priority_is_one_to_five() {
+        given(&[]).when(GroupCommand::AddMember(AgentId(2), 6)).then_expect_invalid("priority");
+        given(&[])
+            .when(GroupCommand::AddMember(AgentId(2), 1))
+            .then_expect(&[Event::MemberAdded { agent: AgentId(2), priority: 1 }]);
+    }
+
+    #[test]
+    fn a_group_with_waiting_sessions_cannot_be_deleted() {
+        given(&[]).when(GroupCommand::Delete { queued: 2 }).then_expect_conflict();
+        given(&[]).when(GroupCommand::Delete { queued: 0 }).then_expect(&[Event::GroupDeleted]);
+    }
+
+    #[test]
+    fn removing_a_stranger_is_not_found() {
+        let r = decide(
+            &GroupState::new(GroupId(1), AppId(1)),
+            &GroupCommand::RemoveMember(AgentId(9)),
+            &(),
+        );
+        assert!(matches!(r, Err(Rejection::NotFound(_))));
+    }
+
+    #[test]
+    fn queue_keeps_entry_time_order_and_redirected_sessions_keep_their_place() {
+        let mut q = Queue::default();
+        q.enqueue(SessionId(1), 100, RoutingRequest::default());
+        q.enqueue(SessionId(2), 200, RoutingRequest::default());
+        q.enqueue(SessionId(3), 300, RoutingRequest::default());
+        let first = q.remove(SessionId(1)).unwrap();
+        assert!(first.reserving.is_none());
+        assert_eq!(q.position(SessionId(3)), Some(1));
+        // Redirected: back with its original entry time, ahead of the others.
+        q.enqueue(SessionId(1), 100, RoutingRequest::default());
+        assert_eq!(q.sessions().collect::<Vec<_>>(), [SessionId(1), SessionId(2), SessionId(3)]);
+        assert!(!q.enqueue(SessionId(2), 50, RoutingRequest::default()), "already queued");
+        q.get_mut(SessionId(1)).unwrap().reserving = Some(AgentId(7));
+        assert_eq!(q.next_waiting(None).unwrap().0, (200, SessionId(2)));
+        assert_eq!(q.oldest_ms(), Some(100));
+    }
+}

@@ -1,0 +1,107 @@
+//! Identifiers of the things the desk talks about, and of the log's streams.
+//!
+//! Ids are plain integers allocated by the engine, unique across all apps, so a
+//! stream is named by `(kind, id)` alone and the app travels beside it in the envelope.
+
+use std::fmt;
+
+/// Derives shared by every value written to the log: rkyv for the log format, serde for
+/// `helpline log export --json`, and the usual value traits.
+#[macro_export]
+macro_rules! durable {
+    ($($item:item)*) => {$(
+        #[derive(
+            Clone, Debug, PartialEq, Eq,
+            ::rkyv::Archive, ::rkyv::Serialize, ::rkyv::Deserialize,
+            ::serde::Serialize, ::serde::Deserialize,
+        )]
+        $item
+    )*};
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta] $name:ident($inner:ty), $prefix:literal;)*) => {$(
+        #[$doc]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
+            ::rkyv::Archive, ::rkyv::Serialize, ::rkyv::Deserialize,
+            ::serde::Serialize, ::serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    )*};
+}
+
+id_type! {
+    /// A tenant: one customer's desk (the seed's SdkAppId).
+    AppId(u32), "app-";
+    /// An agent (seat) account.
+    AgentId(u64), "agent-";
+    /// A skill group: a queue plus its members.
+    GroupId(u64), "group-";
+    /// One conversation of a user with the desk, from first message to end.
+    SessionId(u64), "session-";
+    /// An entry point users write to: an in-app virtual number or a website channel.
+    ChannelId(u64), "channel-";
+}
+
+durable! {
+    /// What kind of actor owns a stream of events.
+    #[derive(Copy, Hash, PartialOrd, Ord)]
+    pub enum StreamKind {
+        /// App-wide configuration: settings, rest reasons.
+        App,
+        /// One agent: login, status.
+        Agent,
+        /// One skill group: name, limit, members.
+        Group,
+        /// One session: queueing, offers, service, end.
+        Session,
+    }
+
+    /// The stream an event belongs to: one writer (actor) per stream.
+    #[derive(Copy, Hash, PartialOrd, Ord)]
+    pub struct StreamId {
+        /// The kind of owner.
+        pub kind: StreamKind,
+        /// The owner's id (an `AppId`, `AgentId`, `GroupId` or `SessionId` value).
+        pub id: u64,
+    }
+}
+
+impl StreamId {
+    /// The stream of an app's configuration.
+    pub fn app(app: AppId) -> Self {
+        Self { kind: StreamKind::App, id: u64::from(app.0) }
+    }
+    /// The stream of one agent.
+    pub fn agent(agent: AgentId) -> Self {
+        Self { kind: StreamKind::Agent, id: agent.0 }
+    }
+    /// The stream of one skill group.
+    pub fn group(group: GroupId) -> Self {
+        Self { kind: StreamKind::Group, id: group.0 }
+    }
+    /// The stream of one session.
+    pub fn session(session: SessionId) -> Self {
+        Self { kind: StreamKind::Session, id: session.0 }
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            StreamKind::App => "app",
+            StreamKind::Agent => "agent",
+            StreamKind::Group => "group",
+            StreamKind::Session => "session",
+        };
+        write!(f, "{kind}-{}", self.id)
+    }
+}

@@ -1,0 +1,391 @@
+//! Choosing an agent for a queued session: the routing policy as a pure function, and
+//! the decision record that answers "why this agent?" in the log.
+//!
+//! A skill group keeps a view of its members (status, load, pending reservations, priority,
+//! idle since). [`choose`] ranks them under the app's [`RoutingPolicy`]; the group then asks
+//! the chosen agent for a reservation, and the agent has the last word.
+
+use crate::domain::ids::AgentId;
+use crate::domain::settings::{BasicRouting, RoutingPolicy};
+use crate::durable;
+
+durable! {
+    /// The rule that settled the choice between the chosen agent and the runner-up.
+    #[derive(Copy)]
+    pub enum ChoiceRule {
+        /// Only one agent could take the session.
+        OnlyCandidate,
+        /// The user's last receptionist could take it ("last receptionist first").
+        LastReceptionist,
+        /// Higher priority in the group (agent-priority routing).
+        Priority,
+        /// Fewer sessions in hand.
+        LeastLoaded,
+        /// Free for longer.
+        LongestIdle,
+        /// Lowest agent id, when everything else was equal.
+        LowestId,
+        /// The agent was named by a transfer.
+        Direct,
+        /// The agent that missed this session's offer, taken because no one else could.
+        ExcludedFallback,
+    }
+
+    /// Why an agent was passed over, counted per reason.
+    #[derive(Copy, Default)]
+    pub struct Skipped {
+        /// Not logged in.
+        pub offline: u32,
+        /// Logged in but busy, resting, arranging or not ready.
+        pub not_free: u32,
+        /// At the group's reception limit (sessions in hand plus reservations pending).
+        pub at_limit: u32,
+        /// Missed this session's previous offer.
+        pub excluded: u32,
+    }
+
+    /// Why an agent answered no to a reservation.
+    pub enum RefuseReason {
+        /// Not free (its real status).
+        NotFree {
+            /// The status it had.
+            status: String,
+        },
+        /// At the offering group's limit.
+        AtLimit {
+            /// Sessions in hand.
+            load: u32,
+            /// The limit asked for.
+            limit: u32,
+        },
+        /// Not logged in.
+        Offline,
+        /// The agent no longer exists or left the group.
+        Gone,
+    }
+
+    /// An agent that refused a reservation before another accepted.
+    pub struct Refusal {
+        /// The agent.
+        pub agent: AgentId,
+        /// Why.
+        pub reason: RefuseReason,
+    }
+
+    /// Why a session went to this agent: written into the offer/assignment event.
+    pub struct RoutingDecision {
+        /// The policy in force.
+        pub policy: RoutingPolicy,
+        /// The rule that separated the chosen agent from the runner-up.
+        pub rule: ChoiceRule,
+        /// The next best agent, if any.
+        pub runner_up: Option<AgentId>,
+        /// Members looked at.
+        pub considered: u32,
+        /// Members passed over, by reason.
+        pub skipped: Skipped,
+        /// Agents who refused a reservation for this session, in order.
+        pub refused: Vec<Refusal>,
+    }
+}
+
+impl RoutingDecision {
+    /// The decision of a transfer to a named agent.
+    pub fn direct(policy: RoutingPolicy) -> Self {
+        Self {
+            policy,
+            rule: ChoiceRule::Direct,
+            runner_up: None,
+            considered: 1,
+            skipped: Skipped::default(),
+            refused: Vec::new(),
+        }
+    }
+}
+
+/// A group member as the group currently sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The agent.
+    pub agent: AgentId,
+    /// Priority in this group, 1 (highest) to 5 (lowest).
+    pub priority: u8,
+    /// Logged in.
+    pub online: bool,
+    /// Status is free.
+    pub free: bool,
+    /// Sessions in hand (offered or in service), across all groups.
+    pub load: u32,
+    /// Reservations this group has asked for and not yet heard back on.
+    pub pending: u32,
+    /// Since when the agent has been idle (last status change or session change), ms.
+    pub idle_since_ms: i64,
+}
+
+/// What the group knows about the session it is routing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoutingRequest {
+    /// The agent who served this user last, for "last receptionist first".
+    pub last_agent: Option<AgentId>,
+    /// An agent who just missed this session: taken only when nobody else can.
+    pub excluded: Option<AgentId>,
+}
+
+/// The outcome of ranking: the chosen agent and the decision record (refusals are added by
+/// the group as they come back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The agent to ask for a reservation.
+    pub agent: AgentId,
+    /// Why.
+    pub decision: RoutingDecision,
+}
+
+impl Candidate {
+    fn can_take(&self, limit: u32) -> bool {
+        self.online && self.free && self.load + self.pending < limit
+    }
+}
+
+/// Ranks `members` for one session under `policy` and the group's reception `limit`.
+/// Returns `Err(Skipped)` (why nobody can take it) when no member can take it now.
+pub fn choose<'a>(
+    policy: RoutingPolicy,
+    limit: u32,
+    request: RoutingRequest,
+    members: impl IntoIterator<Item = &'a Candidate>,
+) -> Result<Choice, Skipped> {
+    let mut skipped = Skipped::default();
+    let mut considered = 0u32;
+    let mut best: Option<&Candidate> = None;
+    let mut second: Option<&Candidate> = None;
+    let mut last: Option<&Candidate> = None;
+    let mut excluded: Option<&Candidate> = None;
+    for c in members {
+        considered += 1;
+        if !c.online {
+            skipped.offline += 1;
+            continue;
+        }
+        if !c.free {
+            skipped.not_free += 1;
+            continue;
+        }
+        if !c.can_take(limit) {
+            skipped.at_limit += 1;
+            continue;
+        }
+        if request.excluded == Some(c.agent) {
+            skipped.excluded += 1;
+            excluded = Some(c);
+            continue;
+        }
+        if request.last_agent == Some(c.agent) {
+            last = Some(c);
+        }
+        match best {
+            Some(b) if !better(policy.basic, c, b) => {
+                if second.is_none_or(|s| better(policy.basic, c, s)) {
+                    second = Some(c);
+                }
+            }
+            _ => {
+                second = best;
+                best = Some(c);
+            }
+        }
+    }
+    let decision = |rule, runner_up: Option<&Candidate>, skipped| RoutingDecision {
+        policy,
+        rule,
+        runner_up: runner_up.map(|c| c.agent),
+        considered,
+        skipped,
+        refused: Vec::new(),
+    };
+    if policy.last_receptionist_first
+        && let Some(l) = last
+    {
+        let runner_up = if best.map(|b| b.agent) == Some(l.agent) { second } else { best };
+        return Ok(Choice {
+            agent: l.agent,
+            decision: decision(ChoiceRule::LastReceptionist, runner_up, skipped),
+        });
+    }
+    match (best, excluded) {
+        (Some(b), _) => {
+            let rule = match second {
+                None => ChoiceRule::OnlyCandidate,
+                Some(s) => deciding_rule(policy.basic, b, s),
+            };
+            Ok(Choice { agent: b.agent, decision: decision(rule, second, skipped) })
+        }
+        (None, Some(e)) => {
+            let mut skipped = skipped;
+            skipped.excluded -= 1;
+            Ok(Choice {
+                agent: e.agent,
+                decision: decision(ChoiceRule::ExcludedFallback, None, skipped),
+            })
+        }
+        (None, None) => Err(skipped),
+    }
+}
+
+/// The ranking key: smaller is better.
+fn key(basic: BasicRouting, c: &Candidate) -> (u8, u32, i64, u64) {
+    let priority = match basic {
+        BasicRouting::Fifo => 0,
+        BasicRouting::AgentPriority => c.priority,
+    };
+    (priority, c.load + c.pending, c.idle_since_ms, c.agent.0)
+}
+
+fn better(basic: BasicRouting, a: &Candidate, b: &Candidate) -> bool {
+    key(basic, a) < key(basic, b)
+}
+
+fn deciding_rule(basic: BasicRouting, chosen: &Candidate, runner_up: &Candidate) -> ChoiceRule {
+    let (a, b) = (key(basic, chosen), key(basic, runner_up));
+    if a.0 != b.0 {
+        ChoiceRule::Priority
+    } else if a.1 != b.1 {
+        ChoiceRule::LeastLoaded
+    } else if a.2 != b.2 {
+        ChoiceRule::LongestIdle
+    } else {
+        ChoiceRule::LowestId
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cand(agent: u64, priority: u8, load: u32, idle_since_ms: i64) -> Candidate {
+        Candidate {
+            agent: AgentId(agent),
+            priority,
+            online: true,
+            free: true,
+            load,
+            pending: 0,
+            idle_since_ms,
+        }
+    }
+
+    const FIFO: RoutingPolicy =
+        RoutingPolicy { basic: BasicRouting::Fifo, last_receptionist_first: false };
+    const PRIORITY: RoutingPolicy =
+        RoutingPolicy { basic: BasicRouting::AgentPriority, last_receptionist_first: false };
+
+    #[test]
+    fn fifo_prefers_least_loaded_then_longest_idle() {
+        let members = [cand(1, 1, 2, 0), cand(2, 5, 1, 500), cand(3, 5, 1, 100)];
+        let c = choose(FIFO, 5, RoutingRequest::default(), &members).unwrap();
+        assert_eq!(c.agent, AgentId(3));
+        assert_eq!(c.decision.rule, ChoiceRule::LongestIdle);
+        assert_eq!(c.decision.runner_up, Some(AgentId(2)));
+    }
+
+    #[test]
+    fn priority_routing_prefers_priority_over_load() {
+        let members = [cand(1, 3, 0, 0), cand(2, 1, 3, 0)];
+        let c = choose(PRIORITY, 5, RoutingRequest::default(), &members).unwrap();
+        assert_eq!(c.agent, AgentId(2));
+        assert_eq!(c.decision.rule, ChoiceRule::Priority);
+    }
+
+    #[test]
+    fn last_receptionist_first_wins_when_it_can_take_the_session() {
+        let policy = RoutingPolicy { last_receptionist_first: true, ..FIFO };
+        let members = [cand(1, 3, 0, 0), cand(2, 3, 3, 0)];
+        let request = RoutingRequest { last_agent: Some(AgentId(2)), excluded: None };
+        let c = choose(policy, 5, request, &members).unwrap();
+        assert_eq!(c.agent, AgentId(2));
+        assert_eq!(c.decision.rule, ChoiceRule::LastReceptionist);
+        assert_eq!(c.decision.runner_up, Some(AgentId(1)));
+    }
+
+    #[test]
+    fn last_receptionist_at_limit_falls_back_to_the_policy() {
+        let policy = RoutingPolicy { last_receptionist_first: true, ..FIFO };
+        let members = [cand(1, 3, 0, 0), cand(2, 3, 5, 0)];
+        let request = RoutingRequest { last_agent: Some(AgentId(2)), excluded: None };
+        let c = choose(policy, 5, request, &members).unwrap();
+        assert_eq!(c.agent, AgentId(1));
+        assert_eq!(c.decision.skipped.at_limit, 1);
+    }
+
+    #[test]
+    fn excluded_agent_is_the_last_resort() {
+        let members = [cand(1, 3, 0, 0), cand(2, 3, 1, 0)];
+        let request = RoutingRequest { last_agent: None, excluded: Some(AgentId(1)) };
+        let c = choose(FIFO, 5, request, &members).unwrap();
+        assert_eq!(c.agent, AgentId(2));
+        let only = [cand(1, 3, 0, 0)];
+        let c = choose(FIFO, 5, request, &only).unwrap();
+        assert_eq!(c.agent, AgentId(1));
+        assert_eq!(c.decision.rule, ChoiceRule::ExcludedFallback);
+    }
+
+    #[test]
+    fn nobody_free_reports_why() {
+        let mut busy = cand(1, 3, 0, 0);
+        busy.free = false;
+        let mut off = cand(2, 3, 0, 0);
+        off.online = false;
+        let mut full = cand(3, 3, 1, 0);
+        full.pending = 1;
+        let skipped = choose(FIFO, 2, RoutingRequest::default(), &[busy, off, full]).unwrap_err();
+        assert_eq!(skipped, Skipped { offline: 1, not_free: 1, at_limit: 1, excluded: 0 });
+    }
+
+    fn arb_candidate() -> impl Strategy<Value = Candidate> {
+        (0u64..50, 1u8..=5, any::<bool>(), any::<bool>(), 0u32..6, 0u32..3, 0i64..1000).prop_map(
+            |(agent, priority, online, free, load, pending, idle_since_ms)| Candidate {
+                agent: AgentId(agent),
+                priority,
+                online,
+                free,
+                load,
+                pending,
+                idle_since_ms,
+            },
+        )
+    }
+
+    proptest! {
+        /// The chosen agent can always take the session, and no agent that could take it
+        /// ranks strictly better under the policy.
+        #[test]
+        fn chosen_agent_has_capacity_and_is_best(
+            members in proptest::collection::vec(arb_candidate(), 0..20).prop_map(|mut v| {
+                // Members of a group are distinct agents.
+                for (i, c) in v.iter_mut().enumerate() {
+                    c.agent = AgentId(i as u64);
+                }
+                v
+            }),
+            limit in 1u32..6,
+            priority_routing in any::<bool>(),
+        ) {
+            let policy = if priority_routing { PRIORITY } else { FIFO };
+            match choose(policy, limit, RoutingRequest::default(), &members) {
+                Ok(choice) => {
+                    let chosen = members.iter().find(|c| c.agent == choice.agent).unwrap();
+                    prop_assert!(chosen.can_take(limit));
+                    for other in members.iter().filter(|c| c.can_take(limit)) {
+                        prop_assert!(key(policy.basic, chosen) <= key(policy.basic, other));
+                    }
+                }
+                Err(skipped) => {
+                    prop_assert!(members.iter().all(|c| !c.can_take(limit)));
+                    let total = skipped.offline + skipped.not_free + skipped.at_limit;
+                    prop_assert_eq!(total as usize, members.len());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! A session: one user's conversation with the desk, from its first message to its end.
+//!
+//! The session's stream is the single durable truth about routing: which queue it waits
+//! in and since when, which agent it is offered to or served by, and why. Queues and agent
+//! loads are views of it. [`actions`] says what the shell must do after each event
+//! (enqueue, release an agent, arm a timer); the actor carries them out.
+
+use serde::Serialize;
+
+use crate::domain::Rejection;
+use crate::domain::event::{CloseBy, Event, MissCause, QueueCause, TransferTarget};
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
+use crate::domain::routing::{RoutingDecision, RoutingRequest};
+use crate::domain::settings::AppSettings;
+
+/// Longest user id, in bytes (the seed's IM user ids are at most 32; leave room).
+pub const MAX_USER_ID_BYTES: usize = 128;
+/// Longest text message, in bytes.
+pub const MAX_TEXT_BYTES: usize = 12 * 1024;
+
+/// Where a session stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
+pub enum Phase {
+    /// Created; the service flow runs, no human asked for yet (or between two steps).
+    Open,
+    /// Waiting in a group's queue.
+    Queued {
+        /// The group.
+        group: GroupId,
+        /// Its place: entry time, kept across redirects.
+        queued_at_ms: i64,
+        /// An agent who just missed it, tried last.
+        excluded: Option<AgentId>,
+    },
+    /// Offered to an agent who has not accepted yet.
+    Offered {
+        /// The agent.
+        agent: AgentId,
+        /// The routing group (none after a transfer to a named agent).
+        group: Option<GroupId>,
+        /// The offer's generation.
+        generation: u32,
+        /// End of the countdown.
+        deadline_ms: i64,
+        /// The countdown ran out and the offer was kept (redirect off).
+        overdue: bool,
+    },
+    /// Served by an agent.
+    InService {
+        /// The agent.
+        agent: AgentId,
+        /// The routing group (none after a transfer to a named agent).
+        group: Option<GroupId>,
+    },
+    /// Over.
+    Ended {
+        /// Who ended it.
+        close_by: CloseBy,
+    },
+}
+
+/// The state of one session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionState {
+    /// The session.
+    pub id: SessionId,
+    /// Its app.
+    pub app: AppId,
+    /// The channel the user wrote to.
+    pub channel: ChannelId,
+    /// The user.
+    pub user: String,
+    /// The user's last receptionist when the session began.
+    pub last_agent: Option<AgentId>,
+    /// Where it stands.
+    pub phase: Phase,
+    /// Offers made so far.
+    pub generation: u32,
+    /// The queue it was last routed from and its place there: where a missed offer returns.
+    pub route: Option<(GroupId, i64)>,
+    /// Agents who served it, in order.
+    pub agents: Vec<AgentId>,
+    /// When the session ends unless the user answers the agent.
+    pub reply_deadline_ms: Option<i64>,
+}
+
+/// What decisions about a session depend on besides its state.
+#[derive(Clone, Debug, Default)]
+pub struct SessionCtx {
+    /// The app's settings.
+    pub settings: AppSettings,
+    /// Now, ms since the epoch.
+    pub now_ms: i64,
+}
+
+/// What can happen to a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionCommand {
+    /// The flow hands the user to a skill group.
+    RequestHuman {
+        /// The group.
+        group: GroupId,
+    },
+    /// The group reserved an agent for this session.
+    Place {
+        /// The agent reserved.
+        agent: AgentId,
+        /// The group.
+        group: GroupId,
+        /// Why this agent.
+        decision: RoutingDecision,
+    },
+    /// A transfer to a named agent, whose reservation succeeded.
+    TransferToAgent {
+        /// The serving agent.
+        from: AgentId,
+        /// The agent reserved.
+        to: AgentId,
+        /// The decision record.
+        decision: RoutingDecision,
+    },
+    /// The offered agent accepts.
+    Accept {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The accept countdown of this offer ran out.
+    OfferExpired {
+        /// The offer's generation (a stale one is ignored).
+        generation: u32,
+    },
+    /// The offered agent went away (offline, logout, forced offline).
+    AgentUnavailable {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The serving agent transfers to a group.
+    TransferToGroup {
+        /// The serving agent.
+        from: AgentId,
+        /// The group.
+        group: GroupId,
+    },
+    /// The user wrote.
+    UserMessage(String),
+    /// The serving agent wrote.
+    AgentMessage {
+        /// The agent.
+        agent: AgentId,
+        /// The text.
+        text: String,
+    },
+    /// The user-reply countdown that ends at `deadline_ms` ran out.
+    ReplyExpired {
+        /// The deadline the timer was armed for (a stale one is ignored).
+        deadline_ms: i64,
+    },
+    /// End the session.
+    End {
+        /// Who ends it.
+        close_by: CloseBy,
+        /// The agent ending it, for `CloseBy::Seat`.
+        agent: Option<AgentId>,
+    },
+}
+
+/// What the shell does after an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionAction {
+    /// Put the session in a group's queue.
+    Enqueue {
+        /// The group.
+        group: GroupId,
+        /// Its place.
+        queued_at_ms: i64,
+        /// What routing needs.
+        request: RoutingRequest,
+    },
+    /// Take the session out of a group's queue.
+    Dequeue {
+        /// The group.
+        group: GroupId,
+    },
+    /// Give an agent's capacity back.
+    Release {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// Tell an agent it missed an offer (auto short break).
+    Missed {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// Arm the accept countdown.
+    ArmOfferTimer {
+        /// The offer.
+        generation: u32,
+        /// When it ends.
+        deadline_ms: i64,
+    },
+    /// Arm the user-reply countdown.
+    ArmReplyTimer {
+        /// When it ends.
+        deadline_ms: i64,
+    },
+    /// An agent now serves the user (for "last receptionist first").
+    Served {
+        /// The agent.
+        agent: AgentId,
+    },
+}
+
+impl SessionState {
+    /// A session before its `SessionCreated` event.
+    pub fn new(id: SessionId, app: AppId) -> Self {
+        Self {
+            id,
+            app,
+            channel: ChannelId(0),
+            user: String::new(),
+            last_agent: None,
+            phase: Phase::Open,
+            generation: 0,
+            route: None,
+            agents: Vec::new(),
+            reply_deadline_ms: None,
+        }
+    }
+
+    /// The agent holding the session (offered or serving), if any.
+    pub fn holder(&self) -> Option<AgentId> {
+        match self.phase {
+            Phase::Offered { agent, .. } | Phase::InService { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+
+    /// Over.
+    pub fn ended(&self) -> bool {
+        matches!(self.phase, Phase::Ended { .. })
+    }
+
+    /// The timers this state needs armed (after a restart, every one of them is).
+    pub fn pending_timers(&self) -> Vec<SessionAction> {
+        let mut timers = Vec::new();
+        if let Phase::Offered { generation, deadline_ms, overdue: false, .. } = self.phase {
+            timers.push(SessionAction::ArmOfferTimer { generation, deadline_ms });
+        }
+        if let (Phase::InService { .. }, Some(deadline_ms)) = (&self.phase, self.reply_deadline_ms) {
+            timers.push(SessionAction::ArmReplyTimer { deadline_ms });
+        }
+        timers
+    }
+}
+
+/// Checks a new session's user id and returns its first event.
+pub fn create(channel: ChannelId, user: &str, last_agent: Option<AgentId>) -> Result<Event, Rejection> {
+    if user.is_empty() || user.len() > MAX_USER_ID_BYTES {
+        return Err(Rejection::invalid(
+            "userId",
+            format!("must be 1 to {MAX_USER_ID_BYTES} bytes, got {}", user.len()),
+        ));
+    }
+    Ok(Event::SessionCreated { channel, user: user.to_owned(), last_agent })
+}
+
+fn check_text(field: &'static str, text: &str) -> Result<(), Rejection> {
+    if text.is_empty() || text.len() > MAX_TEXT_BYTES {
+        return Err(Rejection::invalid(
+            field,
+            format!("must be 1 to {MAX_TEXT_BYTES} bytes, got {}", text.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The events of placing the session with an agent: an offer, or a direct assignment
+/// under auto reception.
+fn placed(
+    state: &SessionState,
+    ctx: &SessionCtx,
+    agent: AgentId,
+    group: Option<GroupId>,
+    decision: RoutingDecision,
+) -> Event {
+    if ctx.settings.reception.auto_reception {
+        Event::SessionAssigned { agent, group, decision }
+    } else {
+        Event::SessionOffered {
+            agent,
+            group,
+            generation: state.generation + 1,
+            deadline_ms: ctx.now_ms + ctx.settings.accept_timeout_ms(),
+            decision,
+        }
+    }
+}
+
+/// Turns a command into events, or refuses it. Stale timers yield no events.
+pub fn decide(
+    state: &SessionState,
+    command: &SessionCommand,
+    ctx: &SessionCtx,
+) -> Result<Vec<Event>, Rejection> {
+    if let Phase::Ended { close_by } = state.phase {
+        return match command {
+            SessionCommand::OfferExpired { .. } | SessionCommand::ReplyExpired { .. } => Ok(vec![]),
+            _ => Err(Rejection::conflict(format_args!(
+                "{} has ended (closeBy {})",
+                state.id,
+                close_by.as_str()
+            ))),
+        };
+    }
+    let serving = |agent: AgentId| match state.phase {
+        Phase::InService { agent: a, .. } if a == agent => Ok(()),
+        _ => Err(Rejection::conflict(format_args!("{agent} is not serving {}", state.id))),
+    };
+    match command {
+        SessionCommand::RequestHuman { group } => match state.phase {
+            Phase::Open => Ok(vec![Event::SessionQueued {
+                group: *group,
+                queued_at_ms: ctx.now_ms,
+                cause: QueueCause::New,
+            }]),
+            _ => Err(Rejection::conflict(format_args!(
+                "{} already asked for a human",
+                state.id
+            ))),
+        },
+        SessionCommand::Place { agent, group, decision } => match state.phase {
+            Phase::Queued { group: g, .. } if g == *group => {
+                Ok(vec![placed(state, ctx, *agent, Some(*group), decision.clone())])
+            }
+            _ => Err(Rejection::conflict(format_args!("{} is not queued in {group}", state.id))),
+        },
+        SessionCommand::TransferToAgent { from, to, decision } => {
+            serving(*from)?;
+            if from == to {
+                return Err(Rejection::invalid("userId", "cannot transfer a session to its own agent"));
+            }
+            Ok(vec![
+                Event::SessionTransferred { from: *from, to: TransferTarget::Agent(*to) },
+                placed(state, ctx, *to, None, decision.clone()),
+            ])
+        }
+        SessionCommand::Accept { agent } => match state.phase {
+            Phase::Offered { agent: a, .. } if a == *agent => {
+                Ok(vec![Event::SessionAccepted { agent: *agent }])
+            }
+            _ => Err(Rejection::conflict(format_args!(
+                "{} is not offered to {agent} (the offer may have expired)",
+                state.id
+            ))),
+        },
+        SessionCommand::OfferExpired { generation } => match state.phase {
+            Phase::Offered { agent, generation: g, deadline_ms, overdue: false, .. }
+                if g == *generation && ctx.now_ms >= deadline_ms =>
+            {
+                match (ctx.settings.reception.redirect_on_timeout, state.route) {
+                    (true, Some((group, queued_at_ms))) => Ok(vec![
+                        Event::SessionOfferMissed { agent, generation: g, cause: MissCause::Timeout },
+                        Event::SessionQueued {
+                            group,
+                            queued_at_ms,
+                            cause: QueueCause::Redirect { from: agent },
+                        },
+                    ]),
+                    _ => Ok(vec![Event::SessionOfferOverdue { agent, generation: g }]),
+                }
+            }
+            _ => Ok(vec![]),
+        },
+        SessionCommand::AgentUnavailable { agent } => match (state.phase.clone(), state.route) {
+            (Phase::Offered { agent: a, generation, .. }, Some((group, queued_at_ms)))
+                if a == *agent =>
+            {
+                Ok(vec![
+                    Event::SessionOfferMissed {
+                        agent: a,
+                        generation,
+                        cause: MissCause::AgentUnavailable,
+                    },
+                    Event::SessionQueued {
+                        group,
+                        queued_at_ms,
+                        cause: QueueCause::Redirect { from: a },
+                    },
+                ])
+            }
+            _ => Ok(vec![]),
+        },
+        SessionCommand::TransferToGroup { from, group } => {
+            serving(*from)?;
+            Ok(vec![
+                Event::SessionTransferred { from: *from, to: TransferTarget::Group(*group) },
+                Event::SessionQueued {
+                    group: *group,
+                    queued_at_ms: ctx.now_ms,
+                    cause: QueueCause::Transfer { from: *from },
+                },
+            ])
+        }
+        SessionCommand::UserMessage(text) => {
+            check_text("text", text)?;
+            Ok(vec![Event::SessionUserMessage { text: text.clone() }])
+        }
+        SessionCommand::AgentMessage { agent, text } => {
+            serving(*agent)?;
+            check_text("text", text)?;
+            let reply_deadline_ms = ctx.settings.user_reply_timeout_ms().map(|t| ctx.now_ms + t);
+            Ok(vec![Event::SessionAgentMessage { agent: *agent, text: text.clone(), reply_deadline_ms }])
+        }
+        SessionCommand::ReplyExpired { deadline_ms } => {
+            let live = matches!(state.phase, Phase::InService { .. })
+                && state.reply_deadline_ms == Some(*deadline_ms)
+                && ctx.now_ms >= *deadline_ms;
+            Ok(if live { vec![Event::SessionEnded { close_by: CloseBy::Timer }] } else { vec![] })
+        }
+        SessionCommand::End { close_by, agent } => {
+            match close_by {
+                CloseBy::Seat => serving(agent.ok_or_else(|| {
+                    Rejection::invalid("agent", "an agent must be named to end as seat")
+                })?)?,
+                CloseBy::Timer => {
+                    return Err(Rejection::invalid("closeBy", "timer ends come from the timer"));
+                }
+                CloseBy::Client | CloseBy::Admin => {}
+            }
+            Ok(vec![Event::SessionEnded { close_by: *close_by }])
+        }
+    }
+}
+
+/// Folds one of the session's own events into its state.
+pub fn apply(state: &mut SessionState, event: &Event) {
+    match event {
+        Event::SessionCreated { channel, user, last_agent } => {
+            state.channel = *channel;
+            state.user.clone_from(user);
+            state.last_agent = *last_agent;
+        }
+        Event::SessionQueued { group, queued_at_ms, cause } => {
+            let excluded = match cause {
+                QueueCause::Redirect { from } => Some(*from),
+                _ => None,
+            };
+            state.phase = Phase::Queued { group: *group, queued_at_ms: *queued_at_ms, excluded };
+            state.route = Some((*group, *queued_at_ms));
+            state.reply_deadline_ms = None;
+        }
+        Event::SessionOffered { agent, group, generation, deadline_ms, .. } => {
+            debug_assert!(*generation > state.generation, "offer generations increase");
+            state.generation = *generation;
+            state.phase = Phase::Offered {
+                agent: *agent,
+                group: *group,
+                generation: *generation,
+                deadline_ms: *deadline_ms,
+                overdue: false,
+            };
+        }
+        Event::SessionAssigned { agent, group, .. } => {
+            state.phase = Phase::InService { agent: *agent, group: *group };
+            state.agents.push(*agent);
+        }
+        Event::SessionAccepted { agent } => {
+            let group = match state.phase {
+                Phase::Offered { group, .. } => group,
+                _ => None,
+            };
+            debug_assert_eq!(state.holder(), Some(*agent), "accepted by the offered agent");
+            state.phase = Phase::InService { agent: *agent, group };
+            state.agents.push(*agent);
+        }
+        Event::SessionOfferMissed { .. } | Event::SessionTransferred { .. } => {
+            state.phase = Phase::Open;
+            state.reply_deadline_ms = None;
+        }
+        Event::SessionOfferOverdue { .. } => {
+            if let Phase::Offered { overdue, .. } = &mut state.phase {
+                *overdue = true;
+            }
+        }
+        Event::SessionUserMessage { .. } => state.reply_deadline_ms = None,
+        Event::SessionAgentMessage { reply_deadline_ms, .. } => {
+            state.reply_deadline_ms = *reply_deadline_ms
+        }
+        Event::SessionEnded { close_by } => {
+            state.phase = Phase::Ended { close_by: *close_by };
+            state.reply_deadline_ms = None;
+        }
+        _ => debug_assert!(false, "not a session event: {}", event.name()),
+    }
+}
+
+/// What the shell must do after `event`, given the state just before it.
+pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
+    match event {
+        Event::SessionQueued { group, queued_at_ms, cause } => {
+            let excluded = match cause {
+                QueueCause::Redirect { from } => Some(*from),
+                _ => None,
+            };
+            vec![SessionAction::Enqueue {
+                group: *group,
+                queued_at_ms: *queued_at_ms,
+                request: RoutingRequest { last_agent: before.last_agent, excluded },
+            }]
+        }
+        Event::SessionOffered { generation, deadline_ms, .. } => {
+            vec![SessionAction::ArmOfferTimer { generation: *generation, deadline_ms: *deadline_ms }]
+        }
+        Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+            vec![SessionAction::Served { agent: *agent }]
+        }
+        Event::SessionOfferMissed { agent, cause, .. } => {
+            let mut actions = vec![SessionAction::Release { agent: *agent }];
+            if *cause == MissCause::Timeout {
+                actions.push(SessionAction::Missed { agent: *agent });
+            }
+            actions
+        }
+        Event::SessionOfferOverdue { agent, .. } => vec![SessionAction::Missed { agent: *agent }],
+        Event::SessionTransferred { from, .. } => vec![SessionAction::Release { agent: *from }],
+        Event::SessionAgentMessage { reply_deadline_ms: Some(deadline_ms), .. } => {
+            vec![SessionAction::ArmReplyTimer { deadline_ms: *deadline_ms }]
+        }
+        Event::SessionEnded { .. } => match before.phase {
+            Phase::Queued { group, .. } => vec![SessionAction::Dequeue { group }],
+            Phase::Offered { agent, .. } | Phase::InService { agent, .. } => {
+                vec![SessionAction::Release { agent }]
+            }
+            _ => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::settings::RoutingPolicy;
+    use crate::domain::testing::Given;
+
+    const G: GroupId = GroupId(10);
+    const A: AgentId = AgentId(1);
+    const B: AgentId = AgentId(2);
+
+    fn ctx(now_ms: i64) -> SessionCtx {
+        SessionCtx { settings: AppSettings::default(), now_ms }
+    }
+
+    fn given(events: &[Event]) -> Given<SessionState, SessionCommand, SessionCtx> {
+        Given::new(SessionState::new(SessionId(7), AppId(1)), events, apply, decide)
+    }
+
+    fn created() -> Event {
+        Event::SessionCreated { channel: ChannelId(1), user: "u1".into(), last_agent: None }
+    }
+    fn queued(at: i64) -> Event {
+        Event::SessionQueued { group: G, queued_at_ms: at, cause: QueueCause::New }
+    }
+    fn decision() -> RoutingDecision {
+        RoutingDecision::direct(RoutingPolicy::default())
+    }
+    fn offered(agent: AgentId, generation: u32, deadline_ms: i64) -> Event {
+        Event::SessionOffered { agent, group: Some(G), generation, deadline_ms, decision: decision() }
+    }
+
+    #[test]
+    fn a_reserved_agent_gets_an_offer_with_a_countdown() {
+        given(&[created(), queued(100)])
+            .with(ctx(1_000))
+            .when(SessionCommand::Place { agent: A, group: G, decision: decision() })
+            .then_expect(&[offered(A, 1, 31_000)]);
+    }
+
+    #[test]
+    fn auto_reception_assigns_at_once() {
+        let mut c = ctx(1_000);
+        c.settings.reception.auto_reception = true;
+        given(&[created(), queued(100)])
+            .with(c)
+            .when(SessionCommand::Place { agent: A, group: G, decision: decision() })
+            .then_expect(&[Event::SessionAssigned { agent: A, group: Some(G), decision: decision() }]);
+    }
+
+    #[test]
+    fn an_expired_offer_is_redirected_keeping_the_queue_place() {
+        given(&[created(), queued(100), offered(A, 1, 31_000)])
+            .with(ctx(31_000))
+            .when(SessionCommand::OfferExpired { generation: 1 })
+            .then_expect(&[
+                Event::SessionOfferMissed { agent: A, generation: 1, cause: MissCause::Timeout },
+                Event::SessionQueued { group: G, queued_at_ms: 100, cause: QueueCause::Redirect { from: A } },
+            ]);
+    }
+
+    #[test]
+    fn a_stale_or_early_offer_timer_does_nothing() {
+        let past = [created(), queued(100), offered(A, 1, 31_000)];
+        given(&past).with(ctx(31_000)).when(SessionCommand::OfferExpired { generation: 0 }).then_expect(&[]);
+        given(&past).with(ctx(30_999)).when(SessionCommand::OfferExpired { generation: 1 }).then_expect(&[]);
+    }
+
+    #[test]
+    fn without_redirect_the_offer_stays_and_is_marked_overdue() {
+        let mut c = ctx(31_000);
+        c.settings.reception.redirect_on_timeout = false;
+        given(&[created(), queued(100), offered(A, 1, 31_000)])
+            .with(c)
+            .when(SessionCommand::OfferExpired { generation: 1 })
+            .then_expect(&[Event::SessionOfferOverdue { agent: A, generation: 1 }]);
+    }
+
+    #[test]
+    fn only_the_offered_agent_accepts() {
+        let past = [created(), queued(100), offered(A, 1, 31_000)];
+        given(&past).when(SessionCommand::Accept { agent: B }).then_expect_conflict();
+        given(&past)
+            .when(SessionCommand::Accept { agent: A })
+            .then_expect(&[Event::SessionAccepted { agent: A }]);
+    }
+
+    #[test]
+    fn agent_message_starts_the_reply_countdown_and_its_expiry_ends_the_session() {
+        let mut c = ctx(5_000);
+        c.settings.user_reply_timeout_secs = 60;
+        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        given(&past)
+            .with(c.clone())
+            .when(SessionCommand::AgentMessage { agent: A, text: "hello".into() })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: Some(65_000),
+            }]);
+        let mut with_message = past.to_vec();
+        with_message.push(Event::SessionAgentMessage { agent: A, text: "hi".into(), reply_deadline_ms: Some(65_000) });
+        c.now_ms = 65_000;
+        given(&with_message)
+            .with(c.clone())
+            .when(SessionCommand::ReplyExpired { deadline_ms: 65_000 })
+            .then_expect(&[Event::SessionEnded { close_by: CloseBy::Timer }]);
+        // The user answered: the countdown is off and its timer stale.
+        with_message.push(Event::SessionUserMessage { text: "yes".into() });
+        given(&with_message)
+            .with(c)
+            .when(SessionCommand::ReplyExpired { deadline_ms: 65_000 })
+            .then_expect(&[]);
+    }
+
+    #[test]
+    fn transfer_to_group_requeues_now_and_releases_the_agent() {
+        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        let g2 = GroupId(11);
+        given(&past)
+            .with(ctx(9_000))
+            .when(SessionCommand::TransferToGroup { from: A, group: g2 })
+            .then_expect(&[
+                Event::SessionTransferred { from: A, to: TransferTarget::Group(g2) },
+                Event::SessionQueued { group: g2, queued_at_ms: 9_000, cause: QueueCause::Transfer { from: A } },
+            ]);
+        given(&past).when(SessionCommand::TransferToGroup { from: B, group: g2 }).then_expect_conflict();
+    }
+
+    #[test]
+    fn seat_end_needs_the_serving_agent_and_ended_sessions_refuse_commands() {
+        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        given(&past)
+            .when(SessionCommand::End { close_by: CloseBy::Seat, agent: Some(B) })
+            .then_expect_conflict();
+        let mut ended = past.to_vec();
+        ended.push(Event::SessionEnded { close_by: CloseBy::Seat });
+        given(&ended).when(SessionCommand::UserMessage("x".into())).then_expect_conflict();
+    }
+
+    #[test]
+    fn actions_release_what_the_session_held() {
+        let mut s = SessionState::new(SessionId(7), AppId(1));
+        for e in [created(), queued(100)] {
+            apply(&mut s, &e);
+        }
+        assert_eq!(
+            actions(&s, &Event::SessionEnded { close_by: CloseBy::Client }),
+            [SessionAction::Dequeue { group: G }]
+        );
+        apply(&mut s, &offered(A, 1, 31_000));
+        assert_eq!(
+            actions(&s, &Event::SessionEnded { close_by: CloseBy::Client }),
+            [SessionAction::Release { agent: A }]
+        );
+        assert_eq!(s.pending_timers(), [SessionAction::ArmOfferTimer { generation: 1, deadline_ms: 31_000 }]);
+    }
+
+    #[test]
+    fn user_id_is_checked() {
+        assert_eq!(create(ChannelId(1), "", None).unwrap_err().field(), Some("userId"));
+        assert_eq!(create(ChannelId(1), &"x".repeat(200), None).unwrap_err().field(), Some("userId"));
+    }
+}

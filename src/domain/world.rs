@@ -1,0 +1,210 @@
+//! The whole desk as a fold of the log: every app, agent, group and live session.
+//!
+//! The engine builds it once at start (replay) and hands each actor its slice; the CLI
+//! builds it to show the state at a past instant (`helpline replay --until`); tests build
+//! it to check the routing invariants after any history.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::domain::agent::{self, AgentState};
+use crate::domain::event::{Envelope, Event};
+use crate::domain::group::{self, GroupState};
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamKind};
+use crate::domain::session::{self, Phase, SessionState};
+use crate::domain::settings::AppSettings;
+
+/// An app (tenant) and its settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppState {
+    /// The app.
+    pub id: AppId,
+    /// Display name.
+    pub name: String,
+    /// Routing and reception settings.
+    pub settings: AppSettings,
+}
+
+/// Everything the log says, folded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct World {
+    /// Apps.
+    pub apps: BTreeMap<AppId, AppState>,
+    /// Agents, with the sessions they hold.
+    pub agents: BTreeMap<AgentId, AgentState>,
+    /// Skill groups.
+    pub groups: BTreeMap<GroupId, GroupState>,
+    /// Sessions not yet ended.
+    pub sessions: BTreeMap<SessionId, SessionState>,
+    /// The agent who last served a user on a channel.
+    #[serde(skip)]
+    pub last_receptionist: HashMap<(ChannelId, String), AgentId>,
+    /// The last sequence number folded in.
+    pub last_seq: u64,
+    /// The time of the last event folded in.
+    pub last_at_ms: i64,
+    /// Sessions that have ended.
+    pub ended_sessions: u64,
+    /// The highest agent, group or session id seen.
+    pub max_id: u64,
+}
+
+impl World {
+    /// Folds a whole history.
+    pub fn from_history<'a>(envelopes: impl IntoIterator<Item = &'a Envelope>) -> Self {
+        let mut world = Self::default();
+        for e in envelopes {
+            world.apply(e);
+        }
+        world
+    }
+
+    /// Folds one envelope in.
+    pub fn apply(&mut self, env: &Envelope) {
+        debug_assert!(env.seq > self.last_seq, "envelopes fold in sequence order");
+        self.last_seq = env.seq;
+        self.last_at_ms = env.at_ms;
+        let id = env.stream.id;
+        match env.stream.kind {
+            StreamKind::App => {
+                let app = AppId(id as u32);
+                let state = self.apps.entry(app).or_insert_with(|| AppState {
+                    id: app,
+                    name: String::new(),
+                    settings: AppSettings::default(),
+                });
+                match &env.event {
+                    Event::AppCreated { name } => state.name.clone_from(name),
+                    Event::SettingsChanged { settings } => state.settings = settings.clone(),
+                    other => debug_assert!(false, "not an app event: {}", other.name()),
+                }
+            }
+            StreamKind::Agent => {
+                self.max_id = self.max_id.max(id);
+                let state = self
+                    .agents
+                    .entry(AgentId(id))
+                    .or_insert_with(|| AgentState::new(AgentId(id), env.app));
+                agent::apply(state, &env.event);
+            }
+            StreamKind::Group => {
+                self.max_id = self.max_id.max(id);
+                let state = self
+                    .groups
+                    .entry(GroupId(id))
+                    .or_insert_with(|| GroupState::new(GroupId(id), env.app));
+                group::apply(state, &env.event);
+            }
+            StreamKind::Session => {
+                self.max_id = self.max_id.max(id);
+                let sid = SessionId(id);
+                let state = self
+                    .sessions
+                    .entry(sid)
+                    .or_insert_with(|| SessionState::new(sid, env.app));
+                let before = state.holder();
+                session::apply(state, &env.event);
+                let after = state.holder();
+                if matches!(env.event, Event::SessionAssigned { .. } | Event::SessionAccepted { .. })
+                    && let Some(agent) = after
+                {
+                    self.last_receptionist.insert((state.channel, state.user.clone()), agent);
+                }
+                let ended = state.ended();
+                if before != after {
+                    if let Some(a) = before.and_then(|a| self.agents.get_mut(&a)) {
+                        a.sessions.remove(&sid);
+                    }
+                    if let Some(a) = after.and_then(|a| self.agents.get_mut(&a)) {
+                        a.sessions.insert(sid);
+                    }
+                }
+                if ended {
+                    self.sessions.remove(&sid);
+                    self.ended_sessions += 1;
+                }
+            }
+        }
+    }
+
+    /// The settings of an app (defaults for an app not seen).
+    pub fn settings(&self, app: AppId) -> AppSettings {
+        self.apps.get(&app).map(|a| a.settings.clone()).unwrap_or_default()
+    }
+
+    /// The sessions waiting in a group, in queue order.
+    pub fn queue(&self, group: GroupId) -> Vec<SessionId> {
+        let mut queued: Vec<(i64, SessionId)> = self
+            .sessions
+            .values()
+            .filter_map(|s| match s.phase {
+                Phase::Queued { group: g, queued_at_ms, .. } if g == group => Some((queued_at_ms, s.id)),
+                _ => None,
+            })
+            .collect();
+        queued.sort_unstable();
+        queued.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The groups an agent belongs to.
+    pub fn groups_of(&self, agent: AgentId) -> impl Iterator<Item = &GroupState> {
+        self.groups.values().filter(move |g| !g.deleted && g.members.contains_key(&agent))
+    }
+
+    /// The highest reception limit among an agent's groups (0 when in none).
+    pub fn limit_of(&self, agent: AgentId) -> u32 {
+        self.groups_of(agent).map(|g| g.reception_limit).max().unwrap_or(0)
+    }
+
+    /// Checks the invariants that hold after any history: every session is held by at most
+    /// one agent and each agent's sessions are exactly those that name it; no agent holds
+    /// more than its highest reception limit; every queued session's group exists.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut held: BTreeMap<AgentId, Vec<SessionId>> = BTreeMap::new();
+        for s in self.sessions.values() {
+            if let Some(a) = s.holder() {
+                held.entry(a).or_default().push(s.id);
+            }
+            if let Phase::Queued { group, .. } = s.phase
+                && !self.groups.contains_key(&group)
+            {
+                return Err(format!("{} is queued in unknown {group}", s.id));
+            }
+        }
+        for (id, a) in &self.agents {
+            let expected: Vec<SessionId> = held.remove(id).unwrap_or_default();
+            let actual: Vec<SessionId> = a.sessions.iter().copied().collect();
+            if expected != actual {
+                return Err(format!("{id} holds {actual:?} but sessions name it for {expected:?}"));
+            }
+            let limit = self.limit_of(*id);
+            if a.load() > limit && limit > 0 {
+                return Err(format!("{id} holds {} sessions over its limit {limit}", a.load()));
+            }
+        }
+        if let Some((agent, sessions)) = held.into_iter().next() {
+            return Err(format!("unknown {agent} holds {sessions:?}"));
+        }
+        Ok(())
+    }
+
+    /// Groups that have sessions waiting while a member could take one: must be empty once
+    /// the engine is quiet ("a free agent with capacity never idles beside a queue").
+    pub fn idle_capacity_beside_queue(&self) -> Vec<(GroupId, AgentId)> {
+        let mut idle = Vec::new();
+        for g in self.groups.values().filter(|g| !g.deleted) {
+            if self.queue(g.id).is_empty() {
+                continue;
+            }
+            for agent in g.members.keys() {
+                if let Some(a) = self.agents.get(agent)
+                    && a.can_reserve(g.reception_limit).is_ok()
+                {
+                    idle.push((g.id, *agent));
+                }
+            }
+        }
+        idle
+    }
+}

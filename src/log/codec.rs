@@ -1,0 +1,2 @@
+//! (being written)
+pub const FORMAT_VERSION: &str = "helpline-log/1";
