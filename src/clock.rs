@@ -30,7 +30,10 @@ impl Clock {
 
     /// A clock that reads `origin_ms` now and moves with tokio's clock (for tests with paused time).
     pub fn starting_at(origin_ms: Millis) -> Self {
-        Self { origin_ms, origin: tokio::time::Instant::now() }
+        Self {
+            origin_ms,
+            origin: tokio::time::Instant::now(),
+        }
     }
 
     /// Now, in ms since the epoch.
@@ -47,7 +50,10 @@ impl Clock {
 
 /// Wall-clock now in ms since the epoch, for code outside the engine (CLI output, benches).
 pub fn wall_now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or_default()
 }
 
 /// A monotonic stopwatch start, for measuring durations outside the engine.

@@ -94,10 +94,17 @@ impl AgentState {
         match self.status {
             AgentStatus::Offline => return Err(RefuseReason::Offline),
             AgentStatus::Free => {}
-            ref other => return Err(RefuseReason::NotFree { status: other.as_str().to_owned() }),
+            ref other => {
+                return Err(RefuseReason::NotFree {
+                    status: other.as_str().to_owned(),
+                });
+            }
         }
         if self.load() >= limit {
-            return Err(RefuseReason::AtLimit { load: self.load(), limit });
+            return Err(RefuseReason::AtLimit {
+                load: self.load(),
+                limit,
+            });
         }
         Ok(())
     }
@@ -126,7 +133,9 @@ pub fn decide(
             };
             let mut events = Vec::with_capacity(2);
             if state.online() {
-                events.push(Event::AgentLoggedOut { cause: LogoutCause::NewLogin });
+                events.push(Event::AgentLoggedOut {
+                    cause: LogoutCause::NewLogin,
+                });
             }
             events.push(Event::AgentLoggedIn { status });
             Ok(events)
@@ -135,7 +144,9 @@ pub fn decide(
             if !state.online() {
                 return Ok(Vec::new());
             }
-            Ok(vec![Event::AgentLoggedOut { cause: LogoutCause::Agent }])
+            Ok(vec![Event::AgentLoggedOut {
+                cause: LogoutCause::Agent,
+            }])
         }
         AgentCommand::SetStatus(status) => {
             if !state.online() {
@@ -156,38 +167,53 @@ pub fn decide(
             if &state.status == status {
                 return Ok(Vec::new());
             }
-            Ok(vec![Event::AgentStatusChanged { status: status.clone(), cause: StatusCause::Agent }])
+            Ok(vec![Event::AgentStatusChanged {
+                status: status.clone(),
+                cause: StatusCause::Agent,
+            }])
         }
         AgentCommand::MissedOffer => {
             if !settings.reception.auto_short_break || state.status != AgentStatus::Free {
                 return Ok(Vec::new());
             }
             Ok(vec![Event::AgentStatusChanged {
-                status: AgentStatus::Rest { reason: AUTO_SHORT_BREAK_REASON.to_owned() },
+                status: AgentStatus::Rest {
+                    reason: AUTO_SHORT_BREAK_REASON.to_owned(),
+                },
                 cause: StatusCause::MissedOffer,
             }])
         }
         AgentCommand::ForceOffline => {
             if state.forced_offline {
-                return Err(Rejection::conflict(format_args!("{} is already forced offline", state.id)));
+                return Err(Rejection::conflict(format_args!(
+                    "{} is already forced offline",
+                    state.id
+                )));
             }
             let mut events = Vec::with_capacity(2);
             if state.online() {
-                events.push(Event::AgentLoggedOut { cause: LogoutCause::ForcedOffline });
+                events.push(Event::AgentLoggedOut {
+                    cause: LogoutCause::ForcedOffline,
+                });
             }
             events.push(Event::AgentForcedOffline);
             Ok(events)
         }
         AgentCommand::Resume => {
             if !state.forced_offline {
-                return Err(Rejection::conflict(format_args!("{} is not forced offline", state.id)));
+                return Err(Rejection::conflict(format_args!(
+                    "{} is not forced offline",
+                    state.id
+                )));
             }
             Ok(vec![Event::AgentResumed])
         }
         AgentCommand::Delete => {
             let mut events = Vec::with_capacity(2);
             if state.online() {
-                events.push(Event::AgentLoggedOut { cause: LogoutCause::Deleted });
+                events.push(Event::AgentLoggedOut {
+                    cause: LogoutCause::Deleted,
+                });
             }
             events.push(Event::AgentDeleted);
             Ok(events)
@@ -198,13 +224,20 @@ pub fn decide(
 /// Folds one of the agent's own events into its state.
 pub fn apply(state: &mut AgentState, event: &Event) {
     match event {
-        Event::AgentCreated { name, nickname, staff_no } => {
+        Event::AgentCreated {
+            name,
+            nickname,
+            staff_no,
+        } => {
             state.name.clone_from(name);
             state.nickname.clone_from(nickname);
             state.staff_no.clone_from(staff_no);
         }
         Event::AgentLoggedIn { status } | Event::AgentStatusChanged { status, .. } => {
-            debug_assert!(*status != AgentStatus::Offline, "going offline is AgentLoggedOut");
+            debug_assert!(
+                *status != AgentStatus::Offline,
+                "going offline is AgentLoggedOut"
+            );
             state.status = status.clone();
         }
         Event::AgentLoggedOut { .. } => state.status = AgentStatus::Offline,
@@ -225,51 +258,71 @@ mod tests {
     }
 
     fn given(events: &[Event]) -> Given<AgentState, AgentCommand, AppSettings> {
-        Given::new(agent(), events, apply, |s, c, settings| decide(s, c, settings))
+        Given::new(agent(), events, apply, |s, c, settings| {
+            decide(s, c, settings)
+        })
     }
 
     fn online() -> Event {
-        Event::AgentLoggedIn { status: AgentStatus::Free }
+        Event::AgentLoggedIn {
+            status: AgentStatus::Free,
+        }
     }
 
     #[test]
     fn login_takes_the_default_status() {
-        given(&[]).when(AgentCommand::Login).then_expect(&[online()]);
+        given(&[])
+            .when(AgentCommand::Login)
+            .then_expect(&[online()]);
         let mut not_ready = AppSettings::default();
         not_ready.login_status = LoginStatus::NotReady;
         given(&[])
             .with(not_ready)
             .when(AgentCommand::Login)
-            .then_expect(&[Event::AgentLoggedIn { status: AgentStatus::NotReady }]);
+            .then_expect(&[Event::AgentLoggedIn {
+                status: AgentStatus::NotReady,
+            }]);
     }
 
     #[test]
     fn a_second_login_ends_the_first() {
         given(&[online()]).when(AgentCommand::Login).then_expect(&[
-            Event::AgentLoggedOut { cause: LogoutCause::NewLogin },
+            Event::AgentLoggedOut {
+                cause: LogoutCause::NewLogin,
+            },
             online(),
         ]);
     }
 
     #[test]
     fn status_needs_a_login() {
-        given(&[]).when(AgentCommand::SetStatus(AgentStatus::Busy)).then_expect_conflict();
+        given(&[])
+            .when(AgentCommand::SetStatus(AgentStatus::Busy))
+            .then_expect_conflict();
     }
 
     #[test]
     fn rest_reason_is_checked() {
         given(&[online()])
-            .when(AgentCommand::SetStatus(AgentStatus::Rest { reason: String::new() }))
+            .when(AgentCommand::SetStatus(AgentStatus::Rest {
+                reason: String::new(),
+            }))
             .then_expect_invalid("restReason");
     }
 
     #[test]
     fn forced_offline_logs_out_and_blocks_login_until_resumed() {
-        given(&[online()]).when(AgentCommand::ForceOffline).then_expect(&[
-            Event::AgentLoggedOut { cause: LogoutCause::ForcedOffline },
-            Event::AgentForcedOffline,
-        ]);
-        given(&[Event::AgentForcedOffline]).when(AgentCommand::Login).then_expect_conflict();
+        given(&[online()])
+            .when(AgentCommand::ForceOffline)
+            .then_expect(&[
+                Event::AgentLoggedOut {
+                    cause: LogoutCause::ForcedOffline,
+                },
+                Event::AgentForcedOffline,
+            ]);
+        given(&[Event::AgentForcedOffline])
+            .when(AgentCommand::Login)
+            .then_expect_conflict();
         given(&[Event::AgentForcedOffline, Event::AgentResumed])
             .when(AgentCommand::Login)
             .then_expect(&[online()]);
@@ -277,15 +330,20 @@ mod tests {
 
     #[test]
     fn missed_offer_rests_only_when_auto_short_break_is_on() {
-        given(&[online()]).when(AgentCommand::MissedOffer).then_expect(&[]);
+        given(&[online()])
+            .when(AgentCommand::MissedOffer)
+            .then_expect(&[]);
         let mut on = AppSettings::default();
         on.reception.auto_short_break = true;
-        given(&[online()]).with(on).when(AgentCommand::MissedOffer).then_expect(&[
-            Event::AgentStatusChanged {
-                status: AgentStatus::Rest { reason: AUTO_SHORT_BREAK_REASON.to_owned() },
+        given(&[online()])
+            .with(on)
+            .when(AgentCommand::MissedOffer)
+            .then_expect(&[Event::AgentStatusChanged {
+                status: AgentStatus::Rest {
+                    reason: AUTO_SHORT_BREAK_REASON.to_owned(),
+                },
                 cause: StatusCause::MissedOffer,
-            },
-        ]);
+            }]);
     }
 
     #[test]
@@ -295,8 +353,22 @@ mod tests {
         apply(&mut a, &online());
         assert_eq!(a.can_reserve(1), Ok(()));
         a.sessions.insert(SessionId(9));
-        assert_eq!(a.can_reserve(1), Err(RefuseReason::AtLimit { load: 1, limit: 1 }));
-        apply(&mut a, &Event::AgentStatusChanged { status: AgentStatus::Busy, cause: StatusCause::Agent });
-        assert_eq!(a.can_reserve(5), Err(RefuseReason::NotFree { status: "busy".into() }));
+        assert_eq!(
+            a.can_reserve(1),
+            Err(RefuseReason::AtLimit { load: 1, limit: 1 })
+        );
+        apply(
+            &mut a,
+            &Event::AgentStatusChanged {
+                status: AgentStatus::Busy,
+                cause: StatusCause::Agent,
+            },
+        );
+        assert_eq!(
+            a.can_reserve(5),
+            Err(RefuseReason::NotFree {
+                status: "busy".into()
+            })
+        );
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::domain::Rejection;
 use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, AppId, GroupId, SessionId};
-use crate::domain::routing::{Refusal, RoutingRequest};
+use crate::domain::routing::{Refusal, RoutingDecision, RoutingRequest};
 
 /// Longest group name, in characters.
 pub const MAX_GROUP_NAME_CHARS: usize = 64;
@@ -107,7 +107,10 @@ fn validate_priority(priority: u8) -> Result<(), Rejection> {
 pub fn create(name: &str, reception_limit: u32) -> Result<Vec<Event>, Rejection> {
     validate_name(name)?;
     validate_reception_limit(reception_limit)?;
-    Ok(vec![Event::GroupCreated { name: name.trim().to_owned(), reception_limit }])
+    Ok(vec![Event::GroupCreated {
+        name: name.trim().to_owned(),
+        reception_limit,
+    }])
 }
 
 /// Turns a command into events, or refuses it.
@@ -125,11 +128,15 @@ pub fn decide(state: &GroupState, command: &GroupCommand, _: &()) -> Result<Vec<
     Ok(match command {
         GroupCommand::Rename(name) => {
             validate_name(name)?;
-            vec![Event::GroupRenamed { name: name.trim().to_owned() }]
+            vec![Event::GroupRenamed {
+                name: name.trim().to_owned(),
+            }]
         }
         GroupCommand::SetReceptionLimit(limit) => {
             validate_reception_limit(*limit)?;
-            vec![Event::GroupReceptionLimitChanged { reception_limit: *limit }]
+            vec![Event::GroupReceptionLimitChanged {
+                reception_limit: *limit,
+            }]
         }
         GroupCommand::Delete { queued } => {
             if *queued > 0 {
@@ -143,14 +150,23 @@ pub fn decide(state: &GroupState, command: &GroupCommand, _: &()) -> Result<Vec<
         GroupCommand::AddMember(agent, priority) => {
             validate_priority(*priority)?;
             if state.members.contains_key(agent) {
-                return Err(Rejection::conflict(format_args!("{agent} is already in {}", state.id)));
+                return Err(Rejection::conflict(format_args!(
+                    "{agent} is already in {}",
+                    state.id
+                )));
             }
-            vec![Event::MemberAdded { agent: *agent, priority: *priority }]
+            vec![Event::MemberAdded {
+                agent: *agent,
+                priority: *priority,
+            }]
         }
         GroupCommand::SetPriority(agent, priority) => {
             validate_priority(*priority)?;
             member(agent)?;
-            vec![Event::MemberPriorityChanged { agent: *agent, priority: *priority }]
+            vec![Event::MemberPriorityChanged {
+                agent: *agent,
+                priority: *priority,
+            }]
         }
         GroupCommand::RemoveMember(agent) => {
             member(agent)?;
@@ -162,7 +178,10 @@ pub fn decide(state: &GroupState, command: &GroupCommand, _: &()) -> Result<Vec<
 /// Folds one of the group's own events into its state.
 pub fn apply(state: &mut GroupState, event: &Event) {
     match event {
-        Event::GroupCreated { name, reception_limit } => {
+        Event::GroupCreated {
+            name,
+            reception_limit,
+        } => {
             state.name.clone_from(name);
             state.reception_limit = *reception_limit;
         }
@@ -171,7 +190,8 @@ pub fn apply(state: &mut GroupState, event: &Event) {
             state.reception_limit = *reception_limit
         }
         Event::GroupDeleted => state.deleted = true,
-        Event::MemberAdded { agent, priority } | Event::MemberPriorityChanged { agent, priority } => {
+        Event::MemberAdded { agent, priority }
+        | Event::MemberPriorityChanged { agent, priority } => {
             debug_assert!((1..=LOWEST_PRIORITY).contains(priority));
             state.members.insert(*agent, *priority);
         }
@@ -189,6 +209,8 @@ pub struct QueueEntry {
     pub request: RoutingRequest,
     /// The agent asked for a reservation and not yet heard back from.
     pub reserving: Option<AgentId>,
+    /// The decision behind the reservation in flight.
+    pub decision: Option<RoutingDecision>,
     /// Agents that refused this session so far, for the decision record.
     pub refused: Vec<Refusal>,
 }
@@ -214,14 +236,24 @@ impl Queue {
 
     /// Puts a session in its place; a session already queued keeps its entry. Returns
     /// whether it was new.
-    pub fn enqueue(&mut self, session: SessionId, queued_at_ms: i64, request: RoutingRequest) -> bool {
+    pub fn enqueue(
+        &mut self,
+        session: SessionId,
+        queued_at_ms: i64,
+        request: RoutingRequest,
+    ) -> bool {
         if self.places.contains_key(&session) {
             return false;
         }
         self.places.insert(session, queued_at_ms);
         self.order.insert(
             (queued_at_ms, session),
-            QueueEntry { request, reserving: None, refused: Vec::new() },
+            QueueEntry {
+                request,
+                reserving: None,
+                decision: None,
+                refused: Vec::new(),
+            },
         );
         true
     }
@@ -239,7 +271,10 @@ impl Queue {
     }
 
     /// The first waiting session not being reserved, in queue order, after `after` if given.
-    pub fn next_waiting(&self, after: Option<(i64, SessionId)>) -> Option<((i64, SessionId), &QueueEntry)> {
+    pub fn next_waiting(
+        &self,
+        after: Option<(i64, SessionId)>,
+    ) -> Option<((i64, SessionId), &QueueEntry)> {
         use std::ops::Bound::{Excluded, Unbounded};
         let lower = after.map_or(Unbounded, Excluded);
         self.order
@@ -279,21 +314,33 @@ mod tests {
         assert!(create("Pre-sales", 3).is_ok());
         assert_eq!(create("  ", 3).unwrap_err().field(), Some("name"));
         assert_eq!(create("x", 0).unwrap_err().field(), Some("receptionLimit"));
-        assert_eq!(create("x", 101).unwrap_err().field(), Some("receptionLimit"));
+        assert_eq!(
+            create("x", 101).unwrap_err().field(),
+            Some("receptionLimit")
+        );
     }
 
     #[test]
     fn priority_is_one_to_five() {
-        given(&[]).when(GroupCommand::AddMember(AgentId(2), 6)).then_expect_invalid("priority");
+        given(&[])
+            .when(GroupCommand::AddMember(AgentId(2), 6))
+            .then_expect_invalid("priority");
         given(&[])
             .when(GroupCommand::AddMember(AgentId(2), 1))
-            .then_expect(&[Event::MemberAdded { agent: AgentId(2), priority: 1 }]);
+            .then_expect(&[Event::MemberAdded {
+                agent: AgentId(2),
+                priority: 1,
+            }]);
     }
 
     #[test]
     fn a_group_with_waiting_sessions_cannot_be_deleted() {
-        given(&[]).when(GroupCommand::Delete { queued: 2 }).then_expect_conflict();
-        given(&[]).when(GroupCommand::Delete { queued: 0 }).then_expect(&[Event::GroupDeleted]);
+        given(&[])
+            .when(GroupCommand::Delete { queued: 2 })
+            .then_expect_conflict();
+        given(&[])
+            .when(GroupCommand::Delete { queued: 0 })
+            .then_expect(&[Event::GroupDeleted]);
     }
 
     #[test]
@@ -317,8 +364,14 @@ mod tests {
         assert_eq!(q.position(SessionId(3)), Some(1));
         // Redirected: back with its original entry time, ahead of the others.
         q.enqueue(SessionId(1), 100, RoutingRequest::default());
-        assert_eq!(q.sessions().collect::<Vec<_>>(), [SessionId(1), SessionId(2), SessionId(3)]);
-        assert!(!q.enqueue(SessionId(2), 50, RoutingRequest::default()), "already queued");
+        assert_eq!(
+            q.sessions().collect::<Vec<_>>(),
+            [SessionId(1), SessionId(2), SessionId(3)]
+        );
+        assert!(
+            !q.enqueue(SessionId(2), 50, RoutingRequest::default()),
+            "already queued"
+        );
         q.get_mut(SessionId(1)).unwrap().reserving = Some(AgentId(7));
         assert_eq!(q.next_waiting(None).unwrap().0, (200, SessionId(2)));
         assert_eq!(q.oldest_ms(), Some(100));

@@ -78,19 +78,31 @@ durable! {
 impl StreamId {
     /// The stream of an app's configuration.
     pub fn app(app: AppId) -> Self {
-        Self { kind: StreamKind::App, id: u64::from(app.0) }
+        Self {
+            kind: StreamKind::App,
+            id: u64::from(app.0),
+        }
     }
     /// The stream of one agent.
     pub fn agent(agent: AgentId) -> Self {
-        Self { kind: StreamKind::Agent, id: agent.0 }
+        Self {
+            kind: StreamKind::Agent,
+            id: agent.0,
+        }
     }
     /// The stream of one skill group.
     pub fn group(group: GroupId) -> Self {
-        Self { kind: StreamKind::Group, id: group.0 }
+        Self {
+            kind: StreamKind::Group,
+            id: group.0,
+        }
     }
     /// The stream of one session.
     pub fn session(session: SessionId) -> Self {
-        Self { kind: StreamKind::Session, id: session.0 }
+        Self {
+            kind: StreamKind::Session,
+            id: session.0,
+        }
     }
 }
 

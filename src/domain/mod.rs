@@ -39,7 +39,10 @@ pub enum Rejection {
 impl Rejection {
     /// An invalid field.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { field, reason: reason.into() }
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
     /// A conflict with the current state.
     pub fn conflict(what: impl fmt::Display) -> Self {

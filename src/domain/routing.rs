@@ -206,7 +206,11 @@ pub fn choose<'a>(
     if policy.last_receptionist_first
         && let Some(l) = last
     {
-        let runner_up = if best.map(|b| b.agent) == Some(l.agent) { second } else { best };
+        let runner_up = if best.map(|b| b.agent) == Some(l.agent) {
+            second
+        } else {
+            best
+        };
         return Ok(Choice {
             agent: l.agent,
             decision: decision(ChoiceRule::LastReceptionist, runner_up, skipped),
@@ -218,7 +222,10 @@ pub fn choose<'a>(
                 None => ChoiceRule::OnlyCandidate,
                 Some(s) => deciding_rule(policy.basic, b, s),
             };
-            Ok(Choice { agent: b.agent, decision: decision(rule, second, skipped) })
+            Ok(Choice {
+                agent: b.agent,
+                decision: decision(rule, second, skipped),
+            })
         }
         (None, Some(e)) => {
             let mut skipped = skipped;
@@ -275,10 +282,14 @@ mod tests {
         }
     }
 
-    const FIFO: RoutingPolicy =
-        RoutingPolicy { basic: BasicRouting::Fifo, last_receptionist_first: false };
-    const PRIORITY: RoutingPolicy =
-        RoutingPolicy { basic: BasicRouting::AgentPriority, last_receptionist_first: false };
+    const FIFO: RoutingPolicy = RoutingPolicy {
+        basic: BasicRouting::Fifo,
+        last_receptionist_first: false,
+    };
+    const PRIORITY: RoutingPolicy = RoutingPolicy {
+        basic: BasicRouting::AgentPriority,
+        last_receptionist_first: false,
+    };
 
     #[test]
     fn fifo_prefers_least_loaded_then_longest_idle() {
@@ -299,9 +310,15 @@ mod tests {
 
     #[test]
     fn last_receptionist_first_wins_when_it_can_take_the_session() {
-        let policy = RoutingPolicy { last_receptionist_first: true, ..FIFO };
+        let policy = RoutingPolicy {
+            last_receptionist_first: true,
+            ..FIFO
+        };
         let members = [cand(1, 3, 0, 0), cand(2, 3, 3, 0)];
-        let request = RoutingRequest { last_agent: Some(AgentId(2)), excluded: None };
+        let request = RoutingRequest {
+            last_agent: Some(AgentId(2)),
+            excluded: None,
+        };
         let c = choose(policy, 5, request, &members).unwrap();
         assert_eq!(c.agent, AgentId(2));
         assert_eq!(c.decision.rule, ChoiceRule::LastReceptionist);
@@ -310,9 +327,15 @@ mod tests {
 
     #[test]
     fn last_receptionist_at_limit_falls_back_to_the_policy() {
-        let policy = RoutingPolicy { last_receptionist_first: true, ..FIFO };
+        let policy = RoutingPolicy {
+            last_receptionist_first: true,
+            ..FIFO
+        };
         let members = [cand(1, 3, 0, 0), cand(2, 3, 5, 0)];
-        let request = RoutingRequest { last_agent: Some(AgentId(2)), excluded: None };
+        let request = RoutingRequest {
+            last_agent: Some(AgentId(2)),
+            excluded: None,
+        };
         let c = choose(policy, 5, request, &members).unwrap();
         assert_eq!(c.agent, AgentId(1));
         assert_eq!(c.decision.skipped.at_limit, 1);
@@ -321,7 +344,10 @@ mod tests {
     #[test]
     fn excluded_agent_is_the_last_resort() {
         let members = [cand(1, 3, 0, 0), cand(2, 3, 1, 0)];
-        let request = RoutingRequest { last_agent: None, excluded: Some(AgentId(1)) };
+        let request = RoutingRequest {
+            last_agent: None,
+            excluded: Some(AgentId(1)),
+        };
         let c = choose(FIFO, 5, request, &members).unwrap();
         assert_eq!(c.agent, AgentId(2));
         let only = [cand(1, 3, 0, 0)];
@@ -339,21 +365,38 @@ mod tests {
         let mut full = cand(3, 3, 1, 0);
         full.pending = 1;
         let skipped = choose(FIFO, 2, RoutingRequest::default(), &[busy, off, full]).unwrap_err();
-        assert_eq!(skipped, Skipped { offline: 1, not_free: 1, at_limit: 1, excluded: 0 });
+        assert_eq!(
+            skipped,
+            Skipped {
+                offline: 1,
+                not_free: 1,
+                at_limit: 1,
+                excluded: 0
+            }
+        );
     }
 
     fn arb_candidate() -> impl Strategy<Value = Candidate> {
-        (0u64..50, 1u8..=5, any::<bool>(), any::<bool>(), 0u32..6, 0u32..3, 0i64..1000).prop_map(
-            |(agent, priority, online, free, load, pending, idle_since_ms)| Candidate {
-                agent: AgentId(agent),
-                priority,
-                online,
-                free,
-                load,
-                pending,
-                idle_since_ms,
-            },
+        (
+            0u64..50,
+            1u8..=5,
+            any::<bool>(),
+            any::<bool>(),
+            0u32..6,
+            0u32..3,
+            0i64..1000,
         )
+            .prop_map(
+                |(agent, priority, online, free, load, pending, idle_since_ms)| Candidate {
+                    agent: AgentId(agent),
+                    priority,
+                    online,
+                    free,
+                    load,
+                    pending,
+                    idle_since_ms,
+                },
+            )
     }
 
     proptest! {

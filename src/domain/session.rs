@@ -244,10 +244,20 @@ impl SessionState {
     /// The timers this state needs armed (after a restart, every one of them is).
     pub fn pending_timers(&self) -> Vec<SessionAction> {
         let mut timers = Vec::new();
-        if let Phase::Offered { generation, deadline_ms, overdue: false, .. } = self.phase {
-            timers.push(SessionAction::ArmOfferTimer { generation, deadline_ms });
+        if let Phase::Offered {
+            generation,
+            deadline_ms,
+            overdue: false,
+            ..
+        } = self.phase
+        {
+            timers.push(SessionAction::ArmOfferTimer {
+                generation,
+                deadline_ms,
+            });
         }
-        if let (Phase::InService { .. }, Some(deadline_ms)) = (&self.phase, self.reply_deadline_ms) {
+        if let (Phase::InService { .. }, Some(deadline_ms)) = (&self.phase, self.reply_deadline_ms)
+        {
             timers.push(SessionAction::ArmReplyTimer { deadline_ms });
         }
         timers
@@ -255,14 +265,22 @@ impl SessionState {
 }
 
 /// Checks a new session's user id and returns its first event.
-pub fn create(channel: ChannelId, user: &str, last_agent: Option<AgentId>) -> Result<Event, Rejection> {
+pub fn create(
+    channel: ChannelId,
+    user: &str,
+    last_agent: Option<AgentId>,
+) -> Result<Event, Rejection> {
     if user.is_empty() || user.len() > MAX_USER_ID_BYTES {
         return Err(Rejection::invalid(
             "userId",
             format!("must be 1 to {MAX_USER_ID_BYTES} bytes, got {}", user.len()),
         ));
     }
-    Ok(Event::SessionCreated { channel, user: user.to_owned(), last_agent })
+    Ok(Event::SessionCreated {
+        channel,
+        user: user.to_owned(),
+        last_agent,
+    })
 }
 
 fn check_text(field: &'static str, text: &str) -> Result<(), Rejection> {
@@ -285,7 +303,11 @@ fn placed(
     decision: RoutingDecision,
 ) -> Event {
     if ctx.settings.reception.auto_reception {
-        Event::SessionAssigned { agent, group, decision }
+        Event::SessionAssigned {
+            agent,
+            group,
+            decision,
+        }
     } else {
         Event::SessionOffered {
             agent,
@@ -315,7 +337,10 @@ pub fn decide(
     }
     let serving = |agent: AgentId| match state.phase {
         Phase::InService { agent: a, .. } if a == agent => Ok(()),
-        _ => Err(Rejection::conflict(format_args!("{agent} is not serving {}", state.id))),
+        _ => Err(Rejection::conflict(format_args!(
+            "{agent} is not serving {}",
+            state.id
+        ))),
     };
     match command {
         SessionCommand::RequestHuman { group } => match state.phase {
@@ -329,19 +354,36 @@ pub fn decide(
                 state.id
             ))),
         },
-        SessionCommand::Place { agent, group, decision } => match state.phase {
-            Phase::Queued { group: g, .. } if g == *group => {
-                Ok(vec![placed(state, ctx, *agent, Some(*group), decision.clone())])
-            }
-            _ => Err(Rejection::conflict(format_args!("{} is not queued in {group}", state.id))),
+        SessionCommand::Place {
+            agent,
+            group,
+            decision,
+        } => match state.phase {
+            Phase::Queued { group: g, .. } if g == *group => Ok(vec![placed(
+                state,
+                ctx,
+                *agent,
+                Some(*group),
+                decision.clone(),
+            )]),
+            _ => Err(Rejection::conflict(format_args!(
+                "{} is not queued in {group}",
+                state.id
+            ))),
         },
         SessionCommand::TransferToAgent { from, to, decision } => {
             serving(*from)?;
             if from == to {
-                return Err(Rejection::invalid("userId", "cannot transfer a session to its own agent"));
+                return Err(Rejection::invalid(
+                    "userId",
+                    "cannot transfer a session to its own agent",
+                ));
             }
             Ok(vec![
-                Event::SessionTransferred { from: *from, to: TransferTarget::Agent(*to) },
+                Event::SessionTransferred {
+                    from: *from,
+                    to: TransferTarget::Agent(*to),
+                },
                 placed(state, ctx, *to, None, decision.clone()),
             ])
         }
@@ -355,46 +397,63 @@ pub fn decide(
             ))),
         },
         SessionCommand::OfferExpired { generation } => match state.phase {
-            Phase::Offered { agent, generation: g, deadline_ms, overdue: false, .. }
-                if g == *generation && ctx.now_ms >= deadline_ms =>
-            {
+            Phase::Offered {
+                agent,
+                generation: g,
+                deadline_ms,
+                overdue: false,
+                ..
+            } if g == *generation && ctx.now_ms >= deadline_ms => {
                 match (ctx.settings.reception.redirect_on_timeout, state.route) {
                     (true, Some((group, queued_at_ms))) => Ok(vec![
-                        Event::SessionOfferMissed { agent, generation: g, cause: MissCause::Timeout },
+                        Event::SessionOfferMissed {
+                            agent,
+                            generation: g,
+                            cause: MissCause::Timeout,
+                        },
                         Event::SessionQueued {
                             group,
                             queued_at_ms,
                             cause: QueueCause::Redirect { from: agent },
                         },
                     ]),
-                    _ => Ok(vec![Event::SessionOfferOverdue { agent, generation: g }]),
+                    _ => Ok(vec![Event::SessionOfferOverdue {
+                        agent,
+                        generation: g,
+                    }]),
                 }
             }
             _ => Ok(vec![]),
         },
         SessionCommand::AgentUnavailable { agent } => match (state.phase.clone(), state.route) {
-            (Phase::Offered { agent: a, generation, .. }, Some((group, queued_at_ms)))
-                if a == *agent =>
-            {
-                Ok(vec![
-                    Event::SessionOfferMissed {
-                        agent: a,
-                        generation,
-                        cause: MissCause::AgentUnavailable,
-                    },
-                    Event::SessionQueued {
-                        group,
-                        queued_at_ms,
-                        cause: QueueCause::Redirect { from: a },
-                    },
-                ])
-            }
+            (
+                Phase::Offered {
+                    agent: a,
+                    generation,
+                    ..
+                },
+                Some((group, queued_at_ms)),
+            ) if a == *agent => Ok(vec![
+                Event::SessionOfferMissed {
+                    agent: a,
+                    generation,
+                    cause: MissCause::AgentUnavailable,
+                },
+                Event::SessionQueued {
+                    group,
+                    queued_at_ms,
+                    cause: QueueCause::Redirect { from: a },
+                },
+            ]),
             _ => Ok(vec![]),
         },
         SessionCommand::TransferToGroup { from, group } => {
             serving(*from)?;
             Ok(vec![
-                Event::SessionTransferred { from: *from, to: TransferTarget::Group(*group) },
+                Event::SessionTransferred {
+                    from: *from,
+                    to: TransferTarget::Group(*group),
+                },
                 Event::SessionQueued {
                     group: *group,
                     queued_at_ms: ctx.now_ms,
@@ -410,13 +469,23 @@ pub fn decide(
             serving(*agent)?;
             check_text("text", text)?;
             let reply_deadline_ms = ctx.settings.user_reply_timeout_ms().map(|t| ctx.now_ms + t);
-            Ok(vec![Event::SessionAgentMessage { agent: *agent, text: text.clone(), reply_deadline_ms }])
+            Ok(vec![Event::SessionAgentMessage {
+                agent: *agent,
+                text: text.clone(),
+                reply_deadline_ms,
+            }])
         }
         SessionCommand::ReplyExpired { deadline_ms } => {
             let live = matches!(state.phase, Phase::InService { .. })
                 && state.reply_deadline_ms == Some(*deadline_ms)
                 && ctx.now_ms >= *deadline_ms;
-            Ok(if live { vec![Event::SessionEnded { close_by: CloseBy::Timer }] } else { vec![] })
+            Ok(if live {
+                vec![Event::SessionEnded {
+                    close_by: CloseBy::Timer,
+                }]
+            } else {
+                vec![]
+            })
         }
         SessionCommand::End { close_by, agent } => {
             match close_by {
@@ -424,11 +493,16 @@ pub fn decide(
                     Rejection::invalid("agent", "an agent must be named to end as seat")
                 })?)?,
                 CloseBy::Timer => {
-                    return Err(Rejection::invalid("closeBy", "timer ends come from the timer"));
+                    return Err(Rejection::invalid(
+                        "closeBy",
+                        "timer ends come from the timer",
+                    ));
                 }
                 CloseBy::Client | CloseBy::Admin => {}
             }
-            Ok(vec![Event::SessionEnded { close_by: *close_by }])
+            Ok(vec![Event::SessionEnded {
+                close_by: *close_by,
+            }])
         }
     }
 }
@@ -436,21 +510,39 @@ pub fn decide(
 /// Folds one of the session's own events into its state.
 pub fn apply(state: &mut SessionState, event: &Event) {
     match event {
-        Event::SessionCreated { channel, user, last_agent } => {
+        Event::SessionCreated {
+            channel,
+            user,
+            last_agent,
+        } => {
             state.channel = *channel;
             state.user.clone_from(user);
             state.last_agent = *last_agent;
         }
-        Event::SessionQueued { group, queued_at_ms, cause } => {
+        Event::SessionQueued {
+            group,
+            queued_at_ms,
+            cause,
+        } => {
             let excluded = match cause {
                 QueueCause::Redirect { from } => Some(*from),
                 _ => None,
             };
-            state.phase = Phase::Queued { group: *group, queued_at_ms: *queued_at_ms, excluded };
+            state.phase = Phase::Queued {
+                group: *group,
+                queued_at_ms: *queued_at_ms,
+                excluded,
+            };
             state.route = Some((*group, *queued_at_ms));
             state.reply_deadline_ms = None;
         }
-        Event::SessionOffered { agent, group, generation, deadline_ms, .. } => {
+        Event::SessionOffered {
+            agent,
+            group,
+            generation,
+            deadline_ms,
+            ..
+        } => {
             debug_assert!(*generation > state.generation, "offer generations increase");
             state.generation = *generation;
             state.phase = Phase::Offered {
@@ -462,7 +554,10 @@ pub fn apply(state: &mut SessionState, event: &Event) {
             };
         }
         Event::SessionAssigned { agent, group, .. } => {
-            state.phase = Phase::InService { agent: *agent, group: *group };
+            state.phase = Phase::InService {
+                agent: *agent,
+                group: *group,
+            };
             state.agents.push(*agent);
         }
         Event::SessionAccepted { agent } => {
@@ -470,8 +565,15 @@ pub fn apply(state: &mut SessionState, event: &Event) {
                 Phase::Offered { group, .. } => group,
                 _ => None,
             };
-            debug_assert_eq!(state.holder(), Some(*agent), "accepted by the offered agent");
-            state.phase = Phase::InService { agent: *agent, group };
+            debug_assert_eq!(
+                state.holder(),
+                Some(*agent),
+                "accepted by the offered agent"
+            );
+            state.phase = Phase::InService {
+                agent: *agent,
+                group,
+            };
             state.agents.push(*agent);
         }
         Event::SessionOfferMissed { .. } | Event::SessionTransferred { .. } => {
@@ -484,11 +586,13 @@ pub fn apply(state: &mut SessionState, event: &Event) {
             }
         }
         Event::SessionUserMessage { .. } => state.reply_deadline_ms = None,
-        Event::SessionAgentMessage { reply_deadline_ms, .. } => {
-            state.reply_deadline_ms = *reply_deadline_ms
-        }
+        Event::SessionAgentMessage {
+            reply_deadline_ms, ..
+        } => state.reply_deadline_ms = *reply_deadline_ms,
         Event::SessionEnded { close_by } => {
-            state.phase = Phase::Ended { close_by: *close_by };
+            state.phase = Phase::Ended {
+                close_by: *close_by,
+            };
             state.reply_deadline_ms = None;
         }
         _ => debug_assert!(false, "not a session event: {}", event.name()),
@@ -498,7 +602,11 @@ pub fn apply(state: &mut SessionState, event: &Event) {
 /// What the shell must do after `event`, given the state just before it.
 pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
     match event {
-        Event::SessionQueued { group, queued_at_ms, cause } => {
+        Event::SessionQueued {
+            group,
+            queued_at_ms,
+            cause,
+        } => {
             let excluded = match cause {
                 QueueCause::Redirect { from } => Some(*from),
                 _ => None,
@@ -506,11 +614,21 @@ pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
             vec![SessionAction::Enqueue {
                 group: *group,
                 queued_at_ms: *queued_at_ms,
-                request: RoutingRequest { last_agent: before.last_agent, excluded },
+                request: RoutingRequest {
+                    last_agent: before.last_agent,
+                    excluded,
+                },
             }]
         }
-        Event::SessionOffered { generation, deadline_ms, .. } => {
-            vec![SessionAction::ArmOfferTimer { generation: *generation, deadline_ms: *deadline_ms }]
+        Event::SessionOffered {
+            generation,
+            deadline_ms,
+            ..
+        } => {
+            vec![SessionAction::ArmOfferTimer {
+                generation: *generation,
+                deadline_ms: *deadline_ms,
+            }]
         }
         Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
             vec![SessionAction::Served { agent: *agent }]
@@ -524,8 +642,13 @@ pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
         }
         Event::SessionOfferOverdue { agent, .. } => vec![SessionAction::Missed { agent: *agent }],
         Event::SessionTransferred { from, .. } => vec![SessionAction::Release { agent: *from }],
-        Event::SessionAgentMessage { reply_deadline_ms: Some(deadline_ms), .. } => {
-            vec![SessionAction::ArmReplyTimer { deadline_ms: *deadline_ms }]
+        Event::SessionAgentMessage {
+            reply_deadline_ms: Some(deadline_ms),
+            ..
+        } => {
+            vec![SessionAction::ArmReplyTimer {
+                deadline_ms: *deadline_ms,
+            }]
         }
         Event::SessionEnded { .. } => match before.phase {
             Phase::Queued { group, .. } => vec![SessionAction::Dequeue { group }],
@@ -549,31 +672,57 @@ mod tests {
     const B: AgentId = AgentId(2);
 
     fn ctx(now_ms: i64) -> SessionCtx {
-        SessionCtx { settings: AppSettings::default(), now_ms }
+        SessionCtx {
+            settings: AppSettings::default(),
+            now_ms,
+        }
     }
 
     fn given(events: &[Event]) -> Given<SessionState, SessionCommand, SessionCtx> {
-        Given::new(SessionState::new(SessionId(7), AppId(1)), events, apply, decide)
+        Given::new(
+            SessionState::new(SessionId(7), AppId(1)),
+            events,
+            apply,
+            decide,
+        )
     }
 
     fn created() -> Event {
-        Event::SessionCreated { channel: ChannelId(1), user: "u1".into(), last_agent: None }
+        Event::SessionCreated {
+            channel: ChannelId(1),
+            user: "u1".into(),
+            last_agent: None,
+        }
     }
     fn queued(at: i64) -> Event {
-        Event::SessionQueued { group: G, queued_at_ms: at, cause: QueueCause::New }
+        Event::SessionQueued {
+            group: G,
+            queued_at_ms: at,
+            cause: QueueCause::New,
+        }
     }
     fn decision() -> RoutingDecision {
         RoutingDecision::direct(RoutingPolicy::default())
     }
     fn offered(agent: AgentId, generation: u32, deadline_ms: i64) -> Event {
-        Event::SessionOffered { agent, group: Some(G), generation, deadline_ms, decision: decision() }
+        Event::SessionOffered {
+            agent,
+            group: Some(G),
+            generation,
+            deadline_ms,
+            decision: decision(),
+        }
     }
 
     #[test]
     fn a_reserved_agent_gets_an_offer_with_a_countdown() {
         given(&[created(), queued(100)])
             .with(ctx(1_000))
-            .when(SessionCommand::Place { agent: A, group: G, decision: decision() })
+            .when(SessionCommand::Place {
+                agent: A,
+                group: G,
+                decision: decision(),
+            })
             .then_expect(&[offered(A, 1, 31_000)]);
     }
 
@@ -583,8 +732,16 @@ mod tests {
         c.settings.reception.auto_reception = true;
         given(&[created(), queued(100)])
             .with(c)
-            .when(SessionCommand::Place { agent: A, group: G, decision: decision() })
-            .then_expect(&[Event::SessionAssigned { agent: A, group: Some(G), decision: decision() }]);
+            .when(SessionCommand::Place {
+                agent: A,
+                group: G,
+                decision: decision(),
+            })
+            .then_expect(&[Event::SessionAssigned {
+                agent: A,
+                group: Some(G),
+                decision: decision(),
+            }]);
     }
 
     #[test]
@@ -593,16 +750,30 @@ mod tests {
             .with(ctx(31_000))
             .when(SessionCommand::OfferExpired { generation: 1 })
             .then_expect(&[
-                Event::SessionOfferMissed { agent: A, generation: 1, cause: MissCause::Timeout },
-                Event::SessionQueued { group: G, queued_at_ms: 100, cause: QueueCause::Redirect { from: A } },
+                Event::SessionOfferMissed {
+                    agent: A,
+                    generation: 1,
+                    cause: MissCause::Timeout,
+                },
+                Event::SessionQueued {
+                    group: G,
+                    queued_at_ms: 100,
+                    cause: QueueCause::Redirect { from: A },
+                },
             ]);
     }
 
     #[test]
     fn a_stale_or_early_offer_timer_does_nothing() {
         let past = [created(), queued(100), offered(A, 1, 31_000)];
-        given(&past).with(ctx(31_000)).when(SessionCommand::OfferExpired { generation: 0 }).then_expect(&[]);
-        given(&past).with(ctx(30_999)).when(SessionCommand::OfferExpired { generation: 1 }).then_expect(&[]);
+        given(&past)
+            .with(ctx(31_000))
+            .when(SessionCommand::OfferExpired { generation: 0 })
+            .then_expect(&[]);
+        given(&past)
+            .with(ctx(30_999))
+            .when(SessionCommand::OfferExpired { generation: 1 })
+            .then_expect(&[]);
     }
 
     #[test]
@@ -612,13 +783,18 @@ mod tests {
         given(&[created(), queued(100), offered(A, 1, 31_000)])
             .with(c)
             .when(SessionCommand::OfferExpired { generation: 1 })
-            .then_expect(&[Event::SessionOfferOverdue { agent: A, generation: 1 }]);
+            .then_expect(&[Event::SessionOfferOverdue {
+                agent: A,
+                generation: 1,
+            }]);
     }
 
     #[test]
     fn only_the_offered_agent_accepts() {
         let past = [created(), queued(100), offered(A, 1, 31_000)];
-        given(&past).when(SessionCommand::Accept { agent: B }).then_expect_conflict();
+        given(&past)
+            .when(SessionCommand::Accept { agent: B })
+            .then_expect_conflict();
         given(&past)
             .when(SessionCommand::Accept { agent: A })
             .then_expect(&[Event::SessionAccepted { agent: A }]);
@@ -628,53 +804,97 @@ mod tests {
     fn agent_message_starts_the_reply_countdown_and_its_expiry_ends_the_session() {
         let mut c = ctx(5_000);
         c.settings.user_reply_timeout_secs = 60;
-        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        let past = [
+            created(),
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
         given(&past)
             .with(c.clone())
-            .when(SessionCommand::AgentMessage { agent: A, text: "hello".into() })
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
             .then_expect(&[Event::SessionAgentMessage {
                 agent: A,
                 text: "hello".into(),
                 reply_deadline_ms: Some(65_000),
             }]);
         let mut with_message = past.to_vec();
-        with_message.push(Event::SessionAgentMessage { agent: A, text: "hi".into(), reply_deadline_ms: Some(65_000) });
+        with_message.push(Event::SessionAgentMessage {
+            agent: A,
+            text: "hi".into(),
+            reply_deadline_ms: Some(65_000),
+        });
         c.now_ms = 65_000;
         given(&with_message)
             .with(c.clone())
-            .when(SessionCommand::ReplyExpired { deadline_ms: 65_000 })
-            .then_expect(&[Event::SessionEnded { close_by: CloseBy::Timer }]);
+            .when(SessionCommand::ReplyExpired {
+                deadline_ms: 65_000,
+            })
+            .then_expect(&[Event::SessionEnded {
+                close_by: CloseBy::Timer,
+            }]);
         // The user answered: the countdown is off and its timer stale.
         with_message.push(Event::SessionUserMessage { text: "yes".into() });
         given(&with_message)
             .with(c)
-            .when(SessionCommand::ReplyExpired { deadline_ms: 65_000 })
+            .when(SessionCommand::ReplyExpired {
+                deadline_ms: 65_000,
+            })
             .then_expect(&[]);
     }
 
     #[test]
     fn transfer_to_group_requeues_now_and_releases_the_agent() {
-        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        let past = [
+            created(),
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
         let g2 = GroupId(11);
         given(&past)
             .with(ctx(9_000))
             .when(SessionCommand::TransferToGroup { from: A, group: g2 })
             .then_expect(&[
-                Event::SessionTransferred { from: A, to: TransferTarget::Group(g2) },
-                Event::SessionQueued { group: g2, queued_at_ms: 9_000, cause: QueueCause::Transfer { from: A } },
+                Event::SessionTransferred {
+                    from: A,
+                    to: TransferTarget::Group(g2),
+                },
+                Event::SessionQueued {
+                    group: g2,
+                    queued_at_ms: 9_000,
+                    cause: QueueCause::Transfer { from: A },
+                },
             ]);
-        given(&past).when(SessionCommand::TransferToGroup { from: B, group: g2 }).then_expect_conflict();
+        given(&past)
+            .when(SessionCommand::TransferToGroup { from: B, group: g2 })
+            .then_expect_conflict();
     }
 
     #[test]
     fn seat_end_needs_the_serving_agent_and_ended_sessions_refuse_commands() {
-        let past = [created(), queued(100), offered(A, 1, 31_000), Event::SessionAccepted { agent: A }];
+        let past = [
+            created(),
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
         given(&past)
-            .when(SessionCommand::End { close_by: CloseBy::Seat, agent: Some(B) })
+            .when(SessionCommand::End {
+                close_by: CloseBy::Seat,
+                agent: Some(B),
+            })
             .then_expect_conflict();
         let mut ended = past.to_vec();
-        ended.push(Event::SessionEnded { close_by: CloseBy::Seat });
-        given(&ended).when(SessionCommand::UserMessage("x".into())).then_expect_conflict();
+        ended.push(Event::SessionEnded {
+            close_by: CloseBy::Seat,
+        });
+        given(&ended)
+            .when(SessionCommand::UserMessage("x".into()))
+            .then_expect_conflict();
     }
 
     #[test]
@@ -684,20 +904,44 @@ mod tests {
             apply(&mut s, &e);
         }
         assert_eq!(
-            actions(&s, &Event::SessionEnded { close_by: CloseBy::Client }),
+            actions(
+                &s,
+                &Event::SessionEnded {
+                    close_by: CloseBy::Client
+                }
+            ),
             [SessionAction::Dequeue { group: G }]
         );
         apply(&mut s, &offered(A, 1, 31_000));
         assert_eq!(
-            actions(&s, &Event::SessionEnded { close_by: CloseBy::Client }),
+            actions(
+                &s,
+                &Event::SessionEnded {
+                    close_by: CloseBy::Client
+                }
+            ),
             [SessionAction::Release { agent: A }]
         );
-        assert_eq!(s.pending_timers(), [SessionAction::ArmOfferTimer { generation: 1, deadline_ms: 31_000 }]);
+        assert_eq!(
+            s.pending_timers(),
+            [SessionAction::ArmOfferTimer {
+                generation: 1,
+                deadline_ms: 31_000
+            }]
+        );
     }
 
     #[test]
     fn user_id_is_checked() {
-        assert_eq!(create(ChannelId(1), "", None).unwrap_err().field(), Some("userId"));
-        assert_eq!(create(ChannelId(1), &"x".repeat(200), None).unwrap_err().field(), Some("userId"));
+        assert_eq!(
+            create(ChannelId(1), "", None).unwrap_err().field(),
+            Some("userId")
+        );
+        assert_eq!(
+            create(ChannelId(1), &"x".repeat(200), None)
+                .unwrap_err()
+                .field(),
+            Some("userId")
+        );
     }
 }

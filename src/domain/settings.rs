@@ -113,7 +113,8 @@ impl AppSettings {
             ));
         }
         let reply = self.user_reply_timeout_secs;
-        if reply != 0 && !(MIN_USER_REPLY_TIMEOUT_SECS..=MAX_USER_REPLY_TIMEOUT_SECS).contains(&reply)
+        if reply != 0
+            && !(MIN_USER_REPLY_TIMEOUT_SECS..=MAX_USER_REPLY_TIMEOUT_SECS).contains(&reply)
         {
             return Err(Rejection::invalid(
                 "user_reply_timeout_secs",
@@ -171,7 +172,10 @@ mod tests {
         }
         for bad in [1, 59, 86_401] {
             s.user_reply_timeout_secs = bad;
-            assert_eq!(s.validate().unwrap_err().field(), Some("user_reply_timeout_secs"));
+            assert_eq!(
+                s.validate().unwrap_err().field(),
+                Some("user_reply_timeout_secs")
+            );
         }
     }
 }

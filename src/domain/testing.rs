@@ -28,7 +28,12 @@ impl<S: Debug, C: Debug, X: Default> Given<S, C, X> {
         for event in past {
             apply(&mut initial, event);
         }
-        Self { state: initial, ctx: X::default(), decide, command: None }
+        Self {
+            state: initial,
+            ctx: X::default(),
+            decide,
+            command: None,
+        }
     }
 
     /// Replaces the context (settings, now) the command is decided in.

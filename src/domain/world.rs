@@ -106,10 +106,13 @@ impl World {
                 let before = state.holder();
                 session::apply(state, &env.event);
                 let after = state.holder();
-                if matches!(env.event, Event::SessionAssigned { .. } | Event::SessionAccepted { .. })
-                    && let Some(agent) = after
+                if matches!(
+                    env.event,
+                    Event::SessionAssigned { .. } | Event::SessionAccepted { .. }
+                ) && let Some(agent) = after
                 {
-                    self.last_receptionist.insert((state.channel, state.user.clone()), agent);
+                    self.last_receptionist
+                        .insert((state.channel, state.user.clone()), agent);
                 }
                 let ended = state.ended();
                 if before != after {
@@ -130,7 +133,10 @@ impl World {
 
     /// The settings of an app (defaults for an app not seen).
     pub fn settings(&self, app: AppId) -> AppSettings {
-        self.apps.get(&app).map(|a| a.settings.clone()).unwrap_or_default()
+        self.apps
+            .get(&app)
+            .map(|a| a.settings.clone())
+            .unwrap_or_default()
     }
 
     /// The sessions waiting in a group, in queue order.
@@ -139,7 +145,11 @@ impl World {
             .sessions
             .values()
             .filter_map(|s| match s.phase {
-                Phase::Queued { group: g, queued_at_ms, .. } if g == group => Some((queued_at_ms, s.id)),
+                Phase::Queued {
+                    group: g,
+                    queued_at_ms,
+                    ..
+                } if g == group => Some((queued_at_ms, s.id)),
                 _ => None,
             })
             .collect();
@@ -149,12 +159,17 @@ impl World {
 
     /// The groups an agent belongs to.
     pub fn groups_of(&self, agent: AgentId) -> impl Iterator<Item = &GroupState> {
-        self.groups.values().filter(move |g| !g.deleted && g.members.contains_key(&agent))
+        self.groups
+            .values()
+            .filter(move |g| !g.deleted && g.members.contains_key(&agent))
     }
 
     /// The highest reception limit among an agent's groups (0 when in none).
     pub fn limit_of(&self, agent: AgentId) -> u32 {
-        self.groups_of(agent).map(|g| g.reception_limit).max().unwrap_or(0)
+        self.groups_of(agent)
+            .map(|g| g.reception_limit)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Checks the invariants that hold after any history: every session is held by at most
@@ -176,11 +191,16 @@ impl World {
             let expected: Vec<SessionId> = held.remove(id).unwrap_or_default();
             let actual: Vec<SessionId> = a.sessions.iter().copied().collect();
             if expected != actual {
-                return Err(format!("{id} holds {actual:?} but sessions name it for {expected:?}"));
+                return Err(format!(
+                    "{id} holds {actual:?} but sessions name it for {expected:?}"
+                ));
             }
             let limit = self.limit_of(*id);
             if a.load() > limit && limit > 0 {
-                return Err(format!("{id} holds {} sessions over its limit {limit}", a.load()));
+                return Err(format!(
+                    "{id} holds {} sessions over its limit {limit}",
+                    a.load()
+                ));
             }
         }
         if let Some((agent, sessions)) = held.into_iter().next() {

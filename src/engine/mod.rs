@@ -1,1 +1,777 @@
-//! The actors.
+//! The imperative shell: ractor actors that run the domain over the event log.
+//!
+//! One actor per agent, per skill group and per live session, one timer actor per app,
+//! all under one supervisor that rebuilds a crashed actor from its events. An actor's
+//! `handle` is short: decide (pure, `crate::domain`), append (with the reply attached as a
+//! completion, so callers hear back only once the events are durable), apply, act.
+//!
+//! [`Engine`] is the handle the API, the CLI, tests and benches drive it through.
+
+pub mod agent;
+pub mod group;
+pub mod registry;
+pub mod session;
+pub mod supervisor;
+pub mod timers;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use ractor::{Actor, ActorCell, ActorRef, RpcReplyPort};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::domain::Rejection;
+use crate::domain::agent::{AgentCommand, AgentState};
+use crate::domain::event::{Envelope, Event};
+use crate::domain::group::{GroupCommand, Queue};
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId};
+use crate::domain::routing::{RefuseReason, RoutingDecision, RoutingRequest};
+use crate::domain::session::{Phase, SessionCommand, SessionState};
+use crate::domain::settings::AppSettings;
+use crate::domain::world::World;
+use crate::log::{Completion, Draft, EventLog, EventLogExt, LogError};
+
+use agent::{AgentActor, AgentArgs, AgentMsg, AgentView, ReserveReply};
+use group::{GroupActor, GroupArgs, GroupDump, GroupMsg};
+use registry::{Child, Registry};
+use session::{SessionActor, SessionArgs, SessionMsg};
+use supervisor::{Supervisor, SupervisorMsg};
+use timers::{TimerActor, TimerArgs, TimerMsg};
+
+/// Why an engine call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The command was refused; nothing changed.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The log failed; the command's events may not be durable.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// An actor the call needed is gone (engine stopping).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where an actor sends the outcome of a command.
+pub type Reply<T> = RpcReplyPort<Result<T, EngineError>>;
+
+/// Answers at once (for outcomes that wrote nothing).
+pub(crate) fn reply_now<T>(reply: Option<Reply<T>>, result: Result<T, EngineError>) {
+    if let Some(port) = reply {
+        let _ = port.send(result);
+    }
+}
+
+/// What every actor of the engine shares.
+#[derive(Clone)]
+pub struct Shared {
+    /// The event log.
+    pub log: Arc<dyn EventLog>,
+    /// The clock.
+    pub clock: Clock,
+    /// The actor directory.
+    pub registry: Arc<Registry>,
+}
+
+impl Shared {
+    /// Appends one stream's events; `reply` gets `value` once they are durable.
+    pub(crate) fn append<T: Send + 'static>(
+        &self,
+        app: AppId,
+        stream: StreamId,
+        events: &[Event],
+        now_ms: i64,
+        reply: Option<Reply<T>>,
+        value: T,
+    ) -> Result<(), EngineError> {
+        let drafts = events
+            .iter()
+            .map(|e| Draft {
+                app,
+                stream,
+                event: e.clone(),
+            })
+            .collect();
+        let done: Option<Completion> = reply.map(|port| {
+            Box::new(move |r: Result<u64, LogError>| {
+                let _ = port.send(r.map(|_| value).map_err(EngineError::from));
+            }) as Completion
+        });
+        self.log
+            .append(now_ms, drafts, done)
+            .map(|_| ())
+            .map_err(EngineError::from)
+    }
+}
+
+/// Everything the engine holds, for dumps and comparisons across restarts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EngineDump {
+    /// Agents (sorted by id).
+    pub agents: Vec<AgentState>,
+    /// Groups with their queues (sorted by id).
+    pub groups: Vec<GroupDump>,
+    /// Live sessions (sorted by id).
+    pub sessions: Vec<SessionState>,
+}
+
+/// A running engine.
+pub struct Engine {
+    shared: Shared,
+    supervisor: ActorRef<SupervisorMsg>,
+    app_writes: tokio::sync::Mutex<()>,
+}
+
+async fn ask<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    build: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, EngineError> {
+    let (tx, rx) = ractor::concurrency::oneshot();
+    actor
+        .cast(build(tx.into()))
+        .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+    rx.await
+        .map_err(|_| EngineError::Unavailable("actor stopped before answering".into()))
+}
+
+fn not_found(what: impl std::fmt::Display) -> EngineError {
+    EngineError::Rejected(Rejection::NotFound(what.to_string()))
+}
+
+impl Engine {
+    /// Replays `log` and starts every actor it describes.
+    pub async fn start(log: Arc<dyn EventLog>, clock: Clock) -> Result<Engine, EngineError> {
+        let mut world = World::default();
+        for envelope in log.read_from(1) {
+            world.apply(&envelope?);
+        }
+        Self::start_from(log, clock, world).await
+    }
+
+    /// Starts the actors of an already folded `world` over `log`.
+    pub async fn start_from(
+        log: Arc<dyn EventLog>,
+        clock: Clock,
+        world: World,
+    ) -> Result<Engine, EngineError> {
+        let registry = Arc::new(Registry::new(world.max_id));
+        for app in world.apps.values() {
+            registry.apps.insert(app.id, app.name.clone());
+            registry
+                .settings
+                .insert(app.id, Arc::new(app.settings.clone()));
+        }
+        for (key, agent) in &world.last_receptionist {
+            registry.last_receptionist.insert(key.clone(), *agent);
+        }
+        let shared = Shared {
+            log,
+            clock,
+            registry,
+        };
+        let (supervisor, _) = Actor::spawn(None, Supervisor, shared.clone())
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        let engine = Engine {
+            shared,
+            supervisor,
+            app_writes: tokio::sync::Mutex::new(()),
+        };
+        let cell = engine.supervisor.get_cell();
+        for app in world.apps.keys() {
+            spawn_timers(&engine.shared, &cell, *app).await?;
+        }
+        for g in world.groups.values() {
+            let mut queue = Queue::default();
+            for sid in world.queue(g.id) {
+                let s = &world.sessions[&sid];
+                if let Phase::Queued {
+                    queued_at_ms,
+                    excluded,
+                    ..
+                } = s.phase
+                {
+                    queue.enqueue(
+                        sid,
+                        queued_at_ms,
+                        RoutingRequest {
+                            last_agent: s.last_agent,
+                            excluded,
+                        },
+                    );
+                }
+            }
+            let views = g
+                .members
+                .keys()
+                .filter_map(|a| world.agents.get(a))
+                .map(view_of)
+                .collect();
+            spawn_group(&engine.shared, &cell, g.clone(), queue, views).await?;
+        }
+        for a in world.agents.values() {
+            let groups = engine.links_of(&world, a.id);
+            spawn_agent(&engine.shared, &cell, a.clone(), groups).await?;
+        }
+        for s in world.sessions.values() {
+            let actor = spawn_session(&engine.shared, &cell, s.clone()).await?;
+            // Re-arms the deadlines written in its events; groups and agents already know it.
+            let _ = actor.cast(SessionMsg::Reannounce);
+        }
+        for g in engine.shared.registry.groups.iter() {
+            let _ = g.cast(GroupMsg::Dispatch);
+        }
+        Ok(engine)
+    }
+
+    fn links_of(
+        &self,
+        world: &World,
+        agent: AgentId,
+    ) -> BTreeMap<GroupId, (u32, ActorRef<GroupMsg>)> {
+        world
+            .groups_of(agent)
+            .filter_map(|g| {
+                let actor = self.shared.registry.groups.get(&g.id)?.clone();
+                Some((g.id, (g.reception_limit, actor)))
+            })
+            .collect()
+    }
+
+    /// Engine services (log, clock, registry).
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Actors restarted after a failure so far.
+    pub fn restarts(&self) -> u64 {
+        self.shared.registry.stats.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Creates an app with default settings.
+    pub async fn create_app(&self, name: &str) -> Result<AppId, EngineError> {
+        let _guard = self.app_writes.lock().await;
+        let id = AppId(self.shared.registry.apps.len() as u32 + 1);
+        let events = vec![
+            Event::AppCreated {
+                name: name.to_owned(),
+            },
+            Event::SettingsChanged {
+                settings: AppSettings::default(),
+            },
+        ];
+        self.append_durable(id, StreamId::app(id), events).await?;
+        self.shared.registry.apps.insert(id, name.to_owned());
+        self.shared
+            .registry
+            .settings
+            .insert(id, Arc::new(AppSettings::default()));
+        spawn_timers(&self.shared, &self.supervisor.get_cell(), id).await?;
+        Ok(id)
+    }
+
+    /// Replaces an app's settings, after validating them.
+    pub async fn update_settings(
+        &self,
+        app: AppId,
+        settings: AppSettings,
+    ) -> Result<(), EngineError> {
+        settings.validate()?;
+        self.app(app)?;
+        let _guard = self.app_writes.lock().await;
+        self.append_durable(
+            app,
+            StreamId::app(app),
+            vec![Event::SettingsChanged {
+                settings: settings.clone(),
+            }],
+        )
+        .await?;
+        self.shared
+            .registry
+            .settings
+            .insert(app, Arc::new(settings));
+        for g in self.shared.registry.groups.iter() {
+            let _ = g.cast(GroupMsg::Dispatch);
+        }
+        Ok(())
+    }
+
+    /// An app's settings.
+    pub fn settings(&self, app: AppId) -> Arc<AppSettings> {
+        self.shared.registry.settings(app)
+    }
+
+    fn app(&self, app: AppId) -> Result<(), EngineError> {
+        if self.shared.registry.apps.contains_key(&app) {
+            Ok(())
+        } else {
+            Err(not_found(app))
+        }
+    }
+
+    async fn append_durable(
+        &self,
+        app: AppId,
+        stream: StreamId,
+        events: Vec<Event>,
+    ) -> Result<(), EngineError> {
+        let drafts = events
+            .into_iter()
+            .map(|event| Draft { app, stream, event })
+            .collect();
+        self.shared
+            .log
+            .append_durable(self.shared.clock.now_ms(), drafts)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an agent account (offline, in no group).
+    pub async fn create_agent(
+        &self,
+        app: AppId,
+        name: &str,
+        nickname: &str,
+        staff_no: &str,
+    ) -> Result<AgentId, EngineError> {
+        self.app(app)?;
+        let id = AgentId(self.shared.registry.next_id());
+        let event = Event::AgentCreated {
+            name: name.to_owned(),
+            nickname: nickname.to_owned(),
+            staff_no: staff_no.to_owned(),
+        };
+        self.append_durable(app, StreamId::agent(id), vec![event.clone()])
+            .await?;
+        let mut state = AgentState::new(id, app);
+        crate::domain::agent::apply(&mut state, &event);
+        spawn_agent(
+            &self.shared,
+            &self.supervisor.get_cell(),
+            state,
+            BTreeMap::new(),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Sends an agent a command (login, status, logout, force offline, resume, delete).
+    pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<(), EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .agents
+            .get(&agent)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(agent))?;
+        ask(&actor, |port| AgentMsg::Command(command, Some(port))).await?
+    }
+
+    /// Creates a skill group.
+    pub async fn create_group(
+        &self,
+        app: AppId,
+        name: &str,
+        reception_limit: u32,
+    ) -> Result<GroupId, EngineError> {
+        self.app(app)?;
+        let events = crate::domain::group::create(name, reception_limit)?;
+        let id = GroupId(self.shared.registry.next_id());
+        self.append_durable(app, StreamId::group(id), events.clone())
+            .await?;
+        let mut state = crate::domain::group::GroupState::new(id, app);
+        for e in &events {
+            crate::domain::group::apply(&mut state, e);
+        }
+        spawn_group(
+            &self.shared,
+            &self.supervisor.get_cell(),
+            state,
+            Queue::default(),
+            Vec::new(),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Sends a group an administrative command. Members must be agents of the same app.
+    pub async fn group(&self, group: GroupId, command: GroupCommand) -> Result<(), EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))?;
+        if let GroupCommand::AddMember(agent, _) = &command {
+            let agent_actor = self
+                .shared
+                .registry
+                .agents
+                .get(agent)
+                .map(|a| a.clone())
+                .ok_or_else(|| not_found(agent))?;
+            let a = ask(&agent_actor, AgentMsg::Dump).await?;
+            let g = ask(&actor, GroupMsg::Dump).await?;
+            if a.app != g.state.app || a.deleted {
+                return Err(not_found(agent));
+            }
+        }
+        ask(&actor, |port| GroupMsg::Command(command, Some(port))).await?
+    }
+
+    /// A user's first message opened a session that asks for a human in `group` (none:
+    /// the flow runs first and asks later with [`SessionCommand::RequestHuman`]).
+    pub async fn open_session(
+        &self,
+        app: AppId,
+        channel: ChannelId,
+        user: &str,
+        group: Option<GroupId>,
+    ) -> Result<SessionId, EngineError> {
+        self.app(app)?;
+        if let Some(g) = group {
+            self.check_group(app, g).await?;
+        }
+        let last = self
+            .shared
+            .registry
+            .last_receptionist
+            .get(&(channel, user.to_owned()))
+            .map(|a| *a);
+        let created = crate::domain::session::create(channel, user, last)?;
+        let id = SessionId(self.shared.registry.next_id());
+        let actor = spawn_session(
+            &self.shared,
+            &self.supervisor.get_cell(),
+            SessionState::new(id, app),
+        )
+        .await?;
+        ask(&actor, |port| SessionMsg::Open {
+            created,
+            group,
+            reply: Some(port),
+        })
+        .await??;
+        Ok(id)
+    }
+
+    async fn check_group(&self, app: AppId, group: GroupId) -> Result<(), EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))?;
+        let dump = ask(&actor, GroupMsg::Dump).await?;
+        if dump.state.app != app || dump.state.deleted {
+            return Err(not_found(group));
+        }
+        Ok(())
+    }
+
+    /// Sends a session a command.
+    pub async fn session(
+        &self,
+        session: SessionId,
+        command: SessionCommand,
+    ) -> Result<(), EngineError> {
+        let actor = self.session_actor(session)?;
+        if let SessionCommand::RequestHuman { group }
+        | SessionCommand::TransferToGroup { group, .. } = &command
+        {
+            let s = ask(&actor, SessionMsg::Dump).await?;
+            self.check_group(s.app, *group).await?;
+        }
+        ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
+    }
+
+    fn session_actor(&self, session: SessionId) -> Result<ActorRef<SessionMsg>, EngineError> {
+        self.shared
+            .registry
+            .sessions
+            .get(&session)
+            .map(|s| s.clone())
+            .ok_or_else(|| not_found(session))
+    }
+
+    /// Transfers a session its agent `from` serves to the agent `to`, who must be free
+    /// and under its reception limit now.
+    pub async fn transfer_to_agent(
+        &self,
+        session: SessionId,
+        from: AgentId,
+        to: AgentId,
+    ) -> Result<(), EngineError> {
+        let actor = self.session_actor(session)?;
+        let target = self
+            .shared
+            .registry
+            .agents
+            .get(&to)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(to))?;
+        let s = ask(&actor, SessionMsg::Dump).await?;
+        let t = ask(&target, AgentMsg::Dump).await?;
+        if t.app != s.app {
+            return Err(not_found(to));
+        }
+        if s.holder() != Some(from) || !matches!(s.phase, Phase::InService { .. }) {
+            return Err(
+                Rejection::conflict(format_args!("{from} is not serving {session}")).into(),
+            );
+        }
+        let reserved = ask(&target, |port| AgentMsg::Reserve {
+            session,
+            limit: None,
+            reply: ReserveReply::Direct(port),
+        })
+        .await?;
+        if let Err(reason) = reserved {
+            return Err(Rejection::conflict(format_args!(
+                "{to} cannot take {session}: {}",
+                describe(&reason)
+            ))
+            .into());
+        }
+        let policy = self.shared.registry.settings(s.app).routing;
+        let command = SessionCommand::TransferToAgent {
+            from,
+            to,
+            decision: RoutingDecision::direct(policy),
+        };
+        ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
+    }
+
+    /// How many sessions wait ahead of a queued session (`${WaitNo}`).
+    pub async fn queue_position(&self, session: SessionId) -> Result<Option<usize>, EngineError> {
+        let s = ask(&self.session_actor(session)?, SessionMsg::Dump).await?;
+        let Phase::Queued { group, .. } = s.phase else {
+            return Ok(None);
+        };
+        let actor = self
+            .shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))?;
+        ask(&actor, |port| GroupMsg::Position(session, port)).await
+    }
+
+    /// One session's state.
+    pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {
+        ask(&self.session_actor(session)?, SessionMsg::Dump).await
+    }
+
+    /// One agent's state.
+    pub async fn agent_state(&self, agent: AgentId) -> Result<AgentState, EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .agents
+            .get(&agent)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(agent))?;
+        ask(&actor, AgentMsg::Dump).await
+    }
+
+    /// The state of every actor.
+    pub async fn dump(&self) -> Result<EngineDump, EngineError> {
+        let agents: Vec<_> = self
+            .shared
+            .registry
+            .agents
+            .iter()
+            .map(|a| a.clone())
+            .collect();
+        let groups: Vec<_> = self
+            .shared
+            .registry
+            .groups
+            .iter()
+            .map(|g| g.clone())
+            .collect();
+        let sessions: Vec<_> = self
+            .shared
+            .registry
+            .sessions
+            .iter()
+            .map(|s| s.clone())
+            .collect();
+        let mut dump = EngineDump {
+            agents: Vec::new(),
+            groups: Vec::new(),
+            sessions: Vec::new(),
+        };
+        for a in agents {
+            dump.agents.push(ask(&a, AgentMsg::Dump).await?);
+        }
+        for g in groups {
+            dump.groups.push(ask(&g, GroupMsg::Dump).await?);
+        }
+        for s in sessions {
+            if let Ok(state) = ask(&s, SessionMsg::Dump).await {
+                dump.sessions.push(state);
+            }
+        }
+        dump.agents.sort_by_key(|a| a.id);
+        dump.groups.sort_by_key(|g| g.state.id);
+        dump.sessions.sort_by_key(|s| s.id);
+        Ok(dump)
+    }
+
+    /// Timers armed across all apps.
+    pub async fn pending_timers(&self) -> Result<usize, EngineError> {
+        let timers: Vec<_> = self
+            .shared
+            .registry
+            .timers
+            .iter()
+            .map(|t| t.clone())
+            .collect();
+        let mut n = 0;
+        for t in timers {
+            n += ask(&t, TimerMsg::Pending).await?;
+        }
+        Ok(n)
+    }
+
+    /// Stops every actor and waits until everything appended is durable.
+    pub async fn shutdown(self) -> Result<(), EngineError> {
+        // Children finish what is in their mailboxes, then stop; timers die with theirs.
+        self.supervisor
+            .get_cell()
+            .drain_children_and_wait(None)
+            .await;
+        let _ = self.supervisor.stop_and_wait(None, None).await;
+        let log = Arc::clone(&self.shared.log);
+        log.durable_barrier().await?;
+        Ok(())
+    }
+}
+
+/// A refusal in words, for error messages.
+pub fn describe(reason: &RefuseReason) -> String {
+    match reason {
+        RefuseReason::NotFree { status } => format!("status is {status}"),
+        RefuseReason::AtLimit { load, limit } => format!("holds {load} sessions, limit {limit}"),
+        RefuseReason::Offline => "offline".into(),
+        RefuseReason::Gone => "no longer available".into(),
+    }
+}
+
+fn view_of(a: &AgentState) -> AgentView {
+    AgentView {
+        agent: a.id,
+        online: a.online() && !a.deleted,
+        free: a.status == crate::domain::event::AgentStatus::Free,
+        load: a.load(),
+        idle_since_ms: 0,
+    }
+}
+
+fn spawn_failed(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Unavailable(format!("spawn failed: {e}"))
+}
+
+pub(crate) async fn spawn_timers(
+    shared: &Shared,
+    sup: &ActorCell,
+    app: AppId,
+) -> Result<(), EngineError> {
+    let args = TimerArgs {
+        registry: Arc::clone(&shared.registry),
+        clock: shared.clock.clone(),
+    };
+    let (actor, _) = Actor::spawn_linked(None, TimerActor, args, sup.clone())
+        .await
+        .map_err(spawn_failed)?;
+    shared
+        .registry
+        .children
+        .insert(actor.get_id(), Child::Timers(app));
+    shared.registry.timers.insert(app, actor);
+    Ok(())
+}
+
+pub(crate) async fn spawn_group(
+    shared: &Shared,
+    sup: &ActorCell,
+    state: crate::domain::group::GroupState,
+    queue: Queue,
+    views: Vec<AgentView>,
+) -> Result<ActorRef<GroupMsg>, EngineError> {
+    let id = state.id;
+    let args = GroupArgs {
+        shared: shared.clone(),
+        state,
+        queue,
+        views,
+    };
+    let (actor, _) = Actor::spawn_linked(None, GroupActor, args, sup.clone())
+        .await
+        .map_err(spawn_failed)?;
+    shared
+        .registry
+        .children
+        .insert(actor.get_id(), Child::Group(id));
+    shared.registry.groups.insert(id, actor.clone());
+    Ok(actor)
+}
+
+pub(crate) async fn spawn_agent(
+    shared: &Shared,
+    sup: &ActorCell,
+    state: AgentState,
+    groups: BTreeMap<GroupId, (u32, ActorRef<GroupMsg>)>,
+) -> Result<ActorRef<AgentMsg>, EngineError> {
+    let id = state.id;
+    let args = AgentArgs {
+        shared: shared.clone(),
+        state,
+        groups,
+    };
+    let (actor, _) = Actor::spawn_linked(None, AgentActor, args, sup.clone())
+        .await
+        .map_err(spawn_failed)?;
+    shared
+        .registry
+        .children
+        .insert(actor.get_id(), Child::Agent(id));
+    shared.registry.agents.insert(id, actor.clone());
+    Ok(actor)
+}
+
+pub(crate) async fn spawn_session(
+    shared: &Shared,
+    sup: &ActorCell,
+    state: SessionState,
+) -> Result<ActorRef<SessionMsg>, EngineError> {
+    let id = state.id;
+    let args = SessionArgs {
+        shared: shared.clone(),
+        state,
+    };
+    let (actor, _) = Actor::spawn_linked(None, SessionActor, args, sup.clone())
+        .await
+        .map_err(spawn_failed)?;
+    shared
+        .registry
+        .children
+        .insert(actor.get_id(), Child::Session(id));
+    shared.registry.sessions.insert(id, actor.clone());
+    Ok(actor)
+}
+
+/// Folds one stream's events (for rebuilding one actor after a crash).
+pub(crate) fn fold_stream(
+    log: &dyn EventLog,
+    stream: StreamId,
+) -> Result<Vec<Envelope>, EngineError> {
+    Ok(log.read_stream(stream, 1)?)
+}

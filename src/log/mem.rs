@@ -77,7 +77,10 @@ impl EventLog for MemLog {
         self.last_seq()
     }
 
-    fn read_from(&self, from: u64) -> Box<dyn Iterator<Item = Result<Envelope, LogError>> + Send + '_> {
+    fn read_from(
+        &self,
+        from: u64,
+    ) -> Box<dyn Iterator<Item = Result<Envelope, LogError>> + Send + '_> {
         let log = self.events.lock().expect("mem log lock");
         let start = from.saturating_sub(1) as usize;
         let tail: Vec<Envelope> = log.get(start..).unwrap_or_default().to_vec();
@@ -86,16 +89,28 @@ impl EventLog for MemLog {
 
     fn read_stream(&self, stream: StreamId, from: u64) -> Result<Vec<Envelope>, LogError> {
         let log = self.events.lock().expect("mem log lock");
-        Ok(log.iter().filter(|e| e.stream == stream && e.seq >= from).cloned().collect())
+        Ok(log
+            .iter()
+            .filter(|e| e.stream == stream && e.seq >= from)
+            .cloned()
+            .collect())
     }
 
     fn save_snapshot(&self, stream: StreamId, seq: u64, state: &[u8]) -> Result<(), LogError> {
-        self.snapshots.lock().expect("mem log lock").insert(stream, (seq, state.to_vec()));
+        self.snapshots
+            .lock()
+            .expect("mem log lock")
+            .insert(stream, (seq, state.to_vec()));
         Ok(())
     }
 
     fn load_snapshot(&self, stream: StreamId) -> Result<Option<(u64, Vec<u8>)>, LogError> {
-        Ok(self.snapshots.lock().expect("mem log lock").get(&stream).cloned())
+        Ok(self
+            .snapshots
+            .lock()
+            .expect("mem log lock")
+            .get(&stream)
+            .cloned())
     }
 
     fn sync(&self) -> Result<u64, LogError> {
@@ -112,7 +127,9 @@ impl EventLog for MemLog {
         };
         for (i, e) in log.iter().enumerate() {
             if e.seq != i as u64 + 1 {
-                report.problems.push(format!("seq {} at position {}", e.seq, i + 1));
+                report
+                    .problems
+                    .push(format!("seq {} at position {}", e.seq, i + 1));
             }
         }
         Ok(report)

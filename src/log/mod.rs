@@ -118,7 +118,10 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Every envelope with `seq >= from`, in order. Includes appends not yet durable only
     /// if they have been written; reading is for replay, export and verification.
-    fn read_from(&self, from: u64) -> Box<dyn Iterator<Item = Result<Envelope, LogError>> + Send + '_>;
+    fn read_from(
+        &self,
+        from: u64,
+    ) -> Box<dyn Iterator<Item = Result<Envelope, LogError>> + Send + '_>;
 
     /// The envelopes of one stream with `seq >= from`, in order.
     fn read_stream(&self, stream: StreamId, from: u64) -> Result<Vec<Envelope>, LogError>;

@@ -1,0 +1,388 @@
+//! The skill-group actor: keeps the group's queue in order and routes its head.
+//!
+//! It sees its members through the views their agent actors broadcast, ranks them with
+//! the app's policy (`crate::domain::routing::choose`) and asks the best one for a
+//! reservation. It never waits for the answer: while one reservation is in flight it
+//! routes the next session to the next agent, counting the pending one against the
+//! agent's limit. The agent's answer is final; a refusal is recorded in the decision.
+
+use std::collections::BTreeMap;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::domain::event::Event;
+use crate::domain::group::{self, GroupCommand, GroupState, Queue};
+use crate::domain::ids::{AgentId, SessionId, StreamId};
+use crate::domain::routing::{Candidate, Refusal, RefuseReason, RoutingRequest, choose};
+use crate::domain::session::SessionCommand;
+use crate::engine::agent::{AgentMsg, AgentView, ReserveReply};
+use crate::engine::session::SessionMsg;
+use crate::engine::{Reply, Shared, reply_now};
+
+/// A group's state and queue, for dumps and tests.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupDump {
+    /// The durable state.
+    pub state: GroupState,
+    /// Sessions waiting, in order.
+    pub queue: Vec<SessionId>,
+}
+
+/// Messages of the group actor.
+#[derive(Debug)]
+pub enum GroupMsg {
+    /// An administrative command.
+    Command(GroupCommand, Option<Reply<()>>),
+    /// A session waits here from `queued_at_ms` (idempotent).
+    Enqueue {
+        /// The session.
+        session: SessionId,
+        /// Its place.
+        queued_at_ms: i64,
+        /// What routing needs.
+        request: RoutingRequest,
+    },
+    /// A session left the queue (ended while waiting).
+    Dequeue {
+        /// The session.
+        session: SessionId,
+    },
+    /// A member's current view.
+    AgentView(AgentView),
+    /// A member answered a reservation.
+    Reserved {
+        /// The session.
+        session: SessionId,
+        /// Yes, or why not.
+        result: Result<(), RefuseReason>,
+        /// The member's view after answering.
+        view: AgentView,
+    },
+    /// Route whatever can be routed now.
+    Dispatch,
+    /// Re-link members with their agent actors after a restart: the named agent, or every
+    /// member when the id is 0 (the group itself restarted).
+    Relink(AgentId),
+    /// Sessions ahead of one in the queue (`${WaitNo}`).
+    Position(SessionId, RpcReplyPort<Option<usize>>),
+    /// The group's state and queue.
+    Dump(RpcReplyPort<GroupDump>),
+}
+
+/// The group actor.
+pub struct GroupActor;
+
+/// Startup arguments.
+pub struct GroupArgs {
+    /// Engine services.
+    pub shared: Shared,
+    /// The state, folded from the log.
+    pub state: GroupState,
+    /// Sessions waiting here, from the replayed sessions.
+    pub queue: Queue,
+    /// Members' views as replay left them.
+    pub views: Vec<AgentView>,
+}
+
+/// The actor's state.
+pub struct GroupRuntime {
+    shared: Shared,
+    state: GroupState,
+    queue: Queue,
+    members: BTreeMap<AgentId, Candidate>,
+}
+
+impl GroupRuntime {
+    fn see(&mut self, view: AgentView) {
+        if let Some(c) = self.members.get_mut(&view.agent) {
+            c.online = view.online;
+            c.free = view.free;
+            c.load = view.load;
+            c.idle_since_ms = view.idle_since_ms;
+        }
+    }
+
+    fn command(
+        &mut self,
+        myself: &ActorRef<GroupMsg>,
+        mut command: GroupCommand,
+        reply: Option<Reply<()>>,
+    ) {
+        if let GroupCommand::Delete { queued } = &mut command {
+            *queued = self.queue.len();
+        }
+        let events = match group::decide(&self.state, &command, &()) {
+            Ok(events) => events,
+            Err(rejection) => return reply_now(reply, Err(rejection.into())),
+        };
+        let now = self.shared.clock.now_ms();
+        let stream = StreamId::group(self.state.id);
+        if let Err(e) = self
+            .shared
+            .append(self.state.app, stream, &events, now, reply, ())
+        {
+            tracing::error!(group = %self.state.id, error = %e, "append failed");
+            return;
+        }
+        for event in &events {
+            group::apply(&mut self.state, event);
+            self.after(myself, event);
+        }
+        self.dispatch(myself);
+    }
+
+    /// Keeps members' links in step with membership events.
+    fn after(&mut self, myself: &ActorRef<GroupMsg>, event: &Event) {
+        let tell = |agent: &AgentId, msg: AgentMsg| {
+            if let Some(a) = self.shared.registry.agents.get(agent) {
+                let _ = a.cast(msg);
+            }
+        };
+        match event {
+            Event::MemberAdded { agent, priority } => {
+                self.members.insert(*agent, candidate(*agent, *priority));
+                tell(
+                    agent,
+                    AgentMsg::Join {
+                        group: self.state.id,
+                        limit: self.state.reception_limit,
+                        actor: myself.clone(),
+                    },
+                );
+            }
+            Event::MemberPriorityChanged { agent, priority } => {
+                if let Some(c) = self.members.get_mut(agent) {
+                    c.priority = *priority;
+                }
+            }
+            Event::MemberRemoved { agent } => {
+                self.members.remove(agent);
+                tell(
+                    agent,
+                    AgentMsg::Leave {
+                        group: self.state.id,
+                    },
+                );
+            }
+            Event::GroupReceptionLimitChanged { reception_limit } => {
+                for agent in self.members.keys() {
+                    tell(
+                        agent,
+                        AgentMsg::Join {
+                            group: self.state.id,
+                            limit: *reception_limit,
+                            actor: myself.clone(),
+                        },
+                    );
+                }
+            }
+            Event::GroupDeleted => {
+                for agent in self.members.keys() {
+                    tell(
+                        agent,
+                        AgentMsg::Leave {
+                            group: self.state.id,
+                        },
+                    );
+                }
+                self.members.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// Routes queued sessions, in order, while some member can take one.
+    fn dispatch(&mut self, myself: &ActorRef<GroupMsg>) {
+        if self.state.deleted {
+            return;
+        }
+        let policy = self.shared.registry.settings(self.state.app).routing;
+        let limit = self.state.reception_limit;
+        let mut after = None;
+        while let Some((key, entry)) = self.queue.next_waiting(after) {
+            after = Some(key);
+            let session = key.1;
+            // A refusal for one session means none can be routed: ranking differs between
+            // sessions only in which capable member comes first.
+            let request = entry.request;
+            let Ok(choice) = choose(policy, limit, request, self.members.values()) else {
+                break;
+            };
+            let Some(agent) = self
+                .shared
+                .registry
+                .agents
+                .get(&choice.agent)
+                .map(|a| a.clone())
+            else {
+                if let Some(c) = self.members.get_mut(&choice.agent) {
+                    c.online = false;
+                }
+                continue;
+            };
+            if let Some(c) = self.members.get_mut(&choice.agent) {
+                c.pending += 1;
+            }
+            if let Some(e) = self.queue.get_mut(session) {
+                e.reserving = Some(choice.agent);
+                e.decision = Some(choice.decision);
+            }
+            let _ = agent.cast(AgentMsg::Reserve {
+                session,
+                limit: Some(limit),
+                reply: ReserveReply::Group(myself.clone()),
+            });
+        }
+    }
+
+    fn reserved(
+        &mut self,
+        myself: &ActorRef<GroupMsg>,
+        session: SessionId,
+        result: Result<(), RefuseReason>,
+        view: AgentView,
+    ) {
+        if let Some(c) = self.members.get_mut(&view.agent) {
+            c.pending = c.pending.saturating_sub(1);
+        }
+        self.see(view);
+        let release = |agent: AgentId| {
+            if let Some(a) = self.shared.registry.agents.get(&agent) {
+                let _ = a.cast(AgentMsg::Release { session });
+            }
+        };
+        match result {
+            Ok(()) => {
+                let Some(entry) = self.queue.remove(session) else {
+                    // The session left the queue while the agent was being asked.
+                    release(view.agent);
+                    return self.dispatch(myself);
+                };
+                let mut decision = entry.decision.expect("a decision for every reservation");
+                decision.refused = entry.refused;
+                let place = SessionCommand::Place {
+                    agent: view.agent,
+                    group: self.state.id,
+                    decision,
+                };
+                match self.shared.registry.sessions.get(&session) {
+                    Some(s) => {
+                        let _ = s.cast(SessionMsg::Command(place, None));
+                    }
+                    None => release(view.agent),
+                }
+            }
+            Err(reason) => {
+                if let Some(entry) = self.queue.get_mut(session) {
+                    entry.reserving = None;
+                    entry.decision = None;
+                    entry.refused.push(Refusal {
+                        agent: view.agent,
+                        reason,
+                    });
+                }
+            }
+        }
+        self.dispatch(myself);
+    }
+}
+
+fn candidate(agent: AgentId, priority: u8) -> Candidate {
+    Candidate {
+        agent,
+        priority,
+        online: false,
+        free: false,
+        load: 0,
+        pending: 0,
+        idle_since_ms: 0,
+    }
+}
+
+impl Actor for GroupActor {
+    type Msg = GroupMsg;
+    type State = GroupRuntime;
+    type Arguments = GroupArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<GroupMsg>,
+        args: GroupArgs,
+    ) -> Result<GroupRuntime, ActorProcessingErr> {
+        let members = args
+            .state
+            .members
+            .iter()
+            .map(|(a, p)| (*a, candidate(*a, *p)))
+            .collect();
+        let mut runtime = GroupRuntime {
+            shared: args.shared,
+            state: args.state,
+            queue: args.queue,
+            members,
+        };
+        for view in args.views {
+            runtime.see(view);
+        }
+        Ok(runtime)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<GroupMsg>,
+        message: GroupMsg,
+        state: &mut GroupRuntime,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            GroupMsg::Command(command, reply) => state.command(&myself, command, reply),
+            GroupMsg::Enqueue {
+                session,
+                queued_at_ms,
+                request,
+            } => {
+                if state.queue.enqueue(session, queued_at_ms, request) {
+                    state.dispatch(&myself);
+                }
+            }
+            GroupMsg::Dequeue { session } => {
+                state.queue.remove(session);
+            }
+            GroupMsg::AgentView(view) => {
+                state.see(view);
+                state.dispatch(&myself);
+            }
+            GroupMsg::Reserved {
+                session,
+                result,
+                view,
+            } => state.reserved(&myself, session, result, view),
+            GroupMsg::Dispatch => state.dispatch(&myself),
+            GroupMsg::Relink(agent) => {
+                let limit = state.state.reception_limit;
+                for member in state
+                    .members
+                    .keys()
+                    .filter(|m| agent.0 == 0 || **m == agent)
+                {
+                    if let Some(a) = state.shared.registry.agents.get(member) {
+                        let _ = a.cast(AgentMsg::Join {
+                            group: state.state.id,
+                            limit,
+                            actor: myself.clone(),
+                        });
+                    }
+                }
+            }
+            GroupMsg::Position(session, reply) => {
+                let _ = reply.send(state.queue.position(session));
+            }
+            GroupMsg::Dump(reply) => {
+                let _ = reply.send(GroupDump {
+                    state: state.state.clone(),
+                    queue: state.queue.sessions().collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Where the engine finds its actors and the little shared, read-mostly state they need.
+//!
+//! ractor's own registry is global; per-agent, per-group and per-session actors are found
+//! here instead, by id, so two engines (a test's before and after restart) never collide.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use ractor::{ActorId, ActorRef};
+
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
+use crate::domain::settings::AppSettings;
+use crate::engine::agent::AgentMsg;
+use crate::engine::group::GroupMsg;
+use crate::engine::session::SessionMsg;
+use crate::engine::timers::TimerMsg;
+
+/// What a supervised actor is, so the supervisor can rebuild it after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Child {
+    /// An agent actor.
+    Agent(AgentId),
+    /// A skill-group actor.
+    Group(GroupId),
+    /// A session actor.
+    Session(SessionId),
+    /// An app's timer actor.
+    Timers(AppId),
+}
+
+/// Counters of the engine's own health.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Actors restarted by the supervisor after a failure.
+    pub restarts: AtomicU64,
+    /// Sessions placed with an agent (offered or assigned).
+    pub placed: AtomicU64,
+    /// Timers that fired.
+    pub timers_fired: AtomicU64,
+}
+
+/// The engine's directory of actors.
+#[derive(Default)]
+pub struct Registry {
+    /// Agent actors.
+    pub agents: DashMap<AgentId, ActorRef<AgentMsg>>,
+    /// Skill-group actors.
+    pub groups: DashMap<GroupId, ActorRef<GroupMsg>>,
+    /// Live session actors.
+    pub sessions: DashMap<SessionId, ActorRef<SessionMsg>>,
+    /// One timer actor per app.
+    pub timers: DashMap<AppId, ActorRef<TimerMsg>>,
+    /// Each app's settings, replaced whole on change.
+    pub settings: DashMap<AppId, Arc<AppSettings>>,
+    /// Apps that exist.
+    pub apps: DashMap<AppId, String>,
+    /// The agent who last served a user on a channel.
+    pub last_receptionist: DashMap<(ChannelId, String), AgentId>,
+    /// Supervised actors by ractor id.
+    pub children: DashMap<ActorId, Child>,
+    /// Engine health counters.
+    pub stats: EngineStats,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    /// A registry whose next allocated id follows `max_id`.
+    pub fn new(max_id: u64) -> Self {
+        let r = Self::default();
+        r.next_id.store(max_id + 1, Ordering::Relaxed);
+        r
+    }
+
+    /// A fresh id for an agent, group or session.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// An app's settings (defaults when the app has none yet).
+    pub fn settings(&self, app: AppId) -> Arc<AppSettings> {
+        self.settings
+            .get(&app)
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,268 @@
+//! The session actor: decides each session command, appends its events, and carries out
+//! the actions they call for (enqueue, release an agent, arm a timer).
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::domain::agent::AgentCommand;
+use crate::domain::event::Event;
+use crate::domain::ids::{GroupId, StreamId};
+use crate::domain::session::{
+    self, Phase, SessionAction, SessionCommand, SessionCtx, SessionState,
+};
+use crate::engine::agent::AgentMsg;
+use crate::engine::group::GroupMsg;
+use crate::engine::timers::{TimerKind, TimerMsg};
+use crate::engine::{Reply, Shared, reply_now};
+
+/// Messages of the session actor.
+#[derive(Debug)]
+pub enum SessionMsg {
+    /// Open the session: its first events (created, and queued when a group is named).
+    Open {
+        /// `SessionCreated`, already validated.
+        created: Event,
+        /// The group to queue in at once, if any.
+        group: Option<GroupId>,
+        /// Answered once durable.
+        reply: Option<Reply<()>>,
+    },
+    /// A command from the API, a group, an agent or a timer.
+    Command(SessionCommand, Option<Reply<()>>),
+    /// Re-send what other actors must know of this session (after one of them restarted).
+    Reannounce,
+    /// The session's state.
+    Dump(RpcReplyPort<SessionState>),
+}
+
+/// The session actor.
+pub struct SessionActor;
+
+/// Startup arguments.
+pub struct SessionArgs {
+    /// Engine services.
+    pub shared: Shared,
+    /// The state, folded from the log (or new).
+    pub state: SessionState,
+}
+
+/// The actor's state.
+pub struct SessionRuntime {
+    shared: Shared,
+    state: SessionState,
+}
+
+impl SessionRuntime {
+    fn record(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        events: Vec<Event>,
+        reply: Option<Reply<()>>,
+    ) {
+        if events.is_empty() {
+            return reply_now(reply, Ok(()));
+        }
+        let now = self.shared.clock.now_ms();
+        let stream = StreamId::session(self.state.id);
+        if let Err(e) = self
+            .shared
+            .append(self.state.app, stream, &events, now, reply, ())
+        {
+            tracing::error!(session = %self.state.id, error = %e, "append failed");
+            return;
+        }
+        let mut actions = Vec::new();
+        for event in &events {
+            if matches!(
+                event,
+                Event::SessionOffered { .. } | Event::SessionAssigned { .. }
+            ) {
+                self.shared
+                    .registry
+                    .stats
+                    .placed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            actions.extend(session::actions(&self.state, event));
+            session::apply(&mut self.state, event);
+        }
+        for action in actions {
+            self.act(action);
+        }
+        if self.state.ended() {
+            self.shared.registry.sessions.remove(&self.state.id);
+            myself.stop(None);
+        }
+    }
+
+    fn act(&self, action: SessionAction) {
+        let registry = &self.shared.registry;
+        let id = self.state.id;
+        match action {
+            SessionAction::Enqueue {
+                group,
+                queued_at_ms,
+                request,
+            } => {
+                if let Some(g) = registry.groups.get(&group) {
+                    let _ = g.cast(GroupMsg::Enqueue {
+                        session: id,
+                        queued_at_ms,
+                        request,
+                    });
+                }
+            }
+            SessionAction::Dequeue { group } => {
+                if let Some(g) = registry.groups.get(&group) {
+                    let _ = g.cast(GroupMsg::Dequeue { session: id });
+                }
+            }
+            SessionAction::Release { agent } => {
+                if let Some(a) = registry.agents.get(&agent) {
+                    let _ = a.cast(AgentMsg::Release { session: id });
+                }
+            }
+            SessionAction::Missed { agent } => {
+                if let Some(a) = registry.agents.get(&agent) {
+                    let _ = a.cast(AgentMsg::Command(AgentCommand::MissedOffer, None));
+                }
+            }
+            SessionAction::ArmOfferTimer {
+                generation,
+                deadline_ms,
+            } => {
+                self.arm(
+                    TimerKind::Offer,
+                    deadline_ms,
+                    SessionCommand::OfferExpired { generation },
+                );
+            }
+            SessionAction::ArmReplyTimer { deadline_ms } => {
+                self.arm(
+                    TimerKind::Reply,
+                    deadline_ms,
+                    SessionCommand::ReplyExpired { deadline_ms },
+                );
+            }
+            SessionAction::Served { agent } => {
+                registry
+                    .last_receptionist
+                    .insert((self.state.channel, self.state.user.clone()), agent);
+            }
+        }
+    }
+
+    fn arm(&self, kind: TimerKind, deadline_ms: i64, command: SessionCommand) {
+        if let Some(t) = self.shared.registry.timers.get(&self.state.app) {
+            let _ = t.cast(TimerMsg::Arm {
+                session: self.state.id,
+                kind,
+                deadline_ms,
+                command,
+            });
+        }
+    }
+
+    fn command(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        command: SessionCommand,
+        reply: Option<Reply<()>>,
+    ) {
+        let ctx = SessionCtx {
+            settings: (*self.shared.registry.settings(self.state.app)).clone(),
+            now_ms: self.shared.clock.now_ms(),
+        };
+        match session::decide(&self.state, &command, &ctx) {
+            Ok(events) => self.record(myself, events, reply),
+            Err(rejection) => {
+                // A reservation made for this session must not leak when placing it fails.
+                let reserved = match command {
+                    SessionCommand::Place { agent, .. } => Some(agent),
+                    SessionCommand::TransferToAgent { to, .. } => Some(to),
+                    _ => None,
+                };
+                if let Some(agent) = reserved {
+                    self.act(SessionAction::Release { agent });
+                }
+                reply_now(reply, Err(rejection.into()));
+            }
+        }
+    }
+
+    /// Tells groups, agents and timers what they must know of this session.
+    fn reannounce(&self) {
+        match self.state.phase {
+            Phase::Queued {
+                group,
+                queued_at_ms,
+                excluded,
+            } => self.act(SessionAction::Enqueue {
+                group,
+                queued_at_ms,
+                request: crate::domain::routing::RoutingRequest {
+                    last_agent: self.state.last_agent,
+                    excluded,
+                },
+            }),
+            Phase::Offered { agent, .. } | Phase::InService { agent, .. } => {
+                if let Some(a) = self.shared.registry.agents.get(&agent) {
+                    let _ = a.cast(AgentMsg::Hold {
+                        session: self.state.id,
+                    });
+                }
+            }
+            _ => {}
+        }
+        for timer in self.state.pending_timers() {
+            self.act(timer);
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Msg = SessionMsg;
+    type State = SessionRuntime;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        args: SessionArgs,
+    ) -> Result<SessionRuntime, ActorProcessingErr> {
+        Ok(SessionRuntime {
+            shared: args.shared,
+            state: args.state,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        message: SessionMsg,
+        state: &mut SessionRuntime,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SessionMsg::Open {
+                created,
+                group,
+                reply,
+            } => {
+                let mut events = vec![created];
+                if let Some(group) = group {
+                    events.push(Event::SessionQueued {
+                        group,
+                        queued_at_ms: state.shared.clock.now_ms(),
+                        cause: crate::domain::event::QueueCause::New,
+                    });
+                }
+                state.record(&myself, events, reply);
+            }
+            SessionMsg::Command(command, reply) => state.command(&myself, command, reply),
+            SessionMsg::Reannounce => state.reannounce(),
+            SessionMsg::Dump(reply) => {
+                let _ = reply.send(state.state.clone());
+            }
+        }
+        Ok(())
+    }
+}
