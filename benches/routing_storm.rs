@@ -1,1 +1,277 @@
-fn main() {}
+//! The end-to-end routing storm: the engine alone (no HTTP) on a durable sled log.
+//!
+//! Agents log in across skill groups (some in two), sessions arrive (as fast as the engine
+//! takes them, or at `--rate` per second), each is routed to an agent under auto reception
+//! and ended as soon as it is placed, so capacity cycles. It prints one figure per line:
+//! sessions routed per second, enqueue-to-placement latency (from the call that opens the
+//! session to the durable placement), peak RSS, bytes per open (queued) session, events per
+//! routed session and replay speed.
+//!
+//! `cargo bench --bench routing_storm -- --agents N --groups G --sessions S --rate R`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use dashmap::DashMap;
+use helpline::clock::{Clock, stopwatch};
+use helpline::domain::event::CloseBy;
+use helpline::domain::group::GroupCommand;
+use helpline::domain::ids::{AgentId, ChannelId, GroupId, SessionId};
+use helpline::domain::session::SessionCommand;
+use helpline::domain::settings::AppSettings;
+use helpline::domain::world::World;
+use helpline::engine::Engine;
+use helpline::engine::registry::Placement;
+use helpline::log::{Durability, EventLog, SledLog};
+use tokio::sync::Semaphore;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Agents, all logged in and free.
+    #[arg(long, default_value_t = 10_000)]
+    agents: u64,
+    /// Skill groups; every agent is in one, every fifth also in the next.
+    #[arg(long, default_value_t = 100)]
+    groups: u64,
+    /// Sessions to route.
+    #[arg(long, default_value_t = 1_000_000)]
+    sessions: u64,
+    /// Arrivals per second; 0 is as fast as the engine takes them.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Reception limit of every group.
+    #[arg(long, default_value_t = 5)]
+    limit: u32,
+    /// Most sessions between arrival and end at once (the open-loop window).
+    #[arg(long, default_value_t = 20_000)]
+    in_flight: usize,
+    /// Queued sessions opened at the end to measure memory per open session.
+    #[arg(long, default_value_t = 100_000)]
+    open_sessions: u64,
+    /// fsync or none.
+    #[arg(long, default_value = "fsync")]
+    durability: String,
+    /// Where the log goes (wiped first).
+    #[arg(long, default_value = "target/routing-storm")]
+    data: PathBuf,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let durability = match args.durability.as_str() {
+        "fsync" => Durability::Fsync,
+        "none" => Durability::None,
+        other => anyhow::bail!("unknown durability {other:?}: use fsync or none"),
+    };
+    let _ = std::fs::remove_dir_all(&args.data);
+    let (log, _) = SledLog::open(&args.data, durability)?;
+    let log: Arc<dyn EventLog> = Arc::new(log);
+    let engine = Arc::new(Engine::start(log.clone(), Clock::system()).await?);
+    let app = engine.create_app("storm").await?;
+    let mut settings = AppSettings::default();
+    settings.reception.auto_reception = true;
+    engine.update_settings(app, settings).await?;
+
+    let setup = stopwatch();
+    let mut groups = Vec::new();
+    for g in 0..args.groups {
+        groups.push(engine.create_group(app, &format!("group {g}"), args.limit).await?);
+    }
+    let groups = Arc::new(groups);
+    let gate = Arc::new(Semaphore::new(512));
+    let mut tasks = Vec::new();
+    for i in 0..args.agents {
+        let (engine, groups, permit) = (engine.clone(), groups.clone(), gate.clone().acquire_owned().await?);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            let name = format!("agent {i}");
+            let a = engine.create_agent(app, &name, &name, &i.to_string()).await?;
+            let n = groups.len() as u64;
+            engine.group(groups[(i % n) as usize], GroupCommand::AddMember(a, 3)).await?;
+            if i % 5 == 0 && n > 1 {
+                engine.group(groups[((i + 1) % n) as usize], GroupCommand::AddMember(a, 2)).await?;
+            }
+            engine.agent(a, helpline::domain::agent::AgentCommand::Login).await?;
+            anyhow::Ok(a)
+        }));
+    }
+    let mut agents: Vec<AgentId> = Vec::new();
+    for t in tasks {
+        agents.push(t.await??);
+    }
+    println!(
+        "setup: {} agents in {} groups (limit {}) in {:.1} s",
+        agents.len(),
+        groups.len(),
+        args.limit,
+        setup.elapsed().as_secs_f64()
+    );
+
+    // Latency bookkeeping: a placement may be seen before the open call returns.
+    enum Mark {
+        Opened(Instant),
+        Placed(Instant),
+    }
+    let marks: Arc<DashMap<SessionId, Mark>> = Arc::new(DashMap::new());
+    let latencies_us: Arc<std::sync::Mutex<Vec<u64>>> = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ended = Arc::new(AtomicU64::new(0));
+    let window = Arc::new(Semaphore::new(args.in_flight));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let events_before = log.last_seq();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Placement>();
+    engine.observe_placements(tx);
+    {
+        let (engine, marks, latencies, ended, window, done, total) =
+            (engine.clone(), marks.clone(), latencies_us.clone(), ended.clone(), window.clone(), done.clone(), args.sessions);
+        tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let now = stopwatch();
+                let opened = match marks.remove(&p.session) {
+                    Some((_, Mark::Opened(t))) => Some(t),
+                    _ => {
+                        marks.insert(p.session, Mark::Placed(now));
+                        None
+                    }
+                };
+                if let Some(t) = opened {
+                    latencies.lock().unwrap().push(now.duration_since(t).as_micros() as u64);
+                }
+                let (engine, ended, window, done) = (engine.clone(), ended.clone(), window.clone(), done.clone());
+                tokio::spawn(async move {
+                    let _ = engine.session(p.session, SessionCommand::End { close_by: CloseBy::Client, agent: None }).await;
+                    window.add_permits(1);
+                    if ended.fetch_add(1, Ordering::Relaxed) + 1 == total {
+                        done.notify_one();
+                    }
+                });
+            }
+        });
+    }
+
+    let started = stopwatch();
+    let per_tick = if args.rate > 0 { (args.rate / 1000).max(1) } else { 0 };
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut opened = 0u64;
+    while opened < args.sessions {
+        let batch = if per_tick > 0 {
+            tick.tick().await;
+            per_tick.min(args.sessions - opened)
+        } else {
+            1
+        };
+        for _ in 0..batch {
+            let permit = window.acquire().await?;
+            permit.forget();
+            let (engine, marks, latencies, groups) = (engine.clone(), marks.clone(), latencies_us.clone(), groups.clone());
+            let i = opened;
+            tokio::spawn(async move {
+                let group: GroupId = groups[(i.wrapping_mul(2_654_435_761) % groups.len() as u64) as usize];
+                let t = stopwatch();
+                let user = format!("u{i}");
+                let Ok(session) = engine.open_session(app, ChannelId(1), &user, Some(group)).await else { return };
+                match marks.remove(&session) {
+                    Some((_, Mark::Placed(p))) => latencies.lock().unwrap().push(p.duration_since(t).as_micros() as u64),
+                    _ => {
+                        marks.insert(session, Mark::Opened(t));
+                    }
+                }
+            });
+            opened += 1;
+        }
+    }
+    done.notified().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let routed_per_s = args.sessions as f64 / elapsed;
+    let events = log.last_seq() - events_before;
+    let mut lat = std::mem::take(&mut *latencies_us.lock().unwrap());
+    lat.sort_unstable();
+    println!("{} sessions routed/s", routed_per_s.round() as u64);
+    println!(
+        "routed {} sessions in {:.2} s ({} offered/s{})",
+        args.sessions,
+        elapsed,
+        if args.rate > 0 { args.rate.to_string() } else { "unbounded".into() },
+        if args.rate > 0 { "" } else { ", open loop window" }
+    );
+    println!(
+        "enqueue-to-placement latency: p50 {} us, p99 {} us, max {} us ({} samples)",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0),
+        lat.len()
+    );
+    println!("events per routed session: {:.2} ({} events, {:.0} events/s appended)", events as f64 / args.sessions as f64, events, events as f64 / elapsed);
+    println!("actor restarts: {}", engine.restarts());
+
+    // Memory per open session: sessions queued in a group nobody serves.
+    let idle = engine.create_group(app, "nobody", 1).await?;
+    let before_kib = rss_kib("VmRSS:");
+    let gate = Arc::new(Semaphore::new(2048));
+    let mut opens = Vec::new();
+    for i in 0..args.open_sessions {
+        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
+        opens.push(tokio::spawn(async move {
+            let _permit = permit;
+            engine.open_session(app, ChannelId(2), &format!("w{i}"), Some(idle)).await
+        }));
+    }
+    for o in opens {
+        o.await??;
+    }
+    let after_kib = rss_kib("VmRSS:");
+    println!(
+        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
+        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
+        args.open_sessions,
+        before_kib / 1024,
+        after_kib / 1024
+    );
+    println!("peak RSS: {} MiB", rss_kib("VmHWM:") / 1024);
+
+    engine.shutdown().await?;
+    log.sync()?;
+    let replay = stopwatch();
+    let mut world = World::default();
+    let mut replayed = 0u64;
+    for e in log.read_from(1) {
+        world.apply(&e?);
+        replayed += 1;
+    }
+    let secs = replay.elapsed().as_secs_f64();
+    println!(
+        "replay: {} events in {:.2} s = {} events/s (fold into World, {} live sessions)",
+        replayed,
+        secs,
+        (replayed as f64 / secs).round() as u64,
+        world.sessions.len()
+    );
+    world.check_invariants().map_err(anyhow::Error::msg)?;
+    Ok(())
+}

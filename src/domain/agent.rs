@@ -274,8 +274,7 @@ mod tests {
         given(&[])
             .when(AgentCommand::Login)
             .then_expect(&[online()]);
-        let mut not_ready = AppSettings::default();
-        not_ready.login_status = LoginStatus::NotReady;
+        let not_ready = AppSettings { login_status: LoginStatus::NotReady, ..AppSettings::default() };
         given(&[])
             .with(not_ready)
             .when(AgentCommand::Login)

@@ -155,6 +155,9 @@ impl AgentRuntime {
             agent::apply(&mut self.state, event);
         }
         self.idle_since_ms = now;
+        if self.state.deleted {
+            self.shared.registry.agent_apps.remove(&self.state.id);
+        }
         if was_online && !self.state.online() {
             // Offers not yet accepted go back to their queues at once; sessions in service stay.
             for session in &self.state.sessions {

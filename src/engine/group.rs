@@ -177,6 +177,7 @@ impl GroupRuntime {
                 }
             }
             Event::GroupDeleted => {
+                self.shared.registry.group_apps.remove(&self.state.id);
                 for agent in self.members.keys() {
                     tell(
                         agent,

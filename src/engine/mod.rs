@@ -245,6 +245,13 @@ impl Engine {
         &self.shared
     }
 
+    /// Tells `observer` of every placement (offer or assignment) once it is durable.
+    pub fn observe_placements(&self, observer: tokio::sync::mpsc::UnboundedSender<registry::Placement>) {
+        if let Ok(mut slot) = self.shared.registry.placements.write() {
+            *slot = Some(observer);
+        }
+    }
+
     /// Actors restarted after a failure so far.
     pub fn restarts(&self) -> u64 {
         self.shared.registry.stats.restarts.load(Ordering::Relaxed)
@@ -407,16 +414,9 @@ impl Engine {
             .map(|g| g.clone())
             .ok_or_else(|| not_found(group))?;
         if let GroupCommand::AddMember(agent, _) = &command {
-            let agent_actor = self
-                .shared
-                .registry
-                .agents
-                .get(agent)
-                .map(|a| a.clone())
-                .ok_or_else(|| not_found(agent))?;
-            let a = ask(&agent_actor, AgentMsg::Dump).await?;
-            let g = ask(&actor, GroupMsg::Dump).await?;
-            if a.app != g.state.app || a.deleted {
+            let registry = &self.shared.registry;
+            let agent_app = registry.agent_apps.get(agent).map(|a| *a);
+            if agent_app.is_none() || agent_app != registry.group_apps.get(&group).map(|g| *g) {
                 return Err(not_found(agent));
             }
         }
@@ -434,7 +434,7 @@ impl Engine {
     ) -> Result<SessionId, EngineError> {
         self.app(app)?;
         if let Some(g) = group {
-            self.check_group(app, g).await?;
+            self.check_group(app, g)?;
         }
         let last = self
             .shared
@@ -459,19 +459,11 @@ impl Engine {
         Ok(id)
     }
 
-    async fn check_group(&self, app: AppId, group: GroupId) -> Result<(), EngineError> {
-        let actor = self
-            .shared
-            .registry
-            .groups
-            .get(&group)
-            .map(|g| g.clone())
-            .ok_or_else(|| not_found(group))?;
-        let dump = ask(&actor, GroupMsg::Dump).await?;
-        if dump.state.app != app || dump.state.deleted {
-            return Err(not_found(group));
+    fn check_group(&self, app: AppId, group: GroupId) -> Result<(), EngineError> {
+        match self.shared.registry.group_apps.get(&group) {
+            Some(g) if *g == app => Ok(()),
+            _ => Err(not_found(group)),
         }
-        Ok(())
     }
 
     /// Sends a session a command.
@@ -485,7 +477,7 @@ impl Engine {
         | SessionCommand::TransferToGroup { group, .. } = &command
         {
             let s = ask(&actor, SessionMsg::Dump).await?;
-            self.check_group(s.app, *group).await?;
+            self.check_group(s.app, *group)?;
         }
         ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
     }
@@ -516,8 +508,7 @@ impl Engine {
             .map(|a| a.clone())
             .ok_or_else(|| not_found(to))?;
         let s = ask(&actor, SessionMsg::Dump).await?;
-        let t = ask(&target, AgentMsg::Dump).await?;
-        if t.app != s.app {
+        if self.shared.registry.agent_apps.get(&to).map(|a| *a) != Some(s.app) {
             return Err(not_found(to));
         }
         if s.holder() != Some(from) || !matches!(s.phase, Phase::InService { .. }) {
@@ -642,7 +633,7 @@ impl Engine {
     }
 
     /// Stops every actor and waits until everything appended is durable.
-    pub async fn shutdown(self) -> Result<(), EngineError> {
+    pub async fn shutdown(&self) -> Result<(), EngineError> {
         // Children finish what is in their mailboxes, then stop; timers die with theirs.
         self.supervisor
             .get_cell()
@@ -706,7 +697,7 @@ pub(crate) async fn spawn_group(
     queue: Queue,
     views: Vec<AgentView>,
 ) -> Result<ActorRef<GroupMsg>, EngineError> {
-    let id = state.id;
+    let (id, app, deleted) = (state.id, state.app, state.deleted);
     let args = GroupArgs {
         shared: shared.clone(),
         state,
@@ -721,6 +712,9 @@ pub(crate) async fn spawn_group(
         .children
         .insert(actor.get_id(), Child::Group(id));
     shared.registry.groups.insert(id, actor.clone());
+    if !deleted {
+        shared.registry.group_apps.insert(id, app);
+    }
     Ok(actor)
 }
 
@@ -730,7 +724,7 @@ pub(crate) async fn spawn_agent(
     state: AgentState,
     groups: BTreeMap<GroupId, (u32, ActorRef<GroupMsg>)>,
 ) -> Result<ActorRef<AgentMsg>, EngineError> {
-    let id = state.id;
+    let (id, app, deleted) = (state.id, state.app, state.deleted);
     let args = AgentArgs {
         shared: shared.clone(),
         state,
@@ -744,6 +738,9 @@ pub(crate) async fn spawn_agent(
         .children
         .insert(actor.get_id(), Child::Agent(id));
     shared.registry.agents.insert(id, actor.clone());
+    if !deleted {
+        shared.registry.agent_apps.insert(id, app);
+    }
     Ok(actor)
 }
 

@@ -29,6 +29,17 @@ pub enum Child {
     Timers(AppId),
 }
 
+/// A session placed with an agent, as told to a placement observer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// The session.
+    pub session: SessionId,
+    /// The agent.
+    pub agent: AgentId,
+    /// Offered (true) or assigned at once (false).
+    pub offered: bool,
+}
+
 /// Counters of the engine's own health.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -55,12 +66,19 @@ pub struct Registry {
     pub settings: DashMap<AppId, Arc<AppSettings>>,
     /// Apps that exist.
     pub apps: DashMap<AppId, String>,
+    /// The app of every live (not deleted) skill group: checked on every session that
+    /// names a group, without asking the group's actor.
+    pub group_apps: DashMap<GroupId, AppId>,
+    /// The app of every agent not deleted.
+    pub agent_apps: DashMap<AgentId, AppId>,
     /// The agent who last served a user on a channel.
     pub last_receptionist: DashMap<(ChannelId, String), AgentId>,
     /// Supervised actors by ractor id.
     pub children: DashMap<ActorId, Child>,
     /// Engine health counters.
     pub stats: EngineStats,
+    /// Told of every placement (offer or assignment) once it is durable.
+    pub placements: std::sync::RwLock<Option<tokio::sync::mpsc::UnboundedSender<Placement>>>,
     next_id: AtomicU64,
 }
 

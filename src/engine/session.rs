@@ -11,6 +11,7 @@ use crate::domain::session::{
 };
 use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
+use crate::engine::registry::Placement;
 use crate::engine::timers::{TimerKind, TimerMsg};
 use crate::engine::{Reply, Shared, reply_now};
 
@@ -63,6 +64,7 @@ impl SessionRuntime {
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::session(self.state.id);
+        let reply = self.observe_placement(&events, reply);
         if let Err(e) = self
             .shared
             .append(self.state.app, stream, &events, now, reply, ())
@@ -92,6 +94,32 @@ impl SessionRuntime {
             self.shared.registry.sessions.remove(&self.state.id);
             myself.stop(None);
         }
+    }
+
+    /// With a placement observer set, a placement among `events` is told to it once
+    /// durable, through a reply port of its own chained before the caller's.
+    fn observe_placement(&self, events: &[Event], reply: Option<Reply<()>>) -> Option<Reply<()>> {
+        let placed = events.iter().find_map(|e| match e {
+            Event::SessionOffered { agent, .. } => Some((*agent, true)),
+            Event::SessionAssigned { agent, .. } => Some((*agent, false)),
+            _ => None,
+        });
+        let Some(placement) = placed else { return reply };
+        let observer = self.shared.registry.placements.read().ok().and_then(|o| o.clone());
+        let Some(observer) = observer else { return reply };
+        let (tx, rx) = ractor::concurrency::oneshot::<Result<(), crate::engine::EngineError>>();
+        let placement = Placement { session: self.state.id, agent: placement.0, offered: placement.1 };
+        tokio::spawn(async move {
+            if let Ok(result) = rx.await {
+                if result.is_ok() {
+                    let _ = observer.send(placement);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        Some(tx.into())
     }
 
     fn act(&self, action: SessionAction) {
