@@ -274,7 +274,10 @@ mod tests {
         given(&[])
             .when(AgentCommand::Login)
             .then_expect(&[online()]);
-        let not_ready = AppSettings { login_status: LoginStatus::NotReady, ..AppSettings::default() };
+        let not_ready = AppSettings {
+            login_status: LoginStatus::NotReady,
+            ..AppSettings::default()
+        };
         given(&[])
             .with(not_ready)
             .when(AgentCommand::Login)

@@ -62,6 +62,8 @@ durable! {
         Offline,
         /// The agent no longer exists or left the group.
         Gone,
+        /// The agent already holds this session.
+        AlreadyHolds,
     }
 
     /// An agent that refused a reservation before another accepted.

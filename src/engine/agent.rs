@@ -176,8 +176,10 @@ impl AgentRuntime {
 
     fn reserve(&mut self, session: SessionId, limit: Option<u32>, reply: ReserveReply) {
         let limit = limit.unwrap_or_else(|| self.max_limit());
+        // A session already held is refused, not granted again: the asker would release it
+        // on failure and take away the real hold.
         let verdict = if self.state.sessions.contains(&session) {
-            Ok(())
+            Err(RefuseReason::AlreadyHolds)
         } else {
             self.state.can_reserve(limit)
         };

@@ -246,7 +246,10 @@ impl Engine {
     }
 
     /// Tells `observer` of every placement (offer or assignment) once it is durable.
-    pub fn observe_placements(&self, observer: tokio::sync::mpsc::UnboundedSender<registry::Placement>) {
+    pub fn observe_placements(
+        &self,
+        observer: tokio::sync::mpsc::UnboundedSender<registry::Placement>,
+    ) {
         if let Ok(mut slot) = self.shared.registry.placements.write() {
             *slot = Some(observer);
         }
@@ -499,6 +502,13 @@ impl Engine {
         from: AgentId,
         to: AgentId,
     ) -> Result<(), EngineError> {
+        if from == to {
+            return Err(Rejection::invalid(
+                "userId",
+                "cannot transfer a session to the agent serving it",
+            )
+            .into());
+        }
         let actor = self.session_actor(session)?;
         let target = self
             .shared
@@ -653,6 +663,7 @@ pub fn describe(reason: &RefuseReason) -> String {
         RefuseReason::AtLimit { load, limit } => format!("holds {load} sessions, limit {limit}"),
         RefuseReason::Offline => "offline".into(),
         RefuseReason::Gone => "no longer available".into(),
+        RefuseReason::AlreadyHolds => "already holds it".into(),
     }
 }
 

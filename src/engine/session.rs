@@ -104,11 +104,25 @@ impl SessionRuntime {
             Event::SessionAssigned { agent, .. } => Some((*agent, false)),
             _ => None,
         });
-        let Some(placement) = placed else { return reply };
-        let observer = self.shared.registry.placements.read().ok().and_then(|o| o.clone());
-        let Some(observer) = observer else { return reply };
+        let Some(placement) = placed else {
+            return reply;
+        };
+        let observer = self
+            .shared
+            .registry
+            .placements
+            .read()
+            .ok()
+            .and_then(|o| o.clone());
+        let Some(observer) = observer else {
+            return reply;
+        };
         let (tx, rx) = ractor::concurrency::oneshot::<Result<(), crate::engine::EngineError>>();
-        let placement = Placement { session: self.state.id, agent: placement.0, offered: placement.1 };
+        let placement = Placement {
+            session: self.state.id,
+            agent: placement.0,
+            offered: placement.1,
+        };
         tokio::spawn(async move {
             if let Ok(result) = rx.await {
                 if result.is_ok() {
