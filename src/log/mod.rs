@@ -15,14 +15,16 @@
 //! [`EventLog`] is the seam for other backends; [`SledLog`] is the embedded default.
 
 mod codec;
+mod index;
 mod mem;
 mod sled_log;
 mod verify;
 mod writer;
 
-pub use codec::FORMAT_VERSION;
+pub use codec::{Damage, FORMAT_VERSION, decode_frame, encode_frame};
+pub use index::IndexPause;
 pub use mem::MemLog;
-// MERGE: pub use sled_log::{OpenReport, SledLog};
+pub use sled_log::{OpenReport, SledLog};
 pub use verify::VerifyReport;
 
 use std::ops::RangeInclusive;
@@ -34,6 +36,8 @@ use crate::domain::ids::{AppId, StreamId};
 pub const MAX_BATCH_EVENTS: usize = 4_096;
 /// Most events one append may carry: an append always lands whole in one frame.
 pub const MAX_APPEND_EVENTS: usize = 256;
+/// Most bytes one snapshot may take: a stream whose state outgrows this needs a new shape.
+pub const MAX_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
 /// Most bytes one encoded event may take; larger ones are refused, not written.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 
