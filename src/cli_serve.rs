@@ -1,0 +1,110 @@
+//! `helpline serve`: replay the log, start the engine, answer health and readiness probes,
+//! and stop cleanly on SIGINT or SIGTERM (engine drained, log synced).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use helpline::clock::{Clock, stopwatch};
+use helpline::engine::{Engine, Shared};
+use helpline::log::{Durability, EventLog};
+
+/// What the readiness probe reports besides the live counts.
+#[derive(Clone)]
+struct Ready {
+    shared: Shared,
+    replay_ms: u64,
+}
+
+/// Runs the desk until a shutdown signal.
+pub async fn serve(
+    data: &Path,
+    listen: SocketAddr,
+    durability: Durability,
+) -> anyhow::Result<ExitCode> {
+    let log = Arc::new(crate::open_log(data, durability)?);
+    let watch = stopwatch();
+    let (world, events) = crate::fold(log.as_ref(), None)?;
+    let last_seq = world.last_seq;
+    let engine = Engine::start_from(log.clone(), Clock::system(), world)
+        .await
+        .context("cannot start the engine")?;
+    let replay_ms = watch.elapsed().as_millis() as u64;
+    tracing::info!(events, replay_ms, last_seq, "replayed the log");
+    if engine.shared().registry.apps.is_empty() {
+        let app = engine
+            .create_app("default")
+            .await
+            .context("cannot create the default app")?;
+        tracing::info!(%app, "first start: created the default app");
+    }
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    if !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "listening beyond loopback: anyone who can reach it can call it");
+    }
+    tracing::info!(%listen, data = %data.display(), ?durability, "serving");
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(Ready {
+            shared: engine.shared().clone(),
+            replay_ms,
+        });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("http server failed")?;
+
+    tracing::info!("shutting down: draining the engine");
+    engine.shutdown().await.context("engine shutdown failed")?;
+    let durable = log.sync().context("cannot sync the event log")?;
+    tracing::info!(durable_seq = durable, "stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `GET /readyz`: ready once replay is done (the server only listens after it).
+async fn readyz(State(ready): State<Ready>) -> Json<serde_json::Value> {
+    let registry = &ready.shared.registry;
+    Json(serde_json::json!({
+        "ready": true,
+        "lastSeq": ready.shared.log.last_seq(),
+        "apps": registry.apps.len(),
+        "agents": registry.agents.len(),
+        "groups": registry.groups.len(),
+        "liveSessions": registry.sessions.len(),
+        "replayMs": ready.replay_ms,
+    }))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,244 @@
+//! Events and routing decisions in words, for `helpline replay`: an auditor reads these
+//! lines to answer "what happened to this chat, and why this agent?".
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use helpline::domain::event::{
+    AgentStatus, Envelope, Event, LogoutCause, MissCause, QueueCause, StatusCause, TransferTarget,
+};
+use helpline::domain::routing::{ChoiceRule, RoutingDecision};
+use helpline::domain::settings::BasicRouting;
+
+/// An instant in ms since the epoch as RFC 3339 with milliseconds.
+pub fn time(at_ms: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(at_ms.max(0) as u64);
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// A span of milliseconds in words (`1m 3s 200ms`).
+pub fn span(ms: i64) -> String {
+    humantime::format_duration(Duration::from_millis(ms.max(0) as u64)).to_string()
+}
+
+/// One line per envelope: time, seq, event name, what it says.
+pub fn line(envelope: &Envelope) -> String {
+    format!(
+        "{}  #{:<8} {:<20} {}",
+        time(envelope.at_ms),
+        envelope.seq,
+        envelope.event.name(),
+        event(&envelope.event)
+    )
+}
+
+fn status(s: &AgentStatus) -> String {
+    match s {
+        AgentStatus::Rest { reason } => format!("rest ({reason})"),
+        other => other.as_str().to_owned(),
+    }
+}
+
+/// What an event says, in words.
+pub fn event(event: &Event) -> String {
+    match event {
+        Event::AppCreated { name } => format!("app {name:?} created"),
+        Event::SettingsChanged { settings } => format!(
+            "settings: routing {}, {} reception, accept within {}s, redirect on timeout {}, \
+             auto short break {}, user-reply timeout {}",
+            policy(
+                settings.routing.basic,
+                settings.routing.last_receptionist_first
+            ),
+            if settings.reception.auto_reception {
+                "auto"
+            } else {
+                "manual"
+            },
+            settings.reception.accept_timeout_secs,
+            on_off(settings.reception.redirect_on_timeout),
+            on_off(settings.reception.auto_short_break),
+            match settings.user_reply_timeout_secs {
+                0 => "off".to_owned(),
+                secs => format!("{secs}s"),
+            },
+        ),
+        Event::AgentCreated {
+            name,
+            nickname,
+            staff_no,
+        } => format!("agent {name:?} (shown as {nickname:?}, staff no {staff_no}) created"),
+        Event::AgentLoggedIn { status: s } => format!("logged in, {}", status(s)),
+        Event::AgentStatusChanged { status: s, cause } => format!(
+            "status {} (by {})",
+            status(s),
+            match cause {
+                StatusCause::Agent => "the agent",
+                StatusCause::MissedOffer => "the system after a missed offer",
+                StatusCause::Admin => "an administrator",
+            }
+        ),
+        Event::AgentLoggedOut { cause } => format!(
+            "logged out ({})",
+            match cause {
+                LogoutCause::Agent => "by the agent",
+                LogoutCause::ForcedOffline => "forced offline",
+                LogoutCause::NewLogin => "logged in elsewhere",
+                LogoutCause::Deleted => "account deleted",
+            }
+        ),
+        Event::AgentForcedOffline => "forced offline by an administrator".to_owned(),
+        Event::AgentResumed => "forced offline lifted".to_owned(),
+        Event::AgentDeleted => "account deleted".to_owned(),
+        Event::GroupCreated {
+            name,
+            reception_limit,
+        } => format!("skill group {name:?} created, reception limit {reception_limit}"),
+        Event::GroupRenamed { name } => format!("renamed to {name:?}"),
+        Event::GroupReceptionLimitChanged { reception_limit } => {
+            format!("reception limit now {reception_limit}")
+        }
+        Event::GroupDeleted => "skill group deleted".to_owned(),
+        Event::MemberAdded { agent, priority } => format!("{agent} joined, priority {priority}"),
+        Event::MemberPriorityChanged { agent, priority } => {
+            format!("{agent} now priority {priority}")
+        }
+        Event::MemberRemoved { agent } => format!("{agent} left"),
+        Event::SessionCreated {
+            channel,
+            user,
+            last_agent,
+        } => format!(
+            "user {user:?} wrote to {channel}{}",
+            match last_agent {
+                Some(a) => format!("; last served by {a}"),
+                None => String::new(),
+            }
+        ),
+        Event::SessionQueued {
+            group,
+            queued_at_ms,
+            cause,
+        } => format!(
+            "queued in {group} ({}), place from {}",
+            match cause {
+                QueueCause::New => "new".to_owned(),
+                QueueCause::Transfer { from } => format!("transferred by {from}"),
+                QueueCause::Redirect { from } => format!("redirected from {from}"),
+            },
+            time(*queued_at_ms)
+        ),
+        Event::SessionOffered {
+            agent,
+            group,
+            generation,
+            deadline_ms,
+            decision: d,
+        } => format!(
+            "offered to {agent}{}, offer {generation}, accept by {}; {}",
+            via(*group),
+            time(*deadline_ms),
+            decision(d)
+        ),
+        Event::SessionAssigned {
+            agent,
+            group,
+            decision: d,
+        } => format!("assigned to {agent}{}; {}", via(*group), decision(d)),
+        Event::SessionAccepted { agent } => format!("{agent} accepted"),
+        Event::SessionOfferMissed {
+            agent,
+            generation,
+            cause,
+        } => format!(
+            "{agent} missed offer {generation} ({})",
+            match cause {
+                MissCause::Timeout => "countdown ran out",
+                MissCause::AgentUnavailable => "agent went away",
+            }
+        ),
+        Event::SessionOfferOverdue { agent, generation } => {
+            format!("offer {generation} to {agent} overdue, kept (redirect off)")
+        }
+        Event::SessionTransferred { from, to } => format!(
+            "{from} transferred it to {}",
+            match to {
+                TransferTarget::Group(g) => g.to_string(),
+                TransferTarget::Agent(a) => a.to_string(),
+            }
+        ),
+        Event::SessionUserMessage { text } => format!("user: {text:?}"),
+        Event::SessionAgentMessage {
+            agent,
+            text,
+            reply_deadline_ms,
+        } => format!(
+            "{agent}: {text:?}{}",
+            match reply_deadline_ms {
+                Some(at) => format!(" (ends unless the user answers by {})", time(*at)),
+                None => String::new(),
+            }
+        ),
+        Event::SessionEnded { close_by } => format!("ended, closeBy {}", close_by.as_str()),
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+fn via(group: Option<helpline::domain::ids::GroupId>) -> String {
+    match group {
+        Some(g) => format!(" via {g}"),
+        None => " directly".to_owned(),
+    }
+}
+
+fn policy(basic: BasicRouting, last_receptionist_first: bool) -> String {
+    let basic = match basic {
+        BasicRouting::Fifo => "fifo",
+        BasicRouting::AgentPriority => "agent priority",
+    };
+    if last_receptionist_first {
+        format!("{basic} + last receptionist first")
+    } else {
+        basic.to_owned()
+    }
+}
+
+/// A routing decision in words: why this agent and not another.
+pub fn decision(d: &RoutingDecision) -> String {
+    let rule = match d.rule {
+        ChoiceRule::OnlyCandidate => "only candidate",
+        ChoiceRule::LastReceptionist => "last receptionist",
+        ChoiceRule::Priority => "higher priority",
+        ChoiceRule::LeastLoaded => "least loaded",
+        ChoiceRule::LongestIdle => "longest idle",
+        ChoiceRule::LowestId => "lowest id (tie)",
+        ChoiceRule::Direct => "named by a transfer",
+        ChoiceRule::ExcludedFallback => "missed it before, nobody else could take it",
+    };
+    let runner_up = match d.runner_up {
+        Some(a) => a.to_string(),
+        None => "none".to_owned(),
+    };
+    let s = &d.skipped;
+    let refused = if d.refused.is_empty() {
+        "none".to_owned()
+    } else {
+        d.refused
+            .iter()
+            .map(|r| format!("{} ({})", r.agent, helpline::engine::describe(&r.reason)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "policy {}, rule {rule}, runner-up {runner_up}, {} considered, skipped {} offline / \
+         {} not free / {} at limit / {} excluded, refusals: {refused}",
+        policy(d.policy.basic, d.policy.last_receptionist_first),
+        d.considered,
+        s.offline,
+        s.not_free,
+        s.at_limit,
+        s.excluded,
+    )
+}
