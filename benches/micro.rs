@@ -28,9 +28,18 @@ fn routing_decision(c: &mut Criterion) {
     for n in [10u64, 100, 1000] {
         let m = members(n);
         group.throughput(Throughput::Elements(1));
-        for (name, basic) in [("fifo", BasicRouting::Fifo), ("priority", BasicRouting::AgentPriority)] {
-            let policy = RoutingPolicy { basic, last_receptionist_first: true };
-            let request = RoutingRequest { last_agent: Some(AgentId(n / 2)), excluded: None };
+        for (name, basic) in [
+            ("fifo", BasicRouting::Fifo),
+            ("priority", BasicRouting::AgentPriority),
+        ] {
+            let policy = RoutingPolicy {
+                basic,
+                last_receptionist_first: true,
+            };
+            let request = RoutingRequest {
+                last_agent: Some(AgentId(n / 2)),
+                excluded: None,
+            };
             group.bench_function(format!("{name}/{n} members"), |b| {
                 b.iter(|| choose(black_box(policy), 4, request, black_box(&m)))
             });
@@ -42,8 +51,16 @@ fn routing_decision(c: &mut Criterion) {
 fn session_place(c: &mut Criterion) {
     let mut state = SessionState::new(SessionId(1), AppId(1));
     for e in [
-        Event::SessionCreated { channel: ChannelId(1), user: "u".into(), last_agent: None },
-        Event::SessionQueued { group: GroupId(2), queued_at_ms: 0, cause: QueueCause::New },
+        Event::SessionCreated {
+            channel: ChannelId(1),
+            user: "u".into(),
+            last_agent: None,
+        },
+        Event::SessionQueued {
+            group: GroupId(2),
+            queued_at_ms: 0,
+            cause: QueueCause::New,
+        },
     ] {
         session::apply(&mut state, &e);
     }

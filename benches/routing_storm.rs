@@ -25,7 +25,7 @@ use helpline::domain::settings::AppSettings;
 use helpline::domain::world::World;
 use helpline::engine::Engine;
 use helpline::engine::registry::Placement;
-use helpline::log::{Durability, EventLog, SledLog};
+use helpline::log::{Durability, EventLog, LogOptions, SledLog};
 use tokio::sync::Semaphore;
 
 #[derive(Parser, Debug)]
@@ -57,6 +57,9 @@ struct Args {
     /// Where the log goes (wiped first).
     #[arg(long, default_value = "target/routing-storm")]
     data: PathBuf,
+    /// Keep the log's per-stream index while routing (see `LogOptions::stream_index`).
+    #[arg(long)]
+    stream_index: bool,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -89,7 +92,11 @@ async fn main() -> anyhow::Result<()> {
         other => anyhow::bail!("unknown durability {other:?}: use fsync or none"),
     };
     let _ = std::fs::remove_dir_all(&args.data);
-    let (log, _) = SledLog::open(&args.data, durability)?;
+    let options = LogOptions {
+        durability,
+        stream_index: args.stream_index,
+    };
+    let (log, _) = SledLog::open_with(&args.data, options)?;
     let log: Arc<dyn EventLog> = Arc::new(log);
     let engine = Arc::new(Engine::start(log.clone(), Clock::system()).await?);
     let app = engine.create_app("storm").await?;
@@ -100,23 +107,42 @@ async fn main() -> anyhow::Result<()> {
     let setup = stopwatch();
     let mut groups = Vec::new();
     for g in 0..args.groups {
-        groups.push(engine.create_group(app, &format!("group {g}"), args.limit).await?);
+        groups.push(
+            engine
+                .create_group(app, &format!("group {g}"), args.limit)
+                .await?,
+        );
     }
     let groups = Arc::new(groups);
     let gate = Arc::new(Semaphore::new(512));
     let mut tasks = Vec::new();
     for i in 0..args.agents {
-        let (engine, groups, permit) = (engine.clone(), groups.clone(), gate.clone().acquire_owned().await?);
+        let (engine, groups, permit) = (
+            engine.clone(),
+            groups.clone(),
+            gate.clone().acquire_owned().await?,
+        );
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
             let name = format!("agent {i}");
-            let a = engine.create_agent(app, &name, &name, &i.to_string()).await?;
+            let a = engine
+                .create_agent(app, &name, &name, &i.to_string())
+                .await?;
             let n = groups.len() as u64;
-            engine.group(groups[(i % n) as usize], GroupCommand::AddMember(a, 3)).await?;
+            engine
+                .group(groups[(i % n) as usize], GroupCommand::AddMember(a, 3))
+                .await?;
             if i % 5 == 0 && n > 1 {
-                engine.group(groups[((i + 1) % n) as usize], GroupCommand::AddMember(a, 2)).await?;
+                engine
+                    .group(
+                        groups[((i + 1) % n) as usize],
+                        GroupCommand::AddMember(a, 2),
+                    )
+                    .await?;
             }
-            engine.agent(a, helpline::domain::agent::AgentCommand::Login).await?;
+            engine
+                .agent(a, helpline::domain::agent::AgentCommand::Login)
+                .await?;
             anyhow::Ok(a)
         }));
     }
@@ -130,6 +156,33 @@ async fn main() -> anyhow::Result<()> {
         groups.len(),
         args.limit,
         setup.elapsed().as_secs_f64()
+    );
+
+    // Memory per open session: sessions queued in a group nobody serves, measured before
+    // the storm so that memory freed by ended sessions is not reused under the count.
+    let idle = engine.create_group(app, "nobody", 1).await?;
+    let before_kib = rss_kib("VmRSS:");
+    let gate = Arc::new(Semaphore::new(2048));
+    let mut opens = Vec::new();
+    for i in 0..args.open_sessions {
+        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
+        opens.push(tokio::spawn(async move {
+            let _permit = permit;
+            engine
+                .open_session(app, ChannelId(2), &format!("w{i}"), Some(idle))
+                .await
+        }));
+    }
+    for o in opens {
+        o.await??;
+    }
+    let after_kib = rss_kib("VmRSS:");
+    println!(
+        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
+        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
+        args.open_sessions,
+        before_kib / 1024,
+        after_kib / 1024
     );
 
     // Latency bookkeeping: a placement may be seen before the open call returns.
@@ -147,8 +200,15 @@ async fn main() -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Placement>();
     engine.observe_placements(tx);
     {
-        let (engine, marks, latencies, ended, window, done, total) =
-            (engine.clone(), marks.clone(), latencies_us.clone(), ended.clone(), window.clone(), done.clone(), args.sessions);
+        let (engine, marks, latencies, ended, window, done, total) = (
+            engine.clone(),
+            marks.clone(),
+            latencies_us.clone(),
+            ended.clone(),
+            window.clone(),
+            done.clone(),
+            args.sessions,
+        );
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
                 let now = stopwatch();
@@ -160,11 +220,23 @@ async fn main() -> anyhow::Result<()> {
                     }
                 };
                 if let Some(t) = opened {
-                    latencies.lock().unwrap().push(now.duration_since(t).as_micros() as u64);
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push(now.duration_since(t).as_micros() as u64);
                 }
-                let (engine, ended, window, done) = (engine.clone(), ended.clone(), window.clone(), done.clone());
+                let (engine, ended, window, done) =
+                    (engine.clone(), ended.clone(), window.clone(), done.clone());
                 tokio::spawn(async move {
-                    let _ = engine.session(p.session, SessionCommand::End { close_by: CloseBy::Client, agent: None }).await;
+                    let _ = engine
+                        .session(
+                            p.session,
+                            SessionCommand::End {
+                                close_by: CloseBy::Client,
+                                agent: None,
+                            },
+                        )
+                        .await;
                     window.add_permits(1);
                     if ended.fetch_add(1, Ordering::Relaxed) + 1 == total {
                         done.notify_one();
@@ -175,7 +247,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let started = stopwatch();
-    let per_tick = if args.rate > 0 { (args.rate / 1000).max(1) } else { 0 };
+    let per_tick = if args.rate > 0 {
+        (args.rate / 1000).max(1)
+    } else {
+        0
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut opened = 0u64;
@@ -189,15 +265,29 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..batch {
             let permit = window.acquire().await?;
             permit.forget();
-            let (engine, marks, latencies, groups) = (engine.clone(), marks.clone(), latencies_us.clone(), groups.clone());
+            let (engine, marks, latencies, groups) = (
+                engine.clone(),
+                marks.clone(),
+                latencies_us.clone(),
+                groups.clone(),
+            );
             let i = opened;
             tokio::spawn(async move {
-                let group: GroupId = groups[(i.wrapping_mul(2_654_435_761) % groups.len() as u64) as usize];
+                let group: GroupId =
+                    groups[(i.wrapping_mul(2_654_435_761) % groups.len() as u64) as usize];
                 let t = stopwatch();
                 let user = format!("u{i}");
-                let Ok(session) = engine.open_session(app, ChannelId(1), &user, Some(group)).await else { return };
+                let Ok(session) = engine
+                    .open_session(app, ChannelId(1), &user, Some(group))
+                    .await
+                else {
+                    return;
+                };
                 match marks.remove(&session) {
-                    Some((_, Mark::Placed(p))) => latencies.lock().unwrap().push(p.duration_since(t).as_micros() as u64),
+                    Some((_, Mark::Placed(p))) => latencies
+                        .lock()
+                        .unwrap()
+                        .push(p.duration_since(t).as_micros() as u64),
                     _ => {
                         marks.insert(session, Mark::Opened(t));
                     }
@@ -217,8 +307,16 @@ async fn main() -> anyhow::Result<()> {
         "routed {} sessions in {:.2} s ({} offered/s{})",
         args.sessions,
         elapsed,
-        if args.rate > 0 { args.rate.to_string() } else { "unbounded".into() },
-        if args.rate > 0 { "" } else { ", open loop window" }
+        if args.rate > 0 {
+            args.rate.to_string()
+        } else {
+            "unbounded".into()
+        },
+        if args.rate > 0 {
+            ""
+        } else {
+            ", open loop window"
+        }
     );
     println!(
         "enqueue-to-placement latency: p50 {} us, p99 {} us, max {} us ({} samples)",
@@ -227,32 +325,14 @@ async fn main() -> anyhow::Result<()> {
         lat.last().copied().unwrap_or(0),
         lat.len()
     );
-    println!("events per routed session: {:.2} ({} events, {:.0} events/s appended)", events as f64 / args.sessions as f64, events, events as f64 / elapsed);
+    println!(
+        "events per routed session: {:.2} ({} events, {:.0} events/s appended)",
+        events as f64 / args.sessions as f64,
+        events,
+        events as f64 / elapsed
+    );
     println!("actor restarts: {}", engine.restarts());
 
-    // Memory per open session: sessions queued in a group nobody serves.
-    let idle = engine.create_group(app, "nobody", 1).await?;
-    let before_kib = rss_kib("VmRSS:");
-    let gate = Arc::new(Semaphore::new(2048));
-    let mut opens = Vec::new();
-    for i in 0..args.open_sessions {
-        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
-        opens.push(tokio::spawn(async move {
-            let _permit = permit;
-            engine.open_session(app, ChannelId(2), &format!("w{i}"), Some(idle)).await
-        }));
-    }
-    for o in opens {
-        o.await??;
-    }
-    let after_kib = rss_kib("VmRSS:");
-    println!(
-        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
-        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
-        args.open_sessions,
-        before_kib / 1024,
-        after_kib / 1024
-    );
     println!("peak RSS: {} MiB", rss_kib("VmHWM:") / 1024);
 
     engine.shutdown().await?;

@@ -27,7 +27,7 @@ use helpline::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
 use helpline::domain::session::{Phase, SessionCommand};
 use helpline::domain::world::World;
 use helpline::engine::{Engine, EngineError};
-use helpline::log::EventLog;
+use helpline::log::{EventLog, LogOptions};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -125,7 +125,13 @@ pub async fn loadgen(data: &Path, args: LoadgenArgs) -> anyhow::Result<ExitCode>
             args.agents
         );
     }
-    let log = Arc::new(crate::open_log(data, args.durability)?);
+    let log = Arc::new(crate::open_log(
+        data,
+        LogOptions {
+            durability: args.durability,
+            stream_index: args.stream_index,
+        },
+    )?);
     let watch = stopwatch();
     let (world, events) = crate::fold(log.as_ref(), None)?;
     let engine = Engine::start_from(log.clone(), Clock::system(), world.clone())

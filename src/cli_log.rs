@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helpline::clock::stopwatch;
-use helpline::log::{Durability, EventLog};
+use helpline::log::{EventLog, LogOptions};
 
 /// Writes every envelope with `seq >= from` to stdout, one JSON object per line.
 pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
     if !json {
         anyhow::bail!("log export writes JSON lines only: pass --json");
     }
-    let log = crate::open_log(data, Durability::Fsync)?;
+    let log = crate::open_log(data, LogOptions::default())?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let mut written = 0u64;
     let result = (|| -> anyhow::Result<()> {
@@ -52,7 +52,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Checks the log (checksums, density, stream index) and the routing invariants of its
 /// fold; prints the report and the replay speed. Fails on any problem.
 pub fn verify(data: &Path) -> anyhow::Result<ExitCode> {
-    let log = crate::open_log(data, Durability::Fsync)?;
+    let log = crate::open_log(data, LogOptions::default())?;
     let report = log.verify().context("cannot verify the event log")?;
     println!("{report}");
     let mut problems = report.problems.len();

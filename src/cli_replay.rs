@@ -11,13 +11,13 @@ use anyhow::Context;
 use helpline::domain::ids::{SessionId, StreamId};
 use helpline::domain::session::Phase;
 use helpline::domain::world::World;
-use helpline::log::{Durability, EventLog};
+use helpline::log::{EventLog, LogOptions};
 
 use crate::cli_words::{line, span, time};
 
 /// Prints the life of `session`, in words or as JSON lines. An unknown session is an error.
 pub fn session(data: &Path, session: u64, json: bool) -> anyhow::Result<ExitCode> {
-    let log = crate::open_log(data, Durability::Fsync)?;
+    let log = crate::open_log(data, LogOptions::default())?;
     let id = SessionId(session);
     let envelopes = log
         .read_stream(StreamId::session(id), 1)
@@ -54,7 +54,7 @@ pub fn session(data: &Path, session: u64, json: bool) -> anyhow::Result<ExitCode
 
 /// Prints every queue and every agent as they stood at `until_ms`.
 pub fn until(data: &Path, until_ms: i64, json: bool) -> anyhow::Result<ExitCode> {
-    let log = crate::open_log(data, Durability::Fsync)?;
+    let log = crate::open_log(data, LogOptions::default())?;
     let (world, events) = crate::fold(&log, Some(until_ms))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use helpline::clock::{Clock, stopwatch};
 use helpline::engine::{Engine, Shared};
-use helpline::log::{Durability, EventLog};
+use helpline::log::{Durability, EventLog, LogOptions};
 
 /// What the readiness probe reports besides the live counts.
 #[derive(Clone)]
@@ -26,8 +26,15 @@ pub async fn serve(
     data: &Path,
     listen: SocketAddr,
     durability: Durability,
+    stream_index: bool,
 ) -> anyhow::Result<ExitCode> {
-    let log = Arc::new(crate::open_log(data, durability)?);
+    let log = Arc::new(crate::open_log(
+        data,
+        LogOptions {
+            durability,
+            stream_index,
+        },
+    )?);
     let watch = stopwatch();
     let (world, events) = crate::fold(log.as_ref(), None)?;
     let last_seq = world.last_seq;

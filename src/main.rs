@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use helpline::domain::world::World;
-use helpline::log::{Durability, EventLog, SledLog};
+use helpline::log::{Durability, EventLog, LogOptions, SledLog};
 
 /// helpline: a self-hosted live-chat contact centre.
 #[derive(Parser, Debug)]
@@ -59,6 +59,9 @@ struct ServeArgs {
     /// fsync (each batch is flushed before anyone hears of it) or none.
     #[arg(long, default_value = "fsync", value_parser = parse_durability)]
     durability: Durability,
+    /// Keep the per-stream index of the log (costs commit throughput; see LogOptions).
+    #[arg(long)]
+    stream_index: bool,
 }
 
 /// Options of `helpline replay`.
@@ -113,6 +116,9 @@ struct LoadgenArgs {
     /// fsync or none.
     #[arg(long, default_value = "fsync", value_parser = parse_durability)]
     durability: Durability,
+    /// Keep the per-stream index of the log (costs commit throughput; see LogOptions).
+    #[arg(long)]
+    stream_index: bool,
 }
 
 fn parse_durability(s: &str) -> Result<Durability, String> {
@@ -140,8 +146,8 @@ fn parse_time_ms(s: &str) -> Result<i64, String> {
 }
 
 /// Opens the log at `data`, telling on stderr about any torn tail the open cut off.
-pub(crate) fn open_log(data: &Path, durability: Durability) -> anyhow::Result<SledLog> {
-    let (log, report) = SledLog::open(data, durability)
+pub(crate) fn open_log(data: &Path, options: LogOptions) -> anyhow::Result<SledLog> {
+    let (log, report) = SledLog::open_with(data, options)
         .with_context(|| format!("cannot open the event log at {}", data.display()))?;
     if report.cut_records > 0 {
         tracing::warn!(
@@ -187,9 +193,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let _entered = runtime.enter();
     let data = cli.data;
     match cli.command {
-        Command::Serve(args) => {
-            runtime.block_on(cli_serve::serve(&data, args.listen, args.durability))
-        }
+        Command::Serve(args) => runtime.block_on(cli_serve::serve(
+            &data,
+            args.listen,
+            args.durability,
+            args.stream_index,
+        )),
         Command::Replay(args) => match (args.session, args.until) {
             (Some(session), _) => cli_replay::session(&data, session, args.json),
             (None, Some(until_ms)) => cli_replay::until(&data, until_ms, args.json),

@@ -456,6 +456,44 @@ fn read_stream_is_right_while_the_index_lags_and_after_reopening() {
     assert!(log.verify().unwrap().is_clean());
 }
 
+/// With the stream index off (the serving default) nothing is indexed and reads scan the
+/// frames; turned on again, the index catches up at open and verifies.
+#[test]
+fn without_the_stream_index_reads_scan_and_a_later_open_catches_up() {
+    use helpline::log::LogOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let off = LogOptions {
+        durability: Durability::Fsync,
+        stream_index: false,
+    };
+    let written_a;
+    let written_b;
+    {
+        let (log, _) = SledLog::open_with(dir.path(), off).unwrap();
+        written_a = append_frames(&log, session(1), 3, 10);
+        written_b = append_frames(&log, session(2), 2, 20);
+        assert_eq!(log.indexed_through(), 0);
+        assert_eq!(log.read_stream(session(1), 1).unwrap(), written_a);
+        assert_eq!(
+            log.read_stream(session(2), 3).unwrap().len(),
+            written_b.iter().filter(|e| e.seq >= 3).count()
+        );
+        assert!(
+            log.sync_index().is_err(),
+            "waiting on an index nobody maintains fails at once"
+        );
+        assert!(log.verify().unwrap().problems.is_empty());
+    }
+    let log = open(dir.path());
+    assert_eq!(
+        log.indexed_through(),
+        (written_a.len() + written_b.len()) as u64
+    );
+    assert_eq!(log.read_stream(session(2), 1).unwrap(), written_b);
+    let report = log.verify().unwrap();
+    assert!(report.problems.is_empty(), "{report}");
+}
+
 #[test]
 fn snapshots_round_trip() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,14 @@ impl Drop for IndexPause {
 }
 
 impl Index {
+    /// An index that no indexer maintains: it covers what earlier runs indexed, and waiting
+    /// on it fails at once instead of blocking forever.
+    pub fn off(indexed_through: u64, frames: u64) -> Arc<Self> {
+        let index = Self::new(indexed_through, frames);
+        index.lock().stopped = true;
+        index
+    }
+
     /// An index that covers the log through `indexed_through`, in `frames` frames.
     pub fn new(indexed_through: u64, frames: u64) -> Arc<Self> {
         Arc::new(Self {

@@ -24,7 +24,7 @@ mod writer;
 pub use codec::{Damage, FORMAT_VERSION, decode_frame, encode_frame};
 pub use index::IndexPause;
 pub use mem::MemLog;
-pub use sled_log::{OpenReport, SledLog};
+pub use sled_log::{LogOptions, OpenReport, SledLog};
 pub use verify::VerifyReport;
 
 use std::ops::RangeInclusive;

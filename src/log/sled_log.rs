@@ -106,10 +106,46 @@ impl fmt::Display for OpenReport {
     }
 }
 
+/// How to open a [`SledLog`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogOptions {
+    /// fsync per batch, or not.
+    pub durability: Durability,
+    /// Keep the `by_stream` index (one sled key per event, written by the indexer thread).
+    ///
+    /// Off by default for serving: on this 2-core machine sled takes about 100k small
+    /// inserts/s, so indexing every event caps the commit rate near 60k events/s and burns a
+    /// core, while only an actor rebuilt after a crash and `helpline replay --session` read a
+    /// single stream; without the index they scan the frames (millions of events/s).
+    /// Turned on again, the indexer catches up from where it last stopped.
+    pub stream_index: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Fsync,
+            stream_index: false,
+        }
+    }
+}
+
 impl SledLog {
-    /// Opens (or creates) the log in directory `path`, checking and repairing its tail and
-    /// catching up the stream index, then starts the writer and indexer threads.
+    /// Opens (or creates) the log in directory `path` with the stream index on.
     pub fn open(path: &Path, durability: Durability) -> Result<(SledLog, OpenReport), LogError> {
+        Self::open_with(
+            path,
+            LogOptions {
+                durability,
+                stream_index: true,
+            },
+        )
+    }
+
+    /// Opens (or creates) the log in directory `path`, checking and repairing its tail and,
+    /// when the stream index is on, catching it up; then starts the writer (and indexer).
+    pub fn open_with(path: &Path, options: LogOptions) -> Result<(SledLog, OpenReport), LogError> {
+        let durability = options.durability;
         wait_for_lock(path)?;
         let db = sled::Config::new().path(path).open().map_err(|e| {
             LogError::Storage(format!("cannot open event log {}: {e}", path.display()))
@@ -139,19 +175,29 @@ impl SledLog {
             );
             index::forget_after(&trees, tail.last_seq, cut.frame_removed)?;
         }
-        let (indexed_before, _) = index::read_mark(&meta)?;
-        let (indexed_through, frames) = index::catch_up(&trees, tail.last_seq)?;
-        debug_assert_eq!(
-            indexed_through, tail.last_seq,
-            "the catch-up indexes the whole log"
-        );
+        let (indexed_before, frames_before) = index::read_mark(&meta)?;
+        let (indexed_through, frames) = if options.stream_index {
+            let caught_up = index::catch_up(&trees, tail.last_seq)?;
+            debug_assert_eq!(
+                caught_up.0, tail.last_seq,
+                "the catch-up indexes the whole log"
+            );
+            caught_up
+        } else {
+            (indexed_before.min(tail.last_seq), frames_before)
+        };
         // New frames must not become durable before the format header, the cut and the
         // caught-up index they build on.
         db.flush().map_err(storage("flush after open"))?;
 
-        let index = Index::new(indexed_through, frames);
-        let (index_jobs, jobs) = mpsc::channel();
-        let indexer = index::spawn(Arc::clone(&index), trees, jobs)?;
+        let (index, index_jobs, indexer) = if options.stream_index {
+            let index = Index::new(indexed_through, frames);
+            let (index_jobs, jobs) = mpsc::channel();
+            let indexer = index::spawn(Arc::clone(&index), trees, jobs)?;
+            (index, Some(index_jobs), Some(indexer))
+        } else {
+            (Index::off(indexed_through, frames), None, None)
+        };
         let target = SledTarget {
             db: db.clone(),
             log: log.clone(),
@@ -180,7 +226,7 @@ impl SledLog {
             meta,
             writer,
             index,
-            indexer: Mutex::new(Some(indexer)),
+            indexer: Mutex::new(indexer),
         };
         Ok((log, report))
     }
@@ -502,7 +548,7 @@ impl Iterator for ReadFrom {
 struct SledTarget {
     db: sled::Db,
     log: Tree,
-    index_jobs: Sender<IndexJob>,
+    index_jobs: Option<Sender<IndexJob>>,
 }
 
 impl CommitTarget for SledTarget {
@@ -522,7 +568,9 @@ impl CommitTarget for SledTarget {
 
     fn frame_durable(&mut self, first_seq: u64, streams: Vec<StreamId>) {
         // A stopped indexer (failed, or closed while paused) is caught up at the next open.
-        let _ = self.index_jobs.send(IndexJob { first_seq, streams });
+        if let Some(jobs) = &self.index_jobs {
+            let _ = jobs.send(IndexJob { first_seq, streams });
+        }
     }
 }
 
