@@ -28,6 +28,11 @@ use helpline::engine::registry::Placement;
 use helpline::log::{Durability, EventLog, LogOptions, SledLog};
 use tokio::sync::Semaphore;
 
+/// The same allocator as the `helpline` binary: actors allocate and free small objects
+/// across threads all day, where glibc's malloc spends much of its time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 struct Args {
     /// Agents, all logged in and free.
@@ -212,10 +217,13 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
                 let now = stopwatch();
-                let opened = match marks.remove(&p.session) {
-                    Some((_, Mark::Opened(t))) => Some(t),
-                    _ => {
-                        marks.insert(p.session, Mark::Placed(now));
+                let opened = match marks.entry(p.session) {
+                    dashmap::Entry::Occupied(e) => match e.remove() {
+                        Mark::Opened(t) => Some(t),
+                        Mark::Placed(_) => None,
+                    },
+                    dashmap::Entry::Vacant(e) => {
+                        e.insert(Mark::Placed(now));
                         None
                     }
                 };
@@ -283,13 +291,17 @@ async fn main() -> anyhow::Result<()> {
                 else {
                     return;
                 };
-                match marks.remove(&session) {
-                    Some((_, Mark::Placed(p))) => latencies
-                        .lock()
-                        .unwrap()
-                        .push(p.duration_since(t).as_micros() as u64),
-                    _ => {
-                        marks.insert(session, Mark::Opened(t));
+                match marks.entry(session) {
+                    dashmap::Entry::Occupied(e) => {
+                        if let Mark::Placed(p) = e.remove() {
+                            latencies
+                                .lock()
+                                .unwrap()
+                                .push(p.duration_since(t).as_micros() as u64);
+                        }
+                    }
+                    dashmap::Entry::Vacant(e) => {
+                        e.insert(Mark::Opened(t));
                     }
                 }
             });
