@@ -101,8 +101,9 @@ async fn main() -> anyhow::Result<()> {
         durability,
         stream_index: args.stream_index,
     };
-    let (log, _) = SledLog::open_with(&args.data, options)?;
-    let log: Arc<dyn EventLog> = Arc::new(log);
+    let (sled, _) = SledLog::open_with(&args.data, options)?;
+    let sled = Arc::new(sled);
+    let log: Arc<dyn EventLog> = sled.clone();
     let engine = Arc::new(Engine::start(log.clone(), Clock::system()).await?);
     let app = engine.create_app("storm").await?;
     let mut settings = AppSettings::default();
@@ -254,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
+    let writer_before = sled.writer_stats();
     let started = stopwatch();
     let per_tick = if args.rate > 0 {
         (args.rate / 1000).max(1)
@@ -344,6 +346,16 @@ async fn main() -> anyhow::Result<()> {
         events as f64 / elapsed
     );
     println!("actor restarts: {}", engine.restarts());
+    let w = sled.writer_stats();
+    let frames = (w.frames - writer_before.frames).max(1);
+    println!(
+        "log writer: {} frames, {:.0} events/frame, write {:.0} us/frame, fsync {:.0} us/frame (max {} us)",
+        frames,
+        (w.events - writer_before.events) as f64 / frames as f64,
+        (w.write_ns - writer_before.write_ns) as f64 / frames as f64 / 1e3,
+        (w.fsync_ns - writer_before.fsync_ns) as f64 / frames as f64 / 1e3,
+        w.fsync_ns_max / 1_000
+    );
 
     println!("peak RSS: {} MiB", rss_kib("VmHWM:") / 1024);
 

@@ -88,8 +88,8 @@ pub struct SessionState {
 /// What decisions about a session depend on besides its state.
 #[derive(Clone, Debug, Default)]
 pub struct SessionCtx {
-    /// The app's settings.
-    pub settings: AppSettings,
+    /// The app's settings (shared: they change rarely and are read on every command).
+    pub settings: std::sync::Arc<AppSettings>,
     /// Now, ms since the epoch.
     pub now_ms: i64,
 }
@@ -673,7 +673,7 @@ mod tests {
 
     fn ctx(now_ms: i64) -> SessionCtx {
         SessionCtx {
-            settings: AppSettings::default(),
+            settings: AppSettings::default().into(),
             now_ms,
         }
     }
@@ -729,7 +729,9 @@ mod tests {
     #[test]
     fn auto_reception_assigns_at_once() {
         let mut c = ctx(1_000);
-        c.settings.reception.auto_reception = true;
+        std::sync::Arc::make_mut(&mut c.settings)
+            .reception
+            .auto_reception = true;
         given(&[created(), queued(100)])
             .with(c)
             .when(SessionCommand::Place {
@@ -779,7 +781,9 @@ mod tests {
     #[test]
     fn without_redirect_the_offer_stays_and_is_marked_overdue() {
         let mut c = ctx(31_000);
-        c.settings.reception.redirect_on_timeout = false;
+        std::sync::Arc::make_mut(&mut c.settings)
+            .reception
+            .redirect_on_timeout = false;
         given(&[created(), queued(100), offered(A, 1, 31_000)])
             .with(c)
             .when(SessionCommand::OfferExpired { generation: 1 })
@@ -803,7 +807,7 @@ mod tests {
     #[test]
     fn agent_message_starts_the_reply_countdown_and_its_expiry_ends_the_session() {
         let mut c = ctx(5_000);
-        c.settings.user_reply_timeout_secs = 60;
+        std::sync::Arc::make_mut(&mut c.settings).user_reply_timeout_secs = 60;
         let past = [
             created(),
             queued(100),

@@ -194,7 +194,7 @@ impl GroupRuntime {
 
     /// Routes queued sessions, in order, while some member can take one.
     fn dispatch(&mut self, myself: &ActorRef<GroupMsg>) {
-        if self.state.deleted {
+        if self.state.deleted || self.queue.is_empty() {
             return;
         }
         let policy = self.shared.registry.settings(self.state.app).routing;

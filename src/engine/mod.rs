@@ -86,6 +86,24 @@ impl Shared {
         reply: Option<Reply<T>>,
         value: T,
     ) -> Result<(), EngineError> {
+        self.append_then(
+            app,
+            stream,
+            events,
+            now_ms,
+            reply.map(|port| reply_on_durable(port, value)),
+        )
+    }
+
+    /// Appends one stream's events; `on_durable` runs once they are durable.
+    pub(crate) fn append_then(
+        &self,
+        app: AppId,
+        stream: StreamId,
+        events: &[Event],
+        now_ms: i64,
+        on_durable: Option<Completion>,
+    ) -> Result<(), EngineError> {
         let drafts = events
             .iter()
             .map(|e| Draft {
@@ -94,16 +112,18 @@ impl Shared {
                 event: e.clone(),
             })
             .collect();
-        let done: Option<Completion> = reply.map(|port| {
-            Box::new(move |r: Result<u64, LogError>| {
-                let _ = port.send(r.map(|_| value).map_err(EngineError::from));
-            }) as Completion
-        });
         self.log
-            .append(now_ms, drafts, done)
+            .append(now_ms, drafts, on_durable)
             .map(|_| ())
             .map_err(EngineError::from)
     }
+}
+
+/// A completion that answers `port` with `value` (or the log's error).
+pub(crate) fn reply_on_durable<T: Send + 'static>(port: Reply<T>, value: T) -> Completion {
+    Box::new(move |r: Result<u64, LogError>| {
+        let _ = port.send(r.map(|_| value).map_err(EngineError::from));
+    })
 }
 
 /// Everything the engine holds, for dumps and comparisons across restarts.

@@ -13,7 +13,8 @@ use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
 use crate::engine::registry::Placement;
 use crate::engine::timers::{TimerKind, TimerMsg};
-use crate::engine::{Reply, Shared, reply_now};
+use crate::engine::{Reply, Shared, reply_now, reply_on_durable};
+use crate::log::Completion;
 
 /// Messages of the session actor.
 #[derive(Debug)]
@@ -64,10 +65,10 @@ impl SessionRuntime {
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::session(self.state.id);
-        let reply = self.observe_placement(&events, reply);
+        let on_durable = self.on_durable(&events, reply);
         if let Err(e) = self
             .shared
-            .append(self.state.app, stream, &events, now, reply, ())
+            .append_then(self.state.app, stream, &events, now, on_durable)
         {
             tracing::error!(session = %self.state.id, error = %e, "append failed");
             return;
@@ -98,13 +99,16 @@ impl SessionRuntime {
 
     /// With a placement observer set, a placement among `events` is told to it once
     /// durable, through a reply port of its own chained before the caller's.
-    fn observe_placement(&self, events: &[Event], reply: Option<Reply<()>>) -> Option<Reply<()>> {
+    /// The completion of an append: answers the caller and, with a placement observer
+    /// set, tells it of a placement among `events`; both once the events are durable.
+    fn on_durable(&self, events: &[Event], reply: Option<Reply<()>>) -> Option<Completion> {
+        let reply = reply.map(|port| reply_on_durable(port, ()));
         let placed = events.iter().find_map(|e| match e {
             Event::SessionOffered { agent, .. } => Some((*agent, true)),
             Event::SessionAssigned { agent, .. } => Some((*agent, false)),
             _ => None,
         });
-        let Some(placement) = placed else {
+        let Some((agent, offered)) = placed else {
             return reply;
         };
         let observer = self
@@ -117,23 +121,19 @@ impl SessionRuntime {
         let Some(observer) = observer else {
             return reply;
         };
-        let (tx, rx) = ractor::concurrency::oneshot::<Result<(), crate::engine::EngineError>>();
         let placement = Placement {
             session: self.state.id,
-            agent: placement.0,
-            offered: placement.1,
+            agent,
+            offered,
         };
-        tokio::spawn(async move {
-            if let Ok(result) = rx.await {
-                if result.is_ok() {
-                    let _ = observer.send(placement);
-                }
-                if let Some(reply) = reply {
-                    let _ = reply.send(result);
-                }
+        Some(Box::new(move |result| {
+            if result.is_ok() {
+                let _ = observer.send(placement);
             }
-        });
-        Some(tx.into())
+            if let Some(reply) = reply {
+                reply(result);
+            }
+        }))
     }
 
     fn act(&self, action: SessionAction) {
@@ -211,7 +211,7 @@ impl SessionRuntime {
         reply: Option<Reply<()>>,
     ) {
         let ctx = SessionCtx {
-            settings: (*self.shared.registry.settings(self.state.app)).clone(),
+            settings: self.shared.registry.settings(self.state.app),
             now_ms: self.shared.clock.now_ms(),
         };
         match session::decide(&self.state, &command, &ctx) {

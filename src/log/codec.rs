@@ -27,6 +27,8 @@ pub const RECORD_ALIGN: usize = 16;
 
 /// Length and checksum, before each payload.
 const HEADER_BYTES: usize = 8;
+/// Most bytes a record takes in a frame beyond its payload (header and padding).
+pub const RECORD_OVERHEAD: usize = HEADER_BYTES + RECORD_ALIGN - 1;
 
 // A payload starts 8 bytes after a 16-aligned record start: that is enough for an archived
 // envelope only while nothing in it needs more than 8-byte alignment.

@@ -26,6 +26,7 @@ pub use index::IndexPause;
 pub use mem::MemLog;
 pub use sled_log::{LogOptions, OpenReport, SledLog};
 pub use verify::VerifyReport;
+pub use writer::WriterFigures;
 
 use std::ops::RangeInclusive;
 
@@ -34,6 +35,11 @@ use crate::domain::ids::{AppId, StreamId};
 
 /// Most events one frame (one sled key, one fsync) carries; larger backlogs take several.
 pub const MAX_BATCH_EVENTS: usize = 4_096;
+/// Most payload bytes one frame gathers before the writer closes it (an append that alone is
+/// larger still makes one frame). sled keeps a value over a quarter of its 512 KiB segment in
+/// a blob file of its own, a file create and an fsync more per frame: measured in the storm,
+/// frames kept under that size give p99 latencies several times lower than large segments.
+pub const MAX_BATCH_BYTES: usize = 96 * 1024;
 /// Most events one append may carry: an append always lands whole in one frame.
 pub const MAX_APPEND_EVENTS: usize = 256;
 /// Most bytes one snapshot may take: a stream whose state outgrows this needs a new shape.

@@ -130,6 +130,12 @@ impl Default for LogOptions {
     }
 }
 
+/// sled's segment size. sled stores a value larger than a quarter segment as a blob file of
+/// its own (a file create and an fsync more per frame); 8 MiB segments keep frames of up to
+/// 2 MiB inline, and a batch of `MAX_BATCH_EVENTS` typical events is a few hundred KiB.
+/// sled records it at creation: a log made with another size is refused at open.
+const SEGMENT_BYTES: usize = 512 * 1024;
+
 impl SledLog {
     /// Opens (or creates) the log in directory `path` with the stream index on.
     pub fn open(path: &Path, durability: Durability) -> Result<(SledLog, OpenReport), LogError> {
@@ -147,9 +153,15 @@ impl SledLog {
     pub fn open_with(path: &Path, options: LogOptions) -> Result<(SledLog, OpenReport), LogError> {
         let durability = options.durability;
         wait_for_lock(path)?;
-        let db = sled::Config::new().path(path).open().map_err(|e| {
-            LogError::Storage(format!("cannot open event log {}: {e}", path.display()))
-        })?;
+        let db = sled::Config::new()
+            .path(path)
+            .segment_size(SEGMENT_BYTES)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| {
+                LogError::Storage(format!("cannot open event log {}: {e}", path.display()))
+            })?;
         let tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| LogError::Storage(format!("cannot open tree {name}: {e}")))
@@ -229,6 +241,11 @@ impl SledLog {
             indexer: Mutex::new(indexer),
         };
         Ok((log, report))
+    }
+
+    /// Frames, events and time spent writing and in fsync since the log was opened.
+    pub fn writer_stats(&self) -> crate::log::WriterFigures {
+        self.writer.stats()
     }
 
     /// The log's directory.
@@ -608,7 +625,10 @@ fn wait_for_lock(path: &Path) -> Result<(), LogError> {
     std::thread::Builder::new()
         .name("helpline-log-lock-wait".to_owned())
         .spawn(move || {
-            let _ = locked.send(file.lock());
+            let got = file.lock();
+            // Unlock before telling: sled must find the lock free when the opener goes on.
+            drop(file);
+            let _ = locked.send(got);
         })
         .map_err(|e| LogError::Storage(format!("cannot start lock wait thread: {e}")))?;
     match wait.recv_timeout(std::time::Duration::from_millis(LOCK_WAIT_MS)) {

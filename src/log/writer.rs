@@ -3,7 +3,7 @@
 //! [`Writer::append`] never waits for IO. It encodes the events on the caller's thread,
 //! then, under one short lock, gives them dense seqs, queues them with their completion
 //! and wakes the writer thread (`helpline-log-writer`). That thread takes everything
-//! queued (whole appends, at most [`MAX_BATCH_EVENTS`] events), writes it as one frame
+//! queued (whole appends, at most [`MAX_BATCH_EVENTS`] events and about [`MAX_BATCH_BYTES`]), writes it as one frame
 //! through a [`CommitTarget`], makes it durable once, publishes the new durable seq, and
 //! only then runs the completions, in seq order. The more appenders are waiting, the
 //! bigger the batch: throughput rises with load instead of drowning in fsyncs.
@@ -22,7 +22,9 @@ use std::thread::JoinHandle;
 use crate::domain::event::Envelope;
 use crate::domain::ids::StreamId;
 use crate::log::codec::{self, EncodedEvent};
-use crate::log::{Completion, Draft, Durability, LogError, MAX_APPEND_EVENTS, MAX_BATCH_EVENTS};
+use crate::log::{
+    Completion, Draft, Durability, LogError, MAX_APPEND_EVENTS, MAX_BATCH_BYTES, MAX_BATCH_EVENTS,
+};
 
 /// Histogram: seconds one fsync (`db.flush()`) of a batch takes.
 pub const METRIC_FSYNC_SECONDS: &str = "helpline_log_fsync_seconds";
@@ -88,6 +90,50 @@ struct Shared {
     last_seq: AtomicU64,
     durable_seq: AtomicU64,
     durability: Durability,
+    stats: WriterStats,
+}
+
+/// What the writer has done since the log was opened (lock-free counters).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Frames written (one per batch).
+    pub frames: AtomicU64,
+    /// Events written.
+    pub events: AtomicU64,
+    /// Time spent writing frames into the store, in nanoseconds.
+    pub write_ns: AtomicU64,
+    /// Time spent making batches durable (fsync), in nanoseconds.
+    pub fsync_ns: AtomicU64,
+    /// The longest single fsync, in nanoseconds.
+    pub fsync_ns_max: AtomicU64,
+}
+
+impl WriterStats {
+    /// A copy of the counters as plain numbers.
+    pub fn snapshot(&self) -> WriterFigures {
+        WriterFigures {
+            frames: self.frames.load(Ordering::Relaxed),
+            events: self.events.load(Ordering::Relaxed),
+            write_ns: self.write_ns.load(Ordering::Relaxed),
+            fsync_ns: self.fsync_ns.load(Ordering::Relaxed),
+            fsync_ns_max: self.fsync_ns_max.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// [`WriterStats`] read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterFigures {
+    /// Frames written.
+    pub frames: u64,
+    /// Events written.
+    pub events: u64,
+    /// Nanoseconds spent writing frames.
+    pub write_ns: u64,
+    /// Nanoseconds spent in fsync.
+    pub fsync_ns: u64,
+    /// The longest fsync, in nanoseconds.
+    pub fsync_ns_max: u64,
 }
 
 impl Shared {
@@ -123,6 +169,7 @@ impl Writer {
             last_seq: AtomicU64::new(last_seq),
             durable_seq: AtomicU64::new(last_seq),
             durability,
+            stats: WriterStats::default(),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -233,6 +280,11 @@ impl Writer {
         self.shared.work.notify_one();
     }
 
+    /// What the writer has done so far.
+    pub fn stats(&self) -> WriterFigures {
+        self.shared.stats.snapshot()
+    }
+
     /// The highest seq handed out.
     pub fn last_seq(&self) -> u64 {
         self.shared.last_seq.load(Ordering::Acquire)
@@ -318,16 +370,25 @@ fn run_writer(shared: &Shared, mut target: impl CommitTarget) {
     }
 }
 
-/// Takes whole appends from the front of the queue, up to [`MAX_BATCH_EVENTS`] events
-/// (at least one append, which always fits since it holds at most MAX_APPEND_EVENTS).
+/// Takes whole appends from the front of the queue, up to [`MAX_BATCH_EVENTS`] events and
+/// [`MAX_BATCH_BYTES`] bytes (at least one append, whatever its size).
 fn take_batch(pending: &mut VecDeque<Pending>) -> Vec<Pending> {
     let mut events = 0;
+    let mut bytes = 0;
     let mut batch = Vec::new();
     while let Some(next) = pending.front() {
-        if events + next.events.len() > MAX_BATCH_EVENTS {
+        let next_bytes: usize = next
+            .events
+            .iter()
+            .map(|e| e.len() + codec::RECORD_OVERHEAD)
+            .sum();
+        let full =
+            events + next.events.len() > MAX_BATCH_EVENTS || bytes + next_bytes > MAX_BATCH_BYTES;
+        if full && !batch.is_empty() {
             break;
         }
         events += next.events.len();
+        bytes += next_bytes;
         batch.extend(pending.pop_front());
     }
     batch
@@ -360,13 +421,14 @@ fn commit(
         // Only barriers: everything before them is already durable.
         Ok(())
     } else {
-        write_durably(shared.durability, target, first_seq, frame)
+        write_durably(shared, target, first_seq, frame)
     };
     if let Err(err) = result {
         return poison(shared, err, completions);
     }
 
     let durable_seq = next_seq - 1;
+    shared.stats.events.fetch_add(count, Ordering::Relaxed);
     if count > 0 {
         let mut queue = shared.lock();
         debug_assert_eq!(
@@ -390,18 +452,31 @@ fn commit(
 
 /// Writes the frame and, under [`Durability::Fsync`], makes it durable.
 fn write_durably(
-    durability: Durability,
+    shared: &Shared,
     target: &mut impl CommitTarget,
     first_seq: u64,
     frame: &[u8],
 ) -> Result<(), LogError> {
+    let stats = &shared.stats;
+    let started = crate::clock::stopwatch();
     target.write_frame(first_seq, frame)?;
-    if durability == Durability::None {
+    stats
+        .write_ns
+        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    stats.frames.fetch_add(1, Ordering::Relaxed);
+    if shared.durability == Durability::None {
         return Ok(());
     }
     let started = crate::clock::stopwatch();
     target.make_durable()?;
-    metrics::histogram!(METRIC_FSYNC_SECONDS).record(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    stats
+        .fsync_ns
+        .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    stats
+        .fsync_ns_max
+        .fetch_max(took.as_nanos() as u64, Ordering::Relaxed);
+    metrics::histogram!(METRIC_FSYNC_SECONDS).record(took.as_secs_f64());
     Ok(())
 }
 
