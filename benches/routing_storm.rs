@@ -361,6 +361,19 @@ async fn main() -> anyhow::Result<()> {
 
     engine.shutdown().await?;
     log.sync()?;
+    let read = stopwatch();
+    let mut decoded = 0u64;
+    for e in log.read_from(1) {
+        e?;
+        decoded += 1;
+    }
+    let read_secs = read.elapsed().as_secs_f64();
+    println!(
+        "log read: {} events in {:.2} s = {} events/s (read, check and decode only)",
+        decoded,
+        read_secs,
+        (decoded as f64 / read_secs).round() as u64
+    );
     let replay = stopwatch();
     let mut world = World::default();
     let mut replayed = 0u64;
@@ -370,7 +383,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let secs = replay.elapsed().as_secs_f64();
     println!(
-        "replay: {} events in {:.2} s = {} events/s (fold into World, {} live sessions)",
+        "replay: {} events in {:.2} s = {} events/s (read, decode and fold into World, {} live sessions)",
         replayed,
         secs,
         (replayed as f64 / secs).round() as u64,

@@ -82,7 +82,9 @@ fn print_world(
         world.ended_sessions
     )?;
     writeln!(out, "\nqueues:")?;
-    for g in world.groups.values() {
+    let mut groups: Vec<_> = world.groups.values().collect();
+    groups.sort_by_key(|g| g.id);
+    for g in groups {
         let waiting = world.queue(g.id);
         writeln!(
             out,
@@ -109,7 +111,9 @@ fn print_world(
         }
     }
     writeln!(out, "\nagents:")?;
-    for a in world.agents.values() {
+    let mut agents: Vec<_> = world.agents.values().collect();
+    agents.sort_by_key(|a| a.id);
+    for a in agents {
         let status = match &a.status {
             helpline::domain::event::AgentStatus::Rest { reason } => format!("rest ({reason})"),
             other => other.as_str().to_owned(),

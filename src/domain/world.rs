@@ -4,14 +4,16 @@
 //! builds it to show the state at a past instant (`helpline replay --until`); tests build
 //! it to check the routing invariants after any history.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
 use crate::domain::agent::{self, AgentState};
 use crate::domain::event::{Envelope, Event};
 use crate::domain::group::{self, GroupState};
-use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamKind};
+use crate::domain::ids::{AgentId, AppId, GroupId, SessionId, StreamKind, UserKey};
 use crate::domain::session::{self, Phase, SessionState};
 use crate::domain::settings::AppSettings;
 
@@ -31,15 +33,18 @@ pub struct AppState {
 pub struct World {
     /// Apps.
     pub apps: BTreeMap<AppId, AppState>,
-    /// Agents, with the sessions they hold.
-    pub agents: BTreeMap<AgentId, AgentState>,
-    /// Skill groups.
-    pub groups: BTreeMap<GroupId, GroupState>,
-    /// Sessions not yet ended.
-    pub sessions: BTreeMap<SessionId, SessionState>,
+    /// Agents, with the sessions they hold (serialized in id order).
+    #[serde(serialize_with = "sorted")]
+    pub agents: FxHashMap<AgentId, AgentState>,
+    /// Skill groups (serialized in id order).
+    #[serde(serialize_with = "sorted")]
+    pub groups: FxHashMap<GroupId, GroupState>,
+    /// Sessions not yet ended (serialized in id order).
+    #[serde(serialize_with = "sorted")]
+    pub sessions: FxHashMap<SessionId, SessionState>,
     /// The agent who last served a user on a channel.
     #[serde(skip)]
-    pub last_receptionist: HashMap<(ChannelId, String), AgentId>,
+    pub last_receptionist: FxHashMap<UserKey, AgentId>,
     /// The last sequence number folded in.
     pub last_seq: u64,
     /// The time of the last event folded in.
@@ -51,6 +56,15 @@ pub struct World {
     /// Placements that took an agent over the limit in force when it took the session.
     #[serde(skip)]
     pub over_limit: Vec<String>,
+}
+
+/// Serializes a hash map in key order, so dumps read the same on every run.
+fn sorted<S: serde::Serializer, K: Ord + Serialize, V: Serialize>(
+    map: &FxHashMap<K, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let ordered: BTreeMap<&K, &V> = map.iter().collect();
+    ordered.serialize(serializer)
 }
 
 impl World {
@@ -101,58 +115,59 @@ impl World {
             }
             StreamKind::Session => {
                 self.max_id = self.max_id.max(id);
-                let sid = SessionId(id);
-                let state = self
-                    .sessions
-                    .entry(sid)
-                    .or_insert_with(|| SessionState::new(sid, env.app));
-                let before = state.holder();
-                let placed = match &env.event {
-                    Event::SessionOffered { agent, group, .. }
-                    | Event::SessionAssigned { agent, group, .. } => Some((*agent, *group)),
-                    _ => None,
-                };
-                if let Some((agent, group)) = placed {
-                    let limit = match group {
-                        Some(g) => self.groups.get(&g).map_or(0, |g| g.reception_limit),
-                        None => self.limit_of(agent),
-                    };
-                    let load = self.agents.get(&agent).map_or(0, |a| a.load());
-                    if load >= limit {
-                        self.over_limit.push(format!(
-                            "seq {}: {sid} placed with {agent} holding {load} sessions, limit {limit}",
-                            env.seq
-                        ));
-                    }
-                }
-                let state = self
-                    .sessions
-                    .get_mut(&sid)
-                    .expect("session state was just made");
-                session::apply(state, &env.event);
-                let after = state.holder();
-                if matches!(
-                    env.event,
-                    Event::SessionAssigned { .. } | Event::SessionAccepted { .. }
-                ) && let Some(agent) = after
-                {
-                    self.last_receptionist
-                        .insert((state.channel, state.user.clone()), agent);
-                }
-                let ended = state.ended();
-                if before != after {
-                    if let Some(a) = before.and_then(|a| self.agents.get_mut(&a)) {
-                        a.sessions.remove(&sid);
-                    }
-                    if let Some(a) = after.and_then(|a| self.agents.get_mut(&a)) {
-                        a.sessions.insert(sid);
-                    }
-                }
-                if ended {
-                    self.sessions.remove(&sid);
-                    self.ended_sessions += 1;
-                }
+                self.apply_session(env, SessionId(id));
             }
+        }
+    }
+
+    /// Folds a session event, keeping agents' held sessions and the capacity check in step.
+    fn apply_session(&mut self, env: &Envelope, sid: SessionId) {
+        if let Event::SessionOffered { agent, group, .. }
+        | Event::SessionAssigned { agent, group, .. } = &env.event
+        {
+            self.check_capacity(env.seq, sid, *agent, *group);
+        }
+        let state = self
+            .sessions
+            .entry(sid)
+            .or_insert_with(|| SessionState::new(sid, env.app));
+        let before = state.holder();
+        session::apply(state, &env.event);
+        let after = state.holder();
+        if matches!(
+            env.event,
+            Event::SessionAssigned { .. } | Event::SessionAccepted { .. }
+        ) && let Some(agent) = after
+        {
+            self.last_receptionist
+                .insert(UserKey::of(state.channel, &state.user), agent);
+        }
+        let ended = state.ended();
+        if before != after {
+            if let Some(a) = before.and_then(|a| self.agents.get_mut(&a)) {
+                a.sessions.remove(&sid);
+            }
+            if let Some(a) = after.and_then(|a| self.agents.get_mut(&a)) {
+                a.sessions.insert(sid);
+            }
+        }
+        if ended {
+            self.sessions.remove(&sid);
+            self.ended_sessions += 1;
+        }
+    }
+
+    /// Records a placement that took `agent` to or over the limit in force then.
+    fn check_capacity(&mut self, seq: u64, sid: SessionId, agent: AgentId, group: Option<GroupId>) {
+        let limit = match group {
+            Some(g) => self.groups.get(&g).map_or(0, |g| g.reception_limit),
+            None => self.limit_of(agent),
+        };
+        let load = self.agents.get(&agent).map_or(0, |a| a.load());
+        if load >= limit {
+            self.over_limit.push(format!(
+                "seq {seq}: {sid} placed with {agent} holding {load} sessions, limit {limit}"
+            ));
         }
     }
 
@@ -218,7 +233,8 @@ impl World {
             }
         }
         for (id, a) in &self.agents {
-            let expected: Vec<SessionId> = held.remove(id).unwrap_or_default();
+            let mut expected: Vec<SessionId> = held.remove(id).unwrap_or_default();
+            expected.sort_unstable();
             let actual: Vec<SessionId> = a.sessions.iter().copied().collect();
             if expected != actual {
                 return Err(format!(

@@ -26,7 +26,7 @@ use crate::domain::Rejection;
 use crate::domain::agent::{AgentCommand, AgentState};
 use crate::domain::event::{Envelope, Event};
 use crate::domain::group::{GroupCommand, Queue};
-use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId};
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId, UserKey};
 use crate::domain::routing::{RefuseReason, RoutingDecision, RoutingRequest};
 use crate::domain::session::{Phase, SessionCommand, SessionState};
 use crate::domain::settings::AppSettings;
@@ -184,7 +184,7 @@ impl Engine {
                 .insert(app.id, Arc::new(app.settings.clone()));
         }
         for (key, agent) in &world.last_receptionist {
-            registry.last_receptionist.insert(key.clone(), *agent);
+            registry.last_receptionist.insert(*key, *agent);
         }
         let shared = Shared {
             log,
@@ -203,26 +203,27 @@ impl Engine {
         for app in world.apps.keys() {
             spawn_timers(&engine.shared, &cell, *app).await?;
         }
-        for g in world.groups.values() {
-            let mut queue = Queue::default();
-            for sid in world.queue(g.id) {
-                let s = &world.sessions[&sid];
-                if let Phase::Queued {
-                    queued_at_ms,
+        // Every queue in one pass over the live sessions.
+        let mut queues: BTreeMap<GroupId, Queue> = BTreeMap::new();
+        for s in world.sessions.values() {
+            if let Phase::Queued {
+                group,
+                queued_at_ms,
+                excluded,
+            } = s.phase
+            {
+                let request = RoutingRequest {
+                    last_agent: s.last_agent,
                     excluded,
-                    ..
-                } = s.phase
-                {
-                    queue.enqueue(
-                        sid,
-                        queued_at_ms,
-                        RoutingRequest {
-                            last_agent: s.last_agent,
-                            excluded,
-                        },
-                    );
-                }
+                };
+                queues
+                    .entry(group)
+                    .or_default()
+                    .enqueue(s.id, queued_at_ms, request);
             }
+        }
+        for g in world.groups.values() {
+            let queue = queues.remove(&g.id).unwrap_or_default();
             let views = g
                 .members
                 .keys()
@@ -463,7 +464,7 @@ impl Engine {
             .shared
             .registry
             .last_receptionist
-            .get(&(channel, user.to_owned()))
+            .get(&UserKey::of(channel, user))
             .map(|a| *a);
         let created = crate::domain::session::create(channel, user, last)?;
         let id = SessionId(self.shared.registry.next_id());

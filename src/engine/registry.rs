@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use dashmap::DashMap;
 use ractor::{ActorId, ActorRef};
 
-use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
+use crate::domain::ids::{AgentId, AppId, GroupId, SessionId, UserKey};
 use crate::domain::settings::AppSettings;
 use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
@@ -72,7 +72,7 @@ pub struct Registry {
     /// The app of every agent not deleted.
     pub agent_apps: DashMap<AgentId, AppId>,
     /// The agent who last served a user on a channel.
-    pub last_receptionist: DashMap<(ChannelId, String), AgentId>,
+    pub last_receptionist: DashMap<UserKey, AgentId>,
     /// Supervised actors by ractor id.
     pub children: DashMap<ActorId, Child>,
     /// Engine health counters.

@@ -5,7 +5,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::domain::agent::AgentCommand;
 use crate::domain::event::Event;
-use crate::domain::ids::{GroupId, StreamId};
+use crate::domain::ids::{GroupId, StreamId, UserKey};
 use crate::domain::session::{
     self, Phase, SessionAction, SessionCommand, SessionCtx, SessionState,
 };
@@ -188,7 +188,7 @@ impl SessionRuntime {
             SessionAction::Served { agent } => {
                 registry
                     .last_receptionist
-                    .insert((self.state.channel, self.state.user.clone()), agent);
+                    .insert(UserKey::of(self.state.channel, &self.state.user), agent);
             }
         }
     }
