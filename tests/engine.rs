@@ -693,3 +693,62 @@ async fn restart_rebuilds_every_actor_and_pending_timers_still_fire() {
     );
     engine.shutdown().await.unwrap();
 }
+
+/// A crashed actor of any kind is rebuilt by the supervisor from its own events, the
+/// restart is counted, nothing it knew is lost, and routing and timers carry on.
+#[tokio::test(start_paused = true)]
+async fn crashed_actors_are_rebuilt_from_their_events() {
+    use helpline::engine::Child;
+    let d = desk(|s| s.reception.accept_timeout_secs = 30).await;
+    let g = d.group("support", 1).await;
+    let a = d.agent("ann", &[(g, 3)]).await;
+    let b = d.agent("bob", &[(g, 3)]).await;
+    d.online(a).await;
+    let offered = d.open("u1", g).await;
+    settle().await;
+    let served = d.open("u2", g).await;
+    settle().await;
+    let waiting = d.open("u3", g).await;
+    settle().await;
+    assert_eq!(d.holder(offered).await, Some(a));
+    assert!(matches!(d.phase(served).await, Phase::Queued { .. }));
+    let before = d.engine.dump().await.unwrap();
+
+    let app = d.app;
+    for (n, child) in [
+        Child::Session(offered),
+        Child::Agent(a),
+        Child::Group(g),
+        Child::Timers(app),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        d.engine.inject_failure(child).unwrap();
+        settle().await;
+        assert_eq!(
+            d.engine.restarts(),
+            n as u64 + 1,
+            "{child:?} restart counted"
+        );
+        assert_eq!(
+            d.engine.dump().await.unwrap(),
+            before,
+            "{child:?} rebuilt with the same state"
+        );
+    }
+    // The rebuilt timers still end the offer; the rebuilt group and agents still route.
+    d.online(b).await;
+    settle().await;
+    assert_eq!(d.holder(served).await, Some(b));
+    tokio::time::advance(Duration::from_secs(30)).await;
+    settle().await;
+    assert!(
+        d.events(offered)
+            .iter()
+            .any(|e| matches!(e, Event::SessionOfferMissed { .. })),
+        "the offer countdown armed before the crashes fired"
+    );
+    let _ = waiting;
+    d.world().check_invariants().unwrap();
+}

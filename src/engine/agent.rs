@@ -81,6 +81,9 @@ pub enum AgentMsg {
     },
     /// The agent's state, for dumps and tests.
     Dump(RpcReplyPort<AgentState>),
+    /// Fault injection: the handler fails as if it had panicked, so the supervisor rebuilds
+    /// the actor from its events (for tests and chaos drills; nothing else sends it).
+    Fail,
 }
 
 /// The agent actor.
@@ -277,6 +280,7 @@ impl Actor for AgentActor {
             AgentMsg::Leave { group } => {
                 state.groups.remove(&group);
             }
+            AgentMsg::Fail => return Err("fault injected".into()),
             AgentMsg::Dump(reply) => {
                 let _ = reply.send(state.state.clone());
             }

@@ -67,6 +67,9 @@ pub enum GroupMsg {
     Position(SessionId, RpcReplyPort<Option<usize>>),
     /// The group's state and queue.
     Dump(RpcReplyPort<GroupDump>),
+    /// Fault injection: the handler fails as if it had panicked, so the supervisor rebuilds
+    /// the actor from its events (for tests and chaos drills; nothing else sends it).
+    Fail,
 }
 
 /// The group actor.
@@ -377,6 +380,7 @@ impl Actor for GroupActor {
             GroupMsg::Position(session, reply) => {
                 let _ = reply.send(state.queue.position(session));
             }
+            GroupMsg::Fail => return Err("fault injected".into()),
             GroupMsg::Dump(reply) => {
                 let _ = reply.send(GroupDump {
                     state: state.state.clone(),

@@ -35,7 +35,8 @@ use crate::log::{Completion, Draft, EventLog, EventLogExt, LogError};
 
 use agent::{AgentActor, AgentArgs, AgentMsg, AgentView, ReserveReply};
 use group::{GroupActor, GroupArgs, GroupDump, GroupMsg};
-use registry::{Child, Registry};
+pub use registry::Child;
+use registry::Registry;
 use session::{SessionActor, SessionArgs, SessionMsg};
 use supervisor::{Supervisor, SupervisorMsg};
 use timers::{TimerActor, TimerArgs, TimerMsg};
@@ -273,6 +274,25 @@ impl Engine {
     ) {
         if let Ok(mut slot) = self.shared.registry.placements.write() {
             *slot = Some(observer);
+        }
+    }
+
+    /// Makes one actor fail as if its handler had panicked (fault injection): the supervisor
+    /// rebuilds it from the log. Returns once the failure is sent, not once it is rebuilt.
+    pub fn inject_failure(&self, child: Child) -> Result<(), EngineError> {
+        let r = &self.shared.registry;
+        let sent = match child {
+            Child::Agent(id) => r.agents.get(&id).map(|a| a.cast(AgentMsg::Fail).is_ok()),
+            Child::Group(id) => r.groups.get(&id).map(|g| g.cast(GroupMsg::Fail).is_ok()),
+            Child::Session(id) => r
+                .sessions
+                .get(&id)
+                .map(|s| s.cast(SessionMsg::Fail).is_ok()),
+            Child::Timers(app) => r.timers.get(&app).map(|t| t.cast(TimerMsg::Fail).is_ok()),
+        };
+        match sent {
+            Some(true) => Ok(()),
+            _ => Err(not_found(format_args!("{child:?}"))),
         }
     }
 

@@ -34,6 +34,9 @@ pub enum SessionMsg {
     Reannounce,
     /// The session's state.
     Dump(RpcReplyPort<SessionState>),
+    /// Fault injection: the handler fails as if it had panicked, so the supervisor rebuilds
+    /// the actor from its events (for tests and chaos drills; nothing else sends it).
+    Fail,
 }
 
 /// The session actor.
@@ -301,6 +304,7 @@ impl Actor for SessionActor {
             }
             SessionMsg::Command(command, reply) => state.command(&myself, command, reply),
             SessionMsg::Reannounce => state.reannounce(),
+            SessionMsg::Fail => return Err("fault injected".into()),
             SessionMsg::Dump(reply) => {
                 let _ = reply.send(state.state.clone());
             }

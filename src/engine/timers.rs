@@ -45,6 +45,9 @@ pub enum TimerMsg {
     },
     /// How many timers are pending.
     Pending(ractor::RpcReplyPort<usize>),
+    /// Fault injection: fail as if the handler had panicked (the wheel is lost; the
+    /// supervisor re-arms every deadline from the sessions' state).
+    Fail,
 }
 
 /// The timer actor of one app.
@@ -103,6 +106,7 @@ impl Actor for TimerActor {
                 command,
             } => WheelOp::Arm(session, kind, state.clock.instant_at(deadline_ms), command),
             TimerMsg::Pending(reply) => WheelOp::Pending(reply),
+            TimerMsg::Fail => return Err("fault injected".into()),
         };
         state.wheel.send(op).map_err(|_| "timer wheel stopped")?;
         Ok(())
