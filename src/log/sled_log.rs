@@ -65,8 +65,8 @@ pub struct OpenReport {
     pub path: PathBuf,
     /// The log did not exist and was created.
     pub created: bool,
-    /// Frames in the log (after any cut).
-    pub frames: u64,
+    /// Frames in the log (after any cut), when the stream index keeps the count.
+    pub frames: Option<u64>,
     /// The last seq in the log (after any cut); appends continue after it.
     pub last_seq: u64,
     /// Records cut from a torn tail: the first bad one and those after it in its frame, as
@@ -87,11 +87,13 @@ impl fmt::Display for OpenReport {
         let verb = if self.created { "created" } else { "opened" };
         write!(
             f,
-            "{verb} event log {}: {} frames, last seq {}",
+            "{verb} event log {}: last seq {}",
             self.path.display(),
-            self.frames,
             self.last_seq
         )?;
+        if let Some(frames) = self.frames {
+            write!(f, " in {frames} frames")?;
+        }
         if let (Some(from), Some(reason)) = (self.cut_from_seq, &self.cut_reason) {
             write!(
                 f,
@@ -220,7 +222,7 @@ impl SledLog {
         let report = OpenReport {
             path: path.to_owned(),
             created,
-            frames,
+            frames: options.stream_index.then_some(frames),
             last_seq: tail.last_seq,
             cut_records: tail.cut.as_ref().map_or(0, |c| c.records),
             cut_bytes: tail.cut.as_ref().map_or(0, |c| c.bytes),
