@@ -602,15 +602,20 @@ impl Engine {
             .get(&group)
             .map(|g| g.clone())
             .ok_or_else(|| not_found(group))?;
-        ask(&actor, |port| GroupMsg::Position(session, port)).await
+        let position = ask(&actor, |port| GroupMsg::Position(session, port)).await?;
+        // The queue may hold sessions whose events are not durable yet: shown to a user, the
+        // position waits for them like every other effect.
+        self.shared.log.durable_barrier().await?;
+        Ok(position)
     }
 
-    /// One session's state.
+    /// One session's state as its actor holds it: applied, possibly not yet durable (for
+    /// tests and diagnostics; wait on the log before showing it to anyone).
     pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {
         ask(&self.session_actor(session)?, SessionMsg::Dump).await
     }
 
-    /// One agent's state.
+    /// One agent's state as its actor holds it (see [`Engine::session_state`]).
     pub async fn agent_state(&self, agent: AgentId) -> Result<AgentState, EngineError> {
         let actor = self
             .shared
