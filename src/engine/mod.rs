@@ -727,6 +727,22 @@ fn spawn_failed(e: impl std::fmt::Display) -> EngineError {
     EngineError::Unavailable(format!("spawn failed: {e}"))
 }
 
+/// Spawns one actor under the supervisor and records what it is, so a failure can be
+/// traced back to the stream it must be rebuilt from.
+async fn spawn_child<A: Actor>(
+    shared: &Shared,
+    sup: &ActorCell,
+    actor: A,
+    args: A::Arguments,
+    child: Child,
+) -> Result<ActorRef<A::Msg>, EngineError> {
+    let (actor, _) = Actor::spawn_linked(None, actor, args, sup.clone())
+        .await
+        .map_err(spawn_failed)?;
+    shared.registry.children.insert(actor.get_id(), child);
+    Ok(actor)
+}
+
 pub(crate) async fn spawn_timers(
     shared: &Shared,
     sup: &ActorCell,
@@ -736,13 +752,7 @@ pub(crate) async fn spawn_timers(
         registry: Arc::clone(&shared.registry),
         clock: shared.clock.clone(),
     };
-    let (actor, _) = Actor::spawn_linked(None, TimerActor, args, sup.clone())
-        .await
-        .map_err(spawn_failed)?;
-    shared
-        .registry
-        .children
-        .insert(actor.get_id(), Child::Timers(app));
+    let actor = spawn_child(shared, sup, TimerActor, args, Child::Timers(app)).await?;
     shared.registry.timers.insert(app, actor);
     Ok(())
 }
@@ -761,13 +771,7 @@ pub(crate) async fn spawn_group(
         queue,
         views,
     };
-    let (actor, _) = Actor::spawn_linked(None, GroupActor, args, sup.clone())
-        .await
-        .map_err(spawn_failed)?;
-    shared
-        .registry
-        .children
-        .insert(actor.get_id(), Child::Group(id));
+    let actor = spawn_child(shared, sup, GroupActor, args, Child::Group(id)).await?;
     shared.registry.groups.insert(id, actor.clone());
     if !deleted {
         shared.registry.group_apps.insert(id, app);
@@ -787,13 +791,7 @@ pub(crate) async fn spawn_agent(
         state,
         groups,
     };
-    let (actor, _) = Actor::spawn_linked(None, AgentActor, args, sup.clone())
-        .await
-        .map_err(spawn_failed)?;
-    shared
-        .registry
-        .children
-        .insert(actor.get_id(), Child::Agent(id));
+    let actor = spawn_child(shared, sup, AgentActor, args, Child::Agent(id)).await?;
     shared.registry.agents.insert(id, actor.clone());
     if !deleted {
         shared.registry.agent_apps.insert(id, app);
@@ -811,13 +809,7 @@ pub(crate) async fn spawn_session(
         shared: shared.clone(),
         state,
     };
-    let (actor, _) = Actor::spawn_linked(None, SessionActor, args, sup.clone())
-        .await
-        .map_err(spawn_failed)?;
-    shared
-        .registry
-        .children
-        .insert(actor.get_id(), Child::Session(id));
+    let actor = spawn_child(shared, sup, SessionActor, args, Child::Session(id)).await?;
     shared.registry.sessions.insert(id, actor.clone());
     Ok(actor)
 }

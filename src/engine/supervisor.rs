@@ -89,14 +89,15 @@ async fn restart(
     match child {
         Child::Session(id) => {
             shared.registry.sessions.remove(&id);
-            let history = fold_stream(log, StreamId::session(id))?;
-            let Some(first) = history.first() else {
+            let Some(state) = rebuild(
+                log,
+                StreamId::session(id),
+                |app| SessionState::new(id, app),
+                session::apply,
+            )?
+            else {
                 return Ok(());
             };
-            let mut state = SessionState::new(id, first.app);
-            for e in &history {
-                session::apply(&mut state, &e.event);
-            }
             if !state.ended() {
                 let actor = spawn_session(shared, &cell, state).await?;
                 let _ = actor.cast(SessionMsg::Reannounce);
@@ -104,14 +105,15 @@ async fn restart(
         }
         Child::Agent(id) => {
             shared.registry.agents.remove(&id);
-            let history = fold_stream(log, StreamId::agent(id))?;
-            let Some(first) = history.first() else {
+            let Some(state) = rebuild(
+                log,
+                StreamId::agent(id),
+                |app| AgentState::new(id, app),
+                agent::apply,
+            )?
+            else {
                 return Ok(());
             };
-            let mut state = AgentState::new(id, first.app);
-            for e in &history {
-                agent::apply(&mut state, &e.event);
-            }
             // Its groups re-link it; its sessions re-announce themselves to it.
             spawn_agent(shared, &cell, state, BTreeMap::new()).await?;
             for g in shared.registry.groups.iter() {
@@ -121,14 +123,15 @@ async fn restart(
         }
         Child::Group(id) => {
             shared.registry.groups.remove(&id);
-            let history = fold_stream(log, StreamId::group(id))?;
-            let Some(first) = history.first() else {
+            let Some(state) = rebuild(
+                log,
+                StreamId::group(id),
+                |app| GroupState::new(id, app),
+                group::apply,
+            )?
+            else {
                 return Ok(());
             };
-            let mut state = GroupState::new(id, first.app);
-            for e in &history {
-                group::apply(&mut state, &e.event);
-            }
             let actor = spawn_group(shared, &cell, state, Queue::default(), Vec::new()).await?;
             let _ = actor.cast(crate::engine::group::GroupMsg::Relink(
                 crate::domain::ids::AgentId(0),
@@ -142,6 +145,24 @@ async fn restart(
         }
     }
     Ok(())
+}
+
+/// Folds one stream from the log into a fresh state (`None` for a stream with no events).
+fn rebuild<S>(
+    log: &dyn crate::log::EventLog,
+    stream: StreamId,
+    new: impl FnOnce(crate::domain::ids::AppId) -> S,
+    apply: fn(&mut S, &crate::domain::event::Event),
+) -> Result<Option<S>, EngineError> {
+    let history = fold_stream(log, stream)?;
+    let Some(first) = history.first() else {
+        return Ok(None);
+    };
+    let mut state = new(first.app);
+    for e in &history {
+        apply(&mut state, &e.event);
+    }
+    Ok(Some(state))
 }
 
 fn reannounce_all(shared: &Shared) {
