@@ -68,7 +68,7 @@ fn session_place(c: &mut Criterion) {
     let command = SessionCommand::Place {
         agent: AgentId(3),
         group: GroupId(2),
-        decision: RoutingDecision::direct(RoutingPolicy::default()),
+        decision: RoutingDecision::direct(RoutingPolicy::default(), 0),
     };
     c.bench_function("session place: decide + actions + apply", |b| {
         b.iter_batched(

@@ -232,9 +232,10 @@ pub fn decision(d: &RoutingDecision) -> String {
             .join(", ")
     };
     format!(
-        "policy {}, rule {rule}, runner-up {runner_up}, {} considered, skipped {} offline / \
-         {} not free / {} at limit / {} excluded, refusals: {refused}",
+        "policy {}, rule {rule}, runner-up {runner_up}, agent held {} before, {} considered, \
+         skipped {} offline / {} not free / {} at limit / {} excluded, refusals: {refused}",
         policy(d.policy.basic, d.policy.last_receptionist_first),
+        d.held,
         d.considered,
         s.offline,
         s.not_free,

@@ -378,7 +378,14 @@ proptest! {
             let mut sim = Sim::new(settings).await;
             for (i, step) in steps.iter().enumerate() {
                 sim.run(step).await;
-                sim.check().await.map_err(|e| format!("after step {i} {step:?}: {e}"))?;
+                if let Err(e) = sim.check().await {
+                    if std::env::var_os("HELPLINE_SIM_LOG").is_some() {
+                        for env in sim.log.all() {
+                            eprintln!("{} {} {} {:?}", env.seq, env.at_ms, env.stream, env.event);
+                        }
+                    }
+                    return Err(format!("after step {i} {step:?}: {e}"));
+                }
             }
             sim.engine.shutdown().await.map_err(|e| e.to_string())?;
             Ok(())

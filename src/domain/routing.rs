@@ -88,12 +88,16 @@ durable! {
         pub skipped: Skipped,
         /// Agents who refused a reservation for this session, in order.
         pub refused: Vec<Refusal>,
+        /// Sessions the chosen agent held when it accepted the reservation (the agent's own
+        /// count, so the limit can be checked from this event alone, whatever order other
+        /// sessions' placements reached the log in).
+        pub held: u32,
     }
 }
 
 impl RoutingDecision {
-    /// The decision of a transfer to a named agent.
-    pub fn direct(policy: RoutingPolicy) -> Self {
+    /// The decision of a transfer to a named agent who held `held` sessions when it accepted.
+    pub fn direct(policy: RoutingPolicy, held: u32) -> Self {
         Self {
             policy,
             rule: ChoiceRule::Direct,
@@ -101,6 +105,7 @@ impl RoutingDecision {
             considered: 1,
             skipped: Skipped::default(),
             refused: Vec::new(),
+            held,
         }
     }
 }
@@ -197,14 +202,17 @@ pub fn choose<'a>(
             }
         }
     }
-    let decision = |rule, runner_up: Option<&Candidate>, skipped| RoutingDecision {
-        policy,
-        rule,
-        runner_up: runner_up.map(|c| c.agent),
-        considered,
-        skipped,
-        refused: Vec::new(),
-    };
+    // `held` is the group's view until the agent's answer replaces it with its own count.
+    let decision =
+        |chosen: &Candidate, rule, runner_up: Option<&Candidate>, skipped| RoutingDecision {
+            policy,
+            rule,
+            runner_up: runner_up.map(|c| c.agent),
+            considered,
+            skipped,
+            refused: Vec::new(),
+            held: chosen.load + chosen.pending,
+        };
     if policy.last_receptionist_first
         && let Some(l) = last
     {
@@ -215,7 +223,7 @@ pub fn choose<'a>(
         };
         return Ok(Choice {
             agent: l.agent,
-            decision: decision(ChoiceRule::LastReceptionist, runner_up, skipped),
+            decision: decision(l, ChoiceRule::LastReceptionist, runner_up, skipped),
         });
     }
     match (best, excluded) {
@@ -226,7 +234,7 @@ pub fn choose<'a>(
             };
             Ok(Choice {
                 agent: b.agent,
-                decision: decision(rule, second, skipped),
+                decision: decision(b, rule, second, skipped),
             })
         }
         (None, Some(e)) => {
@@ -234,7 +242,7 @@ pub fn choose<'a>(
             skipped.excluded -= 1;
             Ok(Choice {
                 agent: e.agent,
-                decision: decision(ChoiceRule::ExcludedFallback, None, skipped),
+                decision: decision(e, ChoiceRule::ExcludedFallback, None, skipped),
             })
         }
         (None, None) => Err(skipped),

@@ -702,7 +702,7 @@ mod tests {
         }
     }
     fn decision() -> RoutingDecision {
-        RoutingDecision::direct(RoutingPolicy::default())
+        RoutingDecision::direct(RoutingPolicy::default(), 0)
     }
     fn offered(agent: AgentId, generation: u32, deadline_ms: i64) -> Event {
         Event::SessionOffered {

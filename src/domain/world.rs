@@ -122,10 +122,19 @@ impl World {
 
     /// Folds a session event, keeping agents' held sessions and the capacity check in step.
     fn apply_session(&mut self, env: &Envelope, sid: SessionId) {
-        if let Event::SessionOffered { agent, group, .. }
-        | Event::SessionAssigned { agent, group, .. } = &env.event
+        if let Event::SessionOffered {
+            agent,
+            group,
+            decision,
+            ..
+        }
+        | Event::SessionAssigned {
+            agent,
+            group,
+            decision,
+        } = &env.event
         {
-            self.check_capacity(env.seq, sid, *agent, *group);
+            self.check_capacity(env.seq, sid, *agent, *group, decision.held);
         }
         let state = self
             .sessions
@@ -157,16 +166,34 @@ impl World {
         }
     }
 
-    /// Records a placement that took `agent` to or over the limit in force then.
-    fn check_capacity(&mut self, seq: u64, sid: SessionId, agent: AgentId, group: Option<GroupId>) {
+    /// Records a placement that broke the limit. Exact per group: the agent's own count when
+    /// it accepted (`decision.held`) must be under the limit of the group that asked (the
+    /// highest limit of its groups, for a transfer by name). And, whatever order placements of
+    /// different sessions reached the log in, the sessions the log says it holds after this
+    /// one never exceed its highest limit (a placement is logged after the agent reserved,
+    /// a release before the agent frees the capacity, so the log never over-counts).
+    fn check_capacity(
+        &mut self,
+        seq: u64,
+        sid: SessionId,
+        agent: AgentId,
+        group: Option<GroupId>,
+        held: u32,
+    ) {
         let limit = match group {
             Some(g) => self.groups.get(&g).map_or(0, |g| g.reception_limit),
             None => self.limit_of(agent),
         };
-        let load = self.agents.get(&agent).map_or(0, |a| a.load());
-        if load >= limit {
+        if held >= limit {
             self.over_limit.push(format!(
-                "seq {seq}: {sid} placed with {agent} holding {load} sessions, limit {limit}"
+                "seq {seq}: {sid} placed with {agent} who held {held} sessions, limit {limit}"
+            ));
+        }
+        let logged = self.agents.get(&agent).map_or(0, |a| a.load());
+        let highest = self.limit_of(agent).max(limit);
+        if logged >= highest {
+            self.over_limit.push(format!(
+                "seq {seq}: {sid} placed with {agent} whose logged sessions reach {logged}, highest limit {highest}"
             ));
         }
     }

@@ -37,7 +37,8 @@ pub enum ReserveReply {
     /// To the group that asked.
     Group(ActorRef<GroupMsg>),
     /// To a caller transferring a session to this agent by name.
-    Direct(RpcReplyPort<Result<(), RefuseReason>>),
+    /// Answered with the sessions the agent held before taking this one.
+    Direct(RpcReplyPort<Result<u32, RefuseReason>>),
 }
 
 /// Messages of the agent actor.
@@ -206,7 +207,13 @@ impl AgentRuntime {
                     view: self.view(),
                 })
                 .is_ok(),
-            ReserveReply::Direct(port) => port.send(verdict.clone()).is_ok(),
+            ReserveReply::Direct(port) => port
+                .send(
+                    verdict
+                        .clone()
+                        .map(|()| self.state.load().saturating_sub(1)),
+                )
+                .is_ok(),
         };
         if verdict.is_ok() && !delivered {
             // Nobody will place the session: give the capacity back.

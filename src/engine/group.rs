@@ -264,6 +264,7 @@ impl GroupRuntime {
                 };
                 let mut decision = entry.decision.expect("a decision for every reservation");
                 decision.refused = entry.refused;
+                decision.held = view.load.saturating_sub(1);
                 let place = SessionCommand::Place {
                     agent: view.agent,
                     group: self.state.id,

@@ -573,18 +573,21 @@ impl Engine {
             reply: ReserveReply::Direct(port),
         })
         .await?;
-        if let Err(reason) = reserved {
-            return Err(Rejection::conflict(format_args!(
-                "{to} cannot take {session}: {}",
-                describe(&reason)
-            ))
-            .into());
-        }
+        let held = match reserved {
+            Ok(held) => held,
+            Err(reason) => {
+                return Err(Rejection::conflict(format_args!(
+                    "{to} cannot take {session}: {}",
+                    describe(&reason)
+                ))
+                .into());
+            }
+        };
         let policy = self.shared.registry.settings(s.app).routing;
         let command = SessionCommand::TransferToAgent {
             from,
             to,
-            decision: RoutingDecision::direct(policy),
+            decision: RoutingDecision::direct(policy, held),
         };
         ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
     }
