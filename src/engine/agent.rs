@@ -165,7 +165,7 @@ impl AgentRuntime {
         if was_online && !self.state.online() {
             // Offers not yet accepted go back to their queues at once; sessions in service stay.
             for session in &self.state.sessions {
-                if let Some(actor) = self.shared.registry.sessions.get(session) {
+                if let Some(actor) = self.shared.session_ref(*session) {
                     let _ = actor.cast(SessionMsg::Command(
                         crate::domain::session::SessionCommand::AgentUnavailable {
                             agent: self.state.id,

@@ -270,7 +270,7 @@ impl GroupRuntime {
                     group: self.state.id,
                     decision,
                 };
-                match self.shared.registry.sessions.get(&session) {
+                match self.shared.session_ref(session) {
                     Some(s) => {
                         let _ = s.cast(SessionMsg::Command(place, None));
                     }

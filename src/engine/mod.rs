@@ -36,7 +36,7 @@ use crate::log::{Completion, Draft, EventLog, EventLogExt, LogError};
 use agent::{AgentActor, AgentArgs, AgentMsg, AgentView, ReserveReply};
 use group::{GroupActor, GroupArgs, GroupDump, GroupMsg};
 pub use registry::Child;
-use registry::Registry;
+use registry::{Registry, SessionSlot};
 use session::{SessionActor, SessionArgs, SessionMsg};
 use supervisor::{Supervisor, SupervisorMsg};
 use timers::{TimerActor, TimerArgs, TimerMsg};
@@ -117,6 +117,57 @@ impl Shared {
             .append(now_ms, drafts, on_durable)
             .map(|_| ())
             .map_err(EngineError::from)
+    }
+}
+
+impl Shared {
+    /// The actor of a live session; a waiting session is woken from its state first (under
+    /// its map entry's lock, so two senders never wake it twice).
+    pub(crate) fn session_ref(&self, id: SessionId) -> Option<ActorRef<SessionMsg>> {
+        let mut slot = self.registry.sessions.get_mut(&id)?;
+        let state = match slot.value() {
+            SessionSlot::Awake(actor) => return Some(actor.clone()),
+            SessionSlot::Waiting(state) => (**state).clone(),
+        };
+        let supervisor = self.registry.supervisor.get()?.clone();
+        let args = SessionArgs {
+            shared: self.clone(),
+            state,
+        };
+        match ractor::ActorRuntime::spawn_linked_instant(None, SessionActor, args, supervisor) {
+            Ok((actor, _)) => {
+                self.registry
+                    .children
+                    .insert(actor.get_id(), Child::Session(id));
+                *slot = SessionSlot::Awake(actor.clone());
+                Some(actor)
+            }
+            Err(e) => {
+                tracing::error!(session = %id, error = %e, "cannot wake a waiting session");
+                None
+            }
+        }
+    }
+}
+
+/// Tells a waiting session's group where it waits (after the group was rebuilt).
+pub(crate) fn enqueue_waiting(shared: &Shared, state: &SessionState) {
+    if let Phase::Queued {
+        group,
+        queued_at_ms,
+        excluded,
+    } = state.phase
+        && let Some(g) = shared.registry.groups.get(&group)
+    {
+        let request = RoutingRequest {
+            last_agent: state.last_agent,
+            excluded,
+        };
+        let _ = g.cast(GroupMsg::Enqueue {
+            session: state.id,
+            queued_at_ms,
+            request,
+        });
     }
 }
 
@@ -201,6 +252,7 @@ impl Engine {
             app_writes: tokio::sync::Mutex::new(()),
         };
         let cell = engine.supervisor.get_cell();
+        let _ = engine.shared.registry.supervisor.set(cell.clone());
         for app in world.apps.keys() {
             spawn_timers(&engine.shared, &cell, *app).await?;
         }
@@ -238,6 +290,12 @@ impl Engine {
             spawn_agent(&engine.shared, &cell, a.clone(), groups).await?;
         }
         for s in world.sessions.values() {
+            if matches!(s.phase, Phase::Queued { .. }) {
+                // Its group already has it queued; it wakes when placed or spoken to.
+                let slot = SessionSlot::Waiting(Box::new(s.clone()));
+                engine.shared.registry.sessions.insert(s.id, slot);
+                continue;
+            }
             let actor = spawn_session(&engine.shared, &cell, s.clone()).await?;
             // Re-arms the deadlines written in its events; groups and agents already know it.
             let _ = actor.cast(SessionMsg::Reannounce);
@@ -284,9 +342,9 @@ impl Engine {
         let sent = match child {
             Child::Agent(id) => r.agents.get(&id).map(|a| a.cast(AgentMsg::Fail).is_ok()),
             Child::Group(id) => r.groups.get(&id).map(|g| g.cast(GroupMsg::Fail).is_ok()),
-            Child::Session(id) => r
-                .sessions
-                .get(&id)
+            Child::Session(id) => self
+                .shared
+                .session_ref(id)
                 .map(|s| s.cast(SessionMsg::Fail).is_ok()),
             Child::Timers(app) => r.timers.get(&app).map(|t| t.cast(TimerMsg::Fail).is_ok()),
         };
@@ -488,18 +546,51 @@ impl Engine {
             .map(|a| *a);
         let created = crate::domain::session::create(channel, user, last)?;
         let id = SessionId(self.shared.registry.next_id());
-        let actor = spawn_session(
-            &self.shared,
-            &self.supervisor.get_cell(),
-            SessionState::new(id, app),
-        )
-        .await?;
-        ask(&actor, |port| SessionMsg::Open {
+        let Some(group) = group else {
+            // The flow runs first: the session needs its actor at once.
+            let sup = self.supervisor.get_cell();
+            let actor = spawn_session(&self.shared, &sup, SessionState::new(id, app)).await?;
+            ask(&actor, |port| SessionMsg::Open {
+                created,
+                group: None,
+                reply: Some(port),
+            })
+            .await??;
+            return Ok(id);
+        };
+        // Straight into a queue: the session waits as its state alone, and its stream's first
+        // events are written here (no actor exists yet to write them). The group hears of it
+        // once the events are appended, so anything it appends in response is ordered after.
+        let now = self.shared.clock.now_ms();
+        let events = vec![
             created,
-            group,
-            reply: Some(port),
-        })
-        .await??;
+            Event::SessionQueued {
+                group,
+                queued_at_ms: now,
+                cause: crate::domain::event::QueueCause::New,
+            },
+        ];
+        let mut state = SessionState::new(id, app);
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let durable: Reply<()> = tx.into();
+        self.shared
+            .append(app, StreamId::session(id), &events, now, Some(durable), ())?;
+        let mut actions = Vec::new();
+        for event in &events {
+            actions.extend(crate::domain::session::actions(&state, event));
+            crate::domain::session::apply(&mut state, event);
+        }
+        debug_assert!(matches!(
+            actions.as_slice(),
+            [crate::domain::session::SessionAction::Enqueue { .. }]
+        ));
+        self.shared
+            .registry
+            .sessions
+            .insert(id, SessionSlot::Waiting(Box::new(state.clone())));
+        enqueue_waiting(&self.shared, &state);
+        rx.await
+            .map_err(|_| EngineError::Unavailable("log stopped before answering".into()))??;
         Ok(id)
     }
 
@@ -526,12 +617,10 @@ impl Engine {
         ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
     }
 
+    /// The actor of a live session, woken if it was waiting.
     fn session_actor(&self, session: SessionId) -> Result<ActorRef<SessionMsg>, EngineError> {
         self.shared
-            .registry
-            .sessions
-            .get(&session)
-            .map(|s| s.clone())
+            .session_ref(session)
             .ok_or_else(|| not_found(session))
     }
 
@@ -594,7 +683,7 @@ impl Engine {
 
     /// How many sessions wait ahead of a queued session (`${WaitNo}`).
     pub async fn queue_position(&self, session: SessionId) -> Result<Option<usize>, EngineError> {
-        let s = ask(&self.session_actor(session)?, SessionMsg::Dump).await?;
+        let s = self.session_state(session).await?;
         let Phase::Queued { group, .. } = s.phase else {
             return Ok(None);
         };
@@ -615,7 +704,21 @@ impl Engine {
     /// One session's state as its actor holds it: applied, possibly not yet durable (for
     /// tests and diagnostics; wait on the log before showing it to anyone).
     pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {
-        ask(&self.session_actor(session)?, SessionMsg::Dump).await
+        let actor =
+            match self
+                .shared
+                .registry
+                .sessions
+                .get(&session)
+                .map(|slot| match slot.value() {
+                    SessionSlot::Awake(actor) => Ok(actor.clone()),
+                    SessionSlot::Waiting(state) => Err((**state).clone()),
+                }) {
+                None => return Err(not_found(session)),
+                Some(Err(waiting)) => return Ok(waiting),
+                Some(Ok(actor)) => actor,
+            };
+        ask(&actor, SessionMsg::Dump).await
     }
 
     /// One agent's state as its actor holds it (see [`Engine::session_state`]).
@@ -646,12 +749,12 @@ impl Engine {
             .iter()
             .map(|g| g.clone())
             .collect();
-        let sessions: Vec<_> = self
+        let sessions: Vec<SessionId> = self
             .shared
             .registry
             .sessions
             .iter()
-            .map(|s| s.clone())
+            .map(|s| *s.key())
             .collect();
         let mut dump = EngineDump {
             agents: Vec::new(),
@@ -665,7 +768,7 @@ impl Engine {
             dump.groups.push(ask(&g, GroupMsg::Dump).await?);
         }
         for s in sessions {
-            if let Ok(state) = ask(&s, SessionMsg::Dump).await {
+            if let Ok(state) = self.session_state(s).await {
                 dump.sessions.push(state);
             }
         }
@@ -813,7 +916,10 @@ pub(crate) async fn spawn_session(
         state,
     };
     let actor = spawn_child(shared, sup, SessionActor, args, Child::Session(id)).await?;
-    shared.registry.sessions.insert(id, actor.clone());
+    shared
+        .registry
+        .sessions
+        .insert(id, SessionSlot::Awake(actor.clone()));
     Ok(actor)
 }
 

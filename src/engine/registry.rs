@@ -29,6 +29,30 @@ pub enum Child {
     Timers(AppId),
 }
 
+/// Where a live session is.
+///
+/// A session that waits in a queue needs no actor: nothing happens to it until its group
+/// places it, its user writes or leaves, or an administrator acts. It is kept as its state
+/// (a few hundred bytes instead of an actor's ~10 KB) and woken, from that state, by the
+/// first message sent to it. Once awake it stays awake until it ends.
+#[derive(Debug)]
+pub enum SessionSlot {
+    /// Its actor runs.
+    Awake(ActorRef<SessionMsg>),
+    /// Waiting in a queue; the state is exactly what its events fold to.
+    Waiting(Box<crate::domain::session::SessionState>),
+}
+
+impl SessionSlot {
+    /// The actor, if awake.
+    pub fn awake(&self) -> Option<&ActorRef<SessionMsg>> {
+        match self {
+            Self::Awake(actor) => Some(actor),
+            Self::Waiting(_) => None,
+        }
+    }
+}
+
 /// A session placed with an agent, as told to a placement observer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -58,8 +82,10 @@ pub struct Registry {
     pub agents: DashMap<AgentId, ActorRef<AgentMsg>>,
     /// Skill-group actors.
     pub groups: DashMap<GroupId, ActorRef<GroupMsg>>,
-    /// Live session actors.
-    pub sessions: DashMap<SessionId, ActorRef<SessionMsg>>,
+    /// Live sessions: awake with an actor, or waiting in a queue with only their state.
+    pub sessions: DashMap<SessionId, SessionSlot>,
+    /// The supervisor, parent of actors woken outside it (set once at start).
+    pub supervisor: std::sync::OnceLock<ractor::ActorCell>,
     /// One timer actor per app.
     pub timers: DashMap<AppId, ActorRef<TimerMsg>>,
     /// Each app's settings, replaced whole on change.
@@ -93,6 +119,14 @@ impl Registry {
     /// A fresh id for an agent, group or session.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The actor of an awake session (a waiting one is not woken: for timers, which only
+    /// awake sessions have).
+    pub fn awake_session(&self, id: SessionId) -> Option<ActorRef<SessionMsg>> {
+        self.sessions
+            .get(&id)
+            .and_then(|slot| slot.awake().cloned())
     }
 
     /// An app's settings (defaults when the app has none yet).

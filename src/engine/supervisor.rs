@@ -12,10 +12,11 @@ use crate::domain::agent::{self, AgentState};
 use crate::domain::group::{self, GroupState, Queue};
 use crate::domain::ids::StreamId;
 use crate::domain::session::{self, SessionState};
-use crate::engine::registry::Child;
+use crate::engine::registry::{Child, SessionSlot};
 use crate::engine::session::SessionMsg;
 use crate::engine::{
-    EngineError, Shared, fold_stream, spawn_agent, spawn_group, spawn_session, spawn_timers,
+    EngineError, Shared, enqueue_waiting, fold_stream, spawn_agent, spawn_group, spawn_session,
+    spawn_timers,
 };
 
 /// The supervisor takes no messages of its own; it only handles supervision events.
@@ -166,7 +167,12 @@ fn rebuild<S>(
 }
 
 fn reannounce_all(shared: &Shared) {
-    for s in shared.registry.sessions.iter() {
-        let _ = s.cast(SessionMsg::Reannounce);
+    for slot in shared.registry.sessions.iter() {
+        match slot.value() {
+            SessionSlot::Awake(actor) => {
+                let _ = actor.cast(SessionMsg::Reannounce);
+            }
+            SessionSlot::Waiting(state) => enqueue_waiting(shared, state),
+        }
     }
 }

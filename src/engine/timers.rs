@@ -145,7 +145,7 @@ async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, registry: Arc<Regi
                 let key = expired.into_inner();
                 if let Some((_, command)) = armed.remove(&key) {
                     registry.stats.timers_fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Some(session) = registry.sessions.get(&key.0) {
+                    if let Some(session) = registry.awake_session(key.0) {
                         let _ = session.cast(SessionMsg::Command(command, None));
                     }
                 }
