@@ -704,20 +704,18 @@ impl Engine {
     /// One session's state as its actor holds it: applied, possibly not yet durable (for
     /// tests and diagnostics; wait on the log before showing it to anyone).
     pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {
-        let actor =
-            match self
+        let actor = {
+            let slot = self
                 .shared
                 .registry
                 .sessions
                 .get(&session)
-                .map(|slot| match slot.value() {
-                    SessionSlot::Awake(actor) => Ok(actor.clone()),
-                    SessionSlot::Waiting(state) => Err((**state).clone()),
-                }) {
-                None => return Err(not_found(session)),
-                Some(Err(waiting)) => return Ok(waiting),
-                Some(Ok(actor)) => actor,
-            };
+                .ok_or_else(|| not_found(session))?;
+            match slot.value() {
+                SessionSlot::Awake(actor) => actor.clone(),
+                SessionSlot::Waiting(state) => return Ok((**state).clone()),
+            }
+        };
         ask(&actor, SessionMsg::Dump).await
     }
 
