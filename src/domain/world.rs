@@ -190,8 +190,9 @@ impl World {
             ));
         }
         let logged = self.agents.get(&agent).map_or(0, |a| a.load());
-        let highest = self.limit_of(agent).max(limit);
-        if logged >= highest {
+        // The highest limit walks every group: only when the cheap bound is passed.
+        if logged >= limit && logged >= self.limit_of(agent).max(limit) {
+            let highest = self.limit_of(agent).max(limit);
             self.over_limit.push(format!(
                 "seq {seq}: {sid} placed with {agent} whose logged sessions reach {logged}, highest limit {highest}"
             ));
