@@ -1,0 +1,679 @@
+//! [`Engine`]: the handle the API, the CLI, tests and benches drive the desk through. It
+//! replays the log into actors at start, turns calls into actor messages, and answers once
+//! the events they caused are durable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use ractor::{Actor, ActorRef, RpcReplyPort};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::domain::Rejection;
+use crate::domain::agent::{AgentCommand, AgentState};
+use crate::domain::event::Event;
+use crate::domain::group::{GroupCommand, Queue};
+use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId, UserKey};
+use crate::domain::routing::{RefuseReason, RoutingDecision, RoutingRequest};
+use crate::domain::session::{Phase, SessionCommand, SessionState};
+use crate::domain::settings::AppSettings;
+use crate::domain::world::World;
+use crate::engine::agent::{AgentMsg, AgentView, ReserveReply};
+use crate::engine::group::{GroupDump, GroupMsg};
+use crate::engine::registry::{Child, Registry, SessionSlot};
+use crate::engine::session::SessionMsg;
+use crate::engine::spawn::{spawn_agent, spawn_group, spawn_session, spawn_timers};
+use crate::engine::supervisor::{Supervisor, SupervisorMsg};
+use crate::engine::timers::TimerMsg;
+use crate::engine::{EngineError, Reply, Shared, enqueue_waiting};
+use crate::log::{Draft, EventLog, EventLogExt};
+
+/// Everything the engine holds, for dumps and comparisons across restarts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EngineDump {
+    /// Agents (sorted by id).
+    pub agents: Vec<AgentState>,
+    /// Groups with their queues (sorted by id).
+    pub groups: Vec<GroupDump>,
+    /// Live sessions (sorted by id).
+    pub sessions: Vec<SessionState>,
+}
+
+/// A running engine.
+pub struct Engine {
+    shared: Shared,
+    supervisor: ActorRef<SupervisorMsg>,
+    app_writes: tokio::sync::Mutex<()>,
+}
+
+async fn ask<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    build: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, EngineError> {
+    let (tx, rx) = ractor::concurrency::oneshot();
+    actor
+        .cast(build(tx.into()))
+        .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+    rx.await
+        .map_err(|_| EngineError::Unavailable("actor stopped before answering".into()))
+}
+
+fn not_found(what: impl std::fmt::Display) -> EngineError {
+    EngineError::Rejected(Rejection::NotFound(what.to_string()))
+}
+
+impl Engine {
+    /// Replays `log` and starts every actor it describes.
+    pub async fn start(log: Arc<dyn EventLog>, clock: Clock) -> Result<Engine, EngineError> {
+        let mut world = World::default();
+        for envelope in log.read_from(1) {
+            world.apply(&envelope?);
+        }
+        Self::start_from(log, clock, world).await
+    }
+
+    /// Starts the actors of an already folded `world` over `log`.
+    pub async fn start_from(
+        log: Arc<dyn EventLog>,
+        clock: Clock,
+        world: World,
+    ) -> Result<Engine, EngineError> {
+        let registry = Arc::new(Registry::new(world.max_id));
+        for app in world.apps.values() {
+            registry.apps.insert(app.id, app.name.clone());
+            registry
+                .settings
+                .insert(app.id, Arc::new(app.settings.clone()));
+        }
+        for (key, agent) in &world.last_receptionist {
+            registry.last_receptionist.insert(*key, *agent);
+        }
+        let shared = Shared {
+            log,
+            clock,
+            registry,
+        };
+        let (supervisor, _) = Actor::spawn(None, Supervisor, shared.clone())
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        let engine = Engine {
+            shared,
+            supervisor,
+            app_writes: tokio::sync::Mutex::new(()),
+        };
+        let cell = engine.supervisor.get_cell();
+        let _ = engine.shared.registry.supervisor.set(cell.clone());
+        for app in world.apps.keys() {
+            spawn_timers(&engine.shared, &cell, *app).await?;
+        }
+        // Every queue in one pass over the live sessions.
+        let mut queues: BTreeMap<GroupId, Queue> = BTreeMap::new();
+        for s in world.sessions.values() {
+            if let Phase::Queued {
+                group,
+                queued_at_ms,
+                excluded,
+            } = s.phase
+            {
+                let request = RoutingRequest {
+                    last_agent: s.last_agent,
+                    excluded,
+                };
+                queues
+                    .entry(group)
+                    .or_default()
+                    .enqueue(s.id, queued_at_ms, request);
+            }
+        }
+        for g in world.groups.values() {
+            let queue = queues.remove(&g.id).unwrap_or_default();
+            let views = g
+                .members
+                .keys()
+                .filter_map(|a| world.agents.get(a))
+                .map(view_of)
+                .collect();
+            spawn_group(&engine.shared, &cell, g.clone(), queue, views).await?;
+        }
+        for a in world.agents.values() {
+            let groups = engine.links_of(&world, a.id);
+            spawn_agent(&engine.shared, &cell, a.clone(), groups).await?;
+        }
+        for s in world.sessions.values() {
+            if matches!(s.phase, Phase::Queued { .. }) {
+                // Its group already has it queued; it wakes when placed or spoken to.
+                let slot = SessionSlot::Waiting(Box::new(s.clone()));
+                engine.shared.registry.sessions.insert(s.id, slot);
+                continue;
+            }
+            let actor = spawn_session(&engine.shared, &cell, s.clone()).await?;
+            // Re-arms the deadlines written in its events; groups and agents already know it.
+            let _ = actor.cast(SessionMsg::Reannounce);
+        }
+        for g in engine.shared.registry.groups.iter() {
+            let _ = g.cast(GroupMsg::Dispatch);
+        }
+        Ok(engine)
+    }
+
+    fn links_of(
+        &self,
+        world: &World,
+        agent: AgentId,
+    ) -> BTreeMap<GroupId, (u32, ActorRef<GroupMsg>)> {
+        world
+            .groups_of(agent)
+            .filter_map(|g| {
+                let actor = self.shared.registry.groups.get(&g.id)?.clone();
+                Some((g.id, (g.reception_limit, actor)))
+            })
+            .collect()
+    }
+
+    /// Engine services (log, clock, registry).
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Tells `observer` of every placement (offer or assignment) once it is durable.
+    pub fn observe_placements(
+        &self,
+        observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::Placement>,
+    ) {
+        if let Ok(mut slot) = self.shared.registry.placements.write() {
+            *slot = Some(observer);
+        }
+    }
+
+    /// Makes one actor fail as if its handler had panicked (fault injection): the supervisor
+    /// rebuilds it from the log. Returns once the failure is sent, not once it is rebuilt.
+    pub fn inject_failure(&self, child: Child) -> Result<(), EngineError> {
+        let r = &self.shared.registry;
+        let sent = match child {
+            Child::Agent(id) => r.agents.get(&id).map(|a| a.cast(AgentMsg::Fail).is_ok()),
+            Child::Group(id) => r.groups.get(&id).map(|g| g.cast(GroupMsg::Fail).is_ok()),
+            Child::Session(id) => self
+                .shared
+                .session_ref(id)
+                .map(|s| s.cast(SessionMsg::Fail).is_ok()),
+            Child::Timers(app) => r.timers.get(&app).map(|t| t.cast(TimerMsg::Fail).is_ok()),
+        };
+        match sent {
+            Some(true) => Ok(()),
+            _ => Err(not_found(format_args!("{child:?}"))),
+        }
+    }
+
+    /// Actors restarted after a failure so far.
+    pub fn restarts(&self) -> u64 {
+        self.shared.registry.stats.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Creates an app with default settings.
+    pub async fn create_app(&self, name: &str) -> Result<AppId, EngineError> {
+        let _guard = self.app_writes.lock().await;
+        let id = AppId(self.shared.registry.apps.len() as u32 + 1);
+        let events = vec![
+            Event::AppCreated {
+                name: name.to_owned(),
+            },
+            Event::SettingsChanged {
+                settings: AppSettings::default(),
+            },
+        ];
+        self.append_durable(id, StreamId::app(id), events).await?;
+        self.shared.registry.apps.insert(id, name.to_owned());
+        self.shared
+            .registry
+            .settings
+            .insert(id, Arc::new(AppSettings::default()));
+        spawn_timers(&self.shared, &self.supervisor.get_cell(), id).await?;
+        Ok(id)
+    }
+
+    /// Replaces an app's settings, after validating them.
+    pub async fn update_settings(
+        &self,
+        app: AppId,
+        settings: AppSettings,
+    ) -> Result<(), EngineError> {
+        settings.validate()?;
+        self.app(app)?;
+        let _guard = self.app_writes.lock().await;
+        self.append_durable(
+            app,
+            StreamId::app(app),
+            vec![Event::SettingsChanged {
+                settings: settings.clone(),
+            }],
+        )
+        .await?;
+        self.shared
+            .registry
+            .settings
+            .insert(app, Arc::new(settings));
+        for g in self.shared.registry.groups.iter() {
+            let _ = g.cast(GroupMsg::Dispatch);
+        }
+        Ok(())
+    }
+
+    /// An app's settings.
+    pub fn settings(&self, app: AppId) -> Arc<AppSettings> {
+        self.shared.registry.settings(app)
+    }
+
+    fn app(&self, app: AppId) -> Result<(), EngineError> {
+        if self.shared.registry.apps.contains_key(&app) {
+            Ok(())
+        } else {
+            Err(not_found(app))
+        }
+    }
+
+    async fn append_durable(
+        &self,
+        app: AppId,
+        stream: StreamId,
+        events: Vec<Event>,
+    ) -> Result<(), EngineError> {
+        let drafts = events
+            .into_iter()
+            .map(|event| Draft { app, stream, event })
+            .collect();
+        self.shared
+            .log
+            .append_durable(self.shared.clock.now_ms(), drafts)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an agent account (offline, in no group).
+    pub async fn create_agent(
+        &self,
+        app: AppId,
+        name: &str,
+        nickname: &str,
+        staff_no: &str,
+    ) -> Result<AgentId, EngineError> {
+        self.app(app)?;
+        let id = AgentId(self.shared.registry.next_id());
+        let event = Event::AgentCreated {
+            name: name.to_owned(),
+            nickname: nickname.to_owned(),
+            staff_no: staff_no.to_owned(),
+        };
+        self.append_durable(app, StreamId::agent(id), vec![event.clone()])
+            .await?;
+        let mut state = AgentState::new(id, app);
+        crate::domain::agent::apply(&mut state, &event);
+        spawn_agent(
+            &self.shared,
+            &self.supervisor.get_cell(),
+            state,
+            BTreeMap::new(),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Sends an agent a command (login, status, logout, force offline, resume, delete).
+    pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<(), EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .agents
+            .get(&agent)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(agent))?;
+        ask(&actor, |port| AgentMsg::Command(command, Some(port))).await?
+    }
+
+    /// Creates a skill group.
+    pub async fn create_group(
+        &self,
+        app: AppId,
+        name: &str,
+        reception_limit: u32,
+    ) -> Result<GroupId, EngineError> {
+        self.app(app)?;
+        let events = crate::domain::group::create(name, reception_limit)?;
+        let id = GroupId(self.shared.registry.next_id());
+        self.append_durable(app, StreamId::group(id), events.clone())
+            .await?;
+        let mut state = crate::domain::group::GroupState::new(id, app);
+        for e in &events {
+            crate::domain::group::apply(&mut state, e);
+        }
+        spawn_group(
+            &self.shared,
+            &self.supervisor.get_cell(),
+            state,
+            Queue::default(),
+            Vec::new(),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Sends a group an administrative command. Members must be agents of the same app.
+    pub async fn group(&self, group: GroupId, command: GroupCommand) -> Result<(), EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))?;
+        if let GroupCommand::AddMember(agent, _) = &command {
+            let registry = &self.shared.registry;
+            let agent_app = registry.agent_apps.get(agent).map(|a| *a);
+            if agent_app.is_none() || agent_app != registry.group_apps.get(&group).map(|g| *g) {
+                return Err(not_found(agent));
+            }
+        }
+        ask(&actor, |port| GroupMsg::Command(command, Some(port))).await?
+    }
+
+    /// A user's first message opened a session that asks for a human in `group` (none:
+    /// the flow runs first and asks later with [`SessionCommand::RequestHuman`]).
+    pub async fn open_session(
+        &self,
+        app: AppId,
+        channel: ChannelId,
+        user: &str,
+        group: Option<GroupId>,
+    ) -> Result<SessionId, EngineError> {
+        self.app(app)?;
+        if let Some(g) = group {
+            self.check_group(app, g)?;
+        }
+        let last = self
+            .shared
+            .registry
+            .last_receptionist
+            .get(&UserKey::of(channel, user))
+            .map(|a| *a);
+        let created = crate::domain::session::create(channel, user, last)?;
+        let id = SessionId(self.shared.registry.next_id());
+        let Some(group) = group else {
+            // The flow runs first: the session needs its actor at once.
+            let sup = self.supervisor.get_cell();
+            let actor = spawn_session(&self.shared, &sup, SessionState::new(id, app)).await?;
+            ask(&actor, |port| SessionMsg::Open {
+                created,
+                group: None,
+                reply: Some(port),
+            })
+            .await??;
+            return Ok(id);
+        };
+        // Straight into a queue: the session waits as its state alone, and its stream's first
+        // events are written here (no actor exists yet to write them). The group hears of it
+        // once the events are appended, so anything it appends in response is ordered after.
+        let now = self.shared.clock.now_ms();
+        let events = vec![
+            created,
+            Event::SessionQueued {
+                group,
+                queued_at_ms: now,
+                cause: crate::domain::event::QueueCause::New,
+            },
+        ];
+        let mut state = SessionState::new(id, app);
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let durable: Reply<()> = tx.into();
+        self.shared
+            .append(app, StreamId::session(id), &events, now, Some(durable), ())?;
+        let mut actions = Vec::new();
+        for event in &events {
+            actions.extend(crate::domain::session::actions(&state, event));
+            crate::domain::session::apply(&mut state, event);
+        }
+        debug_assert!(matches!(
+            actions.as_slice(),
+            [crate::domain::session::SessionAction::Enqueue { .. }]
+        ));
+        self.shared
+            .registry
+            .sessions
+            .insert(id, SessionSlot::Waiting(Box::new(state.clone())));
+        enqueue_waiting(&self.shared, &state);
+        rx.await
+            .map_err(|_| EngineError::Unavailable("log stopped before answering".into()))??;
+        Ok(id)
+    }
+
+    fn check_group(&self, app: AppId, group: GroupId) -> Result<(), EngineError> {
+        match self.shared.registry.group_apps.get(&group) {
+            Some(g) if *g == app => Ok(()),
+            _ => Err(not_found(group)),
+        }
+    }
+
+    /// Sends a session a command.
+    pub async fn session(
+        &self,
+        session: SessionId,
+        command: SessionCommand,
+    ) -> Result<(), EngineError> {
+        let actor = self.session_actor(session)?;
+        if let SessionCommand::RequestHuman { group }
+        | SessionCommand::TransferToGroup { group, .. } = &command
+        {
+            let s = ask(&actor, SessionMsg::Dump).await?;
+            self.check_group(s.app, *group)?;
+        }
+        ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
+    }
+
+    /// The actor of a live session, woken if it was waiting.
+    fn session_actor(&self, session: SessionId) -> Result<ActorRef<SessionMsg>, EngineError> {
+        self.shared
+            .session_ref(session)
+            .ok_or_else(|| not_found(session))
+    }
+
+    /// Transfers a session its agent `from` serves to the agent `to`, who must be free
+    /// and under its reception limit now.
+    pub async fn transfer_to_agent(
+        &self,
+        session: SessionId,
+        from: AgentId,
+        to: AgentId,
+    ) -> Result<(), EngineError> {
+        if from == to {
+            return Err(Rejection::invalid(
+                "userId",
+                "cannot transfer a session to the agent serving it",
+            )
+            .into());
+        }
+        let actor = self.session_actor(session)?;
+        let target = self
+            .shared
+            .registry
+            .agents
+            .get(&to)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(to))?;
+        let s = ask(&actor, SessionMsg::Dump).await?;
+        if self.shared.registry.agent_apps.get(&to).map(|a| *a) != Some(s.app) {
+            return Err(not_found(to));
+        }
+        if s.holder() != Some(from) || !matches!(s.phase, Phase::InService { .. }) {
+            return Err(
+                Rejection::conflict(format_args!("{from} is not serving {session}")).into(),
+            );
+        }
+        let reserved = ask(&target, |port| AgentMsg::Reserve {
+            session,
+            limit: None,
+            reply: ReserveReply::Direct(port),
+        })
+        .await?;
+        let held = match reserved {
+            Ok(held) => held,
+            Err(reason) => {
+                return Err(Rejection::conflict(format_args!(
+                    "{to} cannot take {session}: {}",
+                    describe(&reason)
+                ))
+                .into());
+            }
+        };
+        let policy = self.shared.registry.settings(s.app).routing;
+        let command = SessionCommand::TransferToAgent {
+            from,
+            to,
+            decision: RoutingDecision::direct(policy, held),
+        };
+        ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
+    }
+
+    /// How many sessions wait ahead of a queued session (`${WaitNo}`).
+    pub async fn queue_position(&self, session: SessionId) -> Result<Option<usize>, EngineError> {
+        let s = self.session_state(session).await?;
+        let Phase::Queued { group, .. } = s.phase else {
+            return Ok(None);
+        };
+        let actor = self
+            .shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))?;
+        let position = ask(&actor, |port| GroupMsg::Position(session, port)).await?;
+        // The queue may hold sessions whose events are not durable yet: shown to a user, the
+        // position waits for them like every other effect.
+        self.shared.log.durable_barrier().await?;
+        Ok(position)
+    }
+
+    /// One session's state as its actor holds it: applied, possibly not yet durable (for
+    /// tests and diagnostics; wait on the log before showing it to anyone).
+    pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {
+        let actor = {
+            let slot = self
+                .shared
+                .registry
+                .sessions
+                .get(&session)
+                .ok_or_else(|| not_found(session))?;
+            match slot.value() {
+                SessionSlot::Awake(actor) => actor.clone(),
+                SessionSlot::Waiting(state) => return Ok((**state).clone()),
+            }
+        };
+        ask(&actor, SessionMsg::Dump).await
+    }
+
+    /// One agent's state as its actor holds it (see [`Engine::session_state`]).
+    pub async fn agent_state(&self, agent: AgentId) -> Result<AgentState, EngineError> {
+        let actor = self
+            .shared
+            .registry
+            .agents
+            .get(&agent)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(agent))?;
+        ask(&actor, AgentMsg::Dump).await
+    }
+
+    /// The state of every actor.
+    pub async fn dump(&self) -> Result<EngineDump, EngineError> {
+        let agents: Vec<_> = self
+            .shared
+            .registry
+            .agents
+            .iter()
+            .map(|a| a.clone())
+            .collect();
+        let groups: Vec<_> = self
+            .shared
+            .registry
+            .groups
+            .iter()
+            .map(|g| g.clone())
+            .collect();
+        let sessions: Vec<SessionId> = self
+            .shared
+            .registry
+            .sessions
+            .iter()
+            .map(|s| *s.key())
+            .collect();
+        let mut dump = EngineDump {
+            agents: Vec::new(),
+            groups: Vec::new(),
+            sessions: Vec::new(),
+        };
+        for a in agents {
+            dump.agents.push(ask(&a, AgentMsg::Dump).await?);
+        }
+        for g in groups {
+            dump.groups.push(ask(&g, GroupMsg::Dump).await?);
+        }
+        for s in sessions {
+            if let Ok(state) = self.session_state(s).await {
+                dump.sessions.push(state);
+            }
+        }
+        dump.agents.sort_by_key(|a| a.id);
+        dump.groups.sort_by_key(|g| g.state.id);
+        dump.sessions.sort_by_key(|s| s.id);
+        Ok(dump)
+    }
+
+    /// Timers armed across all apps.
+    pub async fn pending_timers(&self) -> Result<usize, EngineError> {
+        let timers: Vec<_> = self
+            .shared
+            .registry
+            .timers
+            .iter()
+            .map(|t| t.clone())
+            .collect();
+        let mut n = 0;
+        for t in timers {
+            n += ask(&t, TimerMsg::Pending).await?;
+        }
+        Ok(n)
+    }
+
+    /// Stops every actor and waits until everything appended is durable.
+    pub async fn shutdown(&self) -> Result<(), EngineError> {
+        // Children finish what is in their mailboxes, then stop; timers die with theirs.
+        self.supervisor
+            .get_cell()
+            .drain_children_and_wait(None)
+            .await;
+        let _ = self.supervisor.stop_and_wait(None, None).await;
+        let log = Arc::clone(&self.shared.log);
+        log.durable_barrier().await?;
+        Ok(())
+    }
+}
+
+/// A refusal in words, for error messages.
+pub fn describe(reason: &RefuseReason) -> String {
+    match reason {
+        RefuseReason::NotFree { status } => format!("status is {status}"),
+        RefuseReason::AtLimit { load, limit } => format!("holds {load} sessions, limit {limit}"),
+        RefuseReason::Offline => "offline".into(),
+        RefuseReason::Gone => "no longer available".into(),
+        RefuseReason::AlreadyHolds => "already holds it".into(),
+    }
+}
+
+fn view_of(a: &AgentState) -> AgentView {
+    AgentView {
+        agent: a.id,
+        online: a.online() && !a.deleted,
+        free: a.status == crate::domain::event::AgentStatus::Free,
+        load: a.load(),
+        idle_since_ms: 0,
+    }
+}
