@@ -320,13 +320,7 @@ impl Engine {
 
     /// Sends an agent a command (login, status, logout, force offline, resume, delete).
     pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<(), EngineError> {
-        let actor = self
-            .shared
-            .registry
-            .agents
-            .get(&agent)
-            .map(|a| a.clone())
-            .ok_or_else(|| not_found(agent))?;
+        let actor = self.agent_actor(agent)?;
         ask(&actor, |port| AgentMsg::Command(command, Some(port))).await?
     }
 
@@ -359,13 +353,7 @@ impl Engine {
 
     /// Sends a group an administrative command. Members must be agents of the same app.
     pub async fn group(&self, group: GroupId, command: GroupCommand) -> Result<(), EngineError> {
-        let actor = self
-            .shared
-            .registry
-            .groups
-            .get(&group)
-            .map(|g| g.clone())
-            .ok_or_else(|| not_found(group))?;
+        let actor = self.group_actor(group)?;
         if let GroupCommand::AddMember(agent, _) = &command {
             let registry = &self.shared.registry;
             let agent_app = registry.agent_apps.get(agent).map(|a| *a);
@@ -468,6 +456,24 @@ impl Engine {
         ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
     }
 
+    fn agent_actor(&self, agent: AgentId) -> Result<ActorRef<AgentMsg>, EngineError> {
+        self.shared
+            .registry
+            .agents
+            .get(&agent)
+            .map(|a| a.clone())
+            .ok_or_else(|| not_found(agent))
+    }
+
+    fn group_actor(&self, group: GroupId) -> Result<ActorRef<GroupMsg>, EngineError> {
+        self.shared
+            .registry
+            .groups
+            .get(&group)
+            .map(|g| g.clone())
+            .ok_or_else(|| not_found(group))
+    }
+
     /// The actor of a live session, woken if it was waiting.
     fn session_actor(&self, session: SessionId) -> Result<ActorRef<SessionMsg>, EngineError> {
         self.shared
@@ -491,13 +497,7 @@ impl Engine {
             .into());
         }
         let actor = self.session_actor(session)?;
-        let target = self
-            .shared
-            .registry
-            .agents
-            .get(&to)
-            .map(|a| a.clone())
-            .ok_or_else(|| not_found(to))?;
+        let target = self.agent_actor(to)?;
         let s = ask(&actor, SessionMsg::Dump).await?;
         if self.shared.registry.agent_apps.get(&to).map(|a| *a) != Some(s.app) {
             return Err(not_found(to));
@@ -538,13 +538,7 @@ impl Engine {
         let Phase::Queued { group, .. } = s.phase else {
             return Ok(None);
         };
-        let actor = self
-            .shared
-            .registry
-            .groups
-            .get(&group)
-            .map(|g| g.clone())
-            .ok_or_else(|| not_found(group))?;
+        let actor = self.group_actor(group)?;
         let position = ask(&actor, |port| GroupMsg::Position(session, port)).await?;
         // The queue may hold sessions whose events are not durable yet: shown to a user, the
         // position waits for them like every other effect.
@@ -572,13 +566,7 @@ impl Engine {
 
     /// One agent's state as its actor holds it (see [`Engine::session_state`]).
     pub async fn agent_state(&self, agent: AgentId) -> Result<AgentState, EngineError> {
-        let actor = self
-            .shared
-            .registry
-            .agents
-            .get(&agent)
-            .map(|a| a.clone())
-            .ok_or_else(|| not_found(agent))?;
+        let actor = self.agent_actor(agent)?;
         ask(&actor, AgentMsg::Dump).await
     }
 
