@@ -1,0 +1,184 @@
+//! The command line, through the binary: `log export`, `replay --until`, `replay --session`
+//! errors and `serve`'s health endpoints and graceful stop. The log they read is made by
+//! `helpline loadgen`; what they print is checked against the log read in-process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use helpline::domain::world::World;
+use helpline::log::{EventLog, LogOptions, SledLog};
+
+const BIN: &str = env!("CARGO_BIN_EXE_helpline");
+
+fn helpline(args: &[&str], data: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run helpline")
+}
+
+/// A small log of real traffic: 30 sessions driven by loadgen.
+fn traffic() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = helpline(
+        &[
+            "loadgen",
+            "--sessions",
+            "30",
+            "--seed",
+            "7",
+            "--durability",
+            "none",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+fn envelopes(data: &Path) -> Vec<helpline::domain::event::Envelope> {
+    let (log, _) = SledLog::open_with(data, LogOptions::default()).unwrap();
+    log.read_from(1).collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn export_prints_every_event_once_in_order_as_json() {
+    let dir = traffic();
+    let out = helpline(&["log", "export", "--json"], dir.path());
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let log = envelopes(dir.path());
+    assert_eq!(lines.len(), log.len());
+    for (line, env) in lines.iter().zip(&log) {
+        assert_eq!(line, &serde_json::to_value(env).unwrap());
+    }
+    let from = helpline(&["log", "export", "--json", "--from", "10"], dir.path());
+    assert_eq!(
+        String::from_utf8(from.stdout).unwrap().lines().count(),
+        log.len() - 9
+    );
+}
+
+#[test]
+fn replay_until_shows_the_state_at_that_instant() {
+    let dir = traffic();
+    let log = envelopes(dir.path());
+    let middle = &log[log.len() / 2];
+    let until = humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(middle.at_ms as u64),
+    )
+    .to_string();
+    let out = helpline(&["replay", "--until", &until, "--json"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON world");
+    let expected = World::from_history(log.iter().take_while(|e| e.at_ms <= middle.at_ms));
+    assert_eq!(shown, serde_json::to_value(&expected).unwrap());
+    assert!(
+        expected.last_seq < log.last().unwrap().seq,
+        "a past instant, not the end"
+    );
+
+    let text = helpline(&["replay", "--until", &until], dir.path());
+    let text = String::from_utf8(text.stdout).unwrap();
+    for g in expected.groups.values() {
+        assert!(text.contains(&g.name), "group {} in {text}", g.name);
+    }
+    let bad = helpline(&["replay", "--until", "yesterday"], dir.path());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("yesterday"));
+}
+
+#[test]
+fn replaying_an_unknown_session_fails_naming_it() {
+    let dir = traffic();
+    let out = helpline(&["replay", "--session", "999999"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("session-999999"));
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
+    let dir = traffic();
+    let events = envelopes(dir.path()).len() as u64;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ready once it says it serves (it logs after binding).
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains("serving") {
+            break;
+        }
+    }
+    assert!(seen.contains("serving"), "serve did not start: {seen}");
+    let health = get(port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.ends_with("ok"), "{health}");
+    let ready = get(port, "/readyz");
+    let body = &ready[ready.find("\r\n\r\n").unwrap() + 4..];
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["ready"], true);
+    assert_eq!(
+        body["apps"], 1,
+        "loadgen's app is replayed, no second one made"
+    );
+    assert_eq!(body["agents"], 20);
+    assert_eq!(
+        body["lastSeq"].as_u64(),
+        Some(events),
+        "the whole log replayed"
+    );
+
+    let term = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "serve exited {status}: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+}
