@@ -752,3 +752,40 @@ async fn crashed_actors_are_rebuilt_from_their_events() {
     let _ = waiting;
     d.world().check_invariants().unwrap();
 }
+
+/// An agent's "yes" can sit in a group's mailbox behind a message the group fails on; ractor
+/// drops it with the group. The reservation was never confirmed by a placement, so the agent
+/// lets it go when the rebuilt group links up again: no capacity leaks.
+#[tokio::test(start_paused = true)]
+async fn a_reservation_answered_to_a_failing_group_is_not_leaked() {
+    use helpline::engine::agent::{AgentMsg, ReserveReply};
+    use helpline::engine::group::GroupMsg;
+    let d = desk(auto).await;
+    let g = d.group("support", 2).await;
+    let a = d.agent("ann", &[(g, 3)]).await;
+    d.online(a).await;
+    settle().await;
+    let registry = &d.engine.shared().registry;
+    let agent = registry.agents.get(&a).unwrap().clone();
+    let group = registry.groups.get(&g).unwrap().clone();
+    // The agent runs first: its answer lands behind the failure in the group's mailbox.
+    agent
+        .cast(AgentMsg::Reserve {
+            session: SessionId(999_999),
+            limit: Some(2),
+            reply: ReserveReply::Group(group.clone()),
+        })
+        .unwrap();
+    group.cast(GroupMsg::Fail).unwrap();
+    settle().await;
+    assert_eq!(d.engine.restarts(), 1);
+    let ann = d.engine.agent_state(a).await.unwrap();
+    assert!(ann.sessions.is_empty(), "leaked: {:?}", ann.sessions);
+    // Full capacity is there for real sessions.
+    let s1 = d.open("u1", g).await;
+    let s2 = d.open("u2", g).await;
+    settle().await;
+    assert_eq!(d.holder(s1).await, Some(a));
+    assert_eq!(d.holder(s2).await, Some(a));
+    d.world().check_invariants().unwrap();
+}

@@ -283,6 +283,19 @@ impl Queue {
             .map(|(k, e)| (*k, e))
     }
 
+    /// Drops every reservation in flight with `agent` (its actor was rebuilt and will not
+    /// answer them): those sessions wait to be routed again.
+    pub fn forget_reservations_of(&mut self, agent: AgentId) {
+        for entry in self
+            .order
+            .values_mut()
+            .filter(|e| e.reserving == Some(agent))
+        {
+            entry.reserving = None;
+            entry.decision = None;
+        }
+    }
+
     /// How many sessions wait ahead of `session` (`${WaitNo}`), or None if it is not queued.
     pub fn position(&self, session: SessionId) -> Option<usize> {
         let at = *self.places.get(&session)?;

@@ -204,6 +204,12 @@ pub enum SessionAction {
         /// When it ends.
         deadline_ms: i64,
     },
+    /// The placement is written: the agent's reservation is confirmed (it may count it for
+    /// good; a reservation never confirmed dies with a group that fails before placing it).
+    Confirm {
+        /// The agent.
+        agent: AgentId,
+    },
     /// An agent now serves the user (for "last receptionist first").
     Served {
         /// The agent.
@@ -621,16 +627,24 @@ pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
             }]
         }
         Event::SessionOffered {
+            agent,
             generation,
             deadline_ms,
             ..
         } => {
-            vec![SessionAction::ArmOfferTimer {
-                generation: *generation,
-                deadline_ms: *deadline_ms,
-            }]
+            vec![
+                SessionAction::Confirm { agent: *agent },
+                SessionAction::ArmOfferTimer {
+                    generation: *generation,
+                    deadline_ms: *deadline_ms,
+                },
+            ]
         }
-        Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+        Event::SessionAssigned { agent, .. } => vec![
+            SessionAction::Confirm { agent: *agent },
+            SessionAction::Served { agent: *agent },
+        ],
+        Event::SessionAccepted { agent } => {
             vec![SessionAction::Served { agent: *agent }]
         }
         Event::SessionOfferMissed { agent, cause, .. } => {

@@ -4,7 +4,7 @@
 //! under the offering group's limit, so an agent in several groups can never be
 //! over-committed however many groups ask at once: its mailbox serializes them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
@@ -61,7 +61,8 @@ pub enum AgentMsg {
         /// The session.
         session: SessionId,
     },
-    /// A live session says it is held by this agent (rebuilding after a restart).
+    /// A live session says it is held by this agent: its placement confirms a reservation,
+    /// and after a restart it rebuilds the agent's count.
     Hold {
         /// The session.
         session: SessionId,
@@ -106,6 +107,9 @@ pub struct AgentRuntime {
     state: AgentState,
     groups: BTreeMap<GroupId, (u32, ActorRef<GroupMsg>)>,
     idle_since_ms: i64,
+    /// Reservations granted to a group and not yet confirmed by the session's placement:
+    /// if that group fails with the answer still in its mailbox, nobody will place them.
+    unconfirmed: HashMap<SessionId, GroupId>,
 }
 
 impl AgentRuntime {
@@ -218,6 +222,10 @@ impl AgentRuntime {
         if verdict.is_ok() && !delivered {
             // Nobody will place the session: give the capacity back.
             self.state.sessions.remove(&session);
+        } else if verdict.is_ok()
+            && let Some(group) = asked_by
+        {
+            self.unconfirmed.insert(session, group);
         }
         if verdict.is_ok() {
             self.broadcast(asked_by);
@@ -240,6 +248,7 @@ impl Actor for AgentActor {
             state: args.state,
             groups: args.groups,
             idle_since_ms: 0,
+            unconfirmed: HashMap::new(),
         })
     }
 
@@ -266,12 +275,14 @@ impl Actor for AgentActor {
                 reply,
             } => state.reserve(session, limit, reply),
             AgentMsg::Release { session } => {
+                state.unconfirmed.remove(&session);
                 if state.state.sessions.remove(&session) {
                     state.idle_since_ms = state.shared.clock.now_ms();
                     state.broadcast(None);
                 }
             }
             AgentMsg::Hold { session } => {
+                state.unconfirmed.remove(&session);
                 if state.state.sessions.insert(session) {
                     state.broadcast(None);
                 }
@@ -281,8 +292,28 @@ impl Actor for AgentActor {
                 limit,
                 actor,
             } => {
+                let rebuilt = state
+                    .groups
+                    .get(&group)
+                    .is_some_and(|(_, old)| old.get_id() != actor.get_id());
+                if rebuilt {
+                    // What the failed group reserved and no session confirmed is lost with it.
+                    let lost: Vec<SessionId> = state
+                        .unconfirmed
+                        .iter()
+                        .filter(|(_, g)| **g == group)
+                        .map(|(s, _)| *s)
+                        .collect();
+                    for session in lost {
+                        state.unconfirmed.remove(&session);
+                        state.state.sessions.remove(&session);
+                    }
+                }
                 let _ = actor.cast(GroupMsg::AgentView(state.view()));
                 state.groups.insert(group, (limit, actor));
+                if rebuilt {
+                    state.broadcast(None);
+                }
             }
             AgentMsg::Leave { group } => {
                 state.groups.remove(&group);

@@ -257,11 +257,17 @@ impl GroupRuntime {
         };
         match result {
             Ok(()) => {
-                let Some(entry) = self.queue.remove(session) else {
-                    // The session left the queue while the agent was being asked.
+                let asked = self.queue.get_mut(session).and_then(|e| e.reserving);
+                if asked != Some(view.agent) {
+                    // The session left the queue while the agent was being asked, or the ask
+                    // was written off when the agent was rebuilt.
                     release(view.agent);
                     return self.dispatch(myself);
-                };
+                }
+                let entry = self
+                    .queue
+                    .remove(session)
+                    .expect("the entry was just found");
                 let mut decision = entry.decision.expect("a decision for every reservation");
                 decision.refused = entry.refused;
                 decision.held = view.load.saturating_sub(1);
@@ -363,6 +369,13 @@ impl Actor for GroupActor {
             } => state.reserved(&myself, session, result, view),
             GroupMsg::Dispatch => state.dispatch(&myself),
             GroupMsg::Relink(agent) => {
+                if agent.0 != 0 {
+                    // The agent was rebuilt: an ask still unanswered died with the old actor.
+                    state.queue.forget_reservations_of(agent);
+                    if let Some(c) = state.members.get_mut(&agent) {
+                        c.pending = 0;
+                    }
+                }
                 let limit = state.state.reception_limit;
                 for member in state
                     .members

@@ -166,6 +166,11 @@ impl SessionRuntime {
                     let _ = a.cast(AgentMsg::Release { session: id });
                 }
             }
+            SessionAction::Confirm { agent } => {
+                if let Some(a) = registry.agents.get(&agent) {
+                    let _ = a.cast(AgentMsg::Hold { session: id });
+                }
+            }
             SessionAction::Missed { agent } => {
                 if let Some(a) = registry.agents.get(&agent) {
                     let _ = a.cast(AgentMsg::Command(AgentCommand::MissedOffer, None));
