@@ -18,7 +18,7 @@ pub mod timers;
 
 pub use handle::{Engine, EngineDump, describe};
 pub use registry::Child;
-pub(crate) use spawn::{fold_stream, spawn_agent, spawn_group, spawn_session, spawn_timers};
+pub(crate) use spawn::{spawn_agent, spawn_group, spawn_session, spawn_timers};
 
 use std::sync::Arc;
 

@@ -69,10 +69,6 @@ pub struct Placement {
 pub struct EngineStats {
     /// Actors restarted by the supervisor after a failure.
     pub restarts: AtomicU64,
-    /// Sessions placed with an agent (offered or assigned).
-    pub placed: AtomicU64,
-    /// Timers that fired.
-    pub timers_fired: AtomicU64,
 }
 
 /// The engine's directory of actors.

@@ -78,16 +78,6 @@ impl SessionRuntime {
         }
         let mut actions = Vec::new();
         for event in &events {
-            if matches!(
-                event,
-                Event::SessionOffered { .. } | Event::SessionAssigned { .. }
-            ) {
-                self.shared
-                    .registry
-                    .stats
-                    .placed
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
             actions.extend(session::actions(&self.state, event));
             session::apply(&mut self.state, event);
         }

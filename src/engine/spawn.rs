@@ -6,9 +6,8 @@ use std::sync::Arc;
 use ractor::{Actor, ActorCell, ActorRef};
 
 use crate::domain::agent::AgentState;
-use crate::domain::event::Envelope;
 use crate::domain::group::Queue;
-use crate::domain::ids::{AppId, GroupId, StreamId};
+use crate::domain::ids::{AppId, GroupId};
 use crate::domain::session::SessionState;
 use crate::engine::agent::{AgentActor, AgentArgs, AgentMsg, AgentView};
 use crate::engine::group::{GroupActor, GroupArgs, GroupMsg};
@@ -16,7 +15,6 @@ use crate::engine::registry::{Child, SessionSlot};
 use crate::engine::session::{SessionActor, SessionArgs, SessionMsg};
 use crate::engine::timers::{TimerActor, TimerArgs};
 use crate::engine::{EngineError, Shared};
-use crate::log::EventLog;
 
 fn spawn_failed(e: impl std::fmt::Display) -> EngineError {
     EngineError::Unavailable(format!("spawn failed: {e}"))
@@ -110,12 +108,4 @@ pub(crate) async fn spawn_session(
         .sessions
         .insert(id, SessionSlot::Awake(actor.clone()));
     Ok(actor)
-}
-
-/// Folds one stream's events (for rebuilding one actor after a crash).
-pub(crate) fn fold_stream(
-    log: &dyn EventLog,
-    stream: StreamId,
-) -> Result<Vec<Envelope>, EngineError> {
-    Ok(log.read_stream(stream, 1)?)
 }

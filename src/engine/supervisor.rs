@@ -15,8 +15,7 @@ use crate::domain::session::{self, SessionState};
 use crate::engine::registry::{Child, SessionSlot};
 use crate::engine::session::SessionMsg;
 use crate::engine::{
-    EngineError, Shared, enqueue_waiting, fold_stream, spawn_agent, spawn_group, spawn_session,
-    spawn_timers,
+    EngineError, Shared, enqueue_waiting, spawn_agent, spawn_group, spawn_session, spawn_timers,
 };
 
 /// The supervisor takes no messages of its own; it only handles supervision events.
@@ -155,7 +154,7 @@ fn rebuild<S>(
     new: impl FnOnce(crate::domain::ids::AppId) -> S,
     apply: fn(&mut S, &crate::domain::event::Event),
 ) -> Result<Option<S>, EngineError> {
-    let history = fold_stream(log, stream)?;
+    let history = log.read_stream(stream, 1)?;
     let Some(first) = history.first() else {
         return Ok(None);
     };

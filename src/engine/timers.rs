@@ -143,11 +143,10 @@ async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, registry: Arc<Regi
             },
             Some(expired) = std::future::poll_fn(|cx| wheel.poll_expired(cx)), if !wheel.is_empty() => {
                 let key = expired.into_inner();
-                if let Some((_, command)) = armed.remove(&key) {
-                    registry.stats.timers_fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Some(session) = registry.awake_session(key.0) {
-                        let _ = session.cast(SessionMsg::Command(command, None));
-                    }
+                if let Some((_, command)) = armed.remove(&key)
+                    && let Some(session) = registry.awake_session(key.0)
+                {
+                    let _ = session.cast(SessionMsg::Command(command, None));
                 }
             }
         }
