@@ -1,4 +1,5 @@
-//! `helpline serve`: replay the log, start the engine, answer health and readiness probes,
+//! `helpline serve`: replay the log, start the engine, serve the management API beside the
+//! health and readiness probes, print the first administrator once on a fresh instance,
 //! and stop cleanly on SIGINT or SIGTERM (engine drained, log synced).
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use anyhow::Context;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use helpline::api::{self, ApiConfig, ApiState};
 use helpline::clock::{Clock, stopwatch};
 use helpline::engine::{Engine, Shared};
 use helpline::log::{Durability, EventLog, LogOptions};
@@ -21,13 +23,33 @@ struct Ready {
     replay_ms: u64,
 }
 
+/// Reads the operator's configuration file; every error names the key.
+fn load_config(path: Option<&Path>) -> anyhow::Result<ApiConfig> {
+    let Some(path) = path else {
+        return Ok(ApiConfig {
+            token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+            ..ApiConfig::default()
+        });
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config: ApiConfig =
+        toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(config)
+}
+
 /// Runs the desk until a shutdown signal.
 pub async fn serve(
     data: &Path,
     listen: SocketAddr,
     durability: Durability,
     stream_index: bool,
+    config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let config = load_config(config)?;
     let log = Arc::new(crate::open_log(
         data,
         LogOptions {
@@ -36,19 +58,40 @@ pub async fn serve(
         },
     )?);
     let watch = stopwatch();
-    let (world, events) = crate::fold(log.as_ref(), None)?;
+    let (mut world, events) = crate::fold(log.as_ref(), None)?;
     let last_seq = world.last_seq;
+    let directory = std::mem::take(&mut world.directory);
     let engine = Engine::start_from(log.clone(), Clock::system(), world)
         .await
         .context("cannot start the engine")?;
+    let engine = Arc::new(engine);
     let replay_ms = watch.elapsed().as_millis() as u64;
     tracing::info!(events, replay_ms, last_seq, "replayed the log");
-    if engine.shared().registry.apps.is_empty() {
-        let app = engine
-            .create_app("default")
-            .await
-            .context("cannot create the default app")?;
-        tracing::info!(%app, "first start: created the default app");
+    let state = ApiState::new(
+        engine.clone(),
+        directory,
+        Clock::system(),
+        config,
+        format!("http://{listen}"),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin_password = std::env::var("HELPLINE_ADMIN_PASSWORD").ok();
+    if let Some(first) = api::bootstrap(&state, admin_password)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?
+    {
+        // Printed once, on stdout, for the operator: the log holds only its hash.
+        match &first.password {
+            Some(password) => println!(
+                "first start: administrator of {} is {} with password {password} \
+                 (shown once; it must be changed at first sign-in)",
+                first.app, first.email
+            ),
+            None => println!(
+                "first start: administrator of {} is {} with the password from HELPLINE_ADMIN_PASSWORD",
+                first.app, first.email
+            ),
+        }
     }
 
     let listener = tokio::net::TcpListener::bind(listen)
@@ -58,17 +101,21 @@ pub async fn serve(
         tracing::warn!(%listen, "listening beyond loopback: anyone who can reach it can call it");
     }
     tracing::info!(%listen, data = %data.display(), ?durability, "serving");
-    let router = Router::new()
+    let probes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(Ready {
             shared: engine.shared().clone(),
             replay_ms,
         });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("http server failed")?;
+    let router = probes.merge(api::router(state.clone()));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("http server failed")?;
 
     tracing::info!("shutting down: draining the engine");
     engine.shutdown().await.context("engine shutdown failed")?;

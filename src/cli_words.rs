@@ -179,6 +179,61 @@ pub fn event(event: &Event) -> String {
             }
         ),
         Event::SessionEnded { close_by } => format!("ended, closeBy {}", close_by.as_str()),
+        Event::RoleSaved { role } => format!("role {} {:?} saved", role.id, role.name),
+        Event::RoleDeleted { role } => format!("{role} deleted"),
+        Event::AccountCreated {
+            agent, email, role, ..
+        } => format!("{agent} got account {email} with {role}"),
+        Event::AccountProfileChanged {
+            agent,
+            name,
+            nickname,
+        } => format!("{agent} renamed {name:?} ({nickname:?})"),
+        Event::AccountRoleChanged { agent, role } => format!("{agent} now has {role}"),
+        Event::PasswordSet {
+            agent,
+            must_change_password,
+            ..
+        } => {
+            if *must_change_password {
+                format!("{agent}'s password was reset")
+            } else {
+                format!("{agent} changed its password")
+            }
+        }
+        Event::SignedIn { agent, .. } => format!("{agent} signed in"),
+        Event::SignedOut { agent, cause } => format!("{agent} signed out ({cause:?})"),
+        Event::RestReasonSaved { reason } => format!(
+            "rest reason {:?} {}",
+            reason.name,
+            if reason.enabled {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ),
+        Event::ProactiveRuleChanged { rule } => format!(
+            "proactive contact {}, timeout {}s",
+            on_off(rule.enabled),
+            rule.timeout_secs
+        ),
+        Event::QuickReplySaved { reply } => format!("quick reply {:?} saved", reply.title),
+        Event::QuickRepliesImported { replies } => {
+            format!("{} quick replies imported", replies.len())
+        }
+        Event::QuickReplyDeleted { reply } => format!("{reply} deleted"),
+        Event::SatisfactionSaved { config } => {
+            format!("satisfaction configuration {:?} saved", config.name)
+        }
+        Event::SatisfactionDeleted { config } => format!("{config} deleted"),
+        Event::ChannelSaved { channel } => format!("channel {:?} saved", channel.name),
+        Event::ChannelDeleted { channel } => format!("{channel} deleted"),
+        Event::ExtensionSaved { extension } => {
+            format!("extension {:?} saved", extension.name)
+        }
+        Event::ExtensionDeleted { extension } => format!("{extension} deleted"),
+        Event::ApiKeyCreated { key, name, .. } => format!("{key} {name:?} created"),
+        Event::ApiKeyRevoked { key } => format!("{key} revoked"),
     }
 }
 

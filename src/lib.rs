@@ -4,6 +4,7 @@
 //! commands, events, routing), [`log`] the durable event log, [`engine`] the actors that
 //! run the domain over the log, and [`clock`] the one place that reads the wall clock.
 
+pub mod api;
 pub mod clock;
 pub mod domain;
 pub mod engine;

@@ -53,9 +53,12 @@ enum Command {
 /// Options of `helpline serve`.
 #[derive(Args, Debug)]
 struct ServeArgs {
-    /// Address to listen on (loopback unless you mean otherwise: there is no auth yet).
+    /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// A TOML file: `token_ttl_secs`, `public_url` and an `[smtp]` table (see README).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
     /// fsync (each batch is flushed before anyone hears of it) or none.
     #[arg(long, default_value = "fsync", value_parser = parse_durability)]
     durability: Durability,
@@ -198,6 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args.listen,
             args.durability,
             args.stream_index,
+            args.config.as_deref(),
         )),
         Command::Replay(args) => match (args.session, args.until) {
             (Some(session), _) => cli_replay::session(&data, session, args.json),

@@ -4,7 +4,14 @@
 //! change. A new need gets a new variant. The log format version (in `crate::log`) guards
 //! the encoding as a whole.
 
-use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, StreamId};
+use crate::domain::directory::{
+    Channel, Extension, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
+    SignOutCause,
+};
+use crate::domain::ids::{
+    AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, GroupId, QuickReplyId, RoleId,
+    SatisfactionId, StreamId,
+};
 use crate::domain::routing::RoutingDecision;
 use crate::domain::settings::AppSettings;
 use crate::durable;
@@ -292,6 +299,141 @@ durable! {
             /// Who ended it.
             close_by: CloseBy,
         },
+
+        // ---- app stream: the admin directory (`crate::domain::directory`) ----
+        /// A custom role was created or replaced.
+        RoleSaved {
+            /// The role, whole.
+            role: Role,
+        },
+        /// A custom role was deleted (no account held it).
+        RoleDeleted {
+            /// The role.
+            role: RoleId,
+        },
+        /// An agent got a console account (written with its `AgentCreated`).
+        AccountCreated {
+            /// The agent.
+            agent: AgentId,
+            /// Login email, lowercase.
+            email: String,
+            /// Its role.
+            role: RoleId,
+            /// Argon2id PHC string of the first password.
+            password_hash: String,
+            /// The first sign-in must change the password.
+            must_change_password: bool,
+        },
+        /// An administrator edited an agent's name and nickname.
+        AccountProfileChanged {
+            /// The agent.
+            agent: AgentId,
+            /// Full name.
+            name: String,
+            /// Name shown to users.
+            nickname: String,
+        },
+        /// An administrator gave an account another role.
+        AccountRoleChanged {
+            /// The agent.
+            agent: AgentId,
+            /// The new role.
+            role: RoleId,
+        },
+        /// An account's password was changed by its owner or reset by an administrator.
+        PasswordSet {
+            /// The agent.
+            agent: AgentId,
+            /// Argon2id PHC string.
+            password_hash: String,
+            /// The next sign-in must change it (after a reset).
+            must_change_password: bool,
+        },
+        /// An account signed in; any earlier login of it ended.
+        SignedIn {
+            /// The agent.
+            agent: AgentId,
+            /// SHA-256 of the bearer token, hex (the token itself is never stored).
+            token_hash: String,
+            /// When the token stops working, ms since the epoch.
+            expires_at_ms: i64,
+        },
+        /// An account's login ended.
+        SignedOut {
+            /// The agent.
+            agent: AgentId,
+            /// Why.
+            cause: SignOutCause,
+        },
+        /// A rest reason was created or changed (renamed, enabled, disabled).
+        RestReasonSaved {
+            /// The reason, whole.
+            reason: RestReason,
+        },
+        /// The proactive-contact rule changed.
+        ProactiveRuleChanged {
+            /// The rule, whole.
+            rule: ProactiveRule,
+        },
+        /// A quick reply was created or edited.
+        QuickReplySaved {
+            /// The reply, whole.
+            reply: QuickReply,
+        },
+        /// Quick replies came in from a CSV upload (one upload is one append).
+        QuickRepliesImported {
+            /// The new replies.
+            replies: Vec<QuickReply>,
+        },
+        /// A quick reply was deleted.
+        QuickReplyDeleted {
+            /// The reply.
+            reply: QuickReplyId,
+        },
+        /// A satisfaction configuration was created or edited.
+        SatisfactionSaved {
+            /// The configuration, whole.
+            config: SatisfactionConfig,
+        },
+        /// A satisfaction configuration was deleted (no channel was bound to it).
+        SatisfactionDeleted {
+            /// The configuration.
+            config: SatisfactionId,
+        },
+        /// A channel was created or edited.
+        ChannelSaved {
+            /// The channel, whole.
+            channel: Channel,
+        },
+        /// A channel was deleted.
+        ChannelDeleted {
+            /// The channel.
+            channel: ChannelId,
+        },
+        /// A third-party extension was created or edited.
+        ExtensionSaved {
+            /// The extension, whole.
+            extension: Extension,
+        },
+        /// A third-party extension was deleted.
+        ExtensionDeleted {
+            /// The extension.
+            extension: ExtensionId,
+        },
+        /// An API key was created.
+        ApiKeyCreated {
+            /// Its id.
+            key: ApiKeyId,
+            /// What it is for.
+            name: String,
+            /// SHA-256 of the secret, hex (the secret itself is never stored).
+            secret_hash: String,
+        },
+        /// An API key was revoked.
+        ApiKeyRevoked {
+            /// The key.
+            key: ApiKeyId,
+        },
     }
 }
 
@@ -326,6 +468,43 @@ impl Event {
             Event::SessionUserMessage { .. } => "SessionUserMessage",
             Event::SessionAgentMessage { .. } => "SessionAgentMessage",
             Event::SessionEnded { .. } => "SessionEnded",
+            Event::RoleSaved { .. } => "RoleSaved",
+            Event::RoleDeleted { .. } => "RoleDeleted",
+            Event::AccountCreated { .. } => "AccountCreated",
+            Event::AccountProfileChanged { .. } => "AccountProfileChanged",
+            Event::AccountRoleChanged { .. } => "AccountRoleChanged",
+            Event::PasswordSet { .. } => "PasswordSet",
+            Event::SignedIn { .. } => "SignedIn",
+            Event::SignedOut { .. } => "SignedOut",
+            Event::RestReasonSaved { .. } => "RestReasonSaved",
+            Event::ProactiveRuleChanged { .. } => "ProactiveRuleChanged",
+            Event::QuickReplySaved { .. } => "QuickReplySaved",
+            Event::QuickRepliesImported { .. } => "QuickRepliesImported",
+            Event::QuickReplyDeleted { .. } => "QuickReplyDeleted",
+            Event::SatisfactionSaved { .. } => "SatisfactionSaved",
+            Event::SatisfactionDeleted { .. } => "SatisfactionDeleted",
+            Event::ChannelSaved { .. } => "ChannelSaved",
+            Event::ChannelDeleted { .. } => "ChannelDeleted",
+            Event::ExtensionSaved { .. } => "ExtensionSaved",
+            Event::ExtensionDeleted { .. } => "ExtensionDeleted",
+            Event::ApiKeyCreated { .. } => "ApiKeyCreated",
+            Event::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+        }
+    }
+
+    /// The highest id this event brings into being, for the id allocator after a replay
+    /// (directory resources take their ids from the same counter as agents and groups).
+    pub fn allocated_id(&self) -> Option<u64> {
+        match self {
+            Event::RoleSaved { role } => Some(role.id.0),
+            Event::RestReasonSaved { reason } => Some(reason.id.0),
+            Event::QuickReplySaved { reply } => Some(reply.id.0),
+            Event::QuickRepliesImported { replies } => replies.iter().map(|r| r.id.0).max(),
+            Event::SatisfactionSaved { config } => Some(config.id.0),
+            Event::ChannelSaved { channel } => Some(channel.id.0),
+            Event::ExtensionSaved { extension } => Some(extension.id.0),
+            Event::ApiKeyCreated { key, .. } => Some(key.0),
+            _ => None,
         }
     }
 }

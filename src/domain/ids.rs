@@ -25,7 +25,7 @@ macro_rules! id_type {
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
             ::rkyv::Archive, ::rkyv::Serialize, ::rkyv::Deserialize,
-            ::serde::Serialize, ::serde::Deserialize,
+            ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
         )]
         #[serde(transparent)]
         pub struct $name(pub $inner);
@@ -49,7 +49,25 @@ id_type! {
     SessionId(u64), "session-";
     /// An entry point users write to: an in-app virtual number or a website channel.
     ChannelId(u64), "channel-";
+    /// A role: which console modules an account may use, over which skill groups.
+    RoleId(u64), "role-";
+    /// A reason an agent may give for a short break.
+    RestReasonId(u64), "rest-reason-";
+    /// A quick reply agents insert with `#`.
+    QuickReplyId(u64), "quick-reply-";
+    /// A satisfaction evaluation configuration.
+    SatisfactionId(u64), "satisfaction-";
+    /// A third-party extension page shown in the workstation.
+    ExtensionId(u64), "extension-";
+    /// A key for server-to-server calls.
+    ApiKeyId(u64), "api-key-";
+    /// A session service flow (its versions live in the log).
+    FlowId(u64), "flow-";
 }
+
+/// Ids below this are reserved for built-in things (the administrator and agent roles);
+/// the engine allocates from here up.
+pub const FIRST_ALLOCATED_ID: u64 = 16;
 
 /// A user of a channel, as "last receptionist first" remembers them: a 64-bit hash of the
 /// channel and the user id, so the map that remembers millions of users holds no strings.

@@ -19,7 +19,8 @@ pub const AUTO_SHORT_BREAK_REASON: &str = "missed offer";
 
 durable! {
     /// How a group picks an agent for the session at the head of its queue.
-    #[derive(Copy, Default)]
+    #[derive(Copy, Default, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
     pub enum BasicRouting {
         /// First come, first served; among agents, least loaded then longest idle.
         #[default]
@@ -29,7 +30,8 @@ durable! {
     }
 
     /// The routing policy of an app.
-    #[derive(Copy, Default)]
+    #[derive(Copy, Default, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
     pub struct RoutingPolicy {
         /// The basic allocation.
         pub basic: BasicRouting,
@@ -39,7 +41,8 @@ durable! {
     }
 
     /// How sessions are received by agents.
-    #[derive(Copy)]
+    #[derive(Copy, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
     pub struct ReceptionSettings {
         /// Sessions are assigned at once, with no accept step.
         pub auto_reception: bool,
@@ -52,7 +55,8 @@ durable! {
     }
 
     /// The status an agent has right after logging in.
-    #[derive(Copy, Default)]
+    #[derive(Copy, Default, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
     pub enum LoginStatus {
         /// Free: sessions are allocated at once.
         #[default]
@@ -62,6 +66,8 @@ durable! {
     }
 
     /// Everything an app's administrator sets about routing and reception.
+    #[derive(utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
     pub struct AppSettings {
         /// Routing policy.
         pub routing: RoutingPolicy,

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::domain::agent::{self, AgentState};
+use crate::domain::directory::Directory;
 use crate::domain::event::{Envelope, Event};
 use crate::domain::group::{self, GroupState};
 use crate::domain::ids::{AgentId, AppId, GroupId, SessionId, StreamKind, UserKey};
@@ -56,6 +57,9 @@ pub struct World {
     /// Placements that took an agent over the limit in force when it took the session.
     #[serde(skip)]
     pub over_limit: Vec<String>,
+    /// What administrators configured: accounts, roles, channels... (the API's read model).
+    #[serde(skip)]
+    pub directory: Directory,
 }
 
 /// Serializes a hash map in key order, so dumps read the same on every run.
@@ -83,6 +87,10 @@ impl World {
         self.last_seq = env.seq;
         self.last_at_ms = env.at_ms;
         let id = env.stream.id;
+        if env.stream.kind != StreamKind::Session {
+            self.directory.apply(env.app, env.stream, &env.event);
+            self.max_id = self.max_id.max(self.directory.max_id);
+        }
         match env.stream.kind {
             StreamKind::App => {
                 let app = AppId(id as u32);
@@ -94,7 +102,7 @@ impl World {
                 match &env.event {
                     Event::AppCreated { name } => state.name.clone_from(name),
                     Event::SettingsChanged { settings } => state.settings = settings.clone(),
-                    other => debug_assert!(false, "not an app event: {}", other.name()),
+                    _ => {}
                 }
             }
             StreamKind::Agent => {

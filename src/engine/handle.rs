@@ -318,6 +318,61 @@ impl Engine {
         Ok(id)
     }
 
+    /// Creates agent accounts in one durable append with `extra` events (their console
+    /// accounts), so a crash leaves all of them or none. `extra` is given the new ids.
+    pub async fn create_agents_with(
+        &self,
+        app: AppId,
+        profiles: Vec<(String, String, String)>,
+        extra: impl FnOnce(&[AgentId]) -> Vec<(StreamId, Event)>,
+    ) -> Result<Vec<(AgentId, Event)>, EngineError> {
+        self.app(app)?;
+        let created: Vec<(AgentId, Event)> = profiles
+            .into_iter()
+            .map(|(name, nickname, staff_no)| {
+                let id = AgentId(self.shared.registry.next_id());
+                (
+                    id,
+                    Event::AgentCreated {
+                        name,
+                        nickname,
+                        staff_no,
+                    },
+                )
+            })
+            .collect();
+        let ids: Vec<AgentId> = created.iter().map(|(id, _)| *id).collect();
+        let drafts = created
+            .iter()
+            .map(|(id, event)| Draft {
+                app,
+                stream: StreamId::agent(*id),
+                event: event.clone(),
+            })
+            .chain(
+                extra(&ids)
+                    .into_iter()
+                    .map(|(stream, event)| Draft { app, stream, event }),
+            )
+            .collect();
+        self.shared
+            .log
+            .append_durable(self.shared.clock.now_ms(), drafts)
+            .await?;
+        for (id, event) in &created {
+            let mut state = AgentState::new(*id, app);
+            crate::domain::agent::apply(&mut state, event);
+            spawn_agent(
+                &self.shared,
+                &self.supervisor.get_cell(),
+                state,
+                BTreeMap::new(),
+            )
+            .await?;
+        }
+        Ok(created)
+    }
+
     /// Sends an agent a command (login, status, logout, force offline, resume, delete).
     pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<(), EngineError> {
         let actor = self.agent_actor(agent)?;

@@ -108,11 +108,14 @@ impl Registry {
     /// A registry whose next allocated id follows `max_id`.
     pub fn new(max_id: u64) -> Self {
         let r = Self::default();
-        r.next_id.store(max_id + 1, Ordering::Relaxed);
+        r.next_id.store(
+            max_id.max(crate::domain::ids::FIRST_ALLOCATED_ID - 1) + 1,
+            Ordering::Relaxed,
+        );
         r
     }
 
-    /// A fresh id for an agent, group or session.
+    /// A fresh id for an agent, group, session or any configured resource.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }

@@ -1,0 +1,664 @@
+//! Sign-in and who is calling: argon2id passwords, opaque bearer tokens kept only as
+//! SHA-256 hashes, one live login per account, API keys for servers, login rate limits,
+//! and the [`Principal`] every handler is given with its role's scopes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::domain::directory::{ADMINISTRATOR, AppDirectory, Module, Scope, SignOutCause};
+use crate::domain::event::Event;
+use crate::domain::ids::{AgentId, ApiKeyId, AppId, RoleId, StreamId};
+
+use super::error::{ApiError, Body};
+use super::{AppState, SignOutNotice};
+
+/// Shortest password an account may choose.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password: argon2 takes any length, but the body limit and sanity do not.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Sign-in attempts one address may make per [`ADDRESS_WINDOW_MS`].
+pub const ADDRESS_ATTEMPTS: usize = 20;
+/// The window of the per-address limit.
+pub const ADDRESS_WINDOW_MS: i64 = 60_000;
+/// Wrong passwords one account may take per [`ACCOUNT_WINDOW_MS`] before it is locked.
+pub const ACCOUNT_FAILURES: usize = 5;
+/// The window of the per-account limit (15 minutes).
+pub const ACCOUNT_WINDOW_MS: i64 = 15 * 60_000;
+/// Most keys the throttle remembers before it forgets the stalest.
+const MAX_THROTTLE_KEYS: usize = 100_000;
+
+/// Generated passwords avoid characters people misread (0/O, 1/l/I).
+const PASSWORD_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+/// Length of generated passwords: about 93 bits.
+const GENERATED_PASSWORD_CHARS: usize = 16;
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system has no random source");
+    bytes
+}
+
+/// A fresh random password, for new accounts and resets.
+pub fn random_password() -> String {
+    let mut out = String::with_capacity(GENERATED_PASSWORD_CHARS);
+    while out.len() < GENERATED_PASSWORD_CHARS {
+        for b in random_bytes::<32>() {
+            // Rejection sampling keeps every character equally likely.
+            let limit = 256 - 256 % PASSWORD_ALPHABET.len();
+            if usize::from(b) < limit && out.len() < GENERATED_PASSWORD_CHARS {
+                out.push(PASSWORD_ALPHABET[usize::from(b) % PASSWORD_ALPHABET.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+/// The argon2id hash (PHC string) of a password, with the crate's default cost
+/// (19 MiB, 2 passes: OWASP's recommendation).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 takes any password with a valid salt")
+        .to_string()
+}
+
+/// Whether `password` matches a PHC hash (an empty or malformed hash matches nothing).
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Hashes on the blocking pool: argon2 is deliberately slow.
+pub async fn hash_password_async(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
+}
+
+async fn verify_password_async(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
+/// A password an account may choose.
+pub fn check_new_password(field: &'static str, password: &str) -> Result<(), ApiError> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(())
+}
+
+/// SHA-256, hex: how tokens and API key secrets are kept (they are random, so a fast hash
+/// is enough; only passwords need argon2).
+pub fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new bearer token and its hash.
+fn new_token() -> (String, String) {
+    let token = format!("hl_{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
+    let hash = sha256_hex(&token);
+    (token, hash)
+}
+
+/// A new API key secret.
+pub fn new_api_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// Sliding-window counters of sign-in attempts, by address and by account.
+#[derive(Default)]
+pub struct Throttle {
+    hits: Mutex<HashMap<String, VecDeque<i64>>>,
+}
+
+impl Throttle {
+    /// Refuses when `key` has `limit` hits within `window_ms` before `now_ms`.
+    fn check(&self, key: &str, now_ms: i64, limit: usize, window_ms: i64) -> Result<(), ApiError> {
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(times) = hits.get_mut(key) else {
+            return Ok(());
+        };
+        while times.front().is_some_and(|t| *t <= now_ms - window_ms) {
+            times.pop_front();
+        }
+        if times.len() < limit {
+            return Ok(());
+        }
+        let oldest = times.front().copied().unwrap_or(now_ms);
+        let retry_after_secs = ((oldest + window_ms - now_ms).max(0) as u64)
+            .div_ceil(1_000)
+            .max(1);
+        Err(ApiError::TooManyRequests {
+            retry_after_secs,
+            message: format!(
+                "too many sign-in attempts for {key}; try again in {retry_after_secs} s"
+            ),
+        })
+    }
+
+    fn hit(&self, key: &str, now_ms: i64, limit: usize) {
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        if hits.len() >= MAX_THROTTLE_KEYS && !hits.contains_key(key) {
+            // Forget the key whose last hit is oldest: a flood of addresses cannot grow
+            // the map without bound.
+            if let Some(stalest) = hits
+                .iter()
+                .min_by_key(|(_, t)| t.back().copied().unwrap_or(i64::MIN))
+                .map(|(k, _)| k.clone())
+            {
+                hits.remove(&stalest);
+            }
+        }
+        let times = hits.entry(key.to_owned()).or_default();
+        times.push_back(now_ms);
+        while times.len() > limit {
+            times.pop_front();
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        self.hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// Who is calling, with what role.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The caller's app: every request is confined to it.
+    pub app: AppId,
+    /// The signed-in agent (none for an API key).
+    pub agent: Option<AgentId>,
+    /// The role (API keys act as administrators).
+    pub role: RoleId,
+    /// The hash of the bearer token, for sign-out.
+    pub token_hash: Option<String>,
+    /// The API key used, if any.
+    pub api_key: Option<ApiKeyId>,
+    /// The password must change before anything else.
+    pub must_change_password: bool,
+}
+
+impl Principal {
+    /// Which skill groups the caller sees in `module`, or `Forbidden`.
+    pub fn scope(&self, dir: &AppDirectory, module: Module) -> Result<Scope, ApiError> {
+        dir.scope(self.role, module).ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "your role has no access to the {} module",
+                serde_json::to_value(module)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ))
+        })
+    }
+
+    /// Refuses anyone but an administrator.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == ADMINISTRATOR {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only an administrator may do this"))
+        }
+    }
+
+    /// The instance's owners: administrators of the first app, who may create apps.
+    pub fn require_owner(&self) -> Result<(), ApiError> {
+        if self.role == ADMINISTRATOR && self.app == AppId(1) && self.agent.is_some() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only an administrator of the first app may manage apps",
+            ))
+        }
+    }
+}
+
+/// A signed-in caller who may still have to change their password (sign-out, password
+/// change and `me` take it).
+pub struct Signed(pub Principal);
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("no Authorization header".to_owned()))?;
+        let value = header.to_str().map_err(|_| {
+            ApiError::Unauthorized("the Authorization header is not text".to_owned())
+        })?;
+        let credential = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| {
+                ApiError::Unauthorized("expected \"Authorization: Bearer <token>\"".to_owned())
+            })?
+            .trim();
+        let dir = state.desk.read();
+        if let Some(key) = credential.strip_prefix("hk_") {
+            let (id, secret) = key
+                .split_once('_')
+                .ok_or_else(|| ApiError::Unauthorized("malformed API key".to_owned()))?;
+            let id = id
+                .parse::<u64>()
+                .map_err(|_| ApiError::Unauthorized("malformed API key".to_owned()))?;
+            let (app, stored) = dir
+                .api_key(ApiKeyId(id))
+                .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".to_owned()))?;
+            if stored.secret_hash != sha256_hex(secret) {
+                return Err(ApiError::Unauthorized(
+                    "unknown or revoked API key".to_owned(),
+                ));
+            }
+            return Ok(Signed(Principal {
+                app,
+                agent: None,
+                role: ADMINISTRATOR,
+                token_hash: None,
+                api_key: Some(ApiKeyId(id)),
+                must_change_password: false,
+            }));
+        }
+        let hash = sha256_hex(credential);
+        let now = state.clock.now_ms();
+        let Some((app, account)) = dir.by_token(&hash, now) else {
+            return Err(ApiError::Unauthorized(
+                "the token is unknown, expired or ended by a newer sign-in".to_owned(),
+            ));
+        };
+        Ok(Signed(Principal {
+            app,
+            agent: Some(account.id),
+            role: account.role,
+            token_hash: Some(hash),
+            api_key: None,
+            must_change_password: account.must_change_password,
+        }))
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Signed(principal) = Signed::from_request_parts(parts, state).await?;
+        if principal.must_change_password {
+            return Err(ApiError::Forbidden {
+                code: "password_change_required",
+                message: "change your password first (POST /api/v1/auth/password)".to_owned(),
+            });
+        }
+        Ok(principal)
+    }
+}
+
+/// Sign-in with email and password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's email.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+    /// The app, when the email has accounts in several.
+    #[serde(default)]
+    pub app_id: Option<AppId>,
+}
+
+/// A live login.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The bearer token: send it as `Authorization: Bearer <token>`. Shown only now.
+    pub token: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_at_ms: i64,
+    /// The app signed in to.
+    pub app_id: AppId,
+    /// The account (an agent).
+    pub agent_id: AgentId,
+    /// Its role.
+    pub role_id: RoleId,
+    /// Every other call is refused until the password changes.
+    pub must_change_password: bool,
+}
+
+/// Signs in. A live login of the same account elsewhere ends (one login place).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, description = "signed in", body = LoginResponse)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let email = crate::domain::directory::normalize_email(&req.email)?;
+    if req.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::invalid(
+            "password",
+            format!("longer than {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    let now = state.clock.now_ms();
+    let address = format!("address {}", peer.ip());
+    state
+        .throttle
+        .check(&address, now, ADDRESS_ATTEMPTS, ADDRESS_WINDOW_MS)?;
+    state.throttle.hit(&address, now, ADDRESS_ATTEMPTS);
+
+    let candidates = match req.app_id {
+        Some(app) => state
+            .desk
+            .read()
+            .app(app)
+            .and_then(|d| d.account_by_email(&email).map(|a| (app, a.id)))
+            .into_iter()
+            .collect(),
+        None => state.desk.read().accounts_by_email(&email),
+    };
+    if candidates.len() > 1 {
+        let apps: Vec<String> = candidates.iter().map(|(a, _)| a.0.to_string()).collect();
+        return Err(ApiError::invalid(
+            "app_id",
+            format!("{email} has accounts in apps {}: name one", apps.join(", ")),
+        ));
+    }
+    let account_key = format!(
+        "account {email} in {}",
+        candidates.first().map_or(0, |(a, _)| a.0)
+    );
+    state
+        .throttle
+        .check(&account_key, now, ACCOUNT_FAILURES, ACCOUNT_WINDOW_MS)?;
+
+    let found = candidates.first().and_then(|(app, agent)| {
+        let dir = state.desk.read();
+        let record = dir.app(*app)?.live_agent(*agent)?;
+        Some((*app, record.clone()))
+    });
+    // An unknown email costs the same argon2 work as a wrong password.
+    let hash = found.as_ref().map_or_else(
+        || state.dummy_hash.clone(),
+        |(_, a)| a.password_hash.clone(),
+    );
+    let matches = verify_password_async(hash, req.password).await;
+    let Some((app, account)) = found.filter(|_| matches) else {
+        state.throttle.hit(&account_key, now, ACCOUNT_FAILURES);
+        return Err(ApiError::Unauthorized("wrong email or password".to_owned()));
+    };
+    state.throttle.clear(&account_key);
+    if account.forced_offline {
+        return Err(ApiError::Forbidden {
+            code: "forced_offline",
+            message: "an administrator forced this account offline until resumed".to_owned(),
+        });
+    }
+
+    let (token, token_hash) = new_token();
+    let expires_at_ms = now + state.config.token_ttl_secs as i64 * 1_000;
+    let turn = state.desk.turn().await;
+    // Re-read under the turn: the account may have changed while argon2 ran.
+    let current = state
+        .desk
+        .read()
+        .app(app)
+        .and_then(|d| d.live_agent(account.id).cloned())
+        .ok_or_else(|| ApiError::Unauthorized("wrong email or password".to_owned()))?;
+    if current.forced_offline || current.password_hash != account.password_hash {
+        return Err(ApiError::Unauthorized("wrong email or password".to_owned()));
+    }
+    let mut events = Vec::with_capacity(2);
+    let replaced = current.login.is_some();
+    if replaced {
+        events.push((
+            StreamId::app(app),
+            Event::SignedOut {
+                agent: account.id,
+                cause: SignOutCause::NewLogin,
+            },
+        ));
+    }
+    events.push((
+        StreamId::app(app),
+        Event::SignedIn {
+            agent: account.id,
+            token_hash,
+            expires_at_ms,
+        },
+    ));
+    state.desk.append(&turn, app, events).await?;
+    drop(turn);
+    if replaced {
+        state.notify(app, account.id, SignOutCause::NewLogin);
+    }
+    tracing::info!(%app, agent = %account.id, "signed in");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at_ms,
+        app_id: app,
+        agent_id: account.id,
+        role_id: current.role,
+        must_change_password: current.must_change_password,
+    }))
+}
+
+/// Ends the caller's login.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "signed out")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    Signed(who): Signed,
+) -> Result<StatusCode, ApiError> {
+    let Some(agent) = who.agent else {
+        return Err(ApiError::invalid(
+            "Authorization",
+            "an API key has no login to end; revoke it instead",
+        ));
+    };
+    let turn = state.desk.turn().await;
+    let event = Event::SignedOut {
+        agent,
+        cause: SignOutCause::SignedOut,
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// The app.
+    pub app_id: AppId,
+    /// The account's agent (none for an API key).
+    pub agent_id: Option<AgentId>,
+    /// Full name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Role.
+    pub role_id: RoleId,
+    /// Role name.
+    pub role_name: String,
+    /// The password must change before anything else.
+    pub must_change_password: bool,
+    /// The console modules the role opens.
+    pub modules: Vec<Module>,
+}
+
+const MODULES: [Module; 8] = [
+    Module::Agents,
+    Module::SkillGroups,
+    Module::Flows,
+    Module::Channels,
+    Module::Settings,
+    Module::ServiceRecords,
+    Module::Monitoring,
+    Module::DataAnalysis,
+];
+
+/// Who the caller is and what the role opens.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "the caller", body = Me)))]
+pub async fn me(State(state): State<AppState>, Signed(who): Signed) -> Result<Json<Me>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    let account = who.agent.and_then(|a| dir.live_agent(a));
+    Ok(Json(Me {
+        app_id: who.app,
+        agent_id: who.agent,
+        name: account.map_or_else(|| "API key".to_owned(), |a| a.name.clone()),
+        email: account.map(|a| a.email.clone()).unwrap_or_default(),
+        role_id: who.role,
+        role_name: dir.role_name(who.role).unwrap_or_default().to_owned(),
+        must_change_password: who.must_change_password,
+        modules: MODULES
+            .into_iter()
+            .filter(|m| dir.scope(who.role, *m).is_some())
+            .collect(),
+    }))
+}
+
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The new one (10 to 128 characters).
+    pub new_password: String,
+}
+
+/// Changes the caller's password (required after the first sign-in and after a reset).
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204, description = "changed")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Signed(who): Signed,
+    Body(req): Body<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let Some(agent) = who.agent else {
+        return Err(ApiError::invalid(
+            "Authorization",
+            "an API key has no password",
+        ));
+    };
+    check_new_password("new_password", &req.new_password)?;
+    if req.new_password == req.current_password {
+        return Err(ApiError::invalid(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    if req.current_password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::invalid("current_password", "is wrong"));
+    }
+    let hash = state
+        .desk
+        .app(who.app)?
+        .live_agent(agent)
+        .map(|a| a.password_hash.clone())
+        .ok_or_else(|| ApiError::NotFound(agent.to_string()))?;
+    if !verify_password_async(hash.clone(), req.current_password).await {
+        return Err(ApiError::invalid("current_password", "is wrong"));
+    }
+    let new_hash = hash_password_async(req.new_password).await?;
+    let turn = state.desk.turn().await;
+    let still = state
+        .desk
+        .app(who.app)?
+        .live_agent(agent)
+        .map(|a| a.password_hash.clone());
+    if still.as_deref() != Some(hash.as_str()) {
+        return Err(ApiError::Conflict(
+            "the password changed meanwhile; sign in again".to_owned(),
+        ));
+    }
+    let event = Event::PasswordSet {
+        agent,
+        password_hash: new_hash,
+        must_change_password: false,
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl super::ApiState {
+    /// Tells whoever listens (the agent's WebSocket) that a login ended, and why.
+    pub fn notify(&self, app: AppId, agent: AgentId, cause: SignOutCause) {
+        let _ = self.signouts.send(SignOutNotice { app, agent, cause });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let hash = hash_password("correct horse battery");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse battery "));
+        assert!(!verify_password("", "anything"));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_unambiguous() {
+        let p = random_password();
+        assert_eq!(p.chars().count(), GENERATED_PASSWORD_CHARS);
+        assert!(p.bytes().all(|b| PASSWORD_ALPHABET.contains(&b)));
+        assert_ne!(p, random_password());
+        check_new_password("p", &p).unwrap();
+    }
+
+    #[test]
+    fn throttle_counts_within_its_window() {
+        let t = Throttle::default();
+        for i in 0..3 {
+            t.check("k", i, 3, 100).unwrap();
+            t.hit("k", i, 3);
+        }
+        match t.check("k", 50, 3, 100) {
+            Err(ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }) => assert_eq!(retry_after_secs, 1),
+            other => panic!("{other:?}"),
+        }
+        t.check("k", 100, 3, 100).unwrap();
+        t.clear("k");
+        t.check("k", 50, 3, 100).unwrap();
+    }
+}

@@ -1,0 +1,243 @@
+//! Channels: in-app customer service virtual numbers (an IM user id users write to, with
+//! name, avatar, bound flow, satisfaction configuration and the skill group allowed to
+//! contact users proactively) and website channels (the hosted chat page and its embed
+//! script, served under a random `webAppId`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::directory::{self, Channel, ChannelKind, Module};
+use crate::domain::event::Event;
+use crate::domain::ids::{ChannelId, FlowId, GroupId, SatisfactionId, StreamId};
+
+use super::auth::{Principal, random_bytes};
+use super::error::{ApiError, Body, Id};
+use super::{ApiState, AppState};
+
+/// What kind of channel to make.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChannelKindInput {
+    /// An in-app virtual number.
+    InApp {
+        /// The virtual number's user id in the app's IM.
+        user_id: String,
+        /// Its avatar URL (https).
+        #[serde(default)]
+        avatar_url: Option<String>,
+        /// The skill group whose agents may contact users through it.
+        #[serde(default)]
+        proactive_group: Option<GroupId>,
+    },
+    /// A website channel.
+    Website,
+}
+
+/// A channel as written by the console.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelInput {
+    /// Display name.
+    pub name: String,
+    /// In-app number or website (fixed once created).
+    pub kind: ChannelKindInput,
+    /// The session service flow a new session runs.
+    #[serde(default)]
+    pub flow: Option<FlowId>,
+    /// The skill group sessions ask for a human in when no flow is bound.
+    #[serde(default)]
+    pub skill_group: Option<GroupId>,
+    /// The satisfaction configuration used.
+    #[serde(default)]
+    pub satisfaction: Option<SatisfactionId>,
+}
+
+/// How a website channel is reached.
+#[derive(Serialize, ToSchema)]
+pub struct WebsiteAccess {
+    /// Method 1: the script tag to put in a page.
+    pub embed_script: String,
+    /// Method 2: the link to the hosted chat page.
+    pub link: String,
+}
+
+/// A channel, with how to reach it when it is a website.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelView {
+    /// The channel.
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// For website channels: the embed script and link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<WebsiteAccess>,
+}
+
+fn view(state: &ApiState, channel: Channel) -> ChannelView {
+    let access = match &channel.kind {
+        ChannelKind::Website { web_app_id } => Some(WebsiteAccess {
+            embed_script: format!(
+                "<script src=\"{}/web/im/embed.js?webAppId={web_app_id}\"></script>",
+                state.base_url
+            ),
+            link: format!("{}/web/im/chat/?webAppId={web_app_id}", state.base_url),
+        }),
+        ChannelKind::InApp { .. } => None,
+    };
+    ChannelView { channel, access }
+}
+
+fn build(input: ChannelInput, id: ChannelId, kept: Option<&Channel>) -> Result<Channel, ApiError> {
+    let kind = match (input.kind, kept.map(|c| &c.kind)) {
+        (
+            ChannelKindInput::InApp {
+                user_id,
+                avatar_url,
+                proactive_group,
+            },
+            None | Some(ChannelKind::InApp { .. }),
+        ) => ChannelKind::InApp {
+            user_id: user_id.trim().to_owned(),
+            avatar_url,
+            proactive_group,
+        },
+        (ChannelKindInput::Website, None) => ChannelKind::Website {
+            web_app_id: random_bytes::<12>()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        },
+        (ChannelKindInput::Website, Some(ChannelKind::Website { web_app_id })) => {
+            ChannelKind::Website {
+                web_app_id: web_app_id.clone(),
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "kind.type",
+                "a channel's type cannot change: make a new channel",
+            ));
+        }
+    };
+    Ok(Channel {
+        id,
+        name: input.name.trim().to_owned(),
+        kind,
+        flow: input.flow,
+        skill_group: input.skill_group,
+        satisfaction: input.satisfaction,
+    })
+}
+
+/// Lists the channels.
+#[utoipa::path(get, path = "/channels", tag = "channels",
+    responses((status = 200, description = "channels, by id", body = Vec<ChannelView>)))]
+pub async fn list_channels(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<Vec<ChannelView>>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    Ok(Json(
+        dir.channels
+            .into_values()
+            .map(|c| view(&state, c))
+            .collect(),
+    ))
+}
+
+/// Creates a channel.
+#[utoipa::path(post, path = "/channels", tag = "channels", request_body = ChannelInput,
+    responses((status = 201, description = "created", body = ChannelView)))]
+pub async fn create_channel(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(input): Body<ChannelInput>,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let channel = build(input, ChannelId(state.desk.next_id()), None)?;
+    directory::validate_channel(&dir, &channel)?;
+    let event = Event::ChannelSaved {
+        channel: channel.clone(),
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&state, channel))))
+}
+
+/// One channel.
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = u64, Path, description = "channel id")),
+    responses((status = 200, description = "the channel", body = ChannelView)))]
+pub async fn get_channel(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<Json<ChannelView>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = ChannelId(id);
+    let channel = dir
+        .channels
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
+    Ok(Json(view(&state, channel)))
+}
+
+/// Replaces a channel's settings (its type and `webAppId` stay).
+#[utoipa::path(put, path = "/channels/{id}", tag = "channels", params(("id" = u64, Path, description = "channel id")),
+    request_body = ChannelInput, responses((status = 200, description = "the channel", body = ChannelView)))]
+pub async fn update_channel(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+    Body(input): Body<ChannelInput>,
+) -> Result<Json<ChannelView>, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = ChannelId(id);
+    let old = dir
+        .channels
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
+    let channel = build(input, id, Some(old))?;
+    directory::validate_channel(&dir, &channel)?;
+    let event = Event::ChannelSaved {
+        channel: channel.clone(),
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(Json(view(&state, channel)))
+}
+
+/// Deletes a channel: users can no longer start sessions through it.
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", params(("id" = u64, Path, description = "channel id")),
+    responses((status = 204, description = "deleted")))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<StatusCode, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = ChannelId(id);
+    if !dir.channels.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
+    let event = Event::ChannelDeleted { channel: id };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,95 @@
+//! [`Desk`]: the write path of the admin directory. A change is decided against the
+//! directory under one lock, appended to the log, and folded in once durable, so what the
+//! API answers is always what a restart replays.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use crate::domain::directory::{AppDirectory, Directory};
+use crate::domain::event::Event;
+use crate::domain::ids::{AppId, StreamId};
+use crate::engine::Engine;
+use crate::log::{Draft, EventLogExt};
+
+use super::error::ApiError;
+
+/// The engine and the directory, with the lock admin changes take turns on.
+pub struct Desk {
+    /// The routing engine (agents and skill groups are its actors).
+    pub engine: Arc<Engine>,
+    directory: RwLock<Directory>,
+    writes: tokio::sync::Mutex<()>,
+}
+
+/// Held while a change is decided and written: admin changes are rare and short, and one
+/// at a time makes "validate then append" race-free (two creates of one email, say).
+pub type WriteTurn<'a> = tokio::sync::MutexGuard<'a, ()>;
+
+impl Desk {
+    /// A desk over a started engine and the directory its log folded into.
+    pub fn new(engine: Arc<Engine>, directory: Directory) -> Self {
+        Self {
+            engine,
+            directory: RwLock::new(directory),
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The directory, for reading (never held across an await).
+    pub fn read(&self) -> RwLockReadGuard<'_, Directory> {
+        self.directory.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One app's directory, cloned out of the lock, or `NotFound`.
+    pub fn app(&self, app: AppId) -> Result<AppDirectory, ApiError> {
+        self.read()
+            .app(app)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(app.to_string()))
+    }
+
+    /// Waits for the turn to change the directory.
+    pub async fn turn(&self) -> WriteTurn<'_> {
+        self.writes.lock().await
+    }
+
+    /// A fresh id from the engine's counter.
+    pub fn next_id(&self) -> u64 {
+        self.engine.shared().registry.next_id()
+    }
+
+    /// Appends events of `app` as one durable unit, then folds them in. Call with the turn
+    /// held.
+    pub async fn append(
+        &self,
+        _turn: &WriteTurn<'_>,
+        app: AppId,
+        events: Vec<(StreamId, Event)>,
+    ) -> Result<(), ApiError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let shared = self.engine.shared();
+        let drafts = events
+            .iter()
+            .map(|(stream, event)| Draft {
+                app,
+                stream: *stream,
+                event: event.clone(),
+            })
+            .collect();
+        shared
+            .log
+            .append_durable(shared.clock.now_ms(), drafts)
+            .await?;
+        self.fold(app, &events);
+        Ok(())
+    }
+
+    /// Folds events the engine already wrote (member changes, force offline, deletes).
+    pub fn fold(&self, app: AppId, events: &[(StreamId, Event)]) {
+        let mut dir = self.directory.write().unwrap_or_else(|e| e.into_inner());
+        for (stream, event) in events {
+            dir.apply(app, *stream, event);
+        }
+    }
+}

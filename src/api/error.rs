@@ -1,0 +1,374 @@
+//! `ApiError`: every refusal the API gives, as an HTTP status and a JSON body naming what
+//! was wrong; and the extractors (JSON body, path, query) whose own failures take the same
+//! shape, so no client ever parses a plain-text error.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use crate::domain::Rejection;
+use crate::engine::EngineError;
+
+/// Largest JSON body: every resource fits in a fraction of it.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Largest CSV upload: a few thousand rows.
+pub const MAX_CSV_BYTES: usize = 1024 * 1024;
+
+/// One bad cell of a CSV upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RowError {
+    /// The line of the file (1 is the header).
+    pub row: usize,
+    /// The column, by its header name.
+    pub column: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code (`invalid_field`, `forbidden`, `not_found`...).
+    pub code: String,
+    /// What was wrong, in words.
+    pub message: String,
+    /// The field (JSON path, query or path parameter, header) that was wrong, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For CSV uploads: every bad cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowError>>,
+    /// For rate limits: when to try again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Why a request was refused. Every variant changes nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field is missing, of the wrong type, or out of range.
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A CSV upload has bad rows; none was imported.
+    #[error("{message}")]
+    InvalidRows {
+        /// What was wrong, in short.
+        message: String,
+        /// Every bad cell.
+        rows: Vec<RowError>,
+    },
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the right to do this.
+    #[error("{message}")]
+    Forbidden {
+        /// `forbidden`, `password_change_required`, `forced_offline`...
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The thing named does not exist in the caller's app.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request does not fit the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is over its limit.
+    #[error("the body is over the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body is not of a type this endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Too many attempts.
+    #[error("{message}")]
+    TooManyRequests {
+        /// When to try again.
+        retry_after_secs: u64,
+        /// Which limit.
+        message: String,
+    },
+    /// The engine or the log cannot take the change now.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// An invalid field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A role without a module.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid { .. } | Self::InvalidRows { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { .. } => "invalid_field",
+            Self::InvalidRows { .. } => "invalid_rows",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden { code, .. } => code,
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge { .. } => "too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let (field, message) = match self {
+            Self::Invalid { field, message } => (Some(field.clone()), message.clone()),
+            Self::TooLarge { .. } => (Some("body".to_owned()), self.to_string()),
+            Self::UnsupportedMediaType(_) => (Some("Content-Type".to_owned()), self.to_string()),
+            Self::InvalidRows { .. } => (Some("file".to_owned()), self.to_string()),
+            _ => (None, self.to_string()),
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                field,
+                rows: match self {
+                    Self::InvalidRows { rows, .. } => Some(rows.clone()),
+                    _ => None,
+                },
+                retry_after_secs: match self {
+                    Self::TooManyRequests {
+                        retry_after_secs, ..
+                    } => Some(*retry_after_secs),
+                    _ => None,
+                },
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if let Self::Unauthorized(_) = &self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"helpline\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Invalid { field, reason } => Self::invalid(field, reason),
+            Rejection::Conflict(m) => Self::Conflict(m),
+            Rejection::NotFound(m) => Self::NotFound(m),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Rejected(r) => r.into(),
+            EngineError::Log(e) => {
+                tracing::error!(error = %e, "the event log refused a change");
+                Self::Unavailable(format!("the event log refused the change: {e}"))
+            }
+            EngineError::Unavailable(m) => Self::Unavailable(m),
+        }
+    }
+}
+
+impl From<crate::log::LogError> for ApiError {
+    fn from(e: crate::log::LogError) -> Self {
+        EngineError::Log(e).into()
+    }
+}
+
+/// Reads a JSON document, naming the field any error is about (`reception.accept_timeout_secs`,
+/// `levels[2].value`...).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde names a missing or unknown field in backticks; its path is the parent's.
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|p| message.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next());
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name.to_owned(),
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, ".") if inner.is_syntax() || inner.is_eof() => "body".to_owned(),
+            (None, ".") => "body".to_owned(),
+            (None, path) => path.to_owned(),
+        };
+        // Drop serde's position suffix: the field says where.
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_owned();
+        ApiError::invalid(field, message)
+    })
+}
+
+/// A JSON request body, read with a size limit and strict field checking.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected Content-Type: application/json".to_owned(),
+            ));
+        }
+        let bytes = read_body(req, MAX_JSON_BYTES).await?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit })
+}
+
+/// A path parameter (or tuple of them), refused as JSON when malformed.
+pub struct Id<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(Id(v)),
+            Err(e) => Err(ApiError::invalid("path", e.body_text())),
+        }
+    }
+}
+
+/// Query parameters, refused as JSON when malformed.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(e) => {
+                let text = e.body_text();
+                let field = text
+                    .split('`')
+                    .nth(1)
+                    .map_or_else(|| "query".to_owned(), str::to_owned);
+                Err(ApiError::invalid(field, text))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        value: u8,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        levels: Vec<Inner>,
+    }
+
+    fn field(json: &str) -> String {
+        match parse_json::<Outer>(json.as_bytes()).unwrap_err() {
+            ApiError::Invalid { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_json_error_names_its_field() {
+        assert_eq!(field(r#"{"levels":[]}"#), "name");
+        assert_eq!(field(r#"{"name":1,"levels":[]}"#), "name");
+        assert_eq!(
+            field(r#"{"name":"a","levels":[{"value":300}]}"#),
+            "levels[0].value"
+        );
+        assert_eq!(field(r#"{"name":"a","levels":[{}]}"#), "levels[0].value");
+        assert_eq!(field(r#"{"name":"a","levels":[],"x":1}"#), "x");
+        assert_eq!(field(r#"{"name":"a","#), "body");
+        assert_eq!(field("[]"), "body");
+    }
+}

@@ -1,0 +1,360 @@
+//! Skill group management: create (name, reception limit), rename, change the limit,
+//! delete (members keep their accounts), add and remove members, set member priority.
+//! Lists and lookups are limited to the caller's skill-group range.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::directory::{AppDirectory, GroupRecord, Module, Scope};
+use crate::domain::event::Event;
+use crate::domain::group::GroupCommand;
+use crate::domain::ids::{AgentId, GroupId, StreamId};
+
+use super::AppState;
+use super::agents::{DEFAULT_PRIORITY, add_member};
+use super::auth::Principal;
+use super::error::{ApiError, Body, Id};
+
+/// A new skill group.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    /// Display name.
+    pub name: String,
+    /// Most sessions one agent serves at once for this group.
+    pub reception_limit: u32,
+}
+
+/// An edit of a skill group.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupEdit {
+    /// New name.
+    pub name: Option<String>,
+    /// New reception limit.
+    pub reception_limit: Option<u32>,
+}
+
+/// A member's priority.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPriority {
+    /// 1 (highest) to 5 (lowest); 3 when absent.
+    pub priority: Option<u8>,
+}
+
+/// A member of a group.
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its name.
+    pub name: String,
+    /// Its priority (1 highest, 5 lowest).
+    pub priority: u8,
+}
+
+/// A skill group.
+#[derive(Serialize, ToSchema)]
+pub struct GroupView {
+    /// Its id.
+    pub id: GroupId,
+    /// Display name.
+    pub name: String,
+    /// Most sessions one agent serves at once for it.
+    pub reception_limit: u32,
+    /// Members, by agent id.
+    pub members: Vec<Member>,
+}
+
+fn view(dir: &AppDirectory, g: &GroupRecord) -> GroupView {
+    GroupView {
+        id: g.id,
+        name: g.name.clone(),
+        reception_limit: g.reception_limit,
+        members: g
+            .members
+            .iter()
+            .map(|(a, p)| Member {
+                agent_id: *a,
+                name: dir
+                    .agents
+                    .get(a)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
+                priority: *p,
+            })
+            .collect(),
+    }
+}
+
+fn visible(dir: &AppDirectory, scope: &Scope, id: GroupId) -> Result<GroupRecord, ApiError> {
+    dir.groups
+        .get(&id)
+        .filter(|g| scope.covers(g.id))
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+}
+
+/// Lists the skill groups in the caller's range.
+#[utoipa::path(get, path = "/skill-groups", tag = "skill groups",
+    responses((status = 200, description = "groups, by id", body = Vec<GroupView>)))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<Vec<GroupView>>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    Ok(Json(
+        dir.groups
+            .values()
+            .filter(|g| scope.covers(g.id))
+            .map(|g| view(&dir, g))
+            .collect(),
+    ))
+}
+
+/// Creates a skill group (administrators and roles with the whole range).
+#[utoipa::path(post, path = "/skill-groups", tag = "skill groups", request_body = NewGroup,
+    responses((status = 201, description = "created", body = GroupView)))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(input): Body<NewGroup>,
+) -> Result<(StatusCode, Json<GroupView>), ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    if who.scope(&dir, Module::SkillGroups)? != Scope::All {
+        return Err(ApiError::forbidden(
+            "your role covers some skill groups only: it cannot create one",
+        ));
+    }
+    let name = input.name.trim().to_owned();
+    crate::domain::group::create(&name, input.reception_limit).map_err(rename_fields)?;
+    if dir
+        .groups
+        .values()
+        .any(|g| g.name.eq_ignore_ascii_case(&name))
+    {
+        return Err(ApiError::invalid(
+            "name",
+            format!("a skill group named {name:?} exists"),
+        ));
+    }
+    let id = state
+        .desk
+        .engine
+        .create_group(who.app, &name, input.reception_limit)
+        .await?;
+    state.desk.fold(
+        who.app,
+        &[(
+            StreamId::group(id),
+            Event::GroupCreated {
+                name,
+                reception_limit: input.reception_limit,
+            },
+        )],
+    );
+    drop(turn);
+    let dir = state.desk.app(who.app)?;
+    Ok((StatusCode::CREATED, Json(view(&dir, &dir.groups[&id]))))
+}
+
+/// The domain names group fields as the engine's commands do; the API's are snake_case.
+fn rename_fields(r: crate::domain::Rejection) -> ApiError {
+    match r {
+        crate::domain::Rejection::Invalid {
+            field: "receptionLimit",
+            reason,
+        } => ApiError::invalid("reception_limit", reason),
+        other => other.into(),
+    }
+}
+
+/// One skill group with its members.
+#[utoipa::path(get, path = "/skill-groups/{id}", tag = "skill groups", params(("id" = u64, Path, description = "group id")),
+    responses((status = 200, description = "the group", body = GroupView)))]
+pub async fn get_group(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<Json<GroupView>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    Ok(Json(view(&dir, &visible(&dir, &scope, GroupId(id))?)))
+}
+
+/// Renames a group or changes its reception limit.
+#[utoipa::path(patch, path = "/skill-groups/{id}", tag = "skill groups", params(("id" = u64, Path, description = "group id")),
+    request_body = GroupEdit, responses((status = 200, description = "the group after the edit", body = GroupView)))]
+pub async fn update_group(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+    Body(edit): Body<GroupEdit>,
+) -> Result<Json<GroupView>, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    let group = visible(&dir, &scope, GroupId(id))?;
+    if let Some(name) = &edit.name {
+        crate::domain::group::validate_name(name)?;
+        let name = name.trim();
+        if dir
+            .groups
+            .values()
+            .any(|g| g.id != group.id && g.name.eq_ignore_ascii_case(name))
+        {
+            return Err(ApiError::invalid(
+                "name",
+                format!("a skill group named {name:?} exists"),
+            ));
+        }
+    }
+    if let Some(limit) = edit.reception_limit {
+        crate::domain::group::validate_reception_limit(limit).map_err(rename_fields)?;
+    }
+    if let Some(name) = edit
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| *n != group.name)
+    {
+        state
+            .desk
+            .engine
+            .group(group.id, GroupCommand::Rename(name.clone()))
+            .await?;
+        state.desk.fold(
+            who.app,
+            &[(StreamId::group(group.id), Event::GroupRenamed { name })],
+        );
+    }
+    if let Some(limit) = edit.reception_limit.filter(|l| *l != group.reception_limit) {
+        state
+            .desk
+            .engine
+            .group(group.id, GroupCommand::SetReceptionLimit(limit))
+            .await?;
+        state.desk.fold(
+            who.app,
+            &[(
+                StreamId::group(group.id),
+                Event::GroupReceptionLimitChanged {
+                    reception_limit: limit,
+                },
+            )],
+        );
+    }
+    drop(turn);
+    let dir = state.desk.app(who.app)?;
+    Ok(Json(view(&dir, &dir.groups[&group.id])))
+}
+
+/// Deletes a group; its members keep their accounts. Refused while sessions wait in it
+/// or a channel routes to it.
+#[utoipa::path(delete, path = "/skill-groups/{id}", tag = "skill groups", params(("id" = u64, Path, description = "group id")),
+    responses((status = 204, description = "deleted")))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<StatusCode, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    let group = visible(&dir, &scope, GroupId(id))?;
+    let channels = dir.channels_using_group(group.id);
+    if !channels.is_empty() {
+        let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
+        return Err(ApiError::Conflict(format!(
+            "{} is used by {}: change them first",
+            group.id,
+            names.join(", ")
+        )));
+    }
+    state
+        .desk
+        .engine
+        .group(group.id, GroupCommand::Delete { queued: 0 })
+        .await?;
+    state
+        .desk
+        .fold(who.app, &[(StreamId::group(group.id), Event::GroupDeleted)]);
+    drop(turn);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an agent to a group, or sets its priority when it is a member already.
+#[utoipa::path(put, path = "/skill-groups/{id}/members/{agent_id}", tag = "skill groups",
+    params(("id" = u64, Path, description = "group id"), ("agent_id" = u64, Path, description = "agent id")),
+    request_body = MemberPriority, responses((status = 200, description = "the group", body = GroupView)))]
+pub async fn put_member(
+    State(state): State<AppState>,
+    who: Principal,
+    Id((id, agent_id)): Id<(u64, u64)>,
+    Body(input): Body<MemberPriority>,
+) -> Result<Json<GroupView>, ApiError> {
+    let priority = input.priority.unwrap_or(DEFAULT_PRIORITY);
+    if !(1..=5).contains(&priority) {
+        return Err(ApiError::invalid(
+            "priority",
+            format!("{priority} is outside 1 (highest)..=5 (lowest)"),
+        ));
+    }
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    let group = visible(&dir, &scope, GroupId(id))?;
+    let agent = AgentId(agent_id);
+    if dir.live_agent(agent).is_none() {
+        return Err(ApiError::NotFound(agent.to_string()));
+    }
+    match group.members.get(&agent) {
+        Some(p) if *p == priority => {}
+        Some(_) => {
+            state
+                .desk
+                .engine
+                .group(group.id, GroupCommand::SetPriority(agent, priority))
+                .await?;
+            state.desk.fold(
+                who.app,
+                &[(
+                    StreamId::group(group.id),
+                    Event::MemberPriorityChanged { agent, priority },
+                )],
+            );
+        }
+        None => add_member(&state, &turn, who.app, group.id, agent, priority).await?,
+    }
+    drop(turn);
+    let dir = state.desk.app(who.app)?;
+    Ok(Json(view(&dir, &dir.groups[&group.id])))
+}
+
+/// Removes an agent from a group.
+#[utoipa::path(delete, path = "/skill-groups/{id}/members/{agent_id}", tag = "skill groups",
+    params(("id" = u64, Path, description = "group id"), ("agent_id" = u64, Path, description = "agent id")),
+    responses((status = 200, description = "the group", body = GroupView)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    who: Principal,
+    Id((id, agent_id)): Id<(u64, u64)>,
+) -> Result<Json<GroupView>, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    let scope = who.scope(&dir, Module::SkillGroups)?;
+    let group = visible(&dir, &scope, GroupId(id))?;
+    let agent = AgentId(agent_id);
+    if !group.members.contains_key(&agent) {
+        return Err(ApiError::NotFound(format!("{agent} in {}", group.id)));
+    }
+    super::agents::remove_member(&state, &turn, who.app, group.id, agent).await?;
+    drop(turn);
+    let dir = state.desk.app(who.app)?;
+    Ok(Json(view(&dir, &dir.groups[&group.id])))
+}

@@ -1,0 +1,432 @@
+//! The management API under `/api/v1`: accounts and sign-in, roles, agents, skill groups,
+//! settings, quick replies, satisfaction configurations, channels, third-party extensions,
+//! API keys and apps. Every change is an event in the log (see [`desk`]); every refusal is a
+//! JSON [`error::ApiError`] naming the field; the OpenAPI document is generated from the
+//! handlers themselves and served at `/api/v1/openapi.json`.
+
+pub mod agents;
+pub mod apps;
+pub mod auth;
+pub mod channels;
+pub mod csv_import;
+pub mod desk;
+pub mod error;
+pub mod extensions;
+pub mod groups;
+pub mod mail;
+pub mod quick_replies;
+pub mod roles;
+pub mod satisfaction;
+pub mod settings;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr, Response, ResponseBuilder, SecurityRequirement};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock::Clock;
+use crate::domain::directory::{ADMINISTRATOR, Directory, SignOutCause};
+use crate::domain::event::Event;
+use crate::domain::ids::{AgentId, AppId, StreamId};
+use crate::engine::Engine;
+
+use self::desk::Desk;
+use self::error::{ApiError, ErrorBody};
+use self::mail::{Mailer, SmtpConfig};
+
+/// The default lifetime of a sign-in: one working day and a half.
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 12 * 3_600;
+/// The email of the first administrator of a fresh instance.
+pub const FIRST_ADMIN_EMAIL: &str = "admin@helpline.local";
+
+/// What the operator configures about the API (the `[smtp]` table and the top-level keys of
+/// `helpline.toml`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// How long a sign-in lasts, in seconds (default 12 h).
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+    /// The address users and agents reach helpline at, for links (website channels).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Where passwords are mailed; without it they are shown once to the administrator.
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+}
+
+fn default_token_ttl() -> u64 {
+    DEFAULT_TOKEN_TTL_SECS
+}
+
+impl ApiConfig {
+    /// Checks the values a TOML file cannot type-check.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !(60..=30 * 86_400).contains(&self.token_ttl_secs) {
+            return Err(ApiError::invalid(
+                "token_ttl_secs",
+                "must be 60 s to 30 days",
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            let parsed =
+                url::Url::parse(url).map_err(|e| ApiError::invalid("public_url", e.to_string()))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ApiError::invalid(
+                    "public_url",
+                    "must be an http or https URL",
+                ));
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// A login that ended, for the agent's WebSocket to be told why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignOutNotice {
+    /// The app.
+    pub app: AppId,
+    /// The agent.
+    pub agent: AgentId,
+    /// Why.
+    pub cause: SignOutCause,
+}
+
+/// Everything a handler reaches.
+pub struct ApiState {
+    /// The engine and the directory.
+    pub desk: Desk,
+    /// The clock (paused in tests).
+    pub clock: Clock,
+    /// Operator settings.
+    pub config: ApiConfig,
+    /// Where links point: `public_url`, or the listening address.
+    pub base_url: String,
+    /// Sign-in rate limits.
+    pub throttle: auth::Throttle,
+    /// Ended logins.
+    pub signouts: broadcast::Sender<SignOutNotice>,
+    /// Outgoing mail, when `[smtp]` is configured.
+    pub mailer: Option<Mailer>,
+    /// A hash no password matches quickly: unknown emails are verified against it, so they
+    /// take as long as wrong passwords.
+    pub dummy_hash: String,
+}
+
+/// The state handlers share.
+pub type AppState = Arc<ApiState>;
+
+impl ApiState {
+    /// The state over a started engine and the directory its log folded into.
+    pub fn new(
+        engine: Arc<Engine>,
+        directory: Directory,
+        clock: Clock,
+        config: ApiConfig,
+        base_url: String,
+    ) -> Result<AppState, ApiError> {
+        config.validate()?;
+        let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+        let base_url = config
+            .public_url
+            .clone()
+            .unwrap_or(base_url)
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Arc::new(ApiState {
+            desk: Desk::new(engine, directory),
+            clock,
+            config,
+            base_url,
+            throttle: auth::Throttle::default(),
+            signouts: broadcast::channel(1_024).0,
+            mailer,
+            dummy_hash: auth::hash_password(&auth::random_password()),
+        }))
+    }
+}
+
+/// The first administrator, printed once on the console.
+pub struct FirstAdmin {
+    /// The app.
+    pub app: AppId,
+    /// The login email.
+    pub email: String,
+    /// The password, when it was generated (none when taken from the environment).
+    pub password: Option<String>,
+}
+
+/// On a fresh instance: creates the default app and its administrator. The password is
+/// `admin_password` when given (from `HELPLINE_ADMIN_PASSWORD`), otherwise a random one
+/// that must be changed at first sign-in.
+pub async fn bootstrap(
+    state: &ApiState,
+    admin_password: Option<String>,
+) -> Result<Option<FirstAdmin>, ApiError> {
+    let engine = &state.desk.engine;
+    let app = match engine.shared().registry.apps.iter().map(|a| *a.key()).min() {
+        Some(app) => app,
+        None => {
+            let app = engine.create_app("default").await?;
+            state.desk.fold(
+                app,
+                &[(
+                    StreamId::app(app),
+                    Event::AppCreated {
+                        name: "default".to_owned(),
+                    },
+                )],
+            );
+            app
+        }
+    };
+    let has_admin = state.desk.read().app(app).is_some_and(|d| {
+        d.agents
+            .values()
+            .any(|a| !a.deleted && a.role == ADMINISTRATOR && !a.email.is_empty())
+    });
+    if has_admin {
+        return Ok(None);
+    }
+    if let Some(p) = &admin_password {
+        auth::check_new_password("HELPLINE_ADMIN_PASSWORD", p)?;
+    }
+    let generated = admin_password.is_none();
+    let password = admin_password.unwrap_or_else(auth::random_password);
+    let input = agents::NewAgent {
+        name: "Administrator".to_owned(),
+        nickname: "Administrator".to_owned(),
+        staff_no: "admin".to_owned(),
+        email: FIRST_ADMIN_EMAIL.to_owned(),
+        role_id: ADMINISTRATOR,
+        skill_group_ids: Vec::new(),
+    };
+    let turn = state.desk.turn().await;
+    let hash = auth::hash_password_async(password.clone()).await?;
+    agents::create_accounts(state, &turn, app, vec![(input, hash, generated)]).await?;
+    Ok(Some(FirstAdmin {
+        app,
+        email: FIRST_ADMIN_EMAIL.to_owned(),
+        password: generated.then_some(password),
+    }))
+}
+
+/// The `/api/v1` routes and their OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(apps::list_apps, apps::create_app))
+        .routes(routes!(apps::list_api_keys, apps::create_api_key))
+        .routes(routes!(apps::revoke_api_key))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(
+            roles::get_role,
+            roles::update_role,
+            roles::delete_role
+        ))
+        .routes(routes!(agents::list_agents, agents::create_agent))
+        .routes(routes!(
+            agents::get_agent,
+            agents::update_agent,
+            agents::delete_agent
+        ))
+        .routes(routes!(agents::force_offline))
+        .routes(routes!(agents::resume))
+        .routes(routes!(agents::reset_password))
+        .routes(routes!(agents::import_template))
+        .routes(routes!(agents::import_agents))
+        .routes(routes!(groups::list_groups, groups::create_group))
+        .routes(routes!(
+            groups::get_group,
+            groups::update_group,
+            groups::delete_group
+        ))
+        .routes(routes!(groups::put_member, groups::remove_member))
+        .routes(routes!(settings::get_settings, settings::put_settings))
+        .routes(routes!(
+            settings::list_rest_reasons,
+            settings::create_rest_reason
+        ))
+        .routes(routes!(settings::update_rest_reason))
+        .routes(routes!(settings::get_proactive, settings::put_proactive))
+        .routes(routes!(
+            quick_replies::list_quick_replies,
+            quick_replies::create_quick_reply
+        ))
+        .routes(routes!(
+            quick_replies::get_quick_reply,
+            quick_replies::update_quick_reply,
+            quick_replies::delete_quick_reply
+        ))
+        .routes(routes!(quick_replies::import_template))
+        .routes(routes!(quick_replies::import_quick_replies))
+        .routes(routes!(
+            satisfaction::list_configs,
+            satisfaction::create_config
+        ))
+        .routes(routes!(
+            satisfaction::get_config,
+            satisfaction::update_config,
+            satisfaction::delete_config
+        ))
+        .routes(routes!(channels::list_channels, channels::create_channel))
+        .routes(routes!(
+            channels::get_channel,
+            channels::update_channel,
+            channels::delete_channel
+        ))
+        .routes(routes!(
+            extensions::list_extensions,
+            extensions::create_extension
+        ))
+        .routes(routes!(
+            extensions::get_extension,
+            extensions::update_extension,
+            extensions::delete_extension
+        ))
+}
+
+/// The whole HTTP surface of the API, with the document at `/api/v1/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (api, mut doc) = OpenApiRouter::new()
+        .nest("/api/v1", routes())
+        .split_for_parts();
+    finish_document(&mut doc);
+    let doc = Arc::new(doc);
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .with_state(state)
+}
+
+/// The OpenAPI document alone (for tests and `helpline openapi`).
+pub fn openapi() -> OpenApi {
+    let (_, mut doc) = OpenApiRouter::<AppState>::new()
+        .nest("/api/v1", routes())
+        .split_for_parts();
+    finish_document(&mut doc);
+    doc
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".to_owned())
+}
+
+async fn method_not_allowed() -> (axum::http::StatusCode, Json<ErrorBody>) {
+    let e = ApiError::invalid("method", "this route does not take that method");
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, Json(e.body()))
+}
+
+/// The responses every operation may give besides its own, with the shared error body.
+const COMMON_ERRORS: [(&str, &str); 8] = [
+    ("400", "invalid input; `error.field` names it"),
+    ("401", "no valid token or API key"),
+    (
+        "403",
+        "the role lacks the module, or the password must change first",
+    ),
+    ("404", "unknown id in the caller's app"),
+    ("409", "conflicts with the current state"),
+    ("413", "body over its limit"),
+    ("415", "wrong Content-Type"),
+    ("503", "the event log cannot take changes now"),
+];
+
+/// Adds what the handlers' annotations leave out: the title, the bearer scheme on every
+/// operation but sign-in, and the shared error responses.
+fn finish_document(doc: &mut OpenApi) {
+    doc.info = utoipa::openapi::InfoBuilder::new()
+        .title("helpline management API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .license(Some(
+            utoipa::openapi::LicenseBuilder::new()
+                .name("Apache-2.0")
+                .build(),
+        ))
+        .build();
+    doc.info.description = Some(
+        "Sign in with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`. \
+         API keys are sent the same way (`Bearer hk_<id>_<secret>`)."
+            .to_owned(),
+    );
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.schemas.insert(
+        "ErrorBody".to_owned(),
+        <ErrorBody as utoipa::PartialSchema>::schema(),
+    );
+    for (name, schema) in error_schemas() {
+        components.schemas.insert(name, schema);
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            if path != "/api/v1/auth/login" {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+            }
+            for (status, description) in COMMON_ERRORS {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error_response(description));
+            }
+            if path == "/api/v1/auth/login" {
+                op.responses.responses.insert(
+                    "429".to_owned(),
+                    error_response("too many sign-in attempts"),
+                );
+            }
+        }
+    }
+}
+
+fn error_schemas() -> Vec<(String, RefOr<utoipa::openapi::schema::Schema>)> {
+    let mut out = Vec::new();
+    <ErrorBody as utoipa::ToSchema>::schemas(&mut out);
+    out
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}

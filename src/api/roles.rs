@@ -1,0 +1,241 @@
+//! Role permission management: custom roles open console modules over a skill-group
+//! range. The built-in administrator (1) and agent (2) roles are listed but fixed.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::directory::{
+    self, ADMINISTRATOR, AGENT, AppDirectory, Module, ModuleScope, Role,
+};
+use crate::domain::event::Event;
+use crate::domain::ids::{RoleId, StreamId};
+
+use super::AppState;
+use super::auth::Principal;
+use super::error::{ApiError, Body, Id};
+
+/// A role as written by the console.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// Display name, unique in the app.
+    pub name: String,
+    /// The modules it opens, each with its skill-group range (`null`: all groups).
+    pub scopes: Vec<ModuleScope>,
+}
+
+/// A role.
+#[derive(Serialize, ToSchema)]
+pub struct RoleView {
+    /// Its id.
+    pub id: RoleId,
+    /// Display name.
+    pub name: String,
+    /// Built-in roles cannot be edited or deleted.
+    pub built_in: bool,
+    /// The modules it opens.
+    pub scopes: Vec<ModuleScope>,
+    /// Accounts holding it.
+    pub holders: usize,
+}
+
+const ALL_MODULES: [Module; 8] = [
+    Module::Agents,
+    Module::SkillGroups,
+    Module::Flows,
+    Module::Channels,
+    Module::Settings,
+    Module::ServiceRecords,
+    Module::Monitoring,
+    Module::DataAnalysis,
+];
+
+fn holders(dir: &AppDirectory, role: RoleId) -> usize {
+    dir.agents
+        .values()
+        .filter(|a| !a.deleted && a.role == role && !a.email.is_empty())
+        .count()
+}
+
+fn views(dir: &AppDirectory) -> Vec<RoleView> {
+    let admin = RoleView {
+        id: ADMINISTRATOR,
+        name: "administrator".to_owned(),
+        built_in: true,
+        scopes: ALL_MODULES
+            .iter()
+            .map(|m| ModuleScope {
+                module: *m,
+                groups: None,
+            })
+            .collect(),
+        holders: holders(dir, ADMINISTRATOR),
+    };
+    let agent = RoleView {
+        id: AGENT,
+        name: "agent".to_owned(),
+        built_in: true,
+        scopes: Vec::new(),
+        holders: holders(dir, AGENT),
+    };
+    let custom = dir.roles.values().map(|r| RoleView {
+        id: r.id,
+        name: r.name.clone(),
+        built_in: false,
+        scopes: r.scopes.clone(),
+        holders: holders(dir, r.id),
+    });
+    [admin, agent].into_iter().chain(custom).collect()
+}
+
+/// Lists every role, built-in ones first (administrators only).
+#[utoipa::path(get, path = "/roles", tag = "roles",
+    responses((status = 200, description = "roles", body = Vec<RoleView>)))]
+pub async fn list_roles(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<Vec<RoleView>>, ApiError> {
+    who.require_admin()?;
+    Ok(Json(views(&state.desk.app(who.app)?)))
+}
+
+/// One role.
+#[utoipa::path(get, path = "/roles/{id}", tag = "roles", params(("id" = u64, Path, description = "role id")),
+    responses((status = 200, description = "the role", body = RoleView)))]
+pub async fn get_role(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<Json<RoleView>, ApiError> {
+    who.require_admin()?;
+    views(&state.desk.app(who.app)?)
+        .into_iter()
+        .find(|r| r.id == RoleId(id))
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(RoleId(id).to_string()))
+}
+
+fn check(dir: &AppDirectory, input: &RoleInput, except: Option<RoleId>) -> Result<(), ApiError> {
+    directory::validate_role_name(dir, &input.name, except)?;
+    directory::validate_scopes(dir, &input.scopes)?;
+    Ok(())
+}
+
+/// Creates a custom role.
+#[utoipa::path(post, path = "/roles", tag = "roles", request_body = RoleInput,
+    responses((status = 201, description = "created", body = RoleView)))]
+pub async fn create_role(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(input): Body<RoleInput>,
+) -> Result<(StatusCode, Json<RoleView>), ApiError> {
+    who.require_admin()?;
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    check(&dir, &input, None)?;
+    let role = Role {
+        id: RoleId(state.desk.next_id()),
+        name: input.name.trim().to_owned(),
+        scopes: input.scopes,
+    };
+    let id = role.id;
+    state
+        .desk
+        .append(
+            &turn,
+            who.app,
+            vec![(StreamId::app(who.app), Event::RoleSaved { role })],
+        )
+        .await?;
+    drop(turn);
+    let view = views(&state.desk.app(who.app)?)
+        .into_iter()
+        .find(|r| r.id == id);
+    Ok((
+        StatusCode::CREATED,
+        Json(view.ok_or_else(|| ApiError::NotFound(id.to_string()))?),
+    ))
+}
+
+/// Replaces a custom role's name and scopes; its holders get the new rights at once.
+#[utoipa::path(put, path = "/roles/{id}", tag = "roles", params(("id" = u64, Path, description = "role id")),
+    request_body = RoleInput, responses((status = 200, description = "the role", body = RoleView)))]
+pub async fn update_role(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+    Body(input): Body<RoleInput>,
+) -> Result<Json<RoleView>, ApiError> {
+    who.require_admin()?;
+    let id = RoleId(id);
+    if id == ADMINISTRATOR || id == AGENT {
+        return Err(ApiError::Conflict(format!(
+            "{id} is built in and cannot change"
+        )));
+    }
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    if !dir.roles.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
+    check(&dir, &input, Some(id))?;
+    let role = Role {
+        id,
+        name: input.name.trim().to_owned(),
+        scopes: input.scopes,
+    };
+    state
+        .desk
+        .append(
+            &turn,
+            who.app,
+            vec![(StreamId::app(who.app), Event::RoleSaved { role })],
+        )
+        .await?;
+    drop(turn);
+    let view = views(&state.desk.app(who.app)?)
+        .into_iter()
+        .find(|r| r.id == id);
+    view.map(Json)
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+}
+
+/// Deletes a custom role no account holds.
+#[utoipa::path(delete, path = "/roles/{id}", tag = "roles", params(("id" = u64, Path, description = "role id")),
+    responses((status = 204, description = "deleted")))]
+pub async fn delete_role(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<StatusCode, ApiError> {
+    who.require_admin()?;
+    let id = RoleId(id);
+    if id == ADMINISTRATOR || id == AGENT {
+        return Err(ApiError::Conflict(format!(
+            "{id} is built in and cannot be deleted"
+        )));
+    }
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    if !dir.roles.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
+    let n = holders(&dir, id);
+    if n > 0 {
+        return Err(ApiError::Conflict(format!(
+            "{n} accounts hold {id}: give them another role first"
+        )));
+    }
+    state
+        .desk
+        .append(
+            &turn,
+            who.app,
+            vec![(StreamId::app(who.app), Event::RoleDeleted { role: id })],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,196 @@
+//! Satisfaction evaluation configurations: star or numeric scales of 1 to 10 labelled
+//! levels, invitation and thank-you texts, a validity period and the three send rules.
+//! Channels bind them; a bound configuration cannot be deleted.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::domain::directory::{
+    self, Module, RatingKind, RatingLevel, SatisfactionConfig, SendRules,
+};
+use crate::domain::event::Event;
+use crate::domain::ids::{SatisfactionId, StreamId};
+
+use super::AppState;
+use super::auth::Principal;
+use super::error::{ApiError, Body, Id};
+
+/// A configuration as written by the console.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SatisfactionInput {
+    /// Configuration name.
+    pub name: String,
+    /// Stars or numbers.
+    pub kind: RatingKind,
+    /// 1 to 10 levels, values 1 to 10 ascending.
+    pub levels: Vec<LevelInput>,
+    /// Sent with the invitation.
+    pub invitation_text: String,
+    /// Sent after the rating.
+    pub thank_you_text: String,
+    /// How long an invitation can be answered, 60 s to 30 days.
+    pub validity_secs: u32,
+    /// When invitations are sent.
+    pub send_rules: SendRulesInput,
+}
+
+/// One level.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelInput {
+    /// 1 to 10.
+    pub value: u8,
+    /// Its label.
+    pub label: String,
+}
+
+/// The send rules.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRulesInput {
+    /// Invite when the session ends.
+    pub auto_on_end: bool,
+    /// The agent may invite.
+    pub agent_may_invite: bool,
+    /// The user may ask to rate during human service.
+    pub user_may_rate: bool,
+}
+
+fn checked(input: SatisfactionInput, id: SatisfactionId) -> Result<SatisfactionConfig, ApiError> {
+    let config = SatisfactionConfig {
+        id,
+        name: input.name.trim().to_owned(),
+        kind: input.kind,
+        levels: input
+            .levels
+            .into_iter()
+            .map(|l| RatingLevel {
+                value: l.value,
+                label: l.label.trim().to_owned(),
+            })
+            .collect(),
+        invitation_text: input.invitation_text.trim().to_owned(),
+        thank_you_text: input.thank_you_text.trim().to_owned(),
+        validity_secs: input.validity_secs,
+        send_rules: SendRules {
+            auto_on_end: input.send_rules.auto_on_end,
+            agent_may_invite: input.send_rules.agent_may_invite,
+            user_may_rate: input.send_rules.user_may_rate,
+        },
+    };
+    directory::validate_satisfaction(&config)?;
+    Ok(config)
+}
+
+/// Lists the configurations.
+#[utoipa::path(get, path = "/satisfaction-configs", tag = "satisfaction",
+    responses((status = 200, description = "configurations, by id", body = Vec<SatisfactionConfig>)))]
+pub async fn list_configs(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<Vec<SatisfactionConfig>>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    Ok(Json(dir.satisfaction.into_values().collect()))
+}
+
+/// Creates a configuration.
+#[utoipa::path(post, path = "/satisfaction-configs", tag = "satisfaction", request_body = SatisfactionInput,
+    responses((status = 201, description = "created", body = SatisfactionConfig)))]
+pub async fn create_config(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(input): Body<SatisfactionInput>,
+) -> Result<(StatusCode, Json<SatisfactionConfig>), ApiError> {
+    let turn = state.desk.turn().await;
+    who.scope(&state.desk.app(who.app)?, Module::Channels)?;
+    let config = checked(input, SatisfactionId(state.desk.next_id()))?;
+    let event = Event::SatisfactionSaved {
+        config: config.clone(),
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok((StatusCode::CREATED, Json(config)))
+}
+
+/// One configuration.
+#[utoipa::path(get, path = "/satisfaction-configs/{id}", tag = "satisfaction", params(("id" = u64, Path, description = "configuration id")),
+    responses((status = 200, description = "the configuration", body = SatisfactionConfig)))]
+pub async fn get_config(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<Json<SatisfactionConfig>, ApiError> {
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = SatisfactionId(id);
+    dir.satisfaction
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+}
+
+/// Replaces a configuration; channels bound to it use the new one at once.
+#[utoipa::path(put, path = "/satisfaction-configs/{id}", tag = "satisfaction", params(("id" = u64, Path, description = "configuration id")),
+    request_body = SatisfactionInput, responses((status = 200, description = "the configuration", body = SatisfactionConfig)))]
+pub async fn update_config(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+    Body(input): Body<SatisfactionInput>,
+) -> Result<Json<SatisfactionConfig>, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = SatisfactionId(id);
+    if !dir.satisfaction.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
+    let config = checked(input, id)?;
+    let event = Event::SatisfactionSaved {
+        config: config.clone(),
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(Json(config))
+}
+
+/// Deletes a configuration no channel is bound to.
+#[utoipa::path(delete, path = "/satisfaction-configs/{id}", tag = "satisfaction", params(("id" = u64, Path, description = "configuration id")),
+    responses((status = 204, description = "deleted")))]
+pub async fn delete_config(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<StatusCode, ApiError> {
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Module::Channels)?;
+    let id = SatisfactionId(id);
+    if !dir.satisfaction.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
+    let bound = dir.channels_using_satisfaction(id);
+    if !bound.is_empty() {
+        let names: Vec<String> = bound.iter().map(ToString::to_string).collect();
+        return Err(ApiError::Conflict(format!(
+            "{id} is bound to {}: unbind it first",
+            names.join(", ")
+        )));
+    }
+    let event = Event::SatisfactionDeleted { config: id };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
