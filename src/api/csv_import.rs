@@ -36,6 +36,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
 }
 
 /// One data row: its line in the file and its cells by column name.
+#[derive(Debug)]
 pub struct Row {
     /// The line (1 is the header).
     pub line: usize,

@@ -246,16 +246,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        // serde names a missing or unknown field in backticks; its path is the parent's.
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|p| message.strip_prefix(p))
+        // serde names a missing field in backticks, and the path stops at its parent (an
+        // unknown field's path already ends with it).
+        let missing = message
+            .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next());
-        let field = match (named, path.as_str()) {
+        let field = match (missing, path.as_str()) {
             (Some(name), ".") => name.to_owned(),
             (Some(name), parent) => format!("{parent}.{name}"),
-            (None, ".") if inner.is_syntax() || inner.is_eof() => "body".to_owned(),
-            (None, ".") => "body".to_owned(),
+            (None, "." | "?") => "body".to_owned(),
             (None, path) => path.to_owned(),
         };
         // Drop serde's position suffix: the field says where.
@@ -321,12 +320,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(Params(v)),
             Err(e) => {
+                // axum says "Failed to deserialize query string: <path>: <what>" for a bad
+                // value, and names unknown or missing parameters in backticks.
                 let text = e.body_text();
-                let field = text
-                    .split('`')
-                    .nth(1)
-                    .map_or_else(|| "query".to_owned(), str::to_owned);
-                Err(ApiError::invalid(field, text))
+                let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
+                let field = match detail.split_once(": ") {
+                    Some((path, _)) if !path.contains(' ') => path.to_owned(),
+                    _ => detail
+                        .split('`')
+                        .nth(1)
+                        .map_or_else(|| "query".to_owned(), str::to_owned),
+                };
+                Err(ApiError::invalid(field, detail))
             }
         }
     }

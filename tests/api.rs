@@ -1,0 +1,2007 @@
+//! The management API over real HTTP on loopback: every resource created, read, updated and
+//! deleted; roles without a module refused; lists cut to the role's skill groups; apps
+//! isolated from each other; one login place; sign-in rate limits; CSV imports good and bad;
+//! every kind of bad input refused with the field named and nothing changed; and a restart
+//! that brings every configured resource back exactly.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use helpline::api::{self, ApiConfig, ApiState, AppState, SignOutNotice};
+use helpline::clock::Clock;
+use helpline::domain::directory::SignOutCause;
+use helpline::domain::world::World;
+use helpline::engine::Engine;
+use helpline::log::{Durability, EventLog, LogOptions, SledLog};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ADMIN_EMAIL: &str = "admin@helpline.local";
+const ADMIN_PASSWORD: &str = "first-admin-password";
+
+/// A helpline serving the API on a loopback port, over a sled log in `dir`.
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    state: AppState,
+    engine: Arc<Engine>,
+    log: Arc<SledLog>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(dir: &Path) -> Server {
+        let (log, _) = SledLog::open_with(
+            dir,
+            LogOptions {
+                durability: Durability::None,
+                stream_index: false,
+            },
+        )
+        .unwrap();
+        let log = Arc::new(log);
+        let mut world = World::default();
+        for envelope in log.read_from(1) {
+            world.apply(&envelope.unwrap());
+        }
+        let directory = std::mem::take(&mut world.directory);
+        let engine = Arc::new(
+            Engine::start_from(log.clone(), Clock::system(), world)
+                .await
+                .unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ApiConfig {
+            token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+            public_url: Some("https://desk.example.com/".to_owned()),
+            smtp: None,
+        };
+        let state = ApiState::new(
+            engine.clone(),
+            directory,
+            Clock::system(),
+            config,
+            format!("http://{addr}"),
+        )
+        .unwrap();
+        api::bootstrap(&state, Some(ADMIN_PASSWORD.to_owned()))
+            .await
+            .unwrap();
+        let router = api::router(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+            state,
+            engine,
+            log,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+        self.engine.shutdown().await.unwrap();
+        self.log.sync().unwrap();
+        drop(self.state);
+        drop(self.engine);
+        drop(self.log);
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    async fn raw(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Value {
+        let (status, body) = self.call(token, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    async fn ok(&self, token: &str, method: Method, path: &str, body: Value) -> Value {
+        let (status, out) = self.call(token, method.clone(), path, Some(body)).await;
+        assert!(status.is_success(), "{method} {path}: {status} {out}");
+        out
+    }
+
+    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            "",
+            Method::POST,
+            "/auth/login",
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    async fn admin(&self) -> String {
+        let (status, body) = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an agent and signs it in with a password of its own; returns (id, token).
+    async fn agent(&self, admin: &str, email: &str, role: u64, groups: &[u64]) -> (u64, String) {
+        let staff = email.split('@').next().unwrap();
+        let created = self
+            .ok(
+                admin,
+                Method::POST,
+                "/agents",
+                json!({"name": staff, "nickname": staff, "staff_no": staff, "email": email,
+                       "role_id": role, "skill_group_ids": groups}),
+            )
+            .await;
+        let id = created["agent"]["id"].as_u64().unwrap();
+        let first = created["password"].as_str().unwrap().to_owned();
+        let (status, body) = self.login(email, &first).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["must_change_password"], true);
+        let token = body["token"].as_str().unwrap().to_owned();
+        let own = format!("{staff}-own-password");
+        let (status, body) = self
+            .call(
+                &token,
+                Method::POST,
+                "/auth/password",
+                Some(json!({"current_password": first, "new_password": own})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        (id, token)
+    }
+
+    async fn group(&self, admin: &str, name: &str) -> u64 {
+        let g = self
+            .ok(
+                admin,
+                Method::POST,
+                "/skill-groups",
+                json!({"name": name, "reception_limit": 3}),
+            )
+            .await;
+        g["id"].as_u64().unwrap()
+    }
+
+    /// Every resource the admin can list, for before/after comparisons.
+    async fn snapshot(&self, admin: &str) -> Value {
+        let mut out = serde_json::Map::new();
+        for path in [
+            "/agents?include_deleted=true",
+            "/skill-groups",
+            "/roles",
+            "/settings",
+            "/settings/rest-reasons",
+            "/settings/proactive",
+            "/quick-replies",
+            "/satisfaction-configs",
+            "/channels",
+            "/extensions",
+            "/api-keys",
+        ] {
+            out.insert(path.to_owned(), self.get(admin, path).await);
+        }
+        Value::Object(out)
+    }
+}
+
+fn field_of(body: &Value) -> &str {
+    body["error"]["field"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn first_sign_in_password_change_and_me() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let me = s.get(&admin, "/auth/me").await;
+    assert_eq!(me["role_name"], "administrator");
+    assert_eq!(me["modules"].as_array().unwrap().len(), 8);
+
+    let (status, body) = s.login(ADMIN_EMAIL, "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = s.call("", Method::GET, "/agents", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.call("hl_not-a-token", Method::GET, "/agents", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A new account must change its first password before anything else.
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/agents",
+            json!({"name": "Ann Lee", "nickname": "Ann", "staff_no": "1001",
+                   "email": "Ann@Example.com", "role_id": 2}),
+        )
+        .await;
+    assert_eq!(created["agent"]["email"], "ann@example.com");
+    let first = created["password"].as_str().unwrap();
+    let (_, body) = s.login("ann@example.com", first).await;
+    let token = body["token"].as_str().unwrap();
+    let (status, body) = s.call(token, Method::GET, "/quick-replies", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "password_change_required");
+    let (status, body) = s
+        .call(
+            token,
+            Method::POST,
+            "/auth/password",
+            Some(json!({"current_password": first, "new_password": "short"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "new_password")
+    );
+    let (status, body) = s
+        .call(
+            token,
+            Method::POST,
+            "/auth/password",
+            Some(json!({"current_password": "not-it-at-all", "new_password": "a-new-password"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "current_password")
+    );
+    let (status, _) = s
+        .call(
+            token,
+            Method::POST,
+            "/auth/password",
+            Some(json!({"current_password": first, "new_password": "a-new-password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    s.get(token, "/quick-replies").await;
+    let (status, _) = s.login("ann@example.com", first).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the first password is gone"
+    );
+
+    // Logout ends the token.
+    let (status, _) = s.call(token, Method::POST, "/auth/logout", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.call(token, Method::GET, "/auth/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn one_login_place_and_the_socket_is_told_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let (agent, first) = s.agent(&admin, "bob@example.com", 2, &[]).await;
+    let mut notices = s.state.signouts.subscribe();
+    let (status, body) = s.login("bob@example.com", "bob-own-password").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = body["token"].as_str().unwrap();
+    let (status, body) = s.call(&first, Method::GET, "/auth/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    s.get(second, "/auth/me").await;
+    let notice = notices.recv().await.unwrap();
+    assert_eq!(
+        notice,
+        SignOutNotice {
+            app: helpline::domain::ids::AppId(1),
+            agent: helpline::domain::ids::AgentId(agent),
+            cause: SignOutCause::NewLogin
+        }
+    );
+    // The admin's own login is untouched.
+    s.get(&admin, "/auth/me").await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_account_and_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    for _ in 0..api::auth::ACCOUNT_FAILURES {
+        let (status, _) = s.login(ADMIN_EMAIL, "wrong-password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let resp = s
+        .http
+        .post(format!("{}/auth/login", s.base))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+
+    // The address limit counts every attempt, whatever the account.
+    let mut limited = false;
+    for i in 0..api::auth::ADDRESS_ATTEMPTS {
+        let (status, _) = s
+            .login(&format!("nobody{i}@example.com"), "wrong-password")
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the address limit never answered 429");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn roles_open_modules_and_cut_lists_to_their_skill_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let presales = s.group(&admin, "presales").await;
+    let aftersales = s.group(&admin, "aftersales").await;
+    let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[presales]).await;
+    let (_bob, _) = s.agent(&admin, "bob@example.com", 2, &[aftersales]).await;
+
+    let role = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "presales lead", "scopes": [
+                {"module": "agents", "groups": [presales]},
+                {"module": "skill_groups", "groups": [presales]}]}),
+        )
+        .await;
+    let role_id = role["id"].as_u64().unwrap();
+    let (_, lead) = s
+        .agent(&admin, "lead@example.com", role_id, &[presales])
+        .await;
+
+    // Lists hold only what the range covers.
+    let agents = s.get(&lead, "/agents").await;
+    let emails: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["ann@example.com", "lead@example.com"]);
+    let groups = s.get(&lead, "/skill-groups").await;
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    assert_eq!(groups[0]["id"], presales);
+    let (status, _) = s
+        .call(
+            &lead,
+            Method::GET,
+            &format!("/skill-groups/{aftersales}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let all = s.get(&admin, "/agents").await;
+    let bob = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "bob@example.com")
+        .unwrap();
+    let (status, _) = s
+        .call(&lead, Method::GET, &format!("/agents/{}", bob["id"]), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.get(&lead, &format!("/agents/{ann}")).await;
+
+    // Modules outside the role are refused.
+    for (method, path) in [
+        (Method::GET, "/settings"),
+        (Method::GET, "/channels"),
+        (Method::GET, "/satisfaction-configs"),
+        (Method::GET, "/roles"),
+        (Method::GET, "/api-keys"),
+        (Method::GET, "/apps"),
+    ] {
+        let (status, body) = s.call(&lead, method, path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+    let (status, _) = s
+        .call(
+            &lead,
+            Method::POST,
+            "/skill-groups",
+            Some(json!({"name": "x", "reception_limit": 1})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a ranged role cannot create groups"
+    );
+    let (status, body) = s
+        .call(
+            &lead,
+            Method::POST,
+            "/agents",
+            Some(json!({"name": "Eve", "nickname": "Eve", "staff_no": "9", "email": "eve@example.com",
+                   "role_id": 1, "skill_group_ids": [presales]})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no escalation to administrator: {body}"
+    );
+    let (status, body) = s
+        .call(
+            &lead,
+            Method::POST,
+            "/agents",
+            Some(json!({"name": "Eve", "nickname": "Eve", "staff_no": "9", "email": "eve@example.com",
+                   "role_id": 2, "skill_group_ids": [aftersales]})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "skill_group_ids")
+    );
+
+    // A plain agent opens no module; it still reads quick replies and rest reasons.
+    let (_, agent) = s.agent(&admin, "cat@example.com", 2, &[]).await;
+    let (status, _) = s.call(&agent, Method::GET, "/agents", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    s.get(&agent, "/quick-replies").await;
+    s.get(&agent, "/settings/rest-reasons").await;
+
+    // Roles: built-ins fixed, a held role cannot go, rename works.
+    let (status, _) = s.call(&admin, Method::DELETE, "/roles/1", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = s
+        .call(&admin, Method::DELETE, &format!("/roles/{role_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let renamed = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/roles/{role_id}"),
+            json!({"name": "lead", "scopes": []}),
+        )
+        .await;
+    assert_eq!(renamed["name"], "lead");
+    let (status, _) = s.call(&lead, Method::GET, "/agents", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the new scopes hold at once");
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/roles",
+            Some(json!({"name": "Administrator", "scopes": []})),
+        )
+        .await;
+    assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "name"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn apps_are_isolated_from_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "presales").await;
+    let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
+    let reply = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            json!({"group": "greetings", "title": "hi", "content": "Hello!"}),
+        )
+        .await;
+
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/apps",
+            json!({"name": "second desk", "admin_email": "boss@second.example"}),
+        )
+        .await;
+    let password = created["admin_password"].as_str().unwrap();
+    let (status, body) = s.login("boss@second.example", password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["app_id"], created["app"]["id"]);
+    let other = body["token"].as_str().unwrap().to_owned();
+    s.ok(
+        &other,
+        Method::POST,
+        "/auth/password",
+        json!({"current_password": password, "new_password": "second-admin-password"}),
+    )
+    .await;
+
+    // Nothing of app 1 is visible or changeable from app 2.
+    assert_eq!(s.get(&other, "/skill-groups").await, json!([]));
+    assert_eq!(s.get(&other, "/quick-replies").await, json!([]));
+    let agents = s.get(&other, "/agents").await;
+    assert_eq!(
+        agents.as_array().unwrap().len(),
+        1,
+        "only its own administrator"
+    );
+    for (method, path, body) in [
+        (Method::GET, format!("/agents/{ann}"), None),
+        (Method::DELETE, format!("/agents/{ann}"), None),
+        (Method::POST, format!("/agents/{ann}/force-offline"), None),
+        (Method::GET, format!("/skill-groups/{group}"), None),
+        (
+            Method::PATCH,
+            format!("/skill-groups/{group}"),
+            Some(json!({"name": "mine"})),
+        ),
+        (Method::GET, format!("/quick-replies/{}", reply["id"]), None),
+        (
+            Method::DELETE,
+            format!("/quick-replies/{}", reply["id"]),
+            None,
+        ),
+    ] {
+        let (status, out) = s.call(&other, method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {out}");
+    }
+    // An agent of app 1 cannot join a group of app 2.
+    let theirs = s.group(&other, "theirs").await;
+    let (status, _) = s
+        .call(
+            &other,
+            Method::PUT,
+            &format!("/skill-groups/{theirs}/members/{ann}"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&admin, "/skill-groups")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Only owners (administrators of the first app) manage apps.
+    let (status, _) = s.call(&other, Method::GET, "/apps", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(s.get(&admin, "/apps").await.as_array().unwrap().len(), 2);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn agents_lifecycle_force_offline_resume_reset_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let g1 = s.group(&admin, "presales").await;
+    let g2 = s.group(&admin, "aftersales").await;
+    let (ann, token) = s.agent(&admin, "ann@example.com", 2, &[g1]).await;
+
+    let edited = s
+        .ok(
+            &admin,
+            Method::PATCH,
+            &format!("/agents/{ann}"),
+            json!({"name": "Ann Lee", "nickname": "Annie", "skill_group_ids": [g2]}),
+        )
+        .await;
+    assert_eq!(edited["nickname"], "Annie");
+    assert_eq!(edited["skill_groups"].as_array().unwrap().len(), 1);
+    assert_eq!(edited["skill_groups"][0]["id"], g2);
+    let filtered = s
+        .get(&admin, &format!("/agents?skill_group_id={g2}&q=annie"))
+        .await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+    assert_eq!(s.get(&admin, "/agents?q=nobody").await, json!([]));
+
+    // Force offline: the login ends and no new one until resumed.
+    let forced = s
+        .ok(
+            &admin,
+            Method::POST,
+            &format!("/agents/{ann}/force-offline"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(forced["forced_offline"], true);
+    let (status, _) = s.call(&token, Method::GET, "/auth/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = s.login("ann@example.com", "ann-own-password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "forced_offline");
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::POST,
+            &format!("/agents/{ann}/force-offline"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "already forced");
+    s.ok(
+        &admin,
+        Method::POST,
+        &format!("/agents/{ann}/resume"),
+        json!({}),
+    )
+    .await;
+    let (status, _) = s.login("ann@example.com", "ann-own-password").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Reset: a new random password, the old one and the login end.
+    let reset = s
+        .ok(
+            &admin,
+            Method::POST,
+            &format!("/agents/{ann}/password-reset"),
+            json!({}),
+        )
+        .await;
+    let new = reset["password"].as_str().unwrap();
+    let (status, _) = s.login("ann@example.com", "ann-own-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = s.login("ann@example.com", new).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["must_change_password"], true);
+
+    // Delete: no more sign-in; listed only with include_deleted; the group stays.
+    let (status, _) = s
+        .call(&admin, Method::DELETE, &format!("/agents/{ann}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.login("ann@example.com", new).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let live = s.get(&admin, "/agents").await;
+    assert!(live.as_array().unwrap().iter().all(|a| a["id"] != ann));
+    let all = s.get(&admin, "/agents?include_deleted=true").await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == ann && a["deleted"] == true)
+    );
+    assert_eq!(
+        s.get(&admin, &format!("/skill-groups/{g2}")).await["members"],
+        json!([])
+    );
+    // The email is free again.
+    let me = s.get(&admin, "/auth/me").await;
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/agents/{}", me["agent_id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "no deleting yourself");
+    s.agent(&admin, "ann@example.com", 2, &[]).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn skill_groups_members_and_priorities() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let g = s.group(&admin, "presales").await;
+    let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[]).await;
+    let group = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/skill-groups/{g}/members/{ann}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        group["members"],
+        json!([{"agent_id": ann, "name": "ann", "priority": 3}])
+    );
+    let group = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/skill-groups/{g}/members/{ann}"),
+            json!({"priority": 1}),
+        )
+        .await;
+    assert_eq!(group["members"][0]["priority"], 1);
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::PUT,
+            &format!("/skill-groups/{g}/members/{ann}"),
+            Some(json!({"priority": 6})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "priority")
+    );
+    let group = s
+        .ok(
+            &admin,
+            Method::PATCH,
+            &format!("/skill-groups/{g}"),
+            json!({"name": "sales", "reception_limit": 5}),
+        )
+        .await;
+    assert_eq!(
+        (group["name"].as_str(), group["reception_limit"].as_u64()),
+        (Some("sales"), Some(5))
+    );
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::PATCH,
+            &format!("/skill-groups/{g}"),
+            Some(json!({"reception_limit": 0})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "reception_limit")
+    );
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/skill-groups",
+            Some(json!({"name": "Sales", "reception_limit": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "name"),
+        "names are unique"
+    );
+    let group = s
+        .ok(
+            &admin,
+            Method::DELETE,
+            &format!("/skill-groups/{g}/members/{ann}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(group["members"], json!([]));
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/skill-groups/{g}/members/{ann}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.ok(
+        &admin,
+        Method::PUT,
+        &format!("/skill-groups/{g}/members/{ann}"),
+        json!({}),
+    )
+    .await;
+    let (status, _) = s
+        .call(&admin, Method::DELETE, &format!("/skill-groups/{g}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let agent = s.get(&admin, &format!("/agents/{ann}")).await;
+    assert_eq!(
+        agent["skill_groups"],
+        json!([]),
+        "members keep their accounts"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn settings_rest_reasons_and_proactive_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let mut settings = s.get(&admin, "/settings").await;
+    settings["routing"]["basic"] = json!("agent_priority");
+    settings["reception"]["accept_timeout_secs"] = json!(45);
+    settings["login_status"] = json!("not_ready");
+    let saved = s
+        .ok(&admin, Method::PUT, "/settings", settings.clone())
+        .await;
+    assert_eq!(saved, settings);
+    assert_eq!(s.get(&admin, "/settings").await, settings);
+    for (path, value, field) in [
+        (
+            "/reception/accept_timeout_secs",
+            json!(4),
+            "reception.accept_timeout_secs",
+        ),
+        (
+            "/user_reply_timeout_secs",
+            json!(30),
+            "user_reply_timeout_secs",
+        ),
+        ("/routing/basic", json!("random"), "routing.basic"),
+        ("/login_status", json!(1), "login_status"),
+    ] {
+        let mut bad = settings.clone();
+        *bad.pointer_mut(path).unwrap() = value;
+        let (status, body) = s.call(&admin, Method::PUT, "/settings", Some(bad)).await;
+        assert_eq!(
+            (status, field_of(&body)),
+            (StatusCode::BAD_REQUEST, field),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        s.get(&admin, "/settings").await,
+        settings,
+        "refusals changed nothing"
+    );
+
+    let reason = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/settings/rest-reasons",
+            json!({"name": "lunch"}),
+        )
+        .await;
+    assert_eq!(reason["enabled"], true);
+    let off = s
+        .ok(
+            &admin,
+            Method::PATCH,
+            &format!("/settings/rest-reasons/{}", reason["id"]),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(off["enabled"], false);
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/settings/rest-reasons",
+            Some(json!({"name": "Lunch"})),
+        )
+        .await;
+    assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "name"));
+
+    assert_eq!(
+        s.get(&admin, "/settings/proactive").await,
+        json!({"enabled": false, "timeout_secs": 3600})
+    );
+    for bad in [59, 86_401] {
+        let (status, body) = s
+            .call(
+                &admin,
+                Method::PUT,
+                "/settings/proactive",
+                Some(json!({"enabled": true, "timeout_secs": bad})),
+            )
+            .await;
+        assert_eq!(
+            (status, field_of(&body)),
+            (StatusCode::BAD_REQUEST, "timeout_secs")
+        );
+    }
+    s.ok(
+        &admin,
+        Method::PUT,
+        "/settings/proactive",
+        json!({"enabled": true, "timeout_secs": 86_400}),
+    )
+    .await;
+    assert_eq!(s.get(&admin, "/settings/proactive").await["enabled"], true);
+    s.stop().await;
+}
+
+fn stars(name: &str) -> Value {
+    json!({"name": name, "kind": "star",
+           "levels": [{"value": 1, "label": "Very dissatisfied"}, {"value": 5, "label": "Very satisfied"}],
+           "invitation_text": "Please rate this service", "thank_you_text": "Thank you",
+           "validity_secs": 3600,
+           "send_rules": {"auto_on_end": true, "agent_may_invite": true, "user_may_rate": false}})
+}
+
+#[tokio::test]
+async fn quick_replies_satisfaction_channels_extensions_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "presales").await;
+
+    // Quick replies: CRUD and search.
+    let r = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            json!({"group": "greetings", "title": "Hello", "content": "Hi, how can I help?"}),
+        )
+        .await;
+    let id = r["id"].as_u64().unwrap();
+    s.ok(
+        &admin,
+        Method::POST,
+        "/quick-replies",
+        json!({"group": "prices", "title": "Discount", "content": "10% off today"}),
+    )
+    .await;
+    assert_eq!(
+        s.get(&admin, "/quick-replies?q=HELP")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.get(&admin, "/quick-replies?group=prices")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.get(&admin, "/quick-replies?q=help%20off").await,
+        json!([]),
+        "all words must match"
+    );
+    let updated = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/quick-replies/{id}"),
+            json!({"group": "greetings", "title": "Hello", "content": "Welcome!"}),
+        )
+        .await;
+    assert_eq!(updated["content"], "Welcome!");
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/quick-replies/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s
+        .call(&admin, Method::GET, &format!("/quick-replies/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Satisfaction: CRUD; bound configurations cannot be deleted.
+    let config = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/satisfaction-configs",
+            stars("stars"),
+        )
+        .await;
+    let config_id = config["id"].as_u64().unwrap();
+    let mut numeric = stars("numbers");
+    numeric["kind"] = json!("numeric");
+    s.ok(
+        &admin,
+        Method::PUT,
+        &format!("/satisfaction-configs/{config_id}"),
+        numeric,
+    )
+    .await;
+    assert_eq!(
+        s.get(&admin, &format!("/satisfaction-configs/{config_id}"))
+            .await["kind"],
+        "numeric"
+    );
+
+    // Channels: an in-app number and a website.
+    let number = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/channels",
+            json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk_support",
+                   "avatar_url": "https://cdn.example.com/a.png", "proactive_group": group},
+                   "skill_group": group, "satisfaction": config_id}),
+        )
+        .await;
+    assert_eq!(number["kind"]["user_id"], "desk_support");
+    let site = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/channels",
+            json!({"name": "Web", "kind": {"type": "website"}, "skill_group": group}),
+        )
+        .await;
+    let web_app_id = site["kind"]["web_app_id"].as_str().unwrap().to_owned();
+    assert!(
+        site["access"]["embed_script"]
+            .as_str()
+            .unwrap()
+            .contains(&web_app_id)
+    );
+    assert_eq!(
+        site["access"]["link"],
+        format!("https://desk.example.com/web/im/chat/?webAppId={web_app_id}").as_str()
+    );
+    let site_id = site["id"].as_u64().unwrap();
+    let renamed = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/channels/{site_id}"),
+            json!({"name": "Website", "kind": {"type": "website"}}),
+        )
+        .await;
+    assert_eq!(
+        renamed["kind"]["web_app_id"],
+        web_app_id.as_str(),
+        "the webAppId stays"
+    );
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::PUT,
+            &format!("/channels/{site_id}"),
+            Some(json!({"name": "x", "kind": {"type": "in_app", "user_id": "u"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "kind.type")
+    );
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/satisfaction-configs/{config_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "bound to the number");
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/skill-groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "channels route to it");
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/channels/{}", number["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/satisfaction-configs/{config_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Extensions: https only.
+    let ext = s
+        .ok(&admin, Method::POST, "/extensions", json!({"name": "Tickets", "url": "https://tickets.example.com/list/", "always_visible": false, "enabled": true}))
+        .await;
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::PUT,
+            &format!("/extensions/{}", ext["id"]),
+            Some(json!({"name": "Tickets", "url": "http://tickets.example.com/", "always_visible": true, "enabled": true})),
+        )
+        .await;
+    assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "url"));
+    assert_eq!(
+        s.get(&admin, &format!("/extensions/{}", ext["id"])).await["url"],
+        "https://tickets.example.com/list/"
+    );
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/extensions/{}", ext["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // API keys act as administrators of their app until revoked.
+    let key = s
+        .ok(&admin, Method::POST, "/api-keys", json!({"name": "crm"}))
+        .await;
+    let secret = key["key"].as_str().unwrap();
+    assert_eq!(
+        s.get(secret, "/skill-groups")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.get(&admin, "/api-keys").await.to_string().contains("crm"));
+    assert!(
+        !s.get(&admin, "/api-keys")
+            .await
+            .to_string()
+            .contains(secret)
+    );
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/api-keys/{}", key["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.call(secret, Method::GET, "/skill-groups", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn csv_imports_good_and_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    s.group(&admin, "presales").await;
+    s.group(&admin, "aftersales").await;
+
+    let template = s
+        .http
+        .get(format!("{}/agents/import-template", s.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        template.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(
+        template.text().await.unwrap(),
+        "name,nickname,staff_no,email,role,skill_groups\n"
+    );
+
+    // A bad file: every bad cell named by line and column, nothing imported.
+    let before = s.snapshot(&admin).await;
+    let bad = "name,nickname,staff_no,email,role,skill_groups\n\
+               Ann,Ann,1001,ann@example.com,agent,presales\n\
+               ,Bob,1002,bob@example,agent,nowhere\n\
+               Cat,Cat,1001,ANN@example.com,chief,presales|aftersales\n";
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/agents/import",
+            "text/csv",
+            bad.into(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let mut cells: Vec<(u64, String)> = body["error"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    cells.sort();
+    assert_eq!(
+        cells,
+        [
+            (3, "name".to_owned()),
+            (3, "skill_groups".to_owned()),
+            (4, "email".to_owned()),
+            (4, "role".to_owned()),
+            (4, "staff_no".to_owned())
+        ],
+        "{body}"
+    );
+    assert_eq!(s.snapshot(&admin).await, before, "nothing imported");
+
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/agents/import",
+            "text/csv",
+            b"name,nick\nx,y\n".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["rows"][0]["column"], "nick");
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/agents/import",
+            "application/vnd.ms-excel",
+            b"xx".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type")
+    );
+
+    // A good file: all in, with first passwords shown once.
+    let good = "name,nickname,staff_no,email,role,skill_groups\n\
+                Ann,Ann,1001,ann@example.com,agent,presales\n\
+                Bob,Bob,1002,bob@example.com,Agent,presales|aftersales\n\
+                \"Lee, Cat\",Cat,1003,cat@example.com,administrator,\n";
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/agents/import",
+            "text/csv",
+            good.into(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created = body["created"].as_array().unwrap();
+    assert_eq!(created.len(), 3);
+    assert_eq!(
+        created[1]["agent"]["skill_groups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(created[2]["agent"]["name"], "Lee, Cat");
+    assert_eq!(created[2]["agent"]["role_id"], 1);
+    let (status, _) = s
+        .login("bob@example.com", created[1]["password"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Quick replies: template, a bad upload, a good one.
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies/import",
+            "text/csv",
+            b"group,title,content\ngreet,,Hello\n".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["rows"],
+        json!([{"row": 2, "column": "title", "message": "must be 1 to 100 characters, got 0"}])
+    );
+    assert_eq!(s.get(&admin, "/quick-replies").await, json!([]));
+    let mut file = String::from("group,title,content\n");
+    for i in 0..500 {
+        file.push_str(&format!(
+            "group {},title {i},\"content, number {i}\"\n",
+            i % 7
+        ));
+    }
+    let (status, body) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies/import",
+            "text/csv",
+            file.into(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        s.get(&admin, "/quick-replies")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        500
+    );
+    assert_eq!(
+        s.get(&admin, "/quick-replies?q=number%20499")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    s.stop().await;
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+#[tokio::test]
+async fn every_bad_input_names_its_field_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "presales").await;
+    let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
+    let before = s.snapshot(&admin).await;
+
+    let agent = |patch: Value| {
+        let mut a = json!({"name": "Bob", "nickname": "Bob", "staff_no": "2", "email": "bob@example.com", "role_id": 2});
+        for (k, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                a.as_object_mut().unwrap().remove(k);
+            } else {
+                a[k] = v.clone();
+            }
+        }
+        a
+    };
+    let cases: Vec<(Method, String, Value, StatusCode, &str)> = vec![
+        // wrong type, missing field, out of range, unknown field, unknown id
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"name": 5})),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"email": null})),
+            StatusCode::BAD_REQUEST,
+            "email",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"email": "bob"})),
+            StatusCode::BAD_REQUEST,
+            "email",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"email": "ANN@example.com"})),
+            StatusCode::BAD_REQUEST,
+            "email",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"staff_no": "a b"})),
+            StatusCode::BAD_REQUEST,
+            "staff_no",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"name": ""})),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"role_id": 999})),
+            StatusCode::BAD_REQUEST,
+            "role_id",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"skill_group_ids": [999]})),
+            StatusCode::BAD_REQUEST,
+            "skill_group_ids",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"skill_group_ids": "x"})),
+            StatusCode::BAD_REQUEST,
+            "skill_group_ids",
+        ),
+        (
+            Method::POST,
+            "/agents".into(),
+            agent(json!({"color": "red"})),
+            StatusCode::BAD_REQUEST,
+            "color",
+        ),
+        (
+            Method::PATCH,
+            format!("/agents/{ann}"),
+            json!({"nickname": "x".repeat(65)}),
+            StatusCode::BAD_REQUEST,
+            "nickname",
+        ),
+        (
+            Method::PATCH,
+            "/agents/999999".into(),
+            json!({"name": "x"}),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::PATCH,
+            "/agents/abc".into(),
+            json!({"name": "x"}),
+            StatusCode::BAD_REQUEST,
+            "path",
+        ),
+        (
+            Method::POST,
+            "/skill-groups".into(),
+            json!({"name": "x", "reception_limit": -1}),
+            StatusCode::BAD_REQUEST,
+            "reception_limit",
+        ),
+        (
+            Method::POST,
+            "/skill-groups".into(),
+            json!({"name": "x", "reception_limit": 1000}),
+            StatusCode::BAD_REQUEST,
+            "reception_limit",
+        ),
+        (
+            Method::POST,
+            "/skill-groups".into(),
+            json!({"reception_limit": 1}),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            Method::PUT,
+            format!("/skill-groups/{group}/members/999999"),
+            json!({}),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::POST,
+            "/roles".into(),
+            json!({"name": "r", "scopes": [{"module": "everything", "groups": null}]}),
+            StatusCode::BAD_REQUEST,
+            "scopes[0].module",
+        ),
+        (
+            Method::POST,
+            "/roles".into(),
+            json!({"name": "r", "scopes": [{"module": "agents", "groups": [999]}]}),
+            StatusCode::BAD_REQUEST,
+            "scopes.groups",
+        ),
+        (
+            Method::POST,
+            "/roles".into(),
+            json!({"name": "r", "scopes": [{"module": "agents", "groups": null}, {"module": "agents", "groups": null}]}),
+            StatusCode::BAD_REQUEST,
+            "scopes",
+        ),
+        (
+            Method::POST,
+            "/settings/rest-reasons".into(),
+            json!({"name": " "}),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            Method::PATCH,
+            "/settings/rest-reasons/999999".into(),
+            json!({"enabled": true}),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::PUT,
+            "/settings/proactive".into(),
+            json!({"enabled": "yes", "timeout_secs": 60}),
+            StatusCode::BAD_REQUEST,
+            "enabled",
+        ),
+        (
+            Method::POST,
+            "/quick-replies".into(),
+            json!({"group": "g", "title": "t", "content": "x".repeat(2001)}),
+            StatusCode::BAD_REQUEST,
+            "content",
+        ),
+        (
+            Method::POST,
+            "/quick-replies".into(),
+            json!({"group": "g", "title": "t"}),
+            StatusCode::BAD_REQUEST,
+            "content",
+        ),
+        (
+            Method::POST,
+            "/satisfaction-configs".into(),
+            stars("s").pipe(|mut v| {
+                v["levels"] = json!([]);
+                v
+            }),
+            StatusCode::BAD_REQUEST,
+            "levels",
+        ),
+        (
+            Method::POST,
+            "/satisfaction-configs".into(),
+            stars("s").pipe(|mut v| {
+                v["levels"][0]["value"] = json!(11);
+                v
+            }),
+            StatusCode::BAD_REQUEST,
+            "levels.value",
+        ),
+        (
+            Method::POST,
+            "/satisfaction-configs".into(),
+            stars("s").pipe(|mut v| {
+                v["validity_secs"] = json!(0);
+                v
+            }),
+            StatusCode::BAD_REQUEST,
+            "validity_secs",
+        ),
+        (
+            Method::POST,
+            "/satisfaction-configs".into(),
+            stars("s").pipe(|mut v| {
+                v["kind"] = json!("emoji");
+                v
+            }),
+            StatusCode::BAD_REQUEST,
+            "kind",
+        ),
+        (
+            Method::POST,
+            "/satisfaction-configs".into(),
+            stars("s").pipe(|mut v| {
+                v["send_rules"] = json!({});
+                v
+            }),
+            StatusCode::BAD_REQUEST,
+            "send_rules.auto_on_end",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "in_app", "user_id": ""}}),
+            StatusCode::BAD_REQUEST,
+            "kind.user_id",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "in_app", "user_id": "u", "avatar_url": "http://x.com/a.png"}}),
+            StatusCode::BAD_REQUEST,
+            "kind.avatar_url",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "fax"}}),
+            StatusCode::BAD_REQUEST,
+            "kind.type",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "website"}, "flow": 5}),
+            StatusCode::BAD_REQUEST,
+            "flow",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "website"}, "skill_group": 999}),
+            StatusCode::BAD_REQUEST,
+            "skill_group",
+        ),
+        (
+            Method::POST,
+            "/channels".into(),
+            json!({"name": "c", "kind": {"type": "website"}, "satisfaction": 999}),
+            StatusCode::BAD_REQUEST,
+            "satisfaction",
+        ),
+        (
+            Method::POST,
+            "/extensions".into(),
+            json!({"name": "e", "url": "http://x.com", "always_visible": true, "enabled": true}),
+            StatusCode::BAD_REQUEST,
+            "url",
+        ),
+        (
+            Method::POST,
+            "/extensions".into(),
+            json!({"name": "e", "url": "not a url", "always_visible": true, "enabled": true}),
+            StatusCode::BAD_REQUEST,
+            "url",
+        ),
+        (
+            Method::POST,
+            "/api-keys".into(),
+            json!({"name": ""}),
+            StatusCode::BAD_REQUEST,
+            "name",
+        ),
+        (
+            Method::POST,
+            "/apps".into(),
+            json!({"name": "a", "admin_email": "nope"}),
+            StatusCode::BAD_REQUEST,
+            "admin_email",
+        ),
+    ];
+    for (method, path, body, want, field) in cases {
+        let (status, out) = s.call(&admin, method.clone(), &path, Some(body)).await;
+        assert_eq!(status, want, "{method} {path}: {out}");
+        assert_eq!(field_of(&out), field, "{method} {path}: {out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{out}"
+        );
+    }
+
+    // Malformed JSON, the wrong media type, an oversize body.
+    // Cut short inside a value: the field where it broke; not JSON at all: the body.
+    let (status, out) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            "application/json",
+            b"{\"group\":".to_vec(),
+        )
+        .await;
+    assert_eq!((status, field_of(&out)), (StatusCode::BAD_REQUEST, "group"));
+    let (status, out) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            "application/json",
+            b"not json".to_vec(),
+        )
+        .await;
+    assert_eq!((status, field_of(&out)), (StatusCode::BAD_REQUEST, "body"));
+    let (status, out) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            "text/plain",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&out)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type")
+    );
+    let huge = format!(
+        "{{\"group\":\"g\",\"title\":\"t\",\"content\":\"{}\"}}",
+        "x".repeat(100_000)
+    );
+    let (status, out) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies",
+            "application/json",
+            huge.into(),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&out)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body")
+    );
+    let big_csv = format!("group,title,content\n{}", "g,t,c\n".repeat(200_000));
+    let (status, out) = s
+        .raw(
+            &admin,
+            Method::POST,
+            "/quick-replies/import",
+            "text/csv",
+            big_csv.into(),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&out)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body")
+    );
+    let (status, out) = s
+        .call(&admin, Method::GET, "/agents?include_deleted=maybe", None)
+        .await;
+    assert_eq!(
+        (status, field_of(&out)),
+        (StatusCode::BAD_REQUEST, "include_deleted")
+    );
+    let (status, out) = s.call(&admin, Method::GET, "/no-such-thing", None).await;
+    assert_eq!(
+        (status, out["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    assert_eq!(
+        s.snapshot(&admin).await,
+        before,
+        "no refusal changed anything"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_brings_every_resource_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let g1 = s.group(&admin, "presales").await;
+    let g2 = s.group(&admin, "aftersales").await;
+    let (ann, ann_token) = s.agent(&admin, "ann@example.com", 2, &[g1, g2]).await;
+    s.ok(
+        &admin,
+        Method::PUT,
+        &format!("/skill-groups/{g2}/members/{ann}"),
+        json!({"priority": 1}),
+    )
+    .await;
+    let (bob, _) = s.agent(&admin, "bob@example.com", 2, &[g1]).await;
+    s.ok(
+        &admin,
+        Method::POST,
+        &format!("/agents/{bob}/force-offline"),
+        json!({}),
+    )
+    .await;
+    let role = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "lead", "scopes": [{"module": "monitoring", "groups": [g1]}]}),
+        )
+        .await;
+    s.ok(
+        &admin,
+        Method::PATCH,
+        &format!("/agents/{ann}"),
+        json!({"role_id": role["id"]}),
+    )
+    .await;
+    let mut settings = s.get(&admin, "/settings").await;
+    settings["reception"]["auto_reception"] = json!(true);
+    settings["user_reply_timeout_secs"] = json!(600);
+    s.ok(&admin, Method::PUT, "/settings", settings).await;
+    s.ok(
+        &admin,
+        Method::POST,
+        "/settings/rest-reasons",
+        json!({"name": "lunch", "enabled": false}),
+    )
+    .await;
+    s.ok(
+        &admin,
+        Method::PUT,
+        "/settings/proactive",
+        json!({"enabled": true, "timeout_secs": 120}),
+    )
+    .await;
+    s.raw(
+        &admin,
+        Method::POST,
+        "/quick-replies/import",
+        "text/csv",
+        b"group,title,content\ng,t1,c1\ng,t2,c2\n".to_vec(),
+    )
+    .await;
+    let config = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/satisfaction-configs",
+            stars("stars"),
+        )
+        .await;
+    s.ok(
+        &admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "skill_group": g1, "satisfaction": config["id"]}),
+    )
+    .await;
+    s.ok(
+        &admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "Web", "kind": {"type": "website"}}),
+    )
+    .await;
+    s.ok(&admin, Method::POST, "/extensions", json!({"name": "CRM", "url": "https://crm.example.com", "always_visible": true, "enabled": false}))
+        .await;
+    let key = s
+        .ok(&admin, Method::POST, "/api-keys", json!({"name": "crm"}))
+        .await;
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!(
+                "/agents/{}",
+                s.agent(&admin, "gone@example.com", 2, &[]).await.0
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let before = s.snapshot(&admin).await;
+    s.stop().await;
+
+    let s = Server::start(dir.path()).await;
+    // Logins, keys and passwords live in the log too.
+    assert_eq!(s.snapshot(&admin).await, before);
+    s.get(&ann_token, "/auth/me").await;
+    s.get(key["key"].as_str().unwrap(), "/auth/me").await;
+    let (status, _) = s.login("bob@example.com", "bob-own-password").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "still forced offline");
+    // New ids do not reuse old ones.
+    let g3 = s.group(&admin, "complaints").await;
+    for id in [g1, g2, ann, bob] {
+        assert!(id < g3, "{id} reused");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/agents",
+        "/api/v1/agents/{id}",
+        "/api/v1/agents/import",
+        "/api/v1/skill-groups/{id}/members/{agent_id}",
+        "/api/v1/settings",
+        "/api/v1/settings/proactive",
+        "/api/v1/quick-replies/import",
+        "/api/v1/satisfaction-configs/{id}",
+        "/api/v1/channels/{id}",
+        "/api/v1/extensions/{id}",
+        "/api/v1/api-keys/{id}",
+        "/api/v1/apps",
+        "/api/v1/roles/{id}",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    // Every documented operation answers (401 without a token, never 404 or 405).
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "1").replace("{agent_id}", "1");
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let (status, _) = s
+                .call(
+                    "",
+                    method.clone(),
+                    concrete.trim_start_matches("/api/v1"),
+                    None,
+                )
+                .await;
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed ({status})"
+            );
+            if path != "/api/v1/auth/login" {
+                assert!(
+                    item[method.as_str().to_lowercase()]["security"].is_array(),
+                    "{method} {path} lacks security"
+                );
+            }
+        }
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    s.stop().await;
+}
