@@ -1,5 +1,5 @@
 //! The command line, through the binary: `log export`, `replay --until`, `replay --session`
-//! errors and `serve`'s health endpoints and graceful stop. The log they read is made by
+//! errors and `serve`'s health endpoints, first administrator and graceful stop. The log they read is made by
 //! `helpline loadgen`; what they print is checked against the log read in-process.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -124,61 +124,96 @@ fn get(port: u16, path: &str) -> String {
     response
 }
 
+/// A child process killed when the test ends, even by a failed assertion: an orphaned
+/// server would hold the test's output pipe open and hang the run.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
-fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
+fn serve_answers_health_checks_prints_the_first_admin_once_and_stops_cleanly_on_sigterm() {
     let dir = traffic();
     let events = envelopes(dir.path()).len() as u64;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Ready once it says it serves (it logs after binding).
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    for _ in 0..100 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
+    for start in 0..2 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Reaped(
+            Command::new(BIN)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+                .arg(dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        // Ready once it says it serves (it logs after binding).
+        let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+        let mut seen = String::new();
+        for _ in 0..100 {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            if line.contains("serving") {
+                break;
+            }
         }
-        seen.push_str(&line);
-        if line.contains("serving") {
-            break;
+        assert!(seen.contains("serving"), "serve did not start: {seen}");
+        let health = get(port, "/healthz");
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+        assert!(health.ends_with("ok"), "{health}");
+        let ready = get(port, "/readyz");
+        let body = &ready[ready.find("\r\n\r\n").unwrap() + 4..];
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["ready"], true);
+        assert_eq!(
+            body["apps"], 1,
+            "loadgen's app is replayed, no second one made"
+        );
+        assert_eq!(
+            body["agents"], 21,
+            "loadgen's 20 and the first administrator"
+        );
+        assert_eq!(
+            body["lastSeq"].as_u64(),
+            Some(events + 2),
+            "the whole log replayed, then the administrator's agent and account"
+        );
+
+        let term = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", child.0.id())])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = child.0.wait().unwrap();
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        assert!(status.success(), "serve exited {status}: {rest}");
+        assert!(rest.contains("stopped"), "{rest}");
+        let mut stdout = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        if start == 0 {
+            assert!(
+                stdout.contains("administrator of app-1 is admin@helpline.local with password "),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!(stdout, "", "the first administrator is printed once");
         }
     }
-    assert!(seen.contains("serving"), "serve did not start: {seen}");
-    let health = get(port, "/healthz");
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    assert!(health.ends_with("ok"), "{health}");
-    let ready = get(port, "/readyz");
-    let body = &ready[ready.find("\r\n\r\n").unwrap() + 4..];
-    let body: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(body["ready"], true);
-    assert_eq!(
-        body["apps"], 1,
-        "loadgen's app is replayed, no second one made"
-    );
-    assert_eq!(body["agents"], 20);
-    assert_eq!(
-        body["lastSeq"].as_u64(),
-        Some(events),
-        "the whole log replayed"
-    );
-
-    let term = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    assert!(status.success(), "serve exited {status}: {rest}");
-    assert!(rest.contains("stopped"), "{rest}");
 }

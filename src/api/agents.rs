@@ -44,12 +44,16 @@ pub const IMPORT_COLUMNS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     /// Full name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Name shown to users.
+    #[schema(min_length = 1, max_length = 64)]
     pub nickname: String,
-    /// Staff number, unique in the app.
+    /// Staff number, unique in the app: letters, digits, `-`, `_`, `.`.
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9._-]+$")]
     pub staff_no: String,
     /// Login email, unique in the app.
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     /// Role (1 administrator, 2 agent, or a custom role).
     pub role_id: RoleId,
@@ -136,8 +140,10 @@ pub struct AgentFilter {
 #[serde(deny_unknown_fields)]
 pub struct AgentEdit {
     /// Full name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     /// Name shown to users.
+    #[schema(min_length = 1, max_length = 64)]
     pub nickname: Option<String>,
     /// The skill groups (within the caller's range) the agent is in after the edit.
     pub skill_group_ids: Option<Vec<GroupId>>,
@@ -668,6 +674,12 @@ pub async fn reset_password(
     let agent = visible(&dir, &scope, AgentId(id))?;
     if agent.deleted || agent.email.is_empty() {
         return Err(ApiError::NotFound(agent.id.to_string()));
+    }
+    if who.agent == Some(agent.id) {
+        return Err(ApiError::Conflict(
+            "you cannot reset your own password: change it with POST /api/v1/auth/password"
+                .to_owned(),
+        ));
     }
     let mut events = vec![(
         StreamId::app(who.app),

@@ -31,8 +31,10 @@ pub struct AppView {
 #[serde(deny_unknown_fields)]
 pub struct NewApp {
     /// Display name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// The email of its first administrator.
+    #[schema(min_length = 3, max_length = 254)]
     pub admin_email: String,
 }
 
@@ -126,6 +128,7 @@ pub struct ApiKeyView {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// What it is for.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 

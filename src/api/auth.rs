@@ -327,8 +327,10 @@ impl FromRequestParts<AppState> for Principal {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email.
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     /// Its password.
+    #[schema(max_length = 128)]
     pub password: String,
     /// The app, when the email has accounts in several.
     #[serde(default)]
@@ -555,6 +557,7 @@ pub struct PasswordChange {
     /// The password now.
     pub current_password: String,
     /// The new one (10 to 128 characters).
+    #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
 }
 

@@ -24,6 +24,7 @@ pub enum ChannelKindInput {
     /// An in-app virtual number.
     InApp {
         /// The virtual number's user id in the app's IM.
+        #[schema(min_length = 1, max_length = 64)]
         user_id: String,
         /// Its avatar URL (https).
         #[serde(default)]
@@ -41,6 +42,7 @@ pub enum ChannelKindInput {
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
     /// Display name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// In-app number or website (fixed once created).
     pub kind: ChannelKindInput,

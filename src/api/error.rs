@@ -194,10 +194,9 @@ impl IntoResponse for ApiError {
         if let Self::TooManyRequests {
             retry_after_secs, ..
         } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if let Self::Unauthorized(_) = &self {
             response.headers_mut().insert(

@@ -21,8 +21,10 @@ use super::error::{ApiError, Body, Id};
 #[serde(deny_unknown_fields)]
 pub struct ExtensionInput {
     /// The page name shown on its tab.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// The page, https only.
+    #[schema(min_length = 9, max_length = 2048, pattern = "^https://")]
     pub url: String,
     /// Shown at all times; otherwise only while a session is open.
     pub always_visible: bool,

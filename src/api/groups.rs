@@ -23,8 +23,10 @@ use super::error::{ApiError, Body, Id};
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
     /// Display name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Most sessions one agent serves at once for this group.
+    #[schema(minimum = 1, maximum = 100)]
     pub reception_limit: u32,
 }
 
@@ -33,8 +35,10 @@ pub struct NewGroup {
 #[serde(deny_unknown_fields)]
 pub struct GroupEdit {
     /// New name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     /// New reception limit.
+    #[schema(minimum = 1, maximum = 100)]
     pub reception_limit: Option<u32>,
 }
 
@@ -43,6 +47,7 @@ pub struct GroupEdit {
 #[serde(deny_unknown_fields)]
 pub struct MemberPriority {
     /// 1 (highest) to 5 (lowest); 3 when absent.
+    #[schema(minimum = 1, maximum = 5)]
     pub priority: Option<u8>,
 }
 

@@ -430,3 +430,99 @@ fn error_response(description: &str) -> RefOr<Response> {
             .build(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::domain::directory::{
+        MAX_NAME_CHARS, MAX_PROACTIVE_TIMEOUT_SECS, MAX_QUICK_REPLY_CONTENT_CHARS,
+        MAX_SATISFACTION_VALIDITY_SECS, MIN_PROACTIVE_TIMEOUT_SECS,
+    };
+    use crate::domain::group::{LOWEST_PRIORITY, MAX_RECEPTION_LIMIT};
+    use crate::domain::settings::{MAX_ACCEPT_TIMEOUT_SECS, MIN_ACCEPT_TIMEOUT_SECS};
+
+    fn property(doc: &Value, schema: &str, field: &str, bound: &str) -> u64 {
+        doc["components"]["schemas"][schema]["properties"][field][bound]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{schema}.{field} has no {bound}"))
+    }
+
+    /// The bounds the document states are literals (the derive takes no constants): this
+    /// keeps them equal to the limits the code enforces.
+    #[test]
+    fn documented_bounds_are_the_enforced_limits() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let checks = [
+            (
+                "NewGroup",
+                "reception_limit",
+                "maximum",
+                u64::from(MAX_RECEPTION_LIMIT),
+            ),
+            (
+                "MemberPriority",
+                "priority",
+                "maximum",
+                u64::from(LOWEST_PRIORITY),
+            ),
+            ("NewAgent", "name", "maxLength", MAX_NAME_CHARS as u64),
+            (
+                "ProactiveRule",
+                "timeout_secs",
+                "minimum",
+                u64::from(MIN_PROACTIVE_TIMEOUT_SECS),
+            ),
+            (
+                "ProactiveRule",
+                "timeout_secs",
+                "maximum",
+                u64::from(MAX_PROACTIVE_TIMEOUT_SECS),
+            ),
+            (
+                "ReceptionSettings",
+                "accept_timeout_secs",
+                "minimum",
+                u64::from(MIN_ACCEPT_TIMEOUT_SECS),
+            ),
+            (
+                "ReceptionSettings",
+                "accept_timeout_secs",
+                "maximum",
+                u64::from(MAX_ACCEPT_TIMEOUT_SECS),
+            ),
+            (
+                "QuickReplyInput",
+                "content",
+                "maxLength",
+                MAX_QUICK_REPLY_CONTENT_CHARS as u64,
+            ),
+            (
+                "SatisfactionInput",
+                "validity_secs",
+                "maximum",
+                u64::from(MAX_SATISFACTION_VALIDITY_SECS),
+            ),
+            (
+                "PasswordChange",
+                "new_password",
+                "minLength",
+                super::auth::MIN_PASSWORD_CHARS as u64,
+            ),
+        ];
+        for (schema, field, bound, want) in checks {
+            assert_eq!(
+                property(&doc, schema, field, bound),
+                want,
+                "{schema}.{field}.{bound}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_names_no_person() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        assert!(doc["info"].get("contact").is_none());
+        assert_eq!(doc["info"]["title"], "helpline management API");
+    }
+}

@@ -26,10 +26,13 @@ pub const IMPORT_COLUMNS: &[&str] = &["group", "title", "content"];
 #[serde(deny_unknown_fields)]
 pub struct QuickReplyInput {
     /// The grouping it is filed under.
+    #[schema(min_length = 1, max_length = 64)]
     pub group: String,
     /// The title agents pick it by.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
     /// The text sent to the user.
+    #[schema(min_length = 1, max_length = 2000)]
     pub content: String,
 }
 

@@ -22,6 +22,7 @@ use super::error::{ApiError, Body, Id};
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
     /// Display name, unique in the app.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// The modules it opens, each with its skill-group range (`null`: all groups).
     pub scopes: Vec<ModuleScope>,

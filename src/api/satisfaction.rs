@@ -23,16 +23,21 @@ use super::error::{ApiError, Body, Id};
 #[serde(deny_unknown_fields)]
 pub struct SatisfactionInput {
     /// Configuration name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Stars or numbers.
     pub kind: RatingKind,
     /// 1 to 10 levels, values 1 to 10 ascending.
+    #[schema(min_items = 1, max_items = 10)]
     pub levels: Vec<LevelInput>,
     /// Sent with the invitation.
+    #[schema(min_length = 1, max_length = 200)]
     pub invitation_text: String,
     /// Sent after the rating.
+    #[schema(min_length = 1, max_length = 200)]
     pub thank_you_text: String,
     /// How long an invitation can be answered, 60 s to 30 days.
+    #[schema(minimum = 60, maximum = 2592000)]
     pub validity_secs: u32,
     /// When invitations are sent.
     pub send_rules: SendRulesInput,
@@ -43,8 +48,10 @@ pub struct SatisfactionInput {
 #[serde(deny_unknown_fields)]
 pub struct LevelInput {
     /// 1 to 10.
+    #[schema(minimum = 1, maximum = 10)]
     pub value: u8,
     /// Its label.
+    #[schema(min_length = 1, max_length = 64)]
     pub label: String,
 }
 

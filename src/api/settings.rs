@@ -47,6 +47,7 @@ pub async fn put_settings(
 #[serde(deny_unknown_fields)]
 pub struct NewRestReason {
     /// The name agents pick.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Offered to agents (default true).
     #[serde(default = "yes")]
@@ -62,6 +63,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct RestReasonEdit {
     /// New name.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,

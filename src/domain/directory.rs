@@ -84,6 +84,7 @@ durable! {
 
     /// One module a role may use, and over which skill groups.
     #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
     pub struct ModuleScope {
         /// The module.
         pub module: Module,
@@ -133,10 +134,12 @@ durable! {
 
     /// Whether agents may start chats with in-app users, and how long the user has to answer.
     #[derive(Copy, ToSchema)]
+    #[serde(deny_unknown_fields)]
     pub struct ProactiveRule {
         /// Agents may contact users proactively.
         pub enabled: bool,
         /// A proactive session the user never answers ends after this long (60-86400 s).
+        #[schema(minimum = 60, maximum = 86400)]
         pub timeout_secs: u32,
     }
 
@@ -646,10 +649,10 @@ impl AppDirectory {
                         }
                     }
                 }
-                if matches!(event, Event::AgentForcedOffline | Event::AgentDeleted) {
-                    if let Some(old) = a.login.take() {
-                        by_token.remove(&old.token_hash);
-                    }
+                if matches!(event, Event::AgentForcedOffline | Event::AgentDeleted)
+                    && let Some(old) = a.login.take()
+                {
+                    by_token.remove(&old.token_hash);
                 }
             }
             _ => {}
@@ -1052,21 +1055,21 @@ pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rej
         // Flows arrive with the flow engine; until then no flow id exists.
         return Err(Rejection::invalid("flow", format!("{flow} does not exist")));
     }
-    if let Some(g) = channel.skill_group {
-        if !dir.groups.contains_key(&g) {
-            return Err(Rejection::invalid(
-                "skill_group",
-                format!("{g} does not exist"),
-            ));
-        }
+    if let Some(g) = channel.skill_group
+        && !dir.groups.contains_key(&g)
+    {
+        return Err(Rejection::invalid(
+            "skill_group",
+            format!("{g} does not exist"),
+        ));
     }
-    if let Some(s) = channel.satisfaction {
-        if !dir.satisfaction.contains_key(&s) {
-            return Err(Rejection::invalid(
-                "satisfaction",
-                format!("{s} does not exist"),
-            ));
-        }
+    if let Some(s) = channel.satisfaction
+        && !dir.satisfaction.contains_key(&s)
+    {
+        return Err(Rejection::invalid(
+            "satisfaction",
+            format!("{s} does not exist"),
+        ));
     }
     if let ChannelKind::InApp {
         user_id,
@@ -1096,13 +1099,13 @@ pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rej
         if let Some(url) = avatar_url {
             validate_https_url("kind.avatar_url", url)?;
         }
-        if let Some(g) = proactive_group {
-            if !dir.groups.contains_key(g) {
-                return Err(Rejection::invalid(
-                    "kind.proactive_group",
-                    format!("{g} does not exist"),
-                ));
-            }
+        if let Some(g) = proactive_group
+            && !dir.groups.contains_key(g)
+        {
+            return Err(Rejection::invalid(
+                "kind.proactive_group",
+                format!("{g} does not exist"),
+            ));
         }
     }
     Ok(())

@@ -47,6 +47,7 @@ durable! {
         /// Sessions are assigned at once, with no accept step.
         pub auto_reception: bool,
         /// The accept countdown of a manual offer.
+        #[schema(minimum = 5, maximum = 3600)]
         pub accept_timeout_secs: u32,
         /// When the countdown ends, offer the session to another agent of the same group.
         pub redirect_on_timeout: bool,
@@ -73,9 +74,12 @@ durable! {
         pub routing: RoutingPolicy,
         /// Reception settings.
         pub reception: ReceptionSettings,
-        /// End a session when the user has not answered the agent for this long; 0 is off.
+        /// End a session when the user has not answered the agent for this long; 0 is off,
+        /// otherwise 60 to 86400.
+        #[schema(maximum = 86400)]
         pub user_reply_timeout_secs: u32,
-        /// Sent to the user when the user-reply timeout ends a session.
+        /// Sent to the user when the user-reply timeout ends a session (at most 2048 bytes).
+        #[schema(max_length = 2048)]
         pub auto_termination_message: String,
         /// Status after login.
         pub login_status: LoginStatus,
