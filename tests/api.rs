@@ -33,6 +33,18 @@ struct Server {
 
 impl Server {
     async fn start(dir: &Path) -> Server {
+        Self::start_with(
+            dir,
+            ApiConfig {
+                token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+                public_url: Some("https://desk.example.com/".to_owned()),
+                smtp: None,
+            },
+        )
+        .await
+    }
+
+    async fn start_with(dir: &Path, config: ApiConfig) -> Server {
         let (log, _) = SledLog::open_with(
             dir,
             LogOptions {
@@ -54,11 +66,6 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = ApiConfig {
-            token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
-            public_url: Some("https://desk.example.com/".to_owned()),
-            smtp: None,
-        };
         let state = ApiState::new(
             engine.clone(),
             directory,
@@ -2003,5 +2010,110 @@ async fn the_openapi_document_covers_every_route() {
         }
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    s.stop().await;
+}
+
+/// A mail server on loopback that accepts every message and hands its text over.
+async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut message = String::new();
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            tx.send(std::mem::take(&mut message)).unwrap();
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn passwords_are_mailed_when_smtp_is_configured() {
+    let (port, mut mails) = fake_smtp().await;
+    let dir = tempfile::tempdir().unwrap();
+    let smtp: api::mail::SmtpConfig = toml::from_str(&format!(
+        "host = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"helpline <desk@example.com>\"\n"
+    ))
+    .unwrap();
+    let config = ApiConfig {
+        token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+        public_url: None,
+        smtp: Some(smtp),
+    };
+    let s = Server::start_with(dir.path(), config).await;
+    let admin = s.admin().await;
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/agents",
+            json!({"name": "Ann Lee", "nickname": "Ann", "staff_no": "1", "email": "ann@example.com", "role_id": 2}),
+        )
+        .await;
+    assert_eq!(created["emailed_to"], "ann@example.com");
+    assert!(
+        created.get("password").is_none(),
+        "a mailed password is not shown: {created}"
+    );
+    let mail = mails.recv().await.unwrap();
+    assert!(
+        mail.contains("To: \"Ann Lee\" <ann@example.com>")
+            || mail.contains("To: Ann Lee <ann@example.com>"),
+        "{mail}"
+    );
+    let password = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("your helpline password is: "))
+        .unwrap_or_else(|| panic!("no password in {mail}"))
+        .trim()
+        .to_owned();
+    let (status, body) = s.login("ann@example.com", &password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let reset = s
+        .ok(
+            &admin,
+            Method::POST,
+            &format!("/agents/{}/password-reset", created["agent"]["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reset, json!({"emailed_to": "ann@example.com"}));
+    let mail = mails.recv().await.unwrap();
+    assert!(!mail.contains(&password), "a new password was sent");
     s.stop().await;
 }

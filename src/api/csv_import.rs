@@ -202,4 +202,34 @@ mod tests {
             Err(ApiError::Invalid { .. })
         ));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Any bytes a client sends are read or refused with a row or field error, never a panic.
+        #[test]
+        fn any_upload_is_read_or_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            match read(&bytes, COLUMNS) {
+                Ok(rows) => proptest::prop_assert!(!rows.is_empty() && rows.len() <= MAX_IMPORT_ROWS),
+                Err(ApiError::InvalidRows { rows, .. }) => proptest::prop_assert!(!rows.is_empty()),
+                Err(ApiError::Invalid { field, .. }) => proptest::prop_assert_eq!(field, "file"),
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        /// CSV-shaped text with quotes, commas and newlines in cells round-trips its cells.
+        #[test]
+        fn quoted_cells_round_trip(cells in proptest::collection::vec("[a-z ,\"\n]{1,12}", 3)) {
+            let quote = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+            let file = format!("group,title,content\n{}\n", cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(","));
+            let blank = cells.iter().all(|c| c.trim().is_empty());
+            match read(file.as_bytes(), COLUMNS) {
+                Ok(rows) => {
+                    proptest::prop_assert_eq!(rows[0].cells["group"].as_str(), cells[0].as_str());
+                    proptest::prop_assert_eq!(rows[0].cells["content"].as_str(), cells[2].as_str());
+                }
+                Err(e) => proptest::prop_assert!(blank, "{e:?}"),
+            }
+        }
+    }
 }

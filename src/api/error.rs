@@ -375,4 +375,31 @@ mod tests {
         assert_eq!(field(r#"{"name":"a","#), "body");
         assert_eq!(field("[]"), "body");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Any body is parsed or refused naming a field, never a panic.
+        #[test]
+        fn any_body_is_parsed_or_refused_naming_a_field(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            match parse_json::<Outer>(&bytes) {
+                Ok(_) => {}
+                Err(ApiError::Invalid { field, .. }) => proptest::prop_assert!(!field.is_empty()),
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        /// JSON-shaped bodies with wrong types or values name the field they broke at.
+        #[test]
+        fn json_shaped_bodies_name_their_field(name in proptest::prelude::any::<Option<i64>>(), value in proptest::prelude::any::<i64>()) {
+            let body = serde_json::json!({"name": name, "levels": [{"value": value}]}).to_string();
+            match parse_json::<Outer>(body.as_bytes()) {
+                Ok(_) => proptest::prop_assert!(false, "name is never a string here"),
+                Err(ApiError::Invalid { field, .. }) => {
+                    proptest::prop_assert!(field == "name" || field == "levels[0].value", "{field}")
+                }
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
 }

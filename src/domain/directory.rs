@@ -1447,4 +1447,29 @@ mod tests {
         );
         assert_eq!(dir.channels_using_group(GroupId(30)), vec![ChannelId(60)]);
     }
+
+    proptest::proptest! {
+        /// Any text is an email or a refusal naming `email`; accepted ones are lowercase and
+        /// stable under a second normalization.
+        #[test]
+        fn emails_from_anywhere(raw in "\\PC{0,40}") {
+            match normalize_email(&raw) {
+                Ok(email) => {
+                    proptest::prop_assert_eq!(email.to_lowercase(), email.clone());
+                    proptest::prop_assert_eq!(normalize_email(&email).unwrap(), email);
+                }
+                Err(e) => proptest::prop_assert_eq!(e.field(), Some("email")),
+            }
+        }
+
+        /// Any text is an https URL or a refusal naming the field.
+        #[test]
+        fn urls_from_anywhere(raw in "\\PC{0,60}") {
+            if let Err(e) = validate_https_url("url", &raw) {
+                proptest::prop_assert_eq!(e.field(), Some("url"));
+            } else {
+                proptest::prop_assert!(raw.starts_with("https://") || raw.to_lowercase().starts_with("https:"));
+            }
+        }
+    }
 }
