@@ -1518,7 +1518,7 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
             "/agents/999999".into(),
             json!({"name": "x"}),
             StatusCode::NOT_FOUND,
-            "",
+            "path",
         ),
         (
             Method::PATCH,
@@ -1553,7 +1553,7 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
             format!("/skill-groups/{group}/members/999999"),
             json!({}),
             StatusCode::NOT_FOUND,
-            "",
+            "path",
         ),
         (
             Method::POST,
@@ -1588,7 +1588,7 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
             "/settings/rest-reasons/999999".into(),
             json!({"enabled": true}),
             StatusCode::NOT_FOUND,
-            "",
+            "path",
         ),
         (
             Method::PUT,

@@ -518,17 +518,6 @@ pub struct Me {
     pub modules: Vec<Module>,
 }
 
-const MODULES: [Module; 8] = [
-    Module::Agents,
-    Module::SkillGroups,
-    Module::Flows,
-    Module::Channels,
-    Module::Settings,
-    Module::ServiceRecords,
-    Module::Monitoring,
-    Module::DataAnalysis,
-];
-
 /// Who the caller is and what the role opens.
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, description = "the caller", body = Me)))]
@@ -543,7 +532,7 @@ pub async fn me(State(state): State<AppState>, Signed(who): Signed) -> Result<Js
         role_id: who.role,
         role_name: dir.role_name(who.role).unwrap_or_default().to_owned(),
         must_change_password: who.must_change_password,
-        modules: MODULES
+        modules: Module::ALL
             .into_iter()
             .filter(|m| dir.scope(who.role, *m).is_some())
             .collect(),

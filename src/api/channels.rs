@@ -9,13 +9,38 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::directory::{self, Channel, ChannelKind, Module};
+use std::collections::BTreeMap;
+
+use crate::domain::directory::{self, AppDirectory, Channel, ChannelKind, Module};
 use crate::domain::event::Event;
-use crate::domain::ids::{ChannelId, FlowId, GroupId, SatisfactionId, StreamId};
+use crate::domain::ids::{ChannelId, FlowId, GroupId, SatisfactionId};
 
 use super::auth::{Principal, random_bytes};
+use super::catalog::{self, Catalog};
 use super::error::{ApiError, Body, Id};
 use super::{ApiState, AppState};
+
+/// Channels as a catalog of the channels module.
+pub struct Channels;
+
+impl Catalog for Channels {
+    type Id = ChannelId;
+    type Item = Channel;
+    const MODULE: Module = Module::Channels;
+    const READ_NEEDS_MODULE: bool = true;
+    fn id(raw: u64) -> ChannelId {
+        ChannelId(raw)
+    }
+    fn items(dir: &AppDirectory) -> &BTreeMap<ChannelId, Channel> {
+        &dir.channels
+    }
+    fn saved(channel: Channel) -> Event {
+        Event::ChannelSaved { channel }
+    }
+    fn deleted(channel: ChannelId) -> Event {
+        Event::ChannelDeleted { channel }
+    }
+}
 
 /// What kind of channel to make.
 #[derive(Deserialize, ToSchema)]
@@ -133,6 +158,18 @@ fn build(input: ChannelInput, id: ChannelId, kept: Option<&Channel>) -> Result<C
     })
 }
 
+/// Builds and checks a channel against the app.
+fn checked(
+    dir: &AppDirectory,
+    input: ChannelInput,
+    id: ChannelId,
+    kept: Option<&Channel>,
+) -> Result<Channel, ApiError> {
+    let channel = build(input, id, kept)?;
+    directory::validate_channel(dir, &channel)?;
+    Ok(channel)
+}
+
 /// Lists the channels.
 #[utoipa::path(get, path = "/channels", tag = "channels",
     responses((status = 200, description = "channels, by id", body = Vec<ChannelView>)))]
@@ -140,13 +177,9 @@ pub async fn list_channels(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
+    let channels = catalog::list::<Channels>(&state, &who)?;
     Ok(Json(
-        dir.channels
-            .into_values()
-            .map(|c| view(&state, c))
-            .collect(),
+        channels.into_iter().map(|c| view(&state, c)).collect(),
     ))
 }
 
@@ -158,18 +191,8 @@ pub async fn create_channel(
     who: Principal,
     Body(input): Body<ChannelInput>,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let channel = build(input, ChannelId(state.desk.next_id()), None)?;
-    directory::validate_channel(&dir, &channel)?;
-    let event = Event::ChannelSaved {
-        channel: channel.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let channel =
+        catalog::create::<Channels>(&state, &who, |dir, id| checked(dir, input, id, None)).await?;
     Ok((StatusCode::CREATED, Json(view(&state, channel))))
 }
 
@@ -181,15 +204,10 @@ pub async fn get_channel(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = ChannelId(id);
-    let channel = dir
-        .channels
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
-    Ok(Json(view(&state, channel)))
+    Ok(Json(view(
+        &state,
+        catalog::get::<Channels>(&state, &who, id)?,
+    )))
 }
 
 /// Replaces a channel's settings (its type and `webAppId` stay).
@@ -201,23 +219,10 @@ pub async fn update_channel(
     Id(id): Id<u64>,
     Body(input): Body<ChannelInput>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = ChannelId(id);
-    let old = dir
-        .channels
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
-    let channel = build(input, id, Some(old))?;
-    directory::validate_channel(&dir, &channel)?;
-    let event = Event::ChannelSaved {
-        channel: channel.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let channel = catalog::update::<Channels>(&state, &who, id, |dir, id, old| {
+        checked(dir, input, id, Some(old))
+    })
+    .await?;
     Ok(Json(view(&state, channel)))
 }
 
@@ -229,17 +234,6 @@ pub async fn delete_channel(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<StatusCode, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = ChannelId(id);
-    if !dir.channels.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let event = Event::ChannelDeleted { channel: id };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    catalog::delete::<Channels>(&state, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -166,6 +166,8 @@ impl ApiError {
             Self::TooLarge { .. } => (Some("body".to_owned()), self.to_string()),
             Self::UnsupportedMediaType(_) => (Some("Content-Type".to_owned()), self.to_string()),
             Self::InvalidRows { .. } => (Some("file".to_owned()), self.to_string()),
+            // Ids in bodies are refused as invalid fields; a 404 is about the path's ids.
+            Self::NotFound(_) => (Some("path".to_owned()), self.to_string()),
             _ => (None, self.to_string()),
         };
         ErrorBody {

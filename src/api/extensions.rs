@@ -8,12 +8,15 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::domain::directory::{self, Extension, Module};
+use std::collections::BTreeMap;
+
+use crate::domain::directory::{self, AppDirectory, Extension, Module};
 use crate::domain::event::Event;
-use crate::domain::ids::{ExtensionId, StreamId};
+use crate::domain::ids::ExtensionId;
 
 use super::AppState;
 use super::auth::Principal;
+use super::catalog::{self, Catalog};
 use super::error::{ApiError, Body, Id};
 
 /// An extension as written by the console.
@@ -44,6 +47,28 @@ fn checked(input: ExtensionInput, id: ExtensionId) -> Result<Extension, ApiError
     Ok(extension)
 }
 
+/// Extensions as a catalog: any account reads them, the settings module edits them.
+pub struct Extensions;
+
+impl Catalog for Extensions {
+    type Id = ExtensionId;
+    type Item = Extension;
+    const MODULE: Module = Module::Settings;
+    const READ_NEEDS_MODULE: bool = false;
+    fn id(raw: u64) -> ExtensionId {
+        ExtensionId(raw)
+    }
+    fn items(dir: &AppDirectory) -> &BTreeMap<ExtensionId, Extension> {
+        &dir.extensions
+    }
+    fn saved(extension: Extension) -> Event {
+        Event::ExtensionSaved { extension }
+    }
+    fn deleted(extension: ExtensionId) -> Event {
+        Event::ExtensionDeleted { extension }
+    }
+}
+
 /// Lists the extensions.
 #[utoipa::path(get, path = "/extensions", tag = "extensions",
     responses((status = 200, description = "extensions, by id", body = Vec<Extension>)))]
@@ -51,9 +76,7 @@ pub async fn list_extensions(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Json<Vec<Extension>>, ApiError> {
-    Ok(Json(
-        state.desk.app(who.app)?.extensions.into_values().collect(),
-    ))
+    catalog::list::<Extensions>(&state, &who).map(Json)
 }
 
 /// Creates an extension.
@@ -64,16 +87,7 @@ pub async fn create_extension(
     who: Principal,
     Body(input): Body<ExtensionInput>,
 ) -> Result<(StatusCode, Json<Extension>), ApiError> {
-    let turn = state.desk.turn().await;
-    who.scope(&state.desk.app(who.app)?, Module::Settings)?;
-    let extension = checked(input, ExtensionId(state.desk.next_id()))?;
-    let event = Event::ExtensionSaved {
-        extension: extension.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let extension = catalog::create::<Extensions>(&state, &who, |_, id| checked(input, id)).await?;
     Ok((StatusCode::CREATED, Json(extension)))
 }
 
@@ -85,13 +99,7 @@ pub async fn get_extension(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<Extension>, ApiError> {
-    let id = ExtensionId(id);
-    let dir = state.desk.app(who.app)?;
-    dir.extensions
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+    catalog::get::<Extensions>(&state, &who, id).map(Json)
 }
 
 /// Replaces an extension.
@@ -103,22 +111,9 @@ pub async fn update_extension(
     Id(id): Id<u64>,
     Body(input): Body<ExtensionInput>,
 ) -> Result<Json<Extension>, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Settings)?;
-    let id = ExtensionId(id);
-    if !dir.extensions.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let extension = checked(input, id)?;
-    let event = Event::ExtensionSaved {
-        extension: extension.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
-    Ok(Json(extension))
+    catalog::update::<Extensions>(&state, &who, id, |_, id, _| checked(input, id))
+        .await
+        .map(Json)
 }
 
 /// Deletes an extension.
@@ -129,17 +124,6 @@ pub async fn delete_extension(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<StatusCode, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Settings)?;
-    let id = ExtensionId(id);
-    if !dir.extensions.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let event = Event::ExtensionDeleted { extension: id };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    catalog::delete::<Extensions>(&state, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod apps;
 pub mod auth;
+pub mod catalog;
 pub mod channels;
 pub mod csv_import;
 pub mod desk;

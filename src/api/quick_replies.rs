@@ -8,15 +8,40 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::directory::{self, MAX_QUICK_REPLIES, Module, QuickReply};
+use std::collections::BTreeMap;
+
+use crate::domain::directory::{self, AppDirectory, MAX_QUICK_REPLIES, Module, QuickReply};
 use crate::domain::event::Event;
 use crate::domain::ids::{QuickReplyId, StreamId};
 use crate::log::MAX_EVENT_BYTES;
 
 use super::AppState;
 use super::auth::Principal;
+use super::catalog::{self, Catalog};
 use super::csv_import::{self, CsvBody, RowErrors};
 use super::error::{ApiError, Body, Id, Params};
+
+/// Quick replies as a catalog: any account reads them, the settings module edits them.
+pub struct QuickReplies;
+
+impl Catalog for QuickReplies {
+    type Id = QuickReplyId;
+    type Item = QuickReply;
+    const MODULE: Module = Module::Settings;
+    const READ_NEEDS_MODULE: bool = false;
+    fn id(raw: u64) -> QuickReplyId {
+        QuickReplyId(raw)
+    }
+    fn items(dir: &AppDirectory) -> &BTreeMap<QuickReplyId, QuickReply> {
+        &dir.quick_replies
+    }
+    fn saved(reply: QuickReply) -> Event {
+        Event::QuickReplySaved { reply }
+    }
+    fn deleted(reply: QuickReplyId) -> Event {
+        Event::QuickReplyDeleted { reply }
+    }
+}
 
 /// The columns of the import template.
 pub const IMPORT_COLUMNS: &[&str] = &["group", "title", "content"];
@@ -55,7 +80,7 @@ pub async fn list_quick_replies(
     who: Principal,
     Params(filter): Params<QuickReplyFilter>,
 ) -> Result<Json<Vec<QuickReply>>, ApiError> {
-    let dir = state.desk.app(who.app)?;
+    let dir = catalog::readable::<QuickReplies>(&state, &who)?;
     let words: Vec<String> = filter
         .q
         .as_deref()
@@ -99,22 +124,15 @@ pub async fn create_quick_reply(
     who: Principal,
     Body(input): Body<QuickReplyInput>,
 ) -> Result<(StatusCode, Json<QuickReply>), ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Settings)?;
-    if dir.quick_replies.len() >= MAX_QUICK_REPLIES {
-        return Err(ApiError::Conflict(format!(
-            "the app has {MAX_QUICK_REPLIES} quick replies, the most it may hold"
-        )));
-    }
-    let reply = checked(input, QuickReplyId(state.desk.next_id()))?;
-    let event = Event::QuickReplySaved {
-        reply: reply.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let reply = catalog::create::<QuickReplies>(&state, &who, |dir, id| {
+        if dir.quick_replies.len() >= MAX_QUICK_REPLIES {
+            return Err(ApiError::Conflict(format!(
+                "the app has {MAX_QUICK_REPLIES} quick replies, the most it may hold"
+            )));
+        }
+        checked(input, id)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(reply)))
 }
 
@@ -126,13 +144,7 @@ pub async fn get_quick_reply(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<QuickReply>, ApiError> {
-    let id = QuickReplyId(id);
-    let dir = state.desk.app(who.app)?;
-    dir.quick_replies
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+    catalog::get::<QuickReplies>(&state, &who, id).map(Json)
 }
 
 /// Replaces a quick reply.
@@ -144,22 +156,9 @@ pub async fn update_quick_reply(
     Id(id): Id<u64>,
     Body(input): Body<QuickReplyInput>,
 ) -> Result<Json<QuickReply>, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Settings)?;
-    let id = QuickReplyId(id);
-    if !dir.quick_replies.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let reply = checked(input, id)?;
-    let event = Event::QuickReplySaved {
-        reply: reply.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
-    Ok(Json(reply))
+    catalog::update::<QuickReplies>(&state, &who, id, |_, id, _| checked(input, id))
+        .await
+        .map(Json)
 }
 
 /// Deletes a quick reply.
@@ -170,18 +169,7 @@ pub async fn delete_quick_reply(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<StatusCode, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Settings)?;
-    let id = QuickReplyId(id);
-    if !dir.quick_replies.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let event = Event::QuickReplyDeleted { reply: id };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    catalog::delete::<QuickReplies>(&state, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -43,17 +43,6 @@ pub struct RoleView {
     pub holders: usize,
 }
 
-const ALL_MODULES: [Module; 8] = [
-    Module::Agents,
-    Module::SkillGroups,
-    Module::Flows,
-    Module::Channels,
-    Module::Settings,
-    Module::ServiceRecords,
-    Module::Monitoring,
-    Module::DataAnalysis,
-];
-
 fn holders(dir: &AppDirectory, role: RoleId) -> usize {
     dir.agents
         .values()
@@ -66,7 +55,7 @@ fn views(dir: &AppDirectory) -> Vec<RoleView> {
         id: ADMINISTRATOR,
         name: "administrator".to_owned(),
         built_in: true,
-        scopes: ALL_MODULES
+        scopes: Module::ALL
             .iter()
             .map(|m| ModuleScope {
                 module: *m,

@@ -8,14 +8,17 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use std::collections::BTreeMap;
+
 use crate::domain::directory::{
-    self, Module, RatingKind, RatingLevel, SatisfactionConfig, SendRules,
+    self, AppDirectory, Module, RatingKind, RatingLevel, SatisfactionConfig, SendRules,
 };
 use crate::domain::event::Event;
-use crate::domain::ids::{SatisfactionId, StreamId};
+use crate::domain::ids::SatisfactionId;
 
 use super::AppState;
 use super::auth::Principal;
+use super::catalog::{self, Catalog};
 use super::error::{ApiError, Body, Id};
 
 /// A configuration as written by the console.
@@ -93,6 +96,39 @@ fn checked(input: SatisfactionInput, id: SatisfactionId) -> Result<SatisfactionC
     Ok(config)
 }
 
+/// Satisfaction configurations as a catalog of the channels module.
+pub struct Configs;
+
+impl Catalog for Configs {
+    type Id = SatisfactionId;
+    type Item = SatisfactionConfig;
+    const MODULE: Module = Module::Channels;
+    const READ_NEEDS_MODULE: bool = true;
+    fn id(raw: u64) -> SatisfactionId {
+        SatisfactionId(raw)
+    }
+    fn items(dir: &AppDirectory) -> &BTreeMap<SatisfactionId, SatisfactionConfig> {
+        &dir.satisfaction
+    }
+    fn saved(config: SatisfactionConfig) -> Event {
+        Event::SatisfactionSaved { config }
+    }
+    fn deleted(config: SatisfactionId) -> Event {
+        Event::SatisfactionDeleted { config }
+    }
+    fn check_delete(dir: &AppDirectory, id: SatisfactionId) -> Result<(), ApiError> {
+        let bound = dir.channels_using_satisfaction(id);
+        if bound.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = bound.iter().map(ToString::to_string).collect();
+        Err(ApiError::Conflict(format!(
+            "{id} is bound to {}: unbind it first",
+            names.join(", ")
+        )))
+    }
+}
+
 /// Lists the configurations.
 #[utoipa::path(get, path = "/satisfaction-configs", tag = "satisfaction",
     responses((status = 200, description = "configurations, by id", body = Vec<SatisfactionConfig>)))]
@@ -100,9 +136,7 @@ pub async fn list_configs(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Json<Vec<SatisfactionConfig>>, ApiError> {
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    Ok(Json(dir.satisfaction.into_values().collect()))
+    catalog::list::<Configs>(&state, &who).map(Json)
 }
 
 /// Creates a configuration.
@@ -113,16 +147,7 @@ pub async fn create_config(
     who: Principal,
     Body(input): Body<SatisfactionInput>,
 ) -> Result<(StatusCode, Json<SatisfactionConfig>), ApiError> {
-    let turn = state.desk.turn().await;
-    who.scope(&state.desk.app(who.app)?, Module::Channels)?;
-    let config = checked(input, SatisfactionId(state.desk.next_id()))?;
-    let event = Event::SatisfactionSaved {
-        config: config.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let config = catalog::create::<Configs>(&state, &who, |_, id| checked(input, id)).await?;
     Ok((StatusCode::CREATED, Json(config)))
 }
 
@@ -134,14 +159,7 @@ pub async fn get_config(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<SatisfactionConfig>, ApiError> {
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = SatisfactionId(id);
-    dir.satisfaction
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+    catalog::get::<Configs>(&state, &who, id).map(Json)
 }
 
 /// Replaces a configuration; channels bound to it use the new one at once.
@@ -153,22 +171,9 @@ pub async fn update_config(
     Id(id): Id<u64>,
     Body(input): Body<SatisfactionInput>,
 ) -> Result<Json<SatisfactionConfig>, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = SatisfactionId(id);
-    if !dir.satisfaction.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let config = checked(input, id)?;
-    let event = Event::SatisfactionSaved {
-        config: config.clone(),
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
-    Ok(Json(config))
+    catalog::update::<Configs>(&state, &who, id, |_, id, _| checked(input, id))
+        .await
+        .map(Json)
 }
 
 /// Deletes a configuration no channel is bound to.
@@ -179,25 +184,6 @@ pub async fn delete_config(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<StatusCode, ApiError> {
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Channels)?;
-    let id = SatisfactionId(id);
-    if !dir.satisfaction.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    let bound = dir.channels_using_satisfaction(id);
-    if !bound.is_empty() {
-        let names: Vec<String> = bound.iter().map(ToString::to_string).collect();
-        return Err(ApiError::Conflict(format!(
-            "{id} is bound to {}: unbind it first",
-            names.join(", ")
-        )));
-    }
-    let event = Event::SatisfactionDeleted { config: id };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    catalog::delete::<Configs>(&state, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -260,6 +260,20 @@ durable! {
     }
 }
 
+impl Module {
+    /// Every module, in the console's order.
+    pub const ALL: [Module; 8] = [
+        Module::Agents,
+        Module::SkillGroups,
+        Module::Flows,
+        Module::Channels,
+        Module::Settings,
+        Module::ServiceRecords,
+        Module::Monitoring,
+        Module::DataAnalysis,
+    ];
+}
+
 impl Default for ProactiveRule {
     fn default() -> Self {
         Self {
