@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::sync::Arc;
 
 use crate::domain::directory::{AppDirectory, Module};
 use crate::domain::event::Event;
@@ -40,7 +41,10 @@ pub trait Catalog {
 }
 
 /// The app's directory, after checking the caller may read the catalog.
-pub fn readable<C: Catalog>(state: &ApiState, who: &Principal) -> Result<AppDirectory, ApiError> {
+pub fn readable<C: Catalog>(
+    state: &ApiState,
+    who: &Principal,
+) -> Result<Arc<AppDirectory>, ApiError> {
     let dir = state.desk.app(who.app)?;
     if C::READ_NEEDS_MODULE {
         who.scope(&dir, C::MODULE)?;

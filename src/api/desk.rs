@@ -39,11 +39,10 @@ impl Desk {
         self.directory.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One app's directory, cloned out of the lock, or `NotFound`.
-    pub fn app(&self, app: AppId) -> Result<AppDirectory, ApiError> {
+    /// One app's directory as it is now (a shared snapshot, no lock held), or `NotFound`.
+    pub fn app(&self, app: AppId) -> Result<Arc<AppDirectory>, ApiError> {
         self.read()
-            .app(app)
-            .cloned()
+            .shared(app)
             .ok_or_else(|| ApiError::NotFound(app.to_string()))
     }
 

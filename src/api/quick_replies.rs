@@ -90,13 +90,14 @@ pub async fn list_quick_replies(
         .collect();
     let mut out: Vec<QuickReply> = dir
         .quick_replies
-        .into_values()
-        .filter(|r| {
+        .values()
+        .filter(|&r| {
             filter
                 .group
                 .as_deref()
                 .is_none_or(|g| r.group.eq_ignore_ascii_case(g.trim()))
         })
+        .cloned()
         .filter(|r| {
             let text = format!("{}\n{}", r.title, r.content).to_lowercase();
             words.iter().all(|w| text.contains(w.as_str()))

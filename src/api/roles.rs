@@ -89,7 +89,7 @@ pub async fn list_roles(
     who: Principal,
 ) -> Result<Json<Vec<RoleView>>, ApiError> {
     who.require_admin()?;
-    Ok(Json(views(&state.desk.app(who.app)?)))
+    Ok(Json(views(&*state.desk.app(who.app)?)))
 }
 
 /// One role.
@@ -101,7 +101,7 @@ pub async fn get_role(
     Id(id): Id<u64>,
 ) -> Result<Json<RoleView>, ApiError> {
     who.require_admin()?;
-    views(&state.desk.app(who.app)?)
+    views(&*state.desk.app(who.app)?)
         .into_iter()
         .find(|r| r.id == RoleId(id))
         .map(Json)
@@ -141,7 +141,7 @@ pub async fn create_role(
         )
         .await?;
     drop(turn);
-    let view = views(&state.desk.app(who.app)?)
+    let view = views(&*state.desk.app(who.app)?)
         .into_iter()
         .find(|r| r.id == id);
     Ok((
@@ -186,7 +186,7 @@ pub async fn update_role(
         )
         .await?;
     drop(turn);
-    let view = views(&state.desk.app(who.app)?)
+    let view = views(&*state.desk.app(who.app)?)
         .into_iter()
         .find(|r| r.id == id);
     view.map(Json)

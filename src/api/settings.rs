@@ -24,7 +24,7 @@ pub async fn get_settings(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<Json<AppSettings>, ApiError> {
-    who.scope(&state.desk.app(who.app)?, Module::Settings)?;
+    who.scope(&*state.desk.app(who.app)?, Module::Settings)?;
     Ok(Json(state.desk.engine.settings(who.app).as_ref().clone()))
 }
 
@@ -36,7 +36,7 @@ pub async fn put_settings(
     who: Principal,
     Body(settings): Body<AppSettings>,
 ) -> Result<Json<AppSettings>, ApiError> {
-    who.scope(&state.desk.app(who.app)?, Module::Settings)?;
+    who.scope(&*state.desk.app(who.app)?, Module::Settings)?;
     let _turn = state.desk.turn().await;
     state.desk.engine.update_settings(who.app, settings).await?;
     Ok(Json(state.desk.engine.settings(who.app).as_ref().clone()))
@@ -81,7 +81,8 @@ pub async fn list_rest_reasons(
             .desk
             .app(who.app)?
             .rest_reasons
-            .into_values()
+            .values()
+            .cloned()
             .collect(),
     ))
 }
@@ -168,7 +169,7 @@ pub async fn put_proactive(
     Body(rule): Body<ProactiveRule>,
 ) -> Result<Json<ProactiveRule>, ApiError> {
     let turn = state.desk.turn().await;
-    who.scope(&state.desk.app(who.app)?, Module::Settings)?;
+    who.scope(&*state.desk.app(who.app)?, Module::Settings)?;
     directory::validate_proactive(&rule)?;
     let event = Event::ProactiveRuleChanged { rule };
     state

@@ -8,6 +8,7 @@
 //! administrator sends lives here too, so every refusal names its field the same way.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use utoipa::ToSchema;
 
@@ -394,8 +395,9 @@ pub struct AppDirectory {
 /// Every app's directory, with the lookups sign-in and authentication need.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
-    /// Apps by id.
-    pub apps: BTreeMap<AppId, AppDirectory>,
+    /// Apps by id. Shared copy-on-write: a reader takes an app for the length of a request
+    /// without a lock, and a change copies it only while someone still reads the old one.
+    pub apps: BTreeMap<AppId, Arc<AppDirectory>>,
     by_token: HashMap<String, (AppId, AgentId)>,
     by_key: HashMap<ApiKeyId, AppId>,
     by_web_app: HashMap<String, (AppId, ChannelId)>,
@@ -431,10 +433,12 @@ impl Directory {
         if let Some(id) = event.allocated_id() {
             self.max_id = self.max_id.max(id);
         }
-        let dir = self.apps.entry(app).or_insert_with(|| AppDirectory {
-            id: app,
-            ..AppDirectory::default()
-        });
+        let dir = Arc::make_mut(self.apps.entry(app).or_insert_with(|| {
+            Arc::new(AppDirectory {
+                id: app,
+                ..AppDirectory::default()
+            })
+        }));
         match (stream.kind, event) {
             (StreamKind::App, Event::AppCreated { name }) => dir.name.clone_from(name),
             (StreamKind::App, _) => self.apply_app(app, event),
@@ -447,7 +451,7 @@ impl Directory {
     }
 
     fn apply_app(&mut self, app: AppId, event: &Event) {
-        let Some(dir) = self.apps.get_mut(&app) else {
+        let Some(dir) = self.apps.get_mut(&app).map(Arc::make_mut) else {
             return;
         };
         match event {
@@ -586,7 +590,12 @@ impl Directory {
 
     /// An app's directory.
     pub fn app(&self, app: AppId) -> Option<&AppDirectory> {
-        self.apps.get(&app)
+        self.apps.get(&app).map(|d| &**d)
+    }
+
+    /// An app's directory, shared.
+    pub fn shared(&self, app: AppId) -> Option<Arc<AppDirectory>> {
+        self.apps.get(&app).cloned()
     }
 
     /// The account a token hash signs in, when the login is live at `now_ms`.
