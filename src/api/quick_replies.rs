@@ -97,11 +97,11 @@ pub async fn list_quick_replies(
                 .as_deref()
                 .is_none_or(|g| r.group.eq_ignore_ascii_case(g.trim()))
         })
-        .cloned()
         .filter(|r| {
             let text = format!("{}\n{}", r.title, r.content).to_lowercase();
             words.iter().all(|w| text.contains(w.as_str()))
         })
+        .cloned()
         .collect();
     out.sort_by(|a, b| (&a.group, &a.title, a.id).cmp(&(&b.group, &b.title, b.id)));
     Ok(Json(out))
