@@ -86,5 +86,21 @@ fn session_place(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, routing_decision, session_place);
+/// The cost of a sign-in (argon2id verify) and of authenticating a request (SHA-256 of the
+/// token and a map lookup happen per request; this is the hash part).
+fn sign_in(c: &mut Criterion) {
+    use helpline::api::auth::{hash_password, sha256_hex, verify_password};
+    let hash = hash_password("a long enough password");
+    let mut g = c.benchmark_group("auth");
+    g.sample_size(10);
+    g.bench_function("argon2id_verify", |b| {
+        b.iter(|| verify_password(&hash, "a long enough password"))
+    });
+    g.bench_function("token_sha256", |b| {
+        b.iter(|| sha256_hex("hl_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, routing_decision, session_place, sign_in);
 criterion_main!(benches);
