@@ -467,6 +467,27 @@ async fn roles_open_modules_and_cut_lists_to_their_skill_groups() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.get(&lead, &format!("/agents/{ann}")).await;
 
+    // A ranged role manages agents, not administrators in its groups.
+    let (chief, _) = s.agent(&admin, "chief@example.com", 1, &[presales]).await;
+    for (method, path) in [
+        (Method::POST, format!("/agents/{chief}/password-reset")),
+        (Method::POST, format!("/agents/{chief}/force-offline")),
+        (Method::DELETE, format!("/agents/{chief}")),
+        (Method::PATCH, format!("/agents/{chief}")),
+    ] {
+        let (status, body) = s.call(&lead, method.clone(), &path, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+    let (status, _) = s
+        .call(
+            &lead,
+            Method::POST,
+            &format!("/agents/{ann}/password-reset"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "an agent of its group it may reset");
+
     // Modules outside the role are refused.
     for (method, path) in [
         (Method::GET, "/settings"),

@@ -385,6 +385,29 @@ fn visible(dir: &AppDirectory, scope: &Scope, id: AgentId) -> Result<AgentRecord
         .ok_or_else(|| ApiError::NotFound(id.to_string()))
 }
 
+/// The live agent `id` if the caller may change it: in range, and holding the agent role
+/// unless the caller is an administrator (a team lead must not reset an administrator's
+/// password and read the new one).
+fn manageable(
+    dir: &AppDirectory,
+    who: &Principal,
+    scope: &Scope,
+    id: AgentId,
+) -> Result<AgentRecord, ApiError> {
+    let agent = visible(dir, scope, id)?;
+    if agent.deleted {
+        return Err(ApiError::NotFound(agent.id.to_string()));
+    }
+    if who.role != ADMINISTRATOR && agent.role != AGENT {
+        return Err(ApiError::forbidden(format!(
+            "only an administrator may change {}, who holds the {} role",
+            agent.id,
+            dir.role_name(agent.role).unwrap_or_default()
+        )));
+    }
+    Ok(agent)
+}
+
 /// Lists agents the caller's range covers.
 #[utoipa::path(get, path = "/agents", tag = "agents", params(AgentFilter),
     responses((status = 200, description = "agents, by id", body = Vec<AgentView>)))]
@@ -477,10 +500,7 @@ pub async fn update_agent(
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
-    let agent = visible(&dir, &scope, AgentId(id))?;
-    if agent.deleted {
-        return Err(ApiError::NotFound(agent.id.to_string()));
-    }
+    let agent = manageable(&dir, &who, &scope, AgentId(id))?;
     let name = edit
         .name
         .as_deref()
@@ -576,10 +596,7 @@ async fn act(
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
-    let agent = visible(&dir, &scope, AgentId(id))?;
-    if agent.deleted {
-        return Err(ApiError::NotFound(agent.id.to_string()));
-    }
+    let agent = manageable(&dir, &who, &scope, AgentId(id))?;
     if who.agent == Some(agent.id) && cause.is_some() {
         return Err(ApiError::Conflict(
             "you cannot do this to your own account".to_owned(),
@@ -671,8 +688,8 @@ pub async fn reset_password(
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
-    let agent = visible(&dir, &scope, AgentId(id))?;
-    if agent.deleted || agent.email.is_empty() {
+    let agent = manageable(&dir, &who, &scope, AgentId(id))?;
+    if agent.email.is_empty() {
         return Err(ApiError::NotFound(agent.id.to_string()));
     }
     if who.agent == Some(agent.id) {
