@@ -26,10 +26,7 @@ struct Ready {
 /// Reads the operator's configuration file; every error names the key.
 fn load_config(path: Option<&Path>) -> anyhow::Result<ApiConfig> {
     let Some(path) = path else {
-        return Ok(ApiConfig {
-            token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
-            ..ApiConfig::default()
-        });
+        return Ok(ApiConfig::default());
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

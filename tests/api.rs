@@ -39,6 +39,7 @@ impl Server {
                 token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
                 public_url: Some("https://desk.example.com/".to_owned()),
                 smtp: None,
+                trust_forwarded_for: false,
             },
         )
         .await
@@ -2094,6 +2095,7 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
         token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
         public_url: None,
         smtp: Some(smtp),
+        trust_forwarded_for: false,
     };
     let s = Server::start_with(dir.path(), config).await;
     let admin = s.admin().await;

@@ -217,3 +217,30 @@ fn serve_answers_health_checks_prints_the_first_admin_once_and_stops_cleanly_on_
         }
     }
 }
+
+#[test]
+fn a_bad_config_file_stops_serve_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        ("token_ttl_secs = 5\n", "token_ttl_secs"),
+        ("colour = 1\n", "colour"),
+        (
+            "[smtp]\nhost = \"mail\"\nfrom = \"not a mailbox\"\n",
+            "smtp.from",
+        ),
+        ("public_url = \"ftp://x\"\n", "public_url"),
+    ] {
+        let config = dir.path().join("helpline.toml");
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}");
+        assert!(stderr.contains(key), "{key} not named in: {stderr}");
+    }
+}

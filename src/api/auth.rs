@@ -114,10 +114,13 @@ pub fn check_new_password(field: &'static str, password: &str) -> Result<(), Api
 /// SHA-256, hex: how tokens and API key secrets are kept (they are random, so a fast hash
 /// is enough; only passwords need argon2).
 pub fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(secret.as_bytes()) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// A new bearer token and its hash.
@@ -322,6 +325,26 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// The client's address: the peer's, or behind a trusted reverse proxy the last address
+/// of `X-Forwarded-For` (the one that proxy saw; earlier ones are the client's own claims).
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trust_forwarded_for: bool,
+) -> std::net::IpAddr {
+    if !trust_forwarded_for {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// Sign-in with email and password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -360,6 +383,7 @@ pub struct LoginResponse {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let email = crate::domain::directory::normalize_email(&req.email)?;
@@ -370,7 +394,10 @@ pub async fn login(
         ));
     }
     let now = state.clock.now_ms();
-    let address = format!("address {}", peer.ip());
+    let address = format!(
+        "address {}",
+        client_address(peer.ip(), &headers, state.config.trust_forwarded_for)
+    );
     state
         .throttle
         .check(&address, now, ADDRESS_ATTEMPTS, ADDRESS_WINDOW_MS)?;
@@ -625,6 +652,32 @@ mod tests {
         assert!(verify_password(&hash, "correct horse battery"));
         assert!(!verify_password(&hash, "correct horse battery "));
         assert!(!verify_password("", "anything"));
+    }
+
+    #[test]
+    fn the_client_address_comes_from_the_trusted_proxy_only() {
+        let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append("x-forwarded-for", "1.1.1.1, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_address(peer, &headers, false), peer);
+        assert_eq!(
+            client_address(peer, &headers, true).to_string(),
+            "203.0.113.7"
+        );
+        headers.append("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_address(peer, &headers, true), peer);
+        assert_eq!(
+            client_address(peer, &axum::http::HeaderMap::new(), true),
+            peer
+        );
+    }
+
+    #[test]
+    fn sha256_hex_is_the_standard_digest() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub const FIRST_ADMIN_EMAIL: &str = "admin@helpline.local";
 
 /// What the operator configures about the API (the `[smtp]` table and the top-level keys of
 /// `helpline.toml`).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     /// How long a sign-in lasts, in seconds (default 12 h).
@@ -60,10 +60,25 @@ pub struct ApiConfig {
     /// Where passwords are mailed; without it they are shown once to the administrator.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// helpline sits behind a reverse proxy that appends the client's address to
+    /// `X-Forwarded-For`: rate limits then count per client, not per proxy.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 fn default_token_ttl() -> u64 {
     DEFAULT_TOKEN_TTL_SECS
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+            public_url: None,
+            smtp: None,
+            trust_forwarded_for: false,
+        }
+    }
 }
 
 impl ApiConfig {
