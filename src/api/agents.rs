@@ -596,7 +596,7 @@ async fn act(
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
-    let agent = manageable(&dir, &who, &scope, AgentId(id))?;
+    let agent = manageable(&dir, who, &scope, AgentId(id))?;
     if who.agent == Some(agent.id) && cause.is_some() {
         return Err(ApiError::Conflict(
             "you cannot do this to your own account".to_owned(),
