@@ -8,7 +8,8 @@ use anyhow::Context;
 use helpline::clock::stopwatch;
 use helpline::log::{EventLog, LogOptions};
 
-/// Writes every envelope with `seq >= from` to stdout, one JSON object per line.
+/// Writes every envelope with `seq >= from` to stdout, one JSON object per line, with
+/// password, token and API key hashes redacted.
 pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
     if !json {
         anyhow::bail!("log export writes JSON lines only: pass --json");
@@ -18,7 +19,10 @@ pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
     let mut written = 0u64;
     let result = (|| -> anyhow::Result<()> {
         for envelope in log.read_from(from) {
-            let envelope = envelope.context("cannot read the event log")?;
+            let mut envelope = envelope.context("cannot read the event log")?;
+            if let Some(event) = envelope.event.redacted() {
+                envelope.event = event;
+            }
             serde_json::to_writer(&mut out, &envelope)?;
             out.write_all(b"\n")?;
             written += 1;

@@ -492,6 +492,21 @@ impl Event {
         }
     }
 
+    /// The event with its password, token and key hashes replaced by `"redacted"`, for
+    /// exports people read (the log keeps them: sign-in needs them after a restart).
+    pub fn redacted(&self) -> Option<Event> {
+        const REDACTED: &str = "redacted";
+        let mut event = self.clone();
+        match &mut event {
+            Event::AccountCreated { password_hash, .. }
+            | Event::PasswordSet { password_hash, .. } => *password_hash = REDACTED.to_owned(),
+            Event::SignedIn { token_hash, .. } => *token_hash = REDACTED.to_owned(),
+            Event::ApiKeyCreated { secret_hash, .. } => *secret_hash = REDACTED.to_owned(),
+            _ => return None,
+        }
+        Some(event)
+    }
+
     /// The highest id this event brings into being, for the id allocator after a replay
     /// (directory resources take their ids from the same counter as agents and groups).
     pub fn allocated_id(&self) -> Option<u64> {
@@ -533,5 +548,47 @@ impl CloseBy {
             CloseBy::Admin => "admin",
             CloseBy::Timer => "timer",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_redact_every_secret_and_nothing_else() {
+        let agent = AgentId(20);
+        let secrets = [
+            Event::AccountCreated {
+                agent,
+                email: "a@example.com".into(),
+                role: RoleId(2),
+                password_hash: "$argon2id$x".into(),
+                must_change_password: true,
+            },
+            Event::PasswordSet {
+                agent,
+                password_hash: "$argon2id$y".into(),
+                must_change_password: false,
+            },
+            Event::SignedIn {
+                agent,
+                token_hash: "abc".into(),
+                expires_at_ms: 1,
+            },
+            Event::ApiKeyCreated {
+                key: ApiKeyId(30),
+                name: "crm".into(),
+                secret_hash: "def".into(),
+            },
+        ];
+        for event in secrets {
+            let text = serde_json::to_string(&event.redacted().unwrap()).unwrap();
+            assert!(text.contains("redacted"), "{text}");
+            for secret in ["$argon2id$", "\"abc\"", "\"def\""] {
+                assert!(!text.contains(secret), "{text}");
+            }
+        }
+        assert_eq!(Event::AgentDeleted.redacted(), None);
     }
 }
