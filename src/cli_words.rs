@@ -234,6 +234,7 @@ pub fn event(event: &Event) -> String {
         Event::ExtensionDeleted { extension } => format!("{extension} deleted"),
         Event::ApiKeyCreated { key, name, .. } => format!("{key} {name:?} created"),
         Event::ApiKeyRevoked { key } => format!("{key} revoked"),
+        Event::ImSecretRotated { .. } => "IM secret rotated".to_owned(),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod api;
 pub mod clock;
 pub mod domain;
 pub mod engine;
+pub mod im;
 pub mod log;

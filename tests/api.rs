@@ -2140,3 +2140,59 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
     assert!(!mail.contains(&password), "a new password was sent");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_im_secret_signs_user_tokens_and_rotates_with_a_grace_period() {
+    use helpline::domain::ids::AppId;
+    use helpline::im::token::{self, UserClaims};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    assert_eq!(
+        s.get(&admin, "/im/secret").await,
+        json!({"configured": false, "previous_valid_until_ms": null})
+    );
+    let first = s.ok(&admin, Method::POST, "/im/secret", json!({})).await;
+    assert_eq!(first["previous_valid_until_ms"], Value::Null);
+    let first = first["secret"].as_str().unwrap().to_owned();
+    let now_ms = s.state.clock.now_ms();
+    let claims = UserClaims {
+        app: AppId(1),
+        sub: "user-1".to_owned(),
+        exp: now_ms / 1_000 + 600,
+    };
+    let minted = token::mint(first.as_bytes(), &claims);
+    let secrets = |at: i64| s.state.desk.app(AppId(1)).unwrap().im_secrets(at);
+    assert_eq!(
+        token::verify(&minted, AppId(1), &secrets(now_ms), now_ms / 1_000),
+        Ok(claims.clone())
+    );
+
+    let second = s.ok(&admin, Method::POST, "/im/secret", json!({})).await;
+    let until = second["previous_valid_until_ms"].as_i64().unwrap();
+    assert!(until > now_ms);
+    assert_ne!(second["secret"].as_str().unwrap(), first);
+    assert!(token::verify(&minted, AppId(1), &secrets(until - 1), now_ms / 1_000).is_ok());
+    assert_eq!(
+        token::verify(&minted, AppId(1), &secrets(until), now_ms / 1_000),
+        Err(token::TokenError::BadSignature),
+        "the previous secret ends with its grace period"
+    );
+    assert!(
+        !s.get(&admin, "/im/secret")
+            .await
+            .to_string()
+            .contains(&first)
+    );
+
+    let (_, agent) = s.agent(&admin, "ann@example.com", 2, &[]).await;
+    let (status, _) = s.call(&agent, Method::POST, "/im/secret", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    s.stop().await;
+
+    // The secret is in the log: a restart verifies the same tokens.
+    let s = Server::start(dir.path()).await;
+    let secrets = s.state.desk.app(AppId(1)).unwrap().im_secrets(now_ms);
+    assert!(token::verify(&minted, AppId(1), &secrets, now_ms / 1_000).is_ok());
+    s.stop().await;
+}

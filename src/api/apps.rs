@@ -220,3 +220,75 @@ pub async fn revoke_api_key(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How long tokens signed with the previous IM secret still work after a rotation.
+pub const IM_SECRET_GRACE_MS: i64 = 24 * 3_600 * 1_000;
+
+/// The app's IM secret, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ImSecret {
+    /// Signs user tokens (HS256); keep it on the app's backend only.
+    pub secret: String,
+    /// Until when tokens signed with the previous secret still work, ms since the epoch
+    /// (none on the first rotation).
+    pub previous_valid_until_ms: Option<i64>,
+}
+
+/// Whether the app has an IM secret.
+#[derive(Serialize, ToSchema)]
+pub struct ImSecretStatus {
+    /// A secret exists: user tokens can be verified.
+    pub configured: bool,
+    /// The previous secret works until then, ms since the epoch, if it still does.
+    pub previous_valid_until_ms: Option<i64>,
+}
+
+/// Whether the app has an IM secret (administrators only; the secret is never shown again).
+#[utoipa::path(get, path = "/im/secret", tag = "apps",
+    responses((status = 200, description = "the secret's state", body = ImSecretStatus)))]
+pub async fn im_secret_status(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<ImSecretStatus>, ApiError> {
+    who.require_admin()?;
+    let dir = state.desk.app(who.app)?;
+    let now = state.clock.now_ms();
+    Ok(Json(ImSecretStatus {
+        configured: dir.im_secret.is_some(),
+        previous_valid_until_ms: dir
+            .im_previous_secret
+            .as_ref()
+            .map(|(_, until)| *until)
+            .filter(|until| now < *until),
+    }))
+}
+
+/// Makes a new IM secret (the app's backend signs user tokens with it); the previous one
+/// keeps working for 24 hours.
+#[utoipa::path(post, path = "/im/secret", tag = "apps",
+    responses((status = 201, description = "the new secret, shown only now", body = ImSecret)))]
+pub async fn rotate_im_secret(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<(StatusCode, Json<ImSecret>), ApiError> {
+    who.require_admin()?;
+    let turn = state.desk.turn().await;
+    let had = state.desk.app(who.app)?.im_secret.is_some();
+    let secret = auth::new_api_secret();
+    let until = state.clock.now_ms() + IM_SECRET_GRACE_MS;
+    let event = Event::ImSecretRotated {
+        secret: secret.clone(),
+        previous_valid_until_ms: until,
+    };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImSecret {
+            secret,
+            previous_valid_until_ms: had.then_some(until),
+        }),
+    ))
+}

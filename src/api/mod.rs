@@ -247,6 +247,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::list_apps, apps::create_app))
         .routes(routes!(apps::list_api_keys, apps::create_api_key))
         .routes(routes!(apps::revoke_api_key))
+        .routes(routes!(apps::im_secret_status, apps::rotate_im_secret))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,

@@ -390,6 +390,10 @@ pub struct AppDirectory {
     pub extensions: BTreeMap<ExtensionId, Extension>,
     /// API keys.
     pub api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    /// The IM secret that signs user tokens, if one was made.
+    pub im_secret: Option<String>,
+    /// The secret before the last rotation, and until when (ms) it is still accepted.
+    pub im_previous_secret: Option<(String, i64)>,
 }
 
 /// Every app's directory, with the lookups sign-in and authentication need.
@@ -583,6 +587,15 @@ impl Directory {
                 dir.api_keys.remove(key);
                 self.by_key.remove(key);
             }
+            Event::ImSecretRotated {
+                secret,
+                previous_valid_until_ms,
+            } => {
+                dir.im_previous_secret = dir
+                    .im_secret
+                    .replace(secret.clone())
+                    .map(|old| (old, *previous_valid_until_ms));
+            }
             // Settings are the engine's (and `World`'s); the directory has no copy.
             _ => {}
         }
@@ -728,6 +741,21 @@ impl AppDirectory {
                 }
             }
         }
+    }
+
+    /// The secrets user tokens may be signed with at `now_ms`: the current one, and the
+    /// previous one during its grace period.
+    pub fn im_secrets(&self, now_ms: i64) -> Vec<Vec<u8>> {
+        let previous = self
+            .im_previous_secret
+            .iter()
+            .filter(|(_, until)| now_ms < *until)
+            .map(|(s, _)| s);
+        self.im_secret
+            .iter()
+            .chain(previous)
+            .map(|s| s.as_bytes().to_vec())
+            .collect()
     }
 
     /// The live account signing in with `email` (lowercase).
@@ -1282,6 +1310,22 @@ mod tests {
         assert!(!dir.agent_in_scope(AgentId(20), &dir.scope(RoleId(40), Module::Agents).unwrap()));
         assert_eq!(dir.scope(RoleId(40), Module::Settings), None);
         assert_eq!(d.max_id, 40);
+    }
+
+    #[test]
+    fn the_previous_im_secret_holds_for_its_grace_period() {
+        let mut d = with_agent_and_group();
+        let rotate = |secret: &str, until: i64| Event::ImSecretRotated {
+            secret: secret.into(),
+            previous_valid_until_ms: until,
+        };
+        assert!(d.app(app()).unwrap().im_secrets(0).is_empty());
+        d.apply(app(), StreamId::app(app()), &rotate("one", 0));
+        assert_eq!(d.app(app()).unwrap().im_secrets(0), vec![b"one".to_vec()]);
+        d.apply(app(), StreamId::app(app()), &rotate("two", 1_000));
+        let dir = d.app(app()).unwrap();
+        assert_eq!(dir.im_secrets(999), vec![b"two".to_vec(), b"one".to_vec()]);
+        assert_eq!(dir.im_secrets(1_000), vec![b"two".to_vec()]);
     }
 
     #[test]

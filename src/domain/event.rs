@@ -434,6 +434,15 @@ durable! {
             /// The key.
             key: ApiKeyId,
         },
+        /// The app's IM secret (which signs user tokens) was rotated. It is kept as is, not
+        /// hashed: HMAC needs it; exports redact it.
+        ImSecretRotated {
+            /// The new secret.
+            secret: String,
+            /// Until when (ms since the epoch) tokens signed with the previous secret are
+            /// still accepted, so apps can roll their backends over.
+            previous_valid_until_ms: i64,
+        },
     }
 }
 
@@ -489,6 +498,7 @@ impl Event {
             Event::ExtensionDeleted { .. } => "ExtensionDeleted",
             Event::ApiKeyCreated { .. } => "ApiKeyCreated",
             Event::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+            Event::ImSecretRotated { .. } => "ImSecretRotated",
         }
     }
 
@@ -502,6 +512,7 @@ impl Event {
             | Event::PasswordSet { password_hash, .. } => *password_hash = REDACTED.to_owned(),
             Event::SignedIn { token_hash, .. } => *token_hash = REDACTED.to_owned(),
             Event::ApiKeyCreated { secret_hash, .. } => *secret_hash = REDACTED.to_owned(),
+            Event::ImSecretRotated { secret, .. } => *secret = REDACTED.to_owned(),
             _ => return None,
         }
         Some(event)
@@ -580,6 +591,10 @@ mod tests {
                 key: ApiKeyId(30),
                 name: "crm".into(),
                 secret_hash: "def".into(),
+            },
+            Event::ImSecretRotated {
+                secret: "abc".into(),
+                previous_valid_until_ms: 0,
             },
         ];
         for event in secrets {
