@@ -1,0 +1,681 @@
+//! The desk's custom messages (`shared/PROTOCOL.md`): message bodies as the IM carries them
+//! (text or custom), and the desk's own messages inside a custom body's `data`, a JSON
+//! **string** holding `customerServicePlugin: 0` (a number) and `src` (a string: "7", never
+//! 7). Pure: parsing what users send, and writing exactly what clients expect.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// Longest text message, in bytes.
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+/// Longest custom message `data`, in bytes.
+pub const MAX_DATA_BYTES: usize = 16 * 1024;
+
+/// A message body as the IM carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Body {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A custom message: the desk's are JSON strings in `data`.
+    Custom {
+        /// Serialized JSON (a string, not an object).
+        data: String,
+        /// Shown by clients that cannot render the message.
+        #[serde(default)]
+        description: String,
+        /// Free for the app.
+        #[serde(default)]
+        extension: String,
+    },
+}
+
+/// An option of a branch menu or a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// What the user sends back to pick it (matched exactly).
+    pub content: String,
+    /// A description under it.
+    #[serde(default)]
+    pub desc: String,
+}
+
+/// One level of a satisfaction menu (src 9 `menu`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuEntry {
+    /// The level's value as a numeric string.
+    pub id: String,
+    /// Its label.
+    pub content: String,
+}
+
+/// The satisfaction invitation (src 9 `menuContent`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SatisfactionMenu {
+    /// The invitation text.
+    pub head: String,
+    /// The thank-you text.
+    pub tail: String,
+    /// 1 stars, 2 numbers.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The levels, by value.
+    pub menu: Vec<MenuEntry>,
+    /// The rating, once given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub selected: Option<MenuEntry>,
+    /// The session rated.
+    pub session_id: String,
+    /// Until when it can be answered, Unix seconds.
+    pub expire_time: i64,
+}
+
+/// A product card (src 22).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    /// Title.
+    pub header: String,
+    /// Description.
+    #[serde(default)]
+    pub desc: String,
+    /// Image URL.
+    #[serde(default)]
+    pub pic: String,
+    /// Link opened on click.
+    #[serde(default)]
+    pub url: String,
+}
+
+/// A desk message, by `src`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeskMessage {
+    /// 7, U->D: the user opened the chat.
+    Trigger {
+        /// `triggeredContent.language`, if sent.
+        language: Option<String>,
+    },
+    /// 9, D->U: the satisfaction invitation.
+    SatisfactionMenu(SatisfactionMenu),
+    /// 10, U->D: a rating.
+    SatisfactionSelected {
+        /// The level's id.
+        id: String,
+        /// Its label.
+        content: String,
+        /// The session from src 9.
+        session_id: String,
+    },
+    /// 12, D->U: the agent is typing.
+    Typing,
+    /// 15, D->U: a branch menu.
+    BranchMenu {
+        /// The question.
+        header: String,
+        /// The options.
+        items: Vec<Item>,
+        /// Text under the options.
+        tail: Option<String>,
+        /// The option picked, once picked.
+        selected: Option<Item>,
+    },
+    /// 19, D->U: the session ended normally.
+    SessionEnded,
+    /// 20, D->U: the user-reply timeout ended the session.
+    SessionTimedOut,
+    /// 21, D->U: a form (0 free text, 1 options).
+    Form {
+        /// 0 free text, 1 options.
+        kind: u8,
+        /// The question.
+        header: String,
+        /// The options (type 1).
+        items: Option<Vec<Item>>,
+        /// The answer, once given.
+        selected: Option<String>,
+    },
+    /// 22, both ways: a product card.
+    Card(Card),
+    /// 23, D->U: the satisfaction send rules (`menuSendRuleFlag`).
+    RatingRules {
+        /// Bits: 1 auto at end, 2 agent may invite, 4 user may rate.
+        flag: u8,
+    },
+    /// 24, U->D: the user asks to rate.
+    UserAsksToRate,
+    /// 26, D->U: whether a human serves the user.
+    SeatStatus {
+        /// `inSeat` (true) or `outSeat`.
+        in_seat: bool,
+    },
+    /// 27, U->D: the user ends the human service.
+    UserEndsService,
+    /// 30, D->U: Markdown.
+    RichText {
+        /// The Markdown.
+        markdown: String,
+    },
+    /// 31, D->U: text streamed in chunks.
+    StreamText {
+        /// The chunks so far.
+        chunks: Vec<String>,
+        /// Whether the last chunk has come.
+        finished: bool,
+    },
+}
+
+/// Why a message from a user was refused; it changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// Over a size limit.
+    #[error("{field} is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// Which part.
+        field: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// `data` is not a JSON object.
+    #[error("data is not a JSON object: {0}")]
+    NotJson(String),
+    /// `customerServicePlugin` missing or not the number 0.
+    #[error("data.customerServicePlugin must be the number 0")]
+    NotDesk,
+    /// `src` missing or not a string.
+    #[error("data.src must be a string such as \"7\"")]
+    SrcNotString,
+    /// A `src` helpline does not take from users.
+    #[error("src {0:?} is not one a user may send")]
+    UnknownSrc(String),
+    /// A field of a known `src` is wrong.
+    #[error("data.{field}: {reason}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl DeskMessage {
+    /// The `src` code, as the string clients expect.
+    pub fn src(&self) -> &'static str {
+        match self {
+            DeskMessage::Trigger { .. } => "7",
+            DeskMessage::SatisfactionMenu(_) => "9",
+            DeskMessage::SatisfactionSelected { .. } => "10",
+            DeskMessage::Typing => "12",
+            DeskMessage::BranchMenu { .. } => "15",
+            DeskMessage::SessionEnded => "19",
+            DeskMessage::SessionTimedOut => "20",
+            DeskMessage::Form { .. } => "21",
+            DeskMessage::Card(_) => "22",
+            DeskMessage::RatingRules { .. } => "23",
+            DeskMessage::UserAsksToRate => "24",
+            DeskMessage::SeatStatus { .. } => "26",
+            DeskMessage::UserEndsService => "27",
+            DeskMessage::RichText { .. } => "30",
+            DeskMessage::StreamText { .. } => "31",
+        }
+    }
+
+    /// Flag messages are sent `onlineUserOnly`: delivered to a connected peer only, never
+    /// stored or replayed.
+    pub fn is_flag(&self) -> bool {
+        matches!(
+            self,
+            DeskMessage::Trigger { .. }
+                | DeskMessage::SatisfactionSelected { .. }
+                | DeskMessage::Typing
+                | DeskMessage::SessionEnded
+                | DeskMessage::SessionTimedOut
+                | DeskMessage::RatingRules { .. }
+                | DeskMessage::UserAsksToRate
+                | DeskMessage::SeatStatus { .. }
+                | DeskMessage::UserEndsService
+        )
+    }
+
+    /// The `data` JSON object.
+    pub fn to_value(&self) -> Value {
+        let mut data = Map::new();
+        data.insert("customerServicePlugin".to_owned(), json!(0));
+        data.insert("src".to_owned(), json!(self.src()));
+        let mut put = |key: &str, value: Value| {
+            data.insert(key.to_owned(), value);
+        };
+        match self {
+            DeskMessage::Trigger { language } => {
+                if let Some(language) = language {
+                    put("triggeredContent", json!({ "language": language }));
+                }
+            }
+            DeskMessage::SatisfactionMenu(menu) => put("menuContent", json!(menu)),
+            DeskMessage::SatisfactionSelected {
+                id,
+                content,
+                session_id,
+            } => put(
+                "menuSelected",
+                json!({"id": id, "content": content, "sessionId": session_id}),
+            ),
+            DeskMessage::BranchMenu {
+                header,
+                items,
+                tail,
+                selected,
+            } => {
+                let mut content = json!({"header": header, "items": items});
+                if let Some(tail) = tail {
+                    content["tail"] = json!(tail);
+                }
+                if let Some(selected) = selected {
+                    content["selected"] = json!(selected);
+                }
+                put("content", content);
+            }
+            DeskMessage::Form {
+                kind,
+                header,
+                items,
+                selected,
+            } => {
+                let mut content = json!({"type": kind, "header": header});
+                if let Some(items) = items {
+                    content["items"] = json!(items);
+                }
+                if let Some(selected) = selected {
+                    content["selected"] = json!({ "content": selected });
+                }
+                put("content", content);
+            }
+            DeskMessage::Card(card) => put("content", json!(card)),
+            DeskMessage::RatingRules { flag } => {
+                put("content", json!({ "menuSendRuleFlag": flag }))
+            }
+            DeskMessage::SeatStatus { in_seat } => put(
+                "content",
+                json!({
+                    "command": "updateSeatStatus",
+                    "content": if *in_seat { "inSeat" } else { "outSeat" },
+                }),
+            ),
+            DeskMessage::RichText { markdown } => put("content", json!(markdown)),
+            DeskMessage::StreamText { chunks, finished } => {
+                put("chunks", json!(chunks));
+                put("isFinished", json!(u8::from(*finished)));
+            }
+            DeskMessage::Typing
+            | DeskMessage::SessionEnded
+            | DeskMessage::SessionTimedOut
+            | DeskMessage::UserAsksToRate
+            | DeskMessage::UserEndsService => {}
+        }
+        Value::Object(data)
+    }
+
+    /// The custom message body carrying it.
+    pub fn to_body(&self) -> Body {
+        Body::Custom {
+            data: self.to_value().to_string(),
+            description: String::new(),
+            extension: String::new(),
+        }
+    }
+
+    /// Reads the `data` of a custom message a user sent. Only what users may send is
+    /// accepted: 7, 10, 22, 24 and 27.
+    pub fn parse_from_user(data: &str) -> Result<DeskMessage, ProtocolError> {
+        if data.len() > MAX_DATA_BYTES {
+            return Err(ProtocolError::TooLarge {
+                field: "data",
+                size: data.len(),
+                limit: MAX_DATA_BYTES,
+            });
+        }
+        let value: Value =
+            serde_json::from_str(data).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+        let Value::Object(mut object) = value else {
+            return Err(ProtocolError::NotJson("not an object".to_owned()));
+        };
+        if object.get("customerServicePlugin") != Some(&json!(0)) {
+            return Err(ProtocolError::NotDesk);
+        }
+        let src = match object.get("src") {
+            Some(Value::String(src)) => src.clone(),
+            _ => return Err(ProtocolError::SrcNotString),
+        };
+        let field = |field: &'static str, reason: String| ProtocolError::Field { field, reason };
+        match src.as_str() {
+            "7" => {
+                let language = match object.remove("triggeredContent") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Object(mut t)) => match t.remove("language") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(l)) => Some(l),
+                        Some(_) => {
+                            return Err(field(
+                                "triggeredContent.language",
+                                "must be a string".to_owned(),
+                            ));
+                        }
+                    },
+                    Some(_) => {
+                        return Err(field("triggeredContent", "must be an object".to_owned()));
+                    }
+                };
+                Ok(DeskMessage::Trigger { language })
+            }
+            "10" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Selected {
+                    id: String,
+                    #[serde(default)]
+                    content: String,
+                    session_id: String,
+                }
+                let selected = object
+                    .remove("menuSelected")
+                    .ok_or_else(|| field("menuSelected", "is missing".to_owned()))?;
+                let s: Selected = serde_json::from_value(selected)
+                    .map_err(|e| field("menuSelected", e.to_string()))?;
+                if s.id.is_empty() {
+                    return Err(field("menuSelected.id", "must not be empty".to_owned()));
+                }
+                Ok(DeskMessage::SatisfactionSelected {
+                    id: s.id,
+                    content: s.content,
+                    session_id: s.session_id,
+                })
+            }
+            "22" => {
+                let content = object
+                    .remove("content")
+                    .ok_or_else(|| field("content", "is missing".to_owned()))?;
+                let card: Card =
+                    serde_json::from_value(content).map_err(|e| field("content", e.to_string()))?;
+                Ok(DeskMessage::Card(card))
+            }
+            "24" => Ok(DeskMessage::UserAsksToRate),
+            "27" => Ok(DeskMessage::UserEndsService),
+            _ => Err(ProtocolError::UnknownSrc(src)),
+        }
+    }
+}
+
+impl Body {
+    /// Checks a body's size limits.
+    pub fn check_size(&self) -> Result<(), ProtocolError> {
+        let (field, size, limit) = match self {
+            Body::Text { text } => ("text", text.len(), MAX_TEXT_BYTES),
+            Body::Custom { data, .. } => ("data", data.len(), MAX_DATA_BYTES),
+        };
+        if size > limit {
+            return Err(ProtocolError::TooLarge { field, size, limit });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    /// The examples of PROTOCOL.md, written back exactly (as JSON values).
+    #[test]
+    fn writes_the_protocol_examples() {
+        let cases = [
+            (
+                DeskMessage::Trigger { language: None },
+                r#"{"customerServicePlugin":0,"src":"7"}"#,
+            ),
+            (
+                DeskMessage::BranchMenu {
+                    header: "Please select the service you require".into(),
+                    items: vec![
+                        Item {
+                            content: "Pre-sales".into(),
+                            desc: String::new(),
+                        },
+                        Item {
+                            content: "After-sales".into(),
+                            desc: String::new(),
+                        },
+                    ],
+                    tail: Some(String::new()),
+                    selected: None,
+                },
+                r#"{"customerServicePlugin":0,"src":"15","content":{"header":"Please select the service you require","items":[{"content":"Pre-sales","desc":""},{"content":"After-sales","desc":""}],"tail":""}}"#,
+            ),
+            (
+                DeskMessage::SatisfactionMenu(SatisfactionMenu {
+                    head: "Please rate this service".into(),
+                    tail: "Thank you for your rating".into(),
+                    kind: 1,
+                    menu: vec![
+                        MenuEntry {
+                            id: "1".into(),
+                            content: "Very dissatisfied".into(),
+                        },
+                        MenuEntry {
+                            id: "5".into(),
+                            content: "Very satisfied".into(),
+                        },
+                    ],
+                    selected: None,
+                    session_id: "s-91f2".into(),
+                    expire_time: 1_795_000_000,
+                }),
+                r#"{"customerServicePlugin":0,"src":"9","menuContent":{"head":"Please rate this service","tail":"Thank you for your rating","type":1,"menu":[{"id":"1","content":"Very dissatisfied"},{"id":"5","content":"Very satisfied"}],"sessionId":"s-91f2","expireTime":1795000000}}"#,
+            ),
+            (
+                DeskMessage::SatisfactionSelected {
+                    id: "5".into(),
+                    content: "Very satisfied".into(),
+                    session_id: "s-91f2".into(),
+                },
+                r#"{"customerServicePlugin":0,"src":"10","menuSelected":{"id":"5","content":"Very satisfied","sessionId":"s-91f2"}}"#,
+            ),
+            (
+                DeskMessage::Form {
+                    kind: 1,
+                    header: "What do you like to eat?".into(),
+                    items: Some(vec![
+                        Item {
+                            content: "Apple".into(),
+                            desc: String::new(),
+                        },
+                        Item {
+                            content: "Peach".into(),
+                            desc: String::new(),
+                        },
+                    ]),
+                    selected: None,
+                },
+                r#"{"customerServicePlugin":0,"src":"21","content":{"type":1,"header":"What do you like to eat?","items":[{"content":"Apple","desc":""},{"content":"Peach","desc":""}]}}"#,
+            ),
+            (
+                DeskMessage::RatingRules { flag: 7 },
+                r#"{"customerServicePlugin":0,"src":"23","content":{"menuSendRuleFlag":7}}"#,
+            ),
+            (
+                DeskMessage::SeatStatus { in_seat: true },
+                r#"{"customerServicePlugin":0,"src":"26","content":{"command":"updateSeatStatus","content":"inSeat"}}"#,
+            ),
+            (
+                DeskMessage::StreamText {
+                    chunks: vec!["Hel".into(), "lo".into()],
+                    finished: true,
+                },
+                r#"{"customerServicePlugin":0,"src":"31","chunks":["Hel","lo"],"isFinished":1}"#,
+            ),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(message.to_value(), value(expected), "src {}", message.src());
+            let Body::Custom { data, .. } = message.to_body() else {
+                panic!("desk messages are custom bodies");
+            };
+            assert_eq!(value(&data), value(expected));
+            assert!(
+                data.contains(&format!("\"src\":\"{}\"", message.src())),
+                "src is a string"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_what_users_send() {
+        assert_eq!(
+            DeskMessage::parse_from_user(
+                r#"{"customerServicePlugin":0,"src":"7","triggeredContent":{"language":"en"}}"#
+            ),
+            Ok(DeskMessage::Trigger {
+                language: Some("en".into())
+            })
+        );
+        assert_eq!(
+            DeskMessage::parse_from_user(
+                r#"{"customerServicePlugin":0,"src":"10","menuSelected":{"id":"5","content":"Very satisfied","sessionId":"s-91f2"}}"#
+            ),
+            Ok(DeskMessage::SatisfactionSelected {
+                id: "5".into(),
+                content: "Very satisfied".into(),
+                session_id: "s-91f2".into()
+            })
+        );
+        assert_eq!(
+            DeskMessage::parse_from_user(
+                r#"{"customerServicePlugin":0,"src":"22","content":{"header":"Phone","desc":"128 GB","pic":"https://x/p.png","url":"https://x/p"}}"#
+            ),
+            Ok(DeskMessage::Card(Card {
+                header: "Phone".into(),
+                desc: "128 GB".into(),
+                pic: "https://x/p.png".into(),
+                url: "https://x/p".into()
+            }))
+        );
+        assert_eq!(
+            DeskMessage::parse_from_user(r#"{"customerServicePlugin":0,"src":"24"}"#),
+            Ok(DeskMessage::UserAsksToRate)
+        );
+        assert_eq!(
+            DeskMessage::parse_from_user(r#"{"customerServicePlugin":0,"src":"27"}"#),
+            Ok(DeskMessage::UserEndsService)
+        );
+    }
+
+    #[test]
+    fn refuses_what_users_may_not_send() {
+        let refuse = |data: &str| DeskMessage::parse_from_user(data).unwrap_err();
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":7}"#),
+            ProtocolError::SrcNotString
+        );
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":"0","src":"7"}"#),
+            ProtocolError::NotDesk
+        );
+        assert_eq!(refuse(r#"{"src":"7"}"#), ProtocolError::NotDesk);
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":"99"}"#),
+            ProtocolError::UnknownSrc("99".into())
+        );
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":"9"}"#),
+            ProtocolError::UnknownSrc("9".into()),
+            "desk-only src"
+        );
+        assert!(matches!(refuse("{not json"), ProtocolError::NotJson(_)));
+        assert!(matches!(refuse("[1]"), ProtocolError::NotJson(_)));
+        assert!(matches!(
+            refuse(
+                r#"{"customerServicePlugin":0,"src":"10","menuSelected":{"id":"","sessionId":"s"}}"#
+            ),
+            ProtocolError::Field {
+                field: "menuSelected.id",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refuse(r#"{"customerServicePlugin":0,"src":"10"}"#),
+            ProtocolError::Field {
+                field: "menuSelected",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refuse(r#"{"customerServicePlugin":0,"src":"22","content":{"desc":"no header"}}"#),
+            ProtocolError::Field {
+                field: "content",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refuse(&"x".repeat(MAX_DATA_BYTES + 1)),
+            ProtocolError::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn bodies_read_and_write_as_the_im_carries_them() {
+        let text: Body = serde_json::from_str(r#"{"type":"text","text":"hi"}"#).unwrap();
+        assert_eq!(text, Body::Text { text: "hi".into() });
+        let custom: Body = serde_json::from_str(r#"{"type":"custom","data":"{}"}"#).unwrap();
+        assert_eq!(
+            custom,
+            Body::Custom {
+                data: "{}".into(),
+                description: String::new(),
+                extension: String::new()
+            }
+        );
+        assert!(serde_json::from_str::<Body>(r#"{"type":"image"}"#).is_err());
+        assert!(
+            Body::Text {
+                text: "x".repeat(MAX_TEXT_BYTES + 1)
+            }
+            .check_size()
+            .is_err()
+        );
+        assert!(
+            DeskMessage::Typing.is_flag()
+                && !DeskMessage::RichText {
+                    markdown: String::new()
+                }
+                .is_flag()
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a user sends as `data` is read or refused, never a panic.
+        #[test]
+        fn any_data_is_read_or_refused(data in "\\PC{0,200}") {
+            let _ = DeskMessage::parse_from_user(&data);
+        }
+
+        /// JSON-shaped data with any src and fields is read or refused, never a panic.
+        #[test]
+        fn any_desk_shaped_data_is_read_or_refused(
+            src in "[0-9]{1,2}",
+            plugin in proptest::prelude::any::<i8>(),
+            extra in "\\PC{0,40}",
+        ) {
+            let data = json!({"customerServicePlugin": plugin, "src": src, "content": extra, "menuSelected": {"id": extra}}).to_string();
+            if let Ok(message) = DeskMessage::parse_from_user(&data) {
+                proptest::prop_assert_eq!(message.src(), src.as_str());
+                proptest::prop_assert_eq!(plugin, 0);
+            }
+        }
+    }
+}
