@@ -4,6 +4,7 @@
 //! state. Actors in `crate::engine` are the shell around these functions.
 
 pub mod agent;
+pub mod conversation;
 pub mod directory;
 pub mod event;
 pub mod group;

@@ -6,32 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-/// Longest text message, in bytes.
-pub const MAX_TEXT_BYTES: usize = 8 * 1024;
-/// Longest custom message `data`, in bytes.
-pub const MAX_DATA_BYTES: usize = 16 * 1024;
-
-/// A message body as the IM carries it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Body {
-    /// Plain text.
-    Text {
-        /// The text.
-        text: String,
-    },
-    /// A custom message: the desk's are JSON strings in `data`.
-    Custom {
-        /// Serialized JSON (a string, not an object).
-        data: String,
-        /// Shown by clients that cannot render the message.
-        #[serde(default)]
-        description: String,
-        /// Free for the app.
-        #[serde(default)]
-        extension: String,
-    },
-}
+pub use crate::domain::conversation::{Body, MAX_DATA_BYTES};
 
 /// An option of a branch menu or a form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,20 +385,6 @@ impl DeskMessage {
     }
 }
 
-impl Body {
-    /// Checks a body's size limits.
-    pub fn check_size(&self) -> Result<(), ProtocolError> {
-        let (field, size, limit) = match self {
-            Body::Text { text } => ("text", text.len(), MAX_TEXT_BYTES),
-            Body::Custom { data, .. } => ("data", data.len(), MAX_DATA_BYTES),
-        };
-        if size > limit {
-            return Err(ProtocolError::TooLarge { field, size, limit });
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,9 +604,9 @@ mod tests {
         assert!(serde_json::from_str::<Body>(r#"{"type":"image"}"#).is_err());
         assert!(
             Body::Text {
-                text: "x".repeat(MAX_TEXT_BYTES + 1)
+                text: "x".repeat(crate::domain::conversation::MAX_TEXT_BYTES + 1)
             }
-            .check_size()
+            .check()
             .is_err()
         );
         assert!(
