@@ -235,6 +235,10 @@ pub fn event(event: &Event) -> String {
         Event::ApiKeyCreated { key, name, .. } => format!("{key} {name:?} created"),
         Event::ApiKeyRevoked { key } => format!("{key} revoked"),
         Event::ImSecretRotated { .. } => "IM secret rotated".to_owned(),
+        Event::ConversationOpened { channel, user } => {
+            format!("user {user:?} opened a conversation on {channel}")
+        }
+        Event::MessageStored { message } => format!("message {} stored", message.seq),
     }
 }
 

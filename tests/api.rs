@@ -60,6 +60,7 @@ impl Server {
             world.apply(&envelope.unwrap());
         }
         let directory = std::mem::take(&mut world.directory);
+        let conversations = std::mem::take(&mut world.conversations);
         let engine = Arc::new(
             Engine::start_from(log.clone(), Clock::system(), world)
                 .await
@@ -70,6 +71,7 @@ impl Server {
         let state = ApiState::new(
             engine.clone(),
             directory,
+            conversations,
             Clock::system(),
             config,
             format!("http://{addr}"),
@@ -2194,5 +2196,169 @@ async fn the_im_secret_signs_user_tokens_and_rotates_with_a_grace_period() {
     let s = Server::start(dir.path()).await;
     let secrets = s.state.desk.app(AppId(1)).unwrap().im_secrets(now_ms);
     assert!(token::verify(&minted, AppId(1), &secrets, now_ms / 1_000).is_ok());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_user_end_over_rest_stores_resumes_and_refuses() {
+    use helpline::domain::ids::AppId;
+    use helpline::im::token::{self, UserClaims};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let secret = s.ok(&admin, Method::POST, "/im/secret", json!({})).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group = s.group(&admin, "support").await;
+    s.ok(
+        &admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "skill_group": group}),
+    )
+    .await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let user_token = |user: &str, secret: &str, exp: i64| {
+        token::mint(
+            secret.as_bytes(),
+            &UserClaims {
+                app: AppId(1),
+                sub: user.to_owned(),
+                exp,
+            },
+        )
+    };
+    let u1 = user_token("u1", &secret, now + 600);
+    let send = |token: String, body: Value| {
+        let s = &s;
+        async move {
+            s.call(&token, Method::POST, "/im/messages", Some(body))
+                .await
+        }
+    };
+    let text = |id: &str| json!({"to": "desk", "msgId": id, "body": {"type": "text", "text": format!("hello {id}")}});
+
+    let (status, first) = send(u1.clone(), text("m1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (first["seq"].as_u64(), first["duplicate"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let conversation = first["conversation_id"].as_u64().unwrap();
+    let (_, again) = send(u1.clone(), text("m1")).await;
+    assert_eq!(
+        (again["seq"].as_u64(), again["duplicate"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let trigger = json!({"to": "desk", "msgId": "t1", "onlineUserOnly": true,
+        "body": {"type": "custom", "data": "{\"customerServicePlugin\":0,\"src\":\"7\"}"}});
+    let (status, flag) = send(u1.clone(), trigger).await;
+    assert_eq!(
+        (status, flag["seq"].clone()),
+        (StatusCode::CREATED, Value::Null),
+        "{flag}"
+    );
+    for i in 2..=5 {
+        send(u1.clone(), text(&format!("m{i}"))).await;
+    }
+
+    // Bad input: named, nothing stored.
+    for (body, field) in [
+        (
+            json!({"to": "desk", "msgId": "x", "body": {"type": "custom", "data": "{\"customerServicePlugin\":0,\"src\":7}"}}),
+            "body.data",
+        ),
+        (
+            json!({"to": "desk", "msgId": "x", "body": {"type": "custom", "data": "{\"customerServicePlugin\":0,\"src\":\"99\"}"}}),
+            "body.data",
+        ),
+        (
+            json!({"to": "desk", "msgId": "x", "body": {"type": "custom", "data": "{\"customerServicePlugin\":0,\"src\":\"10\",\"menuSelected\":\"x\"}"}}),
+            "body.data",
+        ),
+        (
+            json!({"to": "nobody", "msgId": "x", "body": {"type": "text", "text": "hi"}}),
+            "to",
+        ),
+        (
+            json!({"to": "desk", "msgId": "x", "body": {"type": "text", "text": "x".repeat(9_000)}}),
+            "body.text",
+        ),
+        (
+            json!({"to": "desk", "msgId": "", "body": {"type": "text", "text": "hi"}}),
+            "msgId",
+        ),
+        (
+            json!({"to": "desk", "msgId": "x", "body": {"type": "image"}}),
+            "body.type",
+        ),
+    ] {
+        let (status, out) = send(u1.clone(), body).await;
+        assert_eq!(
+            (status, field_of(&out)),
+            (StatusCode::BAD_REQUEST, field),
+            "{out}"
+        );
+    }
+
+    // Resume after any seq, and history pages, oldest first.
+    let seqs = |v: &Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect()
+    };
+    let path = format!("/im/conversations/{conversation}/messages");
+    assert_eq!(
+        seqs(&s.get(&u1, &format!("{path}?after=2")).await),
+        [3, 4, 5]
+    );
+    assert_eq!(
+        seqs(&s.get(&u1, &format!("{path}?after=5")).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        seqs(&s.get(&u1, &format!("{path}?before=3&limit=1")).await),
+        [2]
+    );
+    assert_eq!(seqs(&s.get(&u1, &path).await), [1, 2, 3, 4, 5]);
+    let listed = s.get(&u1, "/im/conversations").await;
+    assert_eq!(
+        listed,
+        json!([{"id": conversation, "channel_id": listed[0]["channel_id"], "peer": "desk", "last_seq": 5}])
+    );
+
+    // Tokens: each refusal says why.
+    for (token, reason) in [
+        (
+            user_token("u1", "not the secret", now + 600),
+            "bad signature",
+        ),
+        (user_token("u1", &secret, now - 1), "expired"),
+        ("not.a.token".to_owned(), "malformed"),
+    ] {
+        let (status, out) = s.call(&token, Method::GET, "/im/conversations", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            out["error"]["message"].as_str().unwrap().contains(reason),
+            "{out}"
+        );
+    }
+    // Another user sees nothing of it.
+    let u2 = user_token("u2", &secret, now + 600);
+    let (status, _) = s.call(&u2, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(s.get(&u2, "/im/conversations").await, json!([]));
+    s.stop().await;
+
+    // Everything stored is back after a restart, and numbering goes on.
+    let s = Server::start(dir.path()).await;
+    assert_eq!(seqs(&s.get(&u1, &path).await), [1, 2, 3, 4, 5]);
+    let (_, next) = s
+        .call(&u1, Method::POST, "/im/messages", Some(text("m6")))
+        .await;
+    assert_eq!(next["seq"], 6);
     s.stop().await;
 }

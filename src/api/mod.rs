@@ -14,6 +14,7 @@ pub mod desk;
 pub mod error;
 pub mod extensions;
 pub mod groups;
+pub mod im;
 pub mod mail;
 pub mod quick_replies;
 pub mod roles;
@@ -32,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::Clock;
+use crate::domain::conversation::Conversations;
 use crate::domain::directory::{ADMINISTRATOR, Directory, SignOutCause};
 use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, AppId, StreamId};
@@ -137,6 +139,9 @@ pub struct ApiState {
     /// A hash no password matches quickly: unknown emails are verified against it, so they
     /// take as long as wrong passwords.
     pub dummy_hash: String,
+    /// Every conversation, with its messages. One lock for now: the user-end transport
+    /// (issue 4) is where it gets sharded per conversation.
+    pub conversations: tokio::sync::Mutex<Conversations>,
 }
 
 /// The state handlers share.
@@ -147,6 +152,7 @@ impl ApiState {
     pub fn new(
         engine: Arc<Engine>,
         directory: Directory,
+        conversations: Conversations,
         clock: Clock,
         config: ApiConfig,
         base_url: String,
@@ -168,6 +174,7 @@ impl ApiState {
             signouts: broadcast::channel(1_024).0,
             mailer,
             dummy_hash: auth::hash_password(&auth::random_password()),
+            conversations: tokio::sync::Mutex::new(conversations),
         }))
     }
 }
@@ -248,6 +255,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::list_api_keys, apps::create_api_key))
         .routes(routes!(apps::revoke_api_key))
         .routes(routes!(apps::im_secret_status, apps::rotate_im_secret))
+        .routes(routes!(im::send_message))
+        .routes(routes!(im::list_conversations))
+        .routes(routes!(im::read_messages))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,

@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 
 use crate::domain::Rejection;
-use crate::domain::ids::AgentId;
+use crate::domain::event::Event;
+use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId};
 use crate::durable;
 
 /// Longest text message, in bytes.
@@ -23,6 +24,7 @@ pub const MAX_PAGE: usize = 100;
 
 durable! {
     /// A message body as the IM carries it (`shared/PROTOCOL.md`).
+    #[derive(utoipa::ToSchema)]
     #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
     pub enum Body {
         /// Plain text.
@@ -44,7 +46,8 @@ durable! {
     }
 
     /// Who sent a message.
-    #[derive(Copy, Hash)]
+    #[derive(Copy, Hash, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
     pub enum Sender {
         /// The user.
         User,
@@ -56,6 +59,7 @@ durable! {
     }
 
     /// A stored message.
+    #[derive(utoipa::ToSchema)]
     pub struct Message {
         /// Its place in the conversation (1, 2, 3...).
         pub seq: u64,
@@ -201,6 +205,86 @@ impl Conversation {
     pub fn message_mut(&mut self, seq: u64) -> Option<&mut Message> {
         let index = usize::try_from(seq).ok()?.checked_sub(1)?;
         self.messages.get_mut(index)
+    }
+}
+
+/// One conversation with whom it is between.
+#[derive(Clone, Debug)]
+pub struct ConversationEntry {
+    /// Its id (its stream).
+    pub id: ConversationId,
+    /// The app.
+    pub app: AppId,
+    /// The channel written to.
+    pub channel: ChannelId,
+    /// The user.
+    pub user: String,
+    /// The messages.
+    pub messages: Conversation,
+}
+
+/// Every conversation, found by app, channel and user.
+#[derive(Clone, Debug, Default)]
+pub struct Conversations {
+    by_key: HashMap<(AppId, ChannelId, String), ConversationId>,
+    all: HashMap<ConversationId, ConversationEntry>,
+}
+
+impl Conversations {
+    /// Folds one event of a conversation stream.
+    pub fn apply(&mut self, app: AppId, id: ConversationId, event: &Event) {
+        match event {
+            Event::ConversationOpened { channel, user } => {
+                self.by_key.insert((app, *channel, user.clone()), id);
+                self.all.insert(
+                    id,
+                    ConversationEntry {
+                        id,
+                        app,
+                        channel: *channel,
+                        user: user.clone(),
+                        messages: Conversation::default(),
+                    },
+                );
+            }
+            Event::MessageStored { message } => {
+                if let Some(entry) = self.all.get_mut(&id) {
+                    entry.messages.apply(message.clone());
+                }
+            }
+            _ => debug_assert!(false, "not a conversation event: {}", event.name()),
+        }
+    }
+
+    /// The conversation of `user` on `channel`, if they ever wrote.
+    pub fn find(&self, app: AppId, channel: ChannelId, user: &str) -> Option<ConversationId> {
+        self.by_key.get(&(app, channel, user.to_owned())).copied()
+    }
+
+    /// A conversation.
+    pub fn get(&self, id: ConversationId) -> Option<&ConversationEntry> {
+        self.all.get(&id)
+    }
+
+    /// How many conversations there are.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// A user's conversations in an app, by id.
+    pub fn of_user(&self, app: AppId, user: &str) -> Vec<&ConversationEntry> {
+        let mut out: Vec<&ConversationEntry> = self
+            .all
+            .values()
+            .filter(|c| c.app == app && c.user == user)
+            .collect();
+        out.sort_by_key(|c| c.id);
+        out
     }
 }
 

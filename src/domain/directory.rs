@@ -431,7 +431,7 @@ impl Scope {
 impl Directory {
     /// Folds one event of any stream; session events are not the directory's and pass by.
     pub fn apply(&mut self, app: AppId, stream: StreamId, event: &Event) {
-        if stream.kind == StreamKind::Session {
+        if matches!(stream.kind, StreamKind::Session | StreamKind::Conversation) {
             return;
         }
         if let Some(id) = event.allocated_id() {
@@ -450,7 +450,7 @@ impl Directory {
                 dir.apply_agent(AgentId(stream.id), event, &mut self.by_token)
             }
             (StreamKind::Group, _) => dir.apply_group(GroupId(stream.id), event),
-            (StreamKind::Session, _) => {}
+            (StreamKind::Session | StreamKind::Conversation, _) => {}
         }
     }
 

@@ -4,6 +4,7 @@
 //! change. A new need gets a new variant. The log format version (in `crate::log`) guards
 //! the encoding as a whole.
 
+use crate::domain::conversation::Message;
 use crate::domain::directory::{
     Channel, Extension, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
     SignOutCause,
@@ -443,6 +444,20 @@ durable! {
             /// still accepted, so apps can roll their backends over.
             previous_valid_until_ms: i64,
         },
+
+        // ---- conversation stream ----
+        /// A user wrote to a channel for the first time.
+        ConversationOpened {
+            /// The channel (virtual number or website).
+            channel: ChannelId,
+            /// The user's id in the app.
+            user: String,
+        },
+        /// A message was stored in the conversation.
+        MessageStored {
+            /// The message, with its sequence number.
+            message: Message,
+        },
     }
 }
 
@@ -499,6 +514,8 @@ impl Event {
             Event::ApiKeyCreated { .. } => "ApiKeyCreated",
             Event::ApiKeyRevoked { .. } => "ApiKeyRevoked",
             Event::ImSecretRotated { .. } => "ImSecretRotated",
+            Event::ConversationOpened { .. } => "ConversationOpened",
+            Event::MessageStored { .. } => "MessageStored",
         }
     }
 

@@ -63,6 +63,8 @@ id_type! {
     ApiKeyId(u64), "api-key-";
     /// A session service flow (its versions live in the log).
     FlowId(u64), "flow-";
+    /// The messages between one user and one virtual number of an app.
+    ConversationId(u64), "conversation-";
 }
 
 /// Ids below this are reserved for built-in things (the administrator and agent roles);
@@ -98,6 +100,8 @@ durable! {
         Group,
         /// One session: queueing, offers, service, end.
         Session,
+        /// One conversation: the messages between a user and a virtual number.
+        Conversation,
     }
 
     /// The stream an event belongs to: one writer (actor) per stream.
@@ -139,6 +143,13 @@ impl StreamId {
             id: session.0,
         }
     }
+    /// The stream of one conversation.
+    pub fn conversation(conversation: ConversationId) -> Self {
+        Self {
+            kind: StreamKind::Conversation,
+            id: conversation.0,
+        }
+    }
 }
 
 impl fmt::Display for StreamId {
@@ -148,6 +159,7 @@ impl fmt::Display for StreamId {
             StreamKind::Agent => "agent",
             StreamKind::Group => "group",
             StreamKind::Session => "session",
+            StreamKind::Conversation => "conversation",
         };
         write!(f, "{kind}-{}", self.id)
     }

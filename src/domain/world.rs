@@ -11,10 +11,11 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::domain::agent::{self, AgentState};
+use crate::domain::conversation::Conversations;
 use crate::domain::directory::Directory;
 use crate::domain::event::{Envelope, Event};
 use crate::domain::group::{self, GroupState};
-use crate::domain::ids::{AgentId, AppId, GroupId, SessionId, StreamKind, UserKey};
+use crate::domain::ids::{AgentId, AppId, ConversationId, GroupId, SessionId, StreamKind, UserKey};
 use crate::domain::session::{self, Phase, SessionState};
 use crate::domain::settings::AppSettings;
 
@@ -60,6 +61,9 @@ pub struct World {
     /// What administrators configured: accounts, roles, channels... (the API's read model).
     #[serde(skip)]
     pub directory: Directory,
+    /// Every conversation between a user and a channel, with its messages.
+    #[serde(skip)]
+    pub conversations: Conversations,
 }
 
 /// Serializes a hash map in key order, so dumps read the same on every run.
@@ -87,7 +91,10 @@ impl World {
         self.last_seq = env.seq;
         self.last_at_ms = env.at_ms;
         let id = env.stream.id;
-        if env.stream.kind != StreamKind::Session {
+        if !matches!(
+            env.stream.kind,
+            StreamKind::Session | StreamKind::Conversation
+        ) {
             self.directory.apply(env.app, env.stream, &env.event);
             self.max_id = self.max_id.max(self.directory.max_id);
         }
@@ -124,6 +131,11 @@ impl World {
             StreamKind::Session => {
                 self.max_id = self.max_id.max(id);
                 self.apply_session(env, SessionId(id));
+            }
+            StreamKind::Conversation => {
+                self.max_id = self.max_id.max(id);
+                self.conversations
+                    .apply(env.app, ConversationId(id), &env.event);
             }
         }
     }

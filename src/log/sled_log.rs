@@ -837,6 +837,7 @@ fn kind_byte(kind: StreamKind) -> u8 {
         StreamKind::Agent => 1,
         StreamKind::Group => 2,
         StreamKind::Session => 3,
+        StreamKind::Conversation => 4,
     }
 }
 
@@ -846,6 +847,7 @@ fn kind_from_byte(byte: u8) -> Option<StreamKind> {
         1 => StreamKind::Agent,
         2 => StreamKind::Group,
         3 => StreamKind::Session,
+        4 => StreamKind::Conversation,
         _ => return None,
     })
 }
@@ -918,10 +920,11 @@ mod tests {
             StreamKind::Agent,
             StreamKind::Group,
             StreamKind::Session,
+            StreamKind::Conversation,
         ]
         .into_iter()
         .map(kind_byte)
         .collect();
-        assert_eq!(bytes, [0, 1, 2, 3]);
+        assert_eq!(bytes, [0, 1, 2, 3, 4]);
     }
 }
