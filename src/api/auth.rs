@@ -246,6 +246,20 @@ impl Principal {
     }
 }
 
+/// The credential of `Authorization: Bearer <credential>`.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("no Authorization header".to_owned()))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".to_owned()))?;
+    value.strip_prefix("Bearer ").map(str::trim).ok_or_else(|| {
+        ApiError::Unauthorized("expected \"Authorization: Bearer <token>\"".to_owned())
+    })
+}
+
 /// A signed-in caller who may still have to change their password (sign-out, password
 /// change and `me` take it).
 pub struct Signed(pub Principal);
@@ -254,19 +268,7 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("no Authorization header".to_owned()))?;
-        let value = header.to_str().map_err(|_| {
-            ApiError::Unauthorized("the Authorization header is not text".to_owned())
-        })?;
-        let credential = value
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| {
-                ApiError::Unauthorized("expected \"Authorization: Bearer <token>\"".to_owned())
-            })?
-            .trim();
+        let credential = bearer(parts)?;
         let dir = state.desk.read();
         if let Some(key) = credential.strip_prefix("hk_") {
             let (id, secret) = key

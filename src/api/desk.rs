@@ -67,6 +67,14 @@ impl Desk {
         if events.is_empty() {
             return Ok(());
         }
+        self.write(app, &events).await?;
+        self.fold(app, &events);
+        Ok(())
+    }
+
+    /// Appends events of `app` as one durable unit, folding nothing (conversations fold
+    /// their own).
+    pub async fn write(&self, app: AppId, events: &[(StreamId, Event)]) -> Result<(), ApiError> {
         let shared = self.engine.shared();
         let drafts = events
             .iter()
@@ -80,7 +88,6 @@ impl Desk {
             .log
             .append_durable(shared.clock.now_ms(), drafts)
             .await?;
-        self.fold(app, &events);
         Ok(())
     }
 

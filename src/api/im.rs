@@ -10,7 +10,6 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +20,6 @@ use crate::domain::event::Event;
 use crate::domain::ids::{AppId, ChannelId, ConversationId, StreamId};
 use crate::im::protocol::DeskMessage;
 use crate::im::token;
-use crate::log::{Draft, EventLogExt};
 
 use super::AppState;
 use super::error::{ApiError, Body as JsonBody, Id, Params};
@@ -38,15 +36,7 @@ impl FromRequestParts<AppState> for ImUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("expected \"Authorization: Bearer <user token>\"".to_owned())
-            })?
-            .trim();
+        let credential = super::auth::bearer(parts)?;
         let refuse =
             |e: token::TokenError| ApiError::Unauthorized(format!("user token refused: {e}"));
         let app = token::claimed_app(credential).map_err(refuse)?;
@@ -209,20 +199,9 @@ async fn store(
     id: ConversationId,
     events: Vec<Event>,
 ) -> Result<(), ApiError> {
-    let shared = state.desk.engine.shared();
     let stream = StreamId::conversation(id);
-    let drafts = events
-        .iter()
-        .map(|event| Draft {
-            app,
-            stream,
-            event: event.clone(),
-        })
-        .collect();
-    shared
-        .log
-        .append_durable(shared.clock.now_ms(), drafts)
-        .await?;
+    let drafts: Vec<(StreamId, Event)> = events.iter().map(|e| (stream, e.clone())).collect();
+    state.desk.write(app, &drafts).await?;
     for event in &events {
         conversations.apply(app, id, event);
     }
