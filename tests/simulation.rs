@@ -178,8 +178,14 @@ impl Sim {
     async fn run(&mut self, step: &Step) {
         let e = &self.engine;
         let _ = match step {
-            Step::Login(a) => e.agent(self.agents[*a], AgentCommand::Login).await,
-            Step::Logout(a) => e.agent(self.agents[*a], AgentCommand::Logout).await,
+            Step::Login(a) => e
+                .agent(self.agents[*a], AgentCommand::Login)
+                .await
+                .map(drop),
+            Step::Logout(a) => e
+                .agent(self.agents[*a], AgentCommand::Logout)
+                .await
+                .map(drop),
             Step::Status(a, s) => {
                 let status = match s {
                     0 => AgentStatus::Free,
@@ -191,6 +197,7 @@ impl Sim {
                 };
                 e.agent(self.agents[*a], AgentCommand::SetStatus(status))
                     .await
+                    .map(drop)
             }
             Step::Open(g, u) => {
                 match e
@@ -291,19 +298,25 @@ impl Sim {
                 }
                 None => Ok(()),
             },
-            Step::Join(g, a, p) => {
-                e.group(
+            Step::Join(g, a, p) => e
+                .group(
                     self.groups[*g],
                     GroupCommand::AddMember(self.agents[*a], *p),
                 )
                 .await
-            }
-            Step::Leave(g, a) => {
-                e.group(self.groups[*g], GroupCommand::RemoveMember(self.agents[*a]))
-                    .await
-            }
-            Step::ForceOffline(a) => e.agent(self.agents[*a], AgentCommand::ForceOffline).await,
-            Step::Resume(a) => e.agent(self.agents[*a], AgentCommand::Resume).await,
+                .map(drop),
+            Step::Leave(g, a) => e
+                .group(self.groups[*g], GroupCommand::RemoveMember(self.agents[*a]))
+                .await
+                .map(drop),
+            Step::ForceOffline(a) => e
+                .agent(self.agents[*a], AgentCommand::ForceOffline)
+                .await
+                .map(drop),
+            Step::Resume(a) => e
+                .agent(self.agents[*a], AgentCommand::Resume)
+                .await
+                .map(drop),
             Step::Advance(secs) => {
                 tokio::time::advance(Duration::from_secs(u64::from(*secs))).await;
                 Ok(())

@@ -62,6 +62,20 @@ pub struct NewAgent {
     pub skill_group_ids: Vec<GroupId>,
 }
 
+impl NewAgent {
+    /// The first administrator of an app (its email already normalized).
+    pub fn first_administrator(email: String) -> Self {
+        Self {
+            name: "Administrator".to_owned(),
+            nickname: "Administrator".to_owned(),
+            staff_no: "admin".to_owned(),
+            email,
+            role_id: ADMINISTRATOR,
+            skill_group_ids: Vec::new(),
+        }
+    }
+}
+
 /// A membership as an agent's view shows it.
 #[derive(Serialize, ToSchema)]
 pub struct Membership {
@@ -273,39 +287,28 @@ pub async fn create_accounts(
             .iter()
             .map(|(a, _, _)| (a.name.clone(), a.nickname.clone(), a.staff_no.clone()))
             .collect();
-        let accounts: Vec<(StreamId, Event)> = Vec::new();
-        let mut written = accounts;
-        let created = state
+        let (created, written) = state
             .desk
             .engine
             .create_agents_with(app, profiles, |new_ids| {
-                let events: Vec<(StreamId, Event)> = new_ids
+                new_ids
                     .iter()
                     .zip(chunk)
                     .map(|(id, (a, hash, must_change))| {
-                        (
-                            StreamId::app(app),
-                            Event::AccountCreated {
-                                agent: *id,
-                                email: a.email.clone(),
-                                role: a.role_id,
-                                password_hash: hash.clone(),
-                                must_change_password: *must_change,
-                            },
-                        )
+                        let account = Event::AccountCreated {
+                            agent: *id,
+                            email: a.email.clone(),
+                            role: a.role_id,
+                            password_hash: hash.clone(),
+                            must_change_password: *must_change,
+                        };
+                        (StreamId::app(app), account)
                     })
-                    .collect();
-                written.clone_from(&events);
-                events
+                    .collect()
             })
             .await?;
-        let mut folded: Vec<(StreamId, Event)> = created
-            .iter()
-            .map(|(id, e)| (StreamId::agent(*id), e.clone()))
-            .collect();
-        folded.extend(written);
-        state.desk.fold(app, &folded);
-        for ((id, _), (a, _, _)) in created.iter().zip(chunk) {
+        state.desk.fold(app, &written);
+        for (id, (a, _, _)) in created.iter().zip(chunk) {
             for g in &a.skill_group_ids {
                 add_member(state, turn, app, *g, *id, DEFAULT_PRIORITY).await?;
             }
@@ -318,7 +321,7 @@ pub async fn create_accounts(
 /// Adds an agent to a group through the engine and mirrors it.
 pub async fn add_member(
     state: &ApiState,
-    _turn: &WriteTurn<'_>,
+    turn: &WriteTurn<'_>,
     app: AppId,
     group: GroupId,
     agent: AgentId,
@@ -326,37 +329,22 @@ pub async fn add_member(
 ) -> Result<(), ApiError> {
     state
         .desk
-        .engine
-        .group(group, GroupCommand::AddMember(agent, priority))
-        .await?;
-    state.desk.fold(
-        app,
-        &[(
-            StreamId::group(group),
-            Event::MemberAdded { agent, priority },
-        )],
-    );
-    Ok(())
+        .group(turn, app, group, GroupCommand::AddMember(agent, priority))
+        .await
 }
 
 /// Removes an agent from a group through the engine and mirrors it.
 pub async fn remove_member(
     state: &ApiState,
-    _turn: &WriteTurn<'_>,
+    turn: &WriteTurn<'_>,
     app: AppId,
     group: GroupId,
     agent: AgentId,
 ) -> Result<(), ApiError> {
     state
         .desk
-        .engine
-        .group(group, GroupCommand::RemoveMember(agent))
-        .await?;
-    state.desk.fold(
-        app,
-        &[(StreamId::group(group), Event::MemberRemoved { agent })],
-    );
-    Ok(())
+        .group(turn, app, group, GroupCommand::RemoveMember(agent))
+        .await
 }
 
 /// Mails a password, or hands it back to be shown once.
@@ -584,15 +572,15 @@ pub async fn update_agent(
     Ok(Json(view(&dir, &dir.agents[&agent.id])))
 }
 
-/// An administrative action on an agent: the engine's command and the event it writes.
+/// An administrative action on an agent through the engine;
+/// returns the agent after it.
 async fn act(
     state: &ApiState,
     who: &Principal,
     id: u64,
     command: AgentCommand,
-    event: Event,
     cause: Option<SignOutCause>,
-) -> Result<AgentRecord, ApiError> {
+) -> Result<AgentView, ApiError> {
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
@@ -602,15 +590,13 @@ async fn act(
             "you cannot do this to your own account".to_owned(),
         ));
     }
-    state.desk.engine.agent(agent.id, command).await?;
-    state
-        .desk
-        .fold(who.app, &[(StreamId::agent(agent.id), event)]);
+    state.desk.agent(&turn, who.app, agent.id, command).await?;
     drop(turn);
     if let (Some(cause), Some(_)) = (cause, &agent.login) {
         state.notify(who.app, agent.id, cause);
     }
-    Ok(agent)
+    let dir = state.desk.app(who.app)?;
+    Ok(view(&dir, &dir.agents[&agent.id]))
 }
 
 /// Deletes an agent: it can no longer sign in; its records keep its name.
@@ -626,7 +612,6 @@ pub async fn delete_agent(
         &who,
         id,
         AgentCommand::Delete,
-        Event::AgentDeleted,
         Some(SignOutCause::Deleted),
     )
     .await?;
@@ -641,17 +626,15 @@ pub async fn force_offline(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<AgentView>, ApiError> {
-    let agent = act(
+    act(
         &state,
         &who,
         id,
         AgentCommand::ForceOffline,
-        Event::AgentForcedOffline,
         Some(SignOutCause::ForcedOffline),
     )
-    .await?;
-    let dir = state.desk.app(who.app)?;
-    Ok(Json(view(&dir, &dir.agents[&agent.id])))
+    .await
+    .map(Json)
 }
 
 /// Lifts a forced offline.
@@ -662,17 +645,9 @@ pub async fn resume(
     who: Principal,
     Id(id): Id<u64>,
 ) -> Result<Json<AgentView>, ApiError> {
-    let agent = act(
-        &state,
-        &who,
-        id,
-        AgentCommand::Resume,
-        Event::AgentResumed,
-        None,
-    )
-    .await?;
-    let dir = state.desk.app(who.app)?;
-    Ok(Json(view(&dir, &dir.agents[&agent.id])))
+    act(&state, &who, id, AgentCommand::Resume, None)
+        .await
+        .map(Json)
 }
 
 /// Gives an agent a new random password; the old one and any login end.

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::directory::{self, ADMINISTRATOR};
+use crate::domain::directory;
 use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, ApiKeyId, AppId, StreamId};
 
@@ -94,14 +94,7 @@ pub async fn create_app(
         app,
         &[(StreamId::app(app), Event::AppCreated { name: name.clone() })],
     );
-    let admin = NewAgent {
-        name: "Administrator".to_owned(),
-        nickname: "Administrator".to_owned(),
-        staff_no: "admin".to_owned(),
-        email,
-        role_id: ADMINISTRATOR,
-        skill_group_ids: Vec::new(),
-    };
+    let admin = NewAgent::first_administrator(email);
     let ids = create_accounts(&state, &turn, app, vec![(admin, hash, true)]).await?;
     tracing::info!(%app, "created an app");
     Ok((

@@ -13,6 +13,7 @@ use crate::domain::ids::StreamId;
 
 use super::ApiState;
 use super::auth::Principal;
+use super::desk::WriteTurn;
 use super::error::ApiError;
 
 /// A catalog of the app directory.
@@ -78,12 +79,7 @@ pub async fn create<C: Catalog>(
     let dir = state.desk.app(who.app)?;
     who.scope(&dir, C::MODULE)?;
     let item = build(&dir, C::id(state.desk.next_id()))?;
-    let event = C::saved(item.clone());
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
-    Ok(item)
+    save::<C>(state, who, &turn, item).await
 }
 
 /// Replaces item `raw` with what `build` makes of it.
@@ -101,10 +97,20 @@ pub async fn update<C: Catalog>(
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
     let item = build(&dir, id, old)?;
+    save::<C>(state, who, &turn, item).await
+}
+
+/// Writes an item whole, under the turn.
+async fn save<C: Catalog>(
+    state: &ApiState,
+    who: &Principal,
+    turn: &WriteTurn<'_>,
+    item: C::Item,
+) -> Result<C::Item, ApiError> {
     let event = C::saved(item.clone());
     state
         .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .append(turn, who.app, vec![(StreamId::app(who.app), event)])
         .await?;
     Ok(item)
 }

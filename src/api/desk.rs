@@ -4,9 +4,11 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use crate::domain::agent::AgentCommand;
 use crate::domain::directory::{AppDirectory, Directory};
 use crate::domain::event::Event;
-use crate::domain::ids::{AppId, StreamId};
+use crate::domain::group::GroupCommand;
+use crate::domain::ids::{AgentId, AppId, GroupId, StreamId};
 use crate::engine::Engine;
 use crate::log::{Draft, EventLogExt};
 
@@ -91,7 +93,38 @@ impl Desk {
         Ok(())
     }
 
-    /// Folds events the engine already wrote (member changes, force offline, deletes).
+    /// Sends a skill group a command through the engine and folds the events it wrote.
+    pub async fn group(
+        &self,
+        _turn: &WriteTurn<'_>,
+        app: AppId,
+        group: GroupId,
+        command: GroupCommand,
+    ) -> Result<(), ApiError> {
+        let events = self.engine.group(group, command).await?;
+        self.fold_stream(app, StreamId::group(group), events);
+        Ok(())
+    }
+
+    /// Sends an agent a command through the engine and folds the events it wrote.
+    pub async fn agent(
+        &self,
+        _turn: &WriteTurn<'_>,
+        app: AppId,
+        agent: AgentId,
+        command: AgentCommand,
+    ) -> Result<(), ApiError> {
+        let events = self.engine.agent(agent, command).await?;
+        self.fold_stream(app, StreamId::agent(agent), events);
+        Ok(())
+    }
+
+    fn fold_stream(&self, app: AppId, stream: StreamId, events: Vec<Event>) {
+        let events: Vec<(StreamId, Event)> = events.into_iter().map(|e| (stream, e)).collect();
+        self.fold(app, &events);
+    }
+
+    /// Folds events the engine already wrote (new agents and groups, the default app).
     pub fn fold(&self, app: AppId, events: &[(StreamId, Event)]) {
         let mut dir = self.directory.write().unwrap_or_else(|e| e.into_inner());
         for (stream, event) in events {

@@ -230,29 +230,19 @@ pub async fn update_group(
     {
         state
             .desk
-            .engine
-            .group(group.id, GroupCommand::Rename(name.clone()))
+            .group(&turn, who.app, group.id, GroupCommand::Rename(name))
             .await?;
-        state.desk.fold(
-            who.app,
-            &[(StreamId::group(group.id), Event::GroupRenamed { name })],
-        );
     }
     if let Some(limit) = edit.reception_limit.filter(|l| *l != group.reception_limit) {
         state
             .desk
-            .engine
-            .group(group.id, GroupCommand::SetReceptionLimit(limit))
+            .group(
+                &turn,
+                who.app,
+                group.id,
+                GroupCommand::SetReceptionLimit(limit),
+            )
             .await?;
-        state.desk.fold(
-            who.app,
-            &[(
-                StreamId::group(group.id),
-                Event::GroupReceptionLimitChanged {
-                    reception_limit: limit,
-                },
-            )],
-        );
     }
     drop(turn);
     let dir = state.desk.app(who.app)?;
@@ -283,12 +273,8 @@ pub async fn delete_group(
     }
     state
         .desk
-        .engine
-        .group(group.id, GroupCommand::Delete { queued: 0 })
+        .group(&turn, who.app, group.id, GroupCommand::Delete { queued: 0 })
         .await?;
-    state
-        .desk
-        .fold(who.app, &[(StreamId::group(group.id), Event::GroupDeleted)]);
     drop(turn);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -323,16 +309,13 @@ pub async fn put_member(
         Some(_) => {
             state
                 .desk
-                .engine
-                .group(group.id, GroupCommand::SetPriority(agent, priority))
+                .group(
+                    &turn,
+                    who.app,
+                    group.id,
+                    GroupCommand::SetPriority(agent, priority),
+                )
                 .await?;
-            state.desk.fold(
-                who.app,
-                &[(
-                    StreamId::group(group.id),
-                    Event::MemberPriorityChanged { agent, priority },
-                )],
-            );
         }
         None => add_member(&state, &turn, who.app, group.id, agent, priority).await?,
     }

@@ -226,14 +226,7 @@ pub async fn bootstrap(
     }
     let generated = admin_password.is_none();
     let password = admin_password.unwrap_or_else(auth::random_password);
-    let input = agents::NewAgent {
-        name: "Administrator".to_owned(),
-        nickname: "Administrator".to_owned(),
-        staff_no: "admin".to_owned(),
-        email: FIRST_ADMIN_EMAIL.to_owned(),
-        role_id: ADMINISTRATOR,
-        skill_group_ids: Vec::new(),
-    };
+    let input = agents::NewAgent::first_administrator(FIRST_ADMIN_EMAIL.to_owned());
     let turn = state.desk.turn().await;
     let hash = auth::hash_password_async(password.clone()).await?;
     agents::create_accounts(state, &turn, app, vec![(input, hash, generated)]).await?;

@@ -101,17 +101,57 @@ pub async fn get_role(
     Id(id): Id<u64>,
 ) -> Result<Json<RoleView>, ApiError> {
     who.require_admin()?;
-    views(&*state.desk.app(who.app)?)
-        .into_iter()
-        .find(|r| r.id == RoleId(id))
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(RoleId(id).to_string()))
+    view_of(&*state.desk.app(who.app)?, RoleId(id)).map(Json)
 }
 
-fn check(dir: &AppDirectory, input: &RoleInput, except: Option<RoleId>) -> Result<(), ApiError> {
-    directory::validate_role_name(dir, &input.name, except)?;
-    directory::validate_scopes(dir, &input.scopes)?;
+fn view_of(dir: &AppDirectory, id: RoleId) -> Result<RoleView, ApiError> {
+    views(dir)
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+}
+
+/// A custom role of the app, or why it cannot be changed.
+fn custom(dir: &AppDirectory, id: RoleId) -> Result<(), ApiError> {
+    if id == ADMINISTRATOR || id == AGENT {
+        return Err(ApiError::Conflict(format!(
+            "{id} is built in and cannot change"
+        )));
+    }
+    if !dir.roles.contains_key(&id) {
+        return Err(ApiError::NotFound(id.to_string()));
+    }
     Ok(())
+}
+
+/// Checks `input` and saves it as role `id` (new or existing); returns its view.
+async fn save(
+    state: &AppState,
+    who: &Principal,
+    id: Option<RoleId>,
+    input: RoleInput,
+) -> Result<RoleView, ApiError> {
+    who.require_admin()?;
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    if let Some(id) = id {
+        custom(&dir, id)?;
+    }
+    directory::validate_role_name(&dir, &input.name, id)?;
+    directory::validate_scopes(&dir, &input.scopes)?;
+    let role = Role {
+        id: id.unwrap_or_else(|| RoleId(state.desk.next_id())),
+        name: input.name.trim().to_owned(),
+        scopes: input.scopes,
+    };
+    let id = role.id;
+    let event = Event::RoleSaved { role };
+    state
+        .desk
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
+        .await?;
+    drop(turn);
+    view_of(&*state.desk.app(who.app)?, id)
 }
 
 /// Creates a custom role.
@@ -122,32 +162,8 @@ pub async fn create_role(
     who: Principal,
     Body(input): Body<RoleInput>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
-    who.require_admin()?;
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    check(&dir, &input, None)?;
-    let role = Role {
-        id: RoleId(state.desk.next_id()),
-        name: input.name.trim().to_owned(),
-        scopes: input.scopes,
-    };
-    let id = role.id;
-    state
-        .desk
-        .append(
-            &turn,
-            who.app,
-            vec![(StreamId::app(who.app), Event::RoleSaved { role })],
-        )
-        .await?;
-    drop(turn);
-    let view = views(&*state.desk.app(who.app)?)
-        .into_iter()
-        .find(|r| r.id == id);
-    Ok((
-        StatusCode::CREATED,
-        Json(view.ok_or_else(|| ApiError::NotFound(id.to_string()))?),
-    ))
+    let view = save(&state, &who, None, input).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Replaces a custom role's name and scopes; its holders get the new rights at once.
@@ -159,38 +175,7 @@ pub async fn update_role(
     Id(id): Id<u64>,
     Body(input): Body<RoleInput>,
 ) -> Result<Json<RoleView>, ApiError> {
-    who.require_admin()?;
-    let id = RoleId(id);
-    if id == ADMINISTRATOR || id == AGENT {
-        return Err(ApiError::Conflict(format!(
-            "{id} is built in and cannot change"
-        )));
-    }
-    let turn = state.desk.turn().await;
-    let dir = state.desk.app(who.app)?;
-    if !dir.roles.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
-    check(&dir, &input, Some(id))?;
-    let role = Role {
-        id,
-        name: input.name.trim().to_owned(),
-        scopes: input.scopes,
-    };
-    state
-        .desk
-        .append(
-            &turn,
-            who.app,
-            vec![(StreamId::app(who.app), Event::RoleSaved { role })],
-        )
-        .await?;
-    drop(turn);
-    let view = views(&*state.desk.app(who.app)?)
-        .into_iter()
-        .find(|r| r.id == id);
-    view.map(Json)
-        .ok_or_else(|| ApiError::NotFound(id.to_string()))
+    save(&state, &who, Some(RoleId(id)), input).await.map(Json)
 }
 
 /// Deletes a custom role no account holds.
@@ -203,29 +188,19 @@ pub async fn delete_role(
 ) -> Result<StatusCode, ApiError> {
     who.require_admin()?;
     let id = RoleId(id);
-    if id == ADMINISTRATOR || id == AGENT {
-        return Err(ApiError::Conflict(format!(
-            "{id} is built in and cannot be deleted"
-        )));
-    }
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
-    if !dir.roles.contains_key(&id) {
-        return Err(ApiError::NotFound(id.to_string()));
-    }
+    custom(&dir, id)?;
     let n = holders(&dir, id);
     if n > 0 {
         return Err(ApiError::Conflict(format!(
             "{n} accounts hold {id}: give them another role first"
         )));
     }
+    let event = Event::RoleDeleted { role: id };
     state
         .desk
-        .append(
-            &turn,
-            who.app,
-            vec![(StreamId::app(who.app), Event::RoleDeleted { role: id })],
-        )
+        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::domain::agent::{self, AgentCommand, AgentState};
 use crate::domain::event::AgentStatus;
+use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, GroupId, SessionId, StreamId};
 use crate::domain::routing::RefuseReason;
 use crate::engine::group::GroupMsg;
@@ -45,7 +46,7 @@ pub enum ReserveReply {
 #[derive(Debug)]
 pub enum AgentMsg {
     /// Login, logout, status and admin commands.
-    Command(AgentCommand, Option<Reply<()>>),
+    Command(AgentCommand, Option<Reply<Vec<Event>>>),
     /// Hold capacity for a session. `limit` is the asking group's reception limit; none
     /// means the highest limit among the agent's groups (a transfer by name).
     Reserve {
@@ -140,20 +141,20 @@ impl AgentRuntime {
             .unwrap_or(0)
     }
 
-    fn command(&mut self, command: AgentCommand, reply: Option<Reply<()>>) {
+    fn command(&mut self, command: AgentCommand, reply: Option<Reply<Vec<Event>>>) {
         let settings = self.shared.registry.settings(self.state.app);
         let events = match agent::decide(&self.state, &command, &settings) {
             Ok(events) => events,
             Err(rejection) => return reply_now(reply, Err(rejection.into())),
         };
         if events.is_empty() {
-            return reply_now(reply, Ok(()));
+            return reply_now(reply, Ok(Vec::new()));
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::agent(self.state.id);
-        if let Err(e) = self
-            .shared
-            .append(self.state.app, stream, &events, now, reply, ())
+        if let Err(e) =
+            self.shared
+                .append(self.state.app, stream, &events, now, reply, events.clone())
         {
             tracing::error!(agent = %self.state.id, error = %e, "append failed");
             return;

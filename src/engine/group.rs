@@ -32,7 +32,7 @@ pub struct GroupDump {
 #[derive(Debug)]
 pub enum GroupMsg {
     /// An administrative command.
-    Command(GroupCommand, Option<Reply<()>>),
+    Command(GroupCommand, Option<Reply<Vec<Event>>>),
     /// A session waits here from `queued_at_ms` (idempotent).
     Enqueue {
         /// The session.
@@ -109,7 +109,7 @@ impl GroupRuntime {
         &mut self,
         myself: &ActorRef<GroupMsg>,
         mut command: GroupCommand,
-        reply: Option<Reply<()>>,
+        reply: Option<Reply<Vec<Event>>>,
     ) {
         if let GroupCommand::Delete { queued } = &mut command {
             *queued = self.queue.len();
@@ -120,9 +120,9 @@ impl GroupRuntime {
         };
         let now = self.shared.clock.now_ms();
         let stream = StreamId::group(self.state.id);
-        if let Err(e) = self
-            .shared
-            .append(self.state.app, stream, &events, now, reply, ())
+        if let Err(e) =
+            self.shared
+                .append(self.state.app, stream, &events, now, reply, events.clone())
         {
             tracing::error!(group = %self.state.id, error = %e, "append failed");
             return;

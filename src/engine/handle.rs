@@ -297,69 +297,53 @@ impl Engine {
         nickname: &str,
         staff_no: &str,
     ) -> Result<AgentId, EngineError> {
-        self.app(app)?;
-        let id = AgentId(self.shared.registry.next_id());
-        let event = Event::AgentCreated {
-            name: name.to_owned(),
-            nickname: nickname.to_owned(),
-            staff_no: staff_no.to_owned(),
-        };
-        self.append_durable(app, StreamId::agent(id), vec![event.clone()])
+        let profile = (name.to_owned(), nickname.to_owned(), staff_no.to_owned());
+        let (ids, _) = self
+            .create_agents_with(app, vec![profile], |_| Vec::new())
             .await?;
-        let mut state = AgentState::new(id, app);
-        crate::domain::agent::apply(&mut state, &event);
-        spawn_agent(
-            &self.shared,
-            &self.supervisor.get_cell(),
-            state,
-            BTreeMap::new(),
-        )
-        .await?;
-        Ok(id)
+        Ok(ids[0])
     }
 
-    /// Creates agent accounts in one durable append with `extra` events (their console
-    /// accounts), so a crash leaves all of them or none. `extra` is given the new ids.
+    /// Creates agents in one durable append with `extra` events (their console accounts),
+    /// so a crash leaves all of them or none. `extra` is given the new ids. Returns the ids
+    /// and every event appended, for read models to fold exactly what was written.
     pub async fn create_agents_with(
         &self,
         app: AppId,
         profiles: Vec<(String, String, String)>,
         extra: impl FnOnce(&[AgentId]) -> Vec<(StreamId, Event)>,
-    ) -> Result<Vec<(AgentId, Event)>, EngineError> {
+    ) -> Result<(Vec<AgentId>, Vec<(StreamId, Event)>), EngineError> {
         self.app(app)?;
-        let created: Vec<(AgentId, Event)> = profiles
-            .into_iter()
-            .map(|(name, nickname, staff_no)| {
-                let id = AgentId(self.shared.registry.next_id());
-                (
-                    id,
-                    Event::AgentCreated {
-                        name,
-                        nickname,
-                        staff_no,
-                    },
-                )
+        let ids: Vec<AgentId> = profiles
+            .iter()
+            .map(|_| AgentId(self.shared.registry.next_id()))
+            .collect();
+        let mut events: Vec<(StreamId, Event)> = ids
+            .iter()
+            .zip(profiles)
+            .map(|(id, (name, nickname, staff_no))| {
+                let created = Event::AgentCreated {
+                    name,
+                    nickname,
+                    staff_no,
+                };
+                (StreamId::agent(*id), created)
             })
             .collect();
-        let ids: Vec<AgentId> = created.iter().map(|(id, _)| *id).collect();
-        let drafts = created
+        events.extend(extra(&ids));
+        let drafts = events
             .iter()
-            .map(|(id, event)| Draft {
+            .map(|(stream, event)| Draft {
                 app,
-                stream: StreamId::agent(*id),
+                stream: *stream,
                 event: event.clone(),
             })
-            .chain(
-                extra(&ids)
-                    .into_iter()
-                    .map(|(stream, event)| Draft { app, stream, event }),
-            )
             .collect();
         self.shared
             .log
             .append_durable(self.shared.clock.now_ms(), drafts)
             .await?;
-        for (id, event) in &created {
+        for (id, (_, event)) in ids.iter().zip(&events) {
             let mut state = AgentState::new(*id, app);
             crate::domain::agent::apply(&mut state, event);
             spawn_agent(
@@ -370,11 +354,16 @@ impl Engine {
             )
             .await?;
         }
-        Ok(created)
+        Ok((ids, events))
     }
 
-    /// Sends an agent a command (login, status, logout, force offline, resume, delete).
-    pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<(), EngineError> {
+    /// Sends an agent a command (login, status, logout, force offline, resume, delete);
+    /// answers with the events it wrote, once durable.
+    pub async fn agent(
+        &self,
+        agent: AgentId,
+        command: AgentCommand,
+    ) -> Result<Vec<Event>, EngineError> {
         let actor = self.agent_actor(agent)?;
         ask(&actor, |port| AgentMsg::Command(command, Some(port))).await?
     }
@@ -406,8 +395,13 @@ impl Engine {
         Ok(id)
     }
 
-    /// Sends a group an administrative command. Members must be agents of the same app.
-    pub async fn group(&self, group: GroupId, command: GroupCommand) -> Result<(), EngineError> {
+    /// Sends a group an administrative command (members must be agents of the same app);
+    /// answers with the events it wrote, once durable.
+    pub async fn group(
+        &self,
+        group: GroupId,
+        command: GroupCommand,
+    ) -> Result<Vec<Event>, EngineError> {
         let actor = self.group_actor(group)?;
         if let GroupCommand::AddMember(agent, _) = &command {
             let registry = &self.shared.registry;
