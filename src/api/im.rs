@@ -126,17 +126,12 @@ fn check_desk_data(body: &Body) -> Result<(), ApiError> {
 }
 
 fn channel_of(state: &AppState, app: AppId, to: &str) -> Result<ChannelId, ApiError> {
-    let dir = state.desk.app(app)?;
-    dir.channels
-        .values()
-        .find(|c| matches!(&c.kind, ChannelKind::InApp { user_id, .. } if user_id == to))
-        .map(|c| c.id)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "to",
-                format!("{to:?} is not a virtual number of app {}", app.0),
-            )
-        })
+    state.desk.read().virtual_number(app, to).ok_or_else(|| {
+        ApiError::invalid(
+            "to",
+            format!("{to:?} is not a virtual number of app {}", app.0),
+        )
+    })
 }
 
 /// Sends a message as the token's user to a virtual number.

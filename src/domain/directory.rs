@@ -405,6 +405,7 @@ pub struct Directory {
     by_token: HashMap<String, (AppId, AgentId)>,
     by_key: HashMap<ApiKeyId, AppId>,
     by_web_app: HashMap<String, (AppId, ChannelId)>,
+    by_number: HashMap<(AppId, String), ChannelId>,
     /// The highest id any directory event allocated.
     pub max_id: u64,
 }
@@ -547,19 +548,22 @@ impl Directory {
                 dir.satisfaction.remove(config);
             }
             Event::ChannelSaved { channel } => {
-                if let ChannelKind::Website { web_app_id } = &channel.kind {
-                    self.by_web_app
-                        .insert(web_app_id.clone(), (app, channel.id));
+                if let Some(old) = dir.channels.insert(channel.id, channel.clone()) {
+                    self.unindex(app, &old);
                 }
-                dir.channels.insert(channel.id, channel.clone());
+                match &channel.kind {
+                    ChannelKind::Website { web_app_id } => {
+                        self.by_web_app
+                            .insert(web_app_id.clone(), (app, channel.id));
+                    }
+                    ChannelKind::InApp { user_id, .. } => {
+                        self.by_number.insert((app, user_id.clone()), channel.id);
+                    }
+                }
             }
             Event::ChannelDeleted { channel } => {
-                if let Some(Channel {
-                    kind: ChannelKind::Website { web_app_id },
-                    ..
-                }) = dir.channels.remove(channel)
-                {
-                    self.by_web_app.remove(&web_app_id);
+                if let Some(old) = dir.channels.remove(channel) {
+                    self.unindex(app, &old);
                 }
             }
             Event::ExtensionSaved { extension } => {
@@ -599,6 +603,22 @@ impl Directory {
             // Settings are the engine's (and `World`'s); the directory has no copy.
             _ => {}
         }
+    }
+
+    fn unindex(&mut self, app: AppId, channel: &Channel) {
+        match &channel.kind {
+            ChannelKind::Website { web_app_id } => {
+                self.by_web_app.remove(web_app_id);
+            }
+            ChannelKind::InApp { user_id, .. } => {
+                self.by_number.remove(&(app, user_id.clone()));
+            }
+        }
+    }
+
+    /// The in-app channel whose virtual number is `user_id`.
+    pub fn virtual_number(&self, app: AppId, user_id: &str) -> Option<ChannelId> {
+        self.by_number.get(&(app, user_id.to_owned())).copied()
     }
 
     /// An app's directory.
@@ -1513,6 +1533,28 @@ mod tests {
             Some("satisfaction")
         );
         assert_eq!(dir.channels_using_group(GroupId(30)), vec![ChannelId(60)]);
+        assert_eq!(d.virtual_number(app(), "desk"), Some(ChannelId(60)));
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::ChannelSaved {
+                channel: number(60, "renamed"),
+            },
+        );
+        assert_eq!(
+            d.virtual_number(app(), "desk"),
+            None,
+            "a renumbered channel leaves its old number"
+        );
+        assert_eq!(d.virtual_number(app(), "renamed"), Some(ChannelId(60)));
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::ChannelDeleted {
+                channel: ChannelId(60),
+            },
+        );
+        assert_eq!(d.virtual_number(app(), "renamed"), None);
     }
 
     proptest::proptest! {
