@@ -58,7 +58,7 @@ pub async fn serve(
     let (mut world, events) = crate::fold(log.as_ref(), None)?;
     let last_seq = world.last_seq;
     let directory = std::mem::take(&mut world.directory);
-    let conversations = std::mem::take(&mut world.conversations);
+    let hub = helpline::im::hub::Hub::from_world(&mut world);
     let engine = Engine::start_from(log.clone(), Clock::system(), world)
         .await
         .context("cannot start the engine")?;
@@ -68,7 +68,7 @@ pub async fn serve(
     let state = ApiState::new(
         engine.clone(),
         directory,
-        conversations,
+        hub,
         Clock::system(),
         config,
         format!("http://{listen}"),

@@ -239,6 +239,18 @@ pub fn event(event: &Event) -> String {
             format!("user {user:?} opened a conversation on {channel}")
         }
         Event::MessageStored { message } => format!("message {} stored", message.seq),
+        Event::MessageUpdated { seq, .. } => format!("message {seq} updated"),
+        Event::RatingInvited {
+            session,
+            menu_seq,
+            expire_at_s,
+            ..
+        } => format!("{session} invited to rate (message {menu_seq}, until {expire_at_s})"),
+        Event::SessionRated {
+            session,
+            value,
+            label,
+        } => format!("{session} rated {value} ({label:?})"),
     }
 }
 

@@ -60,7 +60,7 @@ impl Server {
             world.apply(&envelope.unwrap());
         }
         let directory = std::mem::take(&mut world.directory);
-        let conversations = std::mem::take(&mut world.conversations);
+        let hub = helpline::im::hub::Hub::from_world(&mut world);
         let engine = Arc::new(
             Engine::start_from(log.clone(), Clock::system(), world)
                 .await
@@ -71,7 +71,7 @@ impl Server {
         let state = ApiState::new(
             engine.clone(),
             directory,
-            conversations,
+            hub,
             Clock::system(),
             config,
             format!("http://{addr}"),

@@ -23,7 +23,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, ApiKeyId, AppId, RoleId, StreamId};
 
 use super::error::{ApiError, Body};
-use super::{AppState, SignOutNotice};
+use super::{ApiState, AppState, SignOutNotice};
 
 /// Shortest password an account may choose.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -268,7 +268,14 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = bearer(parts)?;
+        signed(state, bearer(parts)?).map(Signed)
+    }
+}
+
+/// Who a credential (an account's token or an API key) belongs to; they may still have to
+/// change their password.
+pub fn signed(state: &ApiState, credential: &str) -> Result<Principal, ApiError> {
+    {
         let dir = state.desk.read();
         if let Some(key) = credential.strip_prefix("hk_") {
             let (id, secret) = key
@@ -285,14 +292,14 @@ impl FromRequestParts<AppState> for Signed {
                     "unknown or revoked API key".to_owned(),
                 ));
             }
-            return Ok(Signed(Principal {
+            return Ok(Principal {
                 app,
                 agent: None,
                 role: ADMINISTRATOR,
                 token_hash: None,
                 api_key: Some(ApiKeyId(id)),
                 must_change_password: false,
-            }));
+            });
         }
         let hash = sha256_hex(credential);
         let now = state.clock.now_ms();
@@ -301,14 +308,14 @@ impl FromRequestParts<AppState> for Signed {
                 "the token is unknown, expired or ended by a newer sign-in".to_owned(),
             ));
         };
-        Ok(Signed(Principal {
+        Ok(Principal {
             app,
             agent: Some(account.id),
             role: account.role,
             token_hash: Some(hash),
             api_key: None,
             must_change_password: account.must_change_password,
-        }))
+        })
     }
 }
 

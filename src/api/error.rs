@@ -52,6 +52,9 @@ pub struct ErrorDetail {
     /// For rate limits: when to try again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// For a refused rating: the user-end protocol's code (10150 to 10154).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol_code: Option<u32>,
 }
 
 /// Why a request was refused. Every variant changes nothing.
@@ -110,6 +113,19 @@ pub enum ApiError {
     /// The engine or the log cannot take the change now.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The user-end protocol refused a request with one of its codes (a rating, src 10).
+    #[error("{message}")]
+    Protocol {
+        /// The protocol's code (10150 to 10154).
+        code: u32,
+        /// The field at fault.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A state the server should never reach.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl ApiError {
@@ -141,10 +157,15 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Protocol { code: 10151, .. } => StatusCode::BAD_REQUEST,
+            Self::Protocol { code: 10153, .. } | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Protocol { .. } => StatusCode::CONFLICT,
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid { .. } => "invalid_field",
             Self::InvalidRows { .. } => "invalid_rows",
@@ -156,6 +177,8 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
+            Self::Protocol { .. } => "rating_refused",
+            Self::Internal(_) => "internal",
         }
     }
 
@@ -168,6 +191,7 @@ impl ApiError {
             Self::InvalidRows { .. } => (Some("file".to_owned()), self.to_string()),
             // Ids in bodies are refused as invalid fields; a 404 is about the path's ids.
             Self::NotFound(_) => (Some("path".to_owned()), self.to_string()),
+            Self::Protocol { field, message, .. } => (Some((*field).to_owned()), message.clone()),
             _ => (None, self.to_string()),
         };
         ErrorBody {
@@ -185,7 +209,16 @@ impl ApiError {
                     } => Some(*retry_after_secs),
                     _ => None,
                 },
+                protocol_code: self.protocol_code(),
             },
+        }
+    }
+
+    /// The user-end protocol's code, for a refused rating.
+    pub fn protocol_code(&self) -> Option<u32> {
+        match self {
+            Self::Protocol { code, .. } => Some(*code),
+            _ => None,
         }
     }
 }

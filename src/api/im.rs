@@ -3,9 +3,8 @@
 //! a sequence number. Callers present a user token (`Bearer <HS256 JWT>`, see
 //! `crate::im::token`). Messages are events of their conversation's stream, stored before
 //! anyone is told; flag messages (`online_only`) are never stored.
-//!
-//! What is not here yet (issue 4): the user WebSocket, starting sessions from messages and
-//! relaying them to agents, and the website channel's visitors.
+//! The same messages travel over the user WebSocket (`crate::api::ws`); both go through
+//! the hub (`crate::im::hub`).
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
@@ -14,15 +13,14 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::conversation::{Body, Conversations, Message, Sender, Sent};
+use crate::domain::conversation::{Body, Message};
 use crate::domain::directory::ChannelKind;
-use crate::domain::event::Event;
-use crate::domain::ids::{AppId, ChannelId, ConversationId, StreamId};
-use crate::im::protocol::DeskMessage;
+use crate::domain::ids::{AppId, ChannelId, ConversationId};
+use crate::im::hub::UserMessage;
 use crate::im::token;
 
-use super::AppState;
 use super::error::{ApiError, Body as JsonBody, Id, Params};
+use super::{ApiState, AppState};
 
 /// A user, vouched for by a token signed with the app's IM secret.
 pub struct ImUser {
@@ -36,7 +34,13 @@ impl FromRequestParts<AppState> for ImUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = super::auth::bearer(parts)?;
+        user_of(state, super::auth::bearer(parts)?)
+    }
+}
+
+/// The user a user token vouches for, or 401 with the reason.
+pub fn user_of(state: &ApiState, credential: &str) -> Result<ImUser, ApiError> {
+    {
         let refuse =
             |e: token::TokenError| ApiError::Unauthorized(format!("user token refused: {e}"));
         let app = token::claimed_app(credential).map_err(refuse)?;
@@ -111,30 +115,9 @@ pub struct MessageQuery {
     pub limit: Option<usize>,
 }
 
-/// Checks a custom body that claims to be a desk message: it must be one a user may send.
-fn check_desk_data(body: &Body) -> Result<(), ApiError> {
-    let Body::Custom { data, .. } = body else {
-        return Ok(());
-    };
-    let desk = serde_json::from_str::<serde_json::Value>(data)
-        .is_ok_and(|v| v.get("customerServicePlugin").is_some() || v.get("src").is_some());
-    if desk {
-        DeskMessage::parse_from_user(data)
-            .map_err(|e| ApiError::invalid("body.data", e.to_string()))?;
-    }
-    Ok(())
-}
-
-fn channel_of(state: &AppState, app: AppId, to: &str) -> Result<ChannelId, ApiError> {
-    state.desk.read().virtual_number(app, to).ok_or_else(|| {
-        ApiError::invalid(
-            "to",
-            format!("{to:?} is not a virtual number of app {}", app.0),
-        )
-    })
-}
-
-/// Sends a message as the token's user to a virtual number.
+/// Sends a message as the token's user to a virtual number (or a website channel's
+/// `webAppId`): stored durably before the answer, then delivered; the first message opens a
+/// session; a desk message (src 7, 10, 24, 27) does what the protocol says.
 #[utoipa::path(post, path = "/im/messages", tag = "user end", request_body = SendRequest,
     responses((status = 201, description = "stored (or a flag message passed on)", body = SendResponse)))]
 pub async fn send_message(
@@ -142,65 +125,24 @@ pub async fn send_message(
     who: ImUser,
     JsonBody(req): JsonBody<SendRequest>,
 ) -> Result<(StatusCode, Json<SendResponse>), ApiError> {
-    check_desk_data(&req.body)?;
-    let channel = channel_of(&state, who.app, &req.to)?;
-    let mut conversations = state.conversations.lock().await;
-    let existing = conversations.find(who.app, channel, &who.user);
-    let empty = crate::domain::conversation::Conversation::default();
-    let current = existing
-        .and_then(|id| conversations.get(id))
-        .map_or(&empty, |c| &c.messages);
-    let now_ms = state.clock.now_ms();
-    let sent = current.send(
-        Sender::User,
-        &req.msg_id,
-        req.body,
-        req.online_user_only,
-        now_ms,
-    )?;
-    let id = existing.unwrap_or_else(|| ConversationId(state.desk.next_id()));
-    let (seq, duplicate, message) = match sent {
-        Sent::Stored(message) => (Some(message.seq), false, Some(message)),
-        Sent::Duplicate(seq) => (Some(seq), true, None),
-        Sent::Transient { .. } => (None, false, None),
+    let message = UserMessage {
+        to: req.to,
+        msg_id: req.msg_id,
+        online_user_only: req.online_user_only,
+        body: req.body,
     };
-    if let Some(message) = message {
-        let mut events = Vec::with_capacity(2);
-        if existing.is_none() {
-            events.push(Event::ConversationOpened {
-                channel,
-                user: who.user.clone(),
-            });
-        }
-        events.push(Event::MessageStored { message });
-        store(&state, &mut conversations, who.app, id, events).await?;
-    }
-    // Delivery to connected peers (agents, the user's other devices) comes with the sockets.
+    let sent = state
+        .hub
+        .user_send(&state, who.app, &who.user, message)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(SendResponse {
-            conversation_id: id,
-            seq,
-            duplicate,
+            conversation_id: sent.conversation_id,
+            seq: sent.seq,
+            duplicate: sent.duplicate,
         }),
     ))
-}
-
-/// Appends a conversation's events durably, then folds them in.
-async fn store(
-    state: &AppState,
-    conversations: &mut Conversations,
-    app: AppId,
-    id: ConversationId,
-    events: Vec<Event>,
-) -> Result<(), ApiError> {
-    let stream = StreamId::conversation(id);
-    let drafts: Vec<(StreamId, Event)> = events.iter().map(|e| (stream, e.clone())).collect();
-    state.desk.write(app, &drafts).await?;
-    for event in &events {
-        conversations.apply(app, id, event);
-    }
-    Ok(())
 }
 
 /// The token's user's conversations.
@@ -211,20 +153,22 @@ pub async fn list_conversations(
     who: ImUser,
 ) -> Result<Json<Vec<ConversationView>>, ApiError> {
     let dir = state.desk.app(who.app)?;
-    let conversations = state.conversations.lock().await;
-    let out = conversations
-        .of_user(who.app, &who.user)
-        .into_iter()
-        .map(|c| ConversationView {
+    let mut out = Vec::new();
+    for id in state.hub.of_user(who.app, &who.user) {
+        let Some(slot) = state.hub.lock(id).await else {
+            continue;
+        };
+        let c = &slot.entry;
+        out.push(ConversationView {
             id: c.id,
             channel_id: c.channel,
-            peer: dir.channels.get(&c.channel).and_then(|ch| match &ch.kind {
-                ChannelKind::InApp { user_id, .. } => Some(user_id.clone()),
-                ChannelKind::Website { .. } => None,
+            peer: dir.channels.get(&c.channel).map(|ch| match &ch.kind {
+                ChannelKind::InApp { user_id, .. } => user_id.clone(),
+                ChannelKind::Website { web_app_id } => web_app_id.clone(),
             }),
             last_seq: c.messages.last_seq(),
-        })
-        .collect();
+        });
+    }
     Ok(Json(out))
 }
 
@@ -248,11 +192,13 @@ pub async fn read_messages(
             "give after (resume) or before (history), not both",
         ));
     }
-    let conversations = state.conversations.lock().await;
-    let conversation = conversations
-        .get(ConversationId(id))
-        .filter(|c| c.app == who.app && c.user == who.user)
+    let slot = state
+        .hub
+        .lock(ConversationId(id))
+        .await
+        .filter(|s| s.entry.app == who.app && s.entry.user == who.user)
         .ok_or_else(|| ApiError::NotFound(ConversationId(id).to_string()))?;
+    let conversation = &slot.entry;
     let messages = match query.after {
         Some(after) => {
             let rest = conversation.messages.after(after);

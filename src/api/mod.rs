@@ -33,11 +33,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::Clock;
-use crate::domain::conversation::Conversations;
 use crate::domain::directory::{ADMINISTRATOR, Directory, SignOutCause};
 use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, AppId, StreamId};
 use crate::engine::Engine;
+use crate::im::hub::Hub;
 
 use self::desk::Desk;
 use self::error::{ApiError, ErrorBody};
@@ -139,9 +139,8 @@ pub struct ApiState {
     /// A hash no password matches quickly: unknown emails are verified against it, so they
     /// take as long as wrong passwords.
     pub dummy_hash: String,
-    /// Every conversation, with its messages. One lock for now: the user-end transport
-    /// (issue 4) is where it gets sharded per conversation.
-    pub conversations: tokio::sync::Mutex<Conversations>,
+    /// The user end: conversations, sockets, and their sessions.
+    pub hub: Hub,
 }
 
 /// The state handlers share.
@@ -152,7 +151,7 @@ impl ApiState {
     pub fn new(
         engine: Arc<Engine>,
         directory: Directory,
-        conversations: Conversations,
+        hub: Hub,
         clock: Clock,
         config: ApiConfig,
         base_url: String,
@@ -165,7 +164,7 @@ impl ApiState {
             .unwrap_or(base_url)
             .trim_end_matches('/')
             .to_owned();
-        Ok(Arc::new(ApiState {
+        let state = Arc::new(ApiState {
             desk: Desk::new(engine, directory),
             clock,
             config,
@@ -174,8 +173,10 @@ impl ApiState {
             signouts: broadcast::channel(1_024).0,
             mailer,
             dummy_hash: auth::hash_password(&auth::random_password()),
-            conversations: tokio::sync::Mutex::new(conversations),
-        }))
+            hub,
+        });
+        Hub::start(&state);
+        Ok(state)
     }
 }
 

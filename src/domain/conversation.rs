@@ -221,6 +221,37 @@ pub struct ConversationEntry {
     pub user: String,
     /// The messages.
     pub messages: Conversation,
+    /// Its service: live session, seat, ratings.
+    pub service: crate::domain::service::Service,
+}
+
+impl ConversationEntry {
+    /// A conversation nobody wrote to yet.
+    pub fn new(id: ConversationId, app: AppId, channel: ChannelId, user: &str) -> Self {
+        Self {
+            id,
+            app,
+            channel,
+            user: user.to_owned(),
+            messages: Conversation::default(),
+            service: Default::default(),
+        }
+    }
+
+    /// Folds one event of its stream (after `ConversationOpened`).
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::ConversationOpened { .. } => {}
+            Event::MessageStored { message } => self.messages.apply(message.clone()),
+            Event::MessageUpdated { seq, body } => {
+                if let Some(m) = self.messages.message_mut(*seq) {
+                    m.body = body.clone();
+                }
+            }
+            Event::RatingInvited { .. } | Event::SessionRated { .. } => self.service.apply(event),
+            _ => debug_assert!(false, "not a conversation event: {}", event.name()),
+        }
+    }
 }
 
 /// Every conversation, found by app, channel and user.
@@ -236,23 +267,14 @@ impl Conversations {
         match event {
             Event::ConversationOpened { channel, user } => {
                 self.by_key.insert((app, *channel, user.clone()), id);
-                self.all.insert(
-                    id,
-                    ConversationEntry {
-                        id,
-                        app,
-                        channel: *channel,
-                        user: user.clone(),
-                        messages: Conversation::default(),
-                    },
-                );
+                self.all
+                    .insert(id, ConversationEntry::new(id, app, *channel, user));
             }
-            Event::MessageStored { message } => {
+            _ => {
                 if let Some(entry) = self.all.get_mut(&id) {
-                    entry.messages.apply(message.clone());
+                    entry.apply(event);
                 }
             }
-            _ => debug_assert!(false, "not a conversation event: {}", event.name()),
         }
     }
 
@@ -274,6 +296,21 @@ impl Conversations {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.all.is_empty()
+    }
+
+    /// Every conversation, taken out (the hub shards them).
+    pub fn into_entries(self) -> impl Iterator<Item = ConversationEntry> {
+        self.all.into_values()
+    }
+
+    /// Every conversation.
+    pub fn entries(&self) -> impl Iterator<Item = &ConversationEntry> {
+        self.all.values()
+    }
+
+    /// A conversation, to change.
+    pub fn get_mut(&mut self, id: ConversationId) -> Option<&mut ConversationEntry> {
+        self.all.get_mut(&id)
     }
 
     /// A user's conversations in an app, by id.

@@ -4,14 +4,14 @@
 //! change. A new need gets a new variant. The log format version (in `crate::log`) guards
 //! the encoding as a whole.
 
-use crate::domain::conversation::Message;
+use crate::domain::conversation::{Body, Message};
 use crate::domain::directory::{
     Channel, Extension, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
     SignOutCause,
 };
 use crate::domain::ids::{
     AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, GroupId, QuickReplyId, RoleId,
-    SatisfactionId, StreamId,
+    SatisfactionId, SessionId, StreamId,
 };
 use crate::domain::routing::RoutingDecision;
 use crate::domain::settings::AppSettings;
@@ -458,6 +458,34 @@ durable! {
             /// The message, with its sequence number.
             message: Message,
         },
+        /// A stored message's body changed: a satisfaction menu, branch menu or form got its
+        /// `selected`, or a streamed answer got more chunks.
+        MessageUpdated {
+            /// The message's sequence number.
+            seq: u64,
+            /// Its body now.
+            body: Body,
+        },
+        /// A satisfaction invitation (src 9) was sent for a session; written with its message.
+        RatingInvited {
+            /// The session to rate.
+            session: SessionId,
+            /// The invitation's message.
+            menu_seq: u64,
+            /// Until when it can be answered, Unix seconds.
+            expire_at_s: i64,
+            /// The agent who served the session (rated), if any.
+            agent: Option<AgentId>,
+        },
+        /// The user rated a session (src 10): recorded once.
+        SessionRated {
+            /// The session.
+            session: SessionId,
+            /// The level's value.
+            value: u8,
+            /// The level's label.
+            label: String,
+        },
     }
 }
 
@@ -516,6 +544,9 @@ impl Event {
             Event::ImSecretRotated { .. } => "ImSecretRotated",
             Event::ConversationOpened { .. } => "ConversationOpened",
             Event::MessageStored { .. } => "MessageStored",
+            Event::MessageUpdated { .. } => "MessageUpdated",
+            Event::RatingInvited { .. } => "RatingInvited",
+            Event::SessionRated { .. } => "SessionRated",
         }
     }
 

@@ -172,6 +172,15 @@ impl World {
                 .insert(UserKey::of(state.channel, &state.user), agent);
         }
         let ended = state.ended();
+        // The conversation's service (seat, live session) follows its session's events.
+        if let Some(c) = self
+            .conversations
+            .find(state.app, state.channel, &state.user)
+            .and_then(|c| self.conversations.get_mut(c))
+        {
+            c.service
+                .on_session_events(sid, std::slice::from_ref(&env.event), None);
+        }
         if before != after {
             if let Some(a) = before.and_then(|a| self.agents.get_mut(&a)) {
                 a.sessions.remove(&sid);

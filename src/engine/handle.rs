@@ -186,6 +186,16 @@ impl Engine {
         }
     }
 
+    /// Tells `observer` of every session's events once they are durable.
+    pub fn observe_sessions(
+        &self,
+        observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::SessionNews>,
+    ) {
+        if let Ok(mut slot) = self.shared.registry.session_news.write() {
+            *slot = Some(observer);
+        }
+    }
+
     /// Makes one actor fail as if its handler had panicked (fault injection): the supervisor
     /// rebuilds it from the log. Returns once the failure is sent, not once it is rebuilt.
     pub fn inject_failure(&self, child: Child) -> Result<(), EngineError> {
@@ -461,8 +471,15 @@ impl Engine {
         let mut state = SessionState::new(id, app);
         let (tx, rx) = ractor::concurrency::oneshot();
         let durable: Reply<()> = tx.into();
+        let on_durable = crate::engine::with_news(
+            &self.shared,
+            app,
+            id,
+            &events,
+            Some(crate::engine::reply_on_durable(durable, ())),
+        );
         self.shared
-            .append(app, StreamId::session(id), &events, now, Some(durable), ())?;
+            .append_then(app, StreamId::session(id), &events, now, on_durable)?;
         let mut actions = Vec::new();
         for event in &events {
             actions.extend(crate::domain::session::actions(&state, event));

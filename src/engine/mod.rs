@@ -145,6 +145,39 @@ impl Shared {
     }
 }
 
+/// Chains `completion` after telling the session observer (if any) of `events` once they
+/// are durable, so the news reaches it before the caller hears back.
+pub(crate) fn with_news(
+    shared: &Shared,
+    app: AppId,
+    session: SessionId,
+    events: &[Event],
+    completion: Option<Completion>,
+) -> Option<Completion> {
+    let observer = shared
+        .registry
+        .session_news
+        .read()
+        .ok()
+        .and_then(|o| o.clone());
+    let Some(observer) = observer else {
+        return completion;
+    };
+    let news = registry::SessionNews {
+        app,
+        session,
+        events: events.to_vec(),
+    };
+    Some(Box::new(move |result| {
+        if result.is_ok() {
+            let _ = observer.send(news);
+        }
+        if let Some(completion) = completion {
+            completion(result);
+        }
+    }))
+}
+
 /// Tells a waiting session's group where it waits (after the group was rebuilt).
 pub(crate) fn enqueue_waiting(shared: &Shared, state: &SessionState) {
     if let Phase::Queued {

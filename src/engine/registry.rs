@@ -64,6 +64,18 @@ pub struct Placement {
     pub offered: bool,
 }
 
+/// A session's events, as told to a session observer once they are durable: how the user
+/// end and the agent end hear of offers, seats and ends the engine decided on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionNews {
+    /// The app.
+    pub app: AppId,
+    /// The session.
+    pub session: SessionId,
+    /// Its events, in log order.
+    pub events: Vec<crate::domain::event::Event>,
+}
+
 /// Counters of the engine's own health.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -101,6 +113,8 @@ pub struct Registry {
     pub stats: EngineStats,
     /// Told of every placement (offer or assignment) once it is durable.
     pub placements: std::sync::RwLock<Option<tokio::sync::mpsc::UnboundedSender<Placement>>>,
+    /// Told of every session's events once durable.
+    pub session_news: std::sync::RwLock<Option<tokio::sync::mpsc::UnboundedSender<SessionNews>>>,
     next_id: AtomicU64,
 }
 

@@ -13,7 +13,7 @@ use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
 use crate::engine::registry::Placement;
 use crate::engine::timers::{TimerKind, TimerMsg};
-use crate::engine::{Reply, Shared, reply_now, reply_on_durable};
+use crate::engine::{Reply, Shared, reply_now, reply_on_durable, with_news};
 use crate::log::Completion;
 
 /// Messages of the session actor.
@@ -69,6 +69,13 @@ impl SessionRuntime {
         let now = self.shared.clock.now_ms();
         let stream = StreamId::session(self.state.id);
         let on_durable = self.on_durable(&events, reply);
+        let on_durable = with_news(
+            &self.shared,
+            self.state.app,
+            self.state.id,
+            &events,
+            on_durable,
+        );
         if let Err(e) = self
             .shared
             .append_then(self.state.app, stream, &events, now, on_durable)

@@ -1,0 +1,1357 @@
+//! The user end's hub: every conversation behind a lock of its own, the sockets of users and
+//! agents, and the glue between a conversation and the session serving it.
+//!
+//! A message is decided against its conversation (pure, `crate::domain::conversation`),
+//! appended to the log, folded in once durable and only then pushed to sockets, all under
+//! the conversation's lock: what a socket receives is in `seq` order and was durable first.
+//! A socket registers before it reads its backlog, and drops stored messages it already
+//! sent (by `seq`), so a reconnecting client resumes with no gap and no duplicate.
+//!
+//! The engine tells the hub of every session's durable events ([`Engine::observe_sessions`]);
+//! a dispatcher routes them by conversation to a few workers, so one conversation's news are
+//! handled in order and a busy conversation holds up only its own worker. What a session's
+//! events mean to the user (seat status, ends, satisfaction) is decided by
+//! `crate::domain::service`.
+//!
+//! [`Engine::observe_sessions`]: crate::engine::Engine::observe_sessions
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use serde::Serialize;
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
+
+use crate::api::ApiState;
+use crate::api::error::ApiError;
+use crate::domain::conversation::{Body, ConversationEntry, Conversations, Message, Sender, Sent};
+use crate::domain::directory::{AppDirectory, ChannelKind, SatisfactionConfig};
+use crate::domain::event::{CloseBy, Event};
+use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId, SessionId, StreamId};
+use crate::domain::service::{self, Effect, RateError};
+use crate::domain::session::SessionCommand;
+use crate::engine::registry::SessionNews;
+use crate::im::protocol::DeskMessage;
+
+/// Frames waiting for a slow socket; past this the socket is closed and its client resumes.
+pub const OUTBOX: usize = 1_024;
+/// Workers that handle session news, by conversation.
+const NEWS_WORKERS: usize = 8;
+
+/// A frame on its way to one socket: its JSON text, and for a stored message its place, so a
+/// socket that resumed drops what it already sent.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    /// The frame, serialized once for every socket.
+    pub text: Arc<str>,
+    /// `(conversation, seq)` of a stored message.
+    pub place: Option<(ConversationId, u64)>,
+}
+
+struct Subscriber {
+    id: u64,
+    tx: mpsc::Sender<Outbound>,
+}
+
+/// A socket's subscription: frames arrive on `rx`; dropping it unsubscribes.
+pub struct Subscription {
+    /// The frames.
+    pub rx: mpsc::Receiver<Outbound>,
+    id: u64,
+}
+
+impl Subscription {
+    /// Its id (for [`Hub::unsubscribe_user`] and [`Hub::unsubscribe_agent`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// One conversation and whether its stream exists in the log yet.
+pub struct Slot {
+    /// The conversation.
+    pub entry: ConversationEntry,
+    persisted: bool,
+}
+
+/// A frame to a user's socket.
+#[derive(Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum UserFrame<'a> {
+    /// A message, stored (with `seq`) or a flag message (without).
+    Message {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Sender: the user's id, or the virtual number (or `webAppId`).
+        from: &'a str,
+        /// Receiver.
+        to: &'a str,
+        /// The sender's id for it.
+        msg_id: &'a str,
+        /// Its place (none for a flag message).
+        seq: Option<u64>,
+        /// When the desk took it, ms since the epoch.
+        time: i64,
+        /// A flag message.
+        online_user_only: bool,
+        /// Text or custom.
+        body: &'a Body,
+    },
+    /// A stored message changed (`selected` set).
+    Update {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: u64,
+        /// Its body now.
+        body: &'a Body,
+    },
+    /// The message `msgId` was taken.
+    Ack {
+        /// The client's id.
+        msg_id: &'a str,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place (none for a flag message).
+        seq: Option<u64>,
+        /// It was taken before (nothing changed).
+        duplicate: bool,
+    },
+    /// A request was refused; nothing changed.
+    Error {
+        /// The client's id of the message refused, if any.
+        msg_id: Option<&'a str>,
+        /// The error code, as in the REST API's errors.
+        error: &'a str,
+        /// The protocol's numeric code (10150 to 10154), for a refused rating.
+        code: Option<u32>,
+        /// The field at fault.
+        field: Option<&'a str>,
+        /// What was wrong.
+        message: &'a str,
+    },
+    /// The user's place in the queue (`${WaitNo}`: sessions ahead).
+    Queue {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Sessions ahead of the user's.
+        position: usize,
+    },
+}
+
+/// A frame to an agent's socket.
+#[derive(Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum AgentFrame<'a> {
+    /// A session is offered: accept before `deadlineMs`.
+    Offer {
+        /// The session.
+        session_id: SessionId,
+        /// Its conversation.
+        conversation_id: Option<ConversationId>,
+        /// The user.
+        user: &'a str,
+        /// The channel.
+        channel_id: Option<ChannelId>,
+        /// When the offer lapses, ms since the epoch.
+        deadline_ms: i64,
+    },
+    /// The agent serves the session now.
+    Seated {
+        /// The session.
+        session_id: SessionId,
+        /// Its conversation.
+        conversation_id: Option<ConversationId>,
+    },
+    /// A message of a session the agent serves.
+    Message {
+        /// The session.
+        session_id: Option<SessionId>,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// `user` or `agent`.
+        from: &'a str,
+        /// The sender's id for it.
+        msg_id: &'a str,
+        /// Its place (none for a flag message).
+        seq: Option<u64>,
+        /// When the desk took it, ms since the epoch.
+        time: i64,
+        /// Text or custom.
+        body: &'a Body,
+    },
+    /// The session left the agent (transferred, or its offer ended).
+    Released {
+        /// The session.
+        session_id: SessionId,
+    },
+    /// The session ended.
+    Ended {
+        /// The session.
+        session_id: SessionId,
+        /// Who ended it.
+        close_by: CloseBy,
+    },
+    /// The user rated the session.
+    Rated {
+        /// The session.
+        session_id: SessionId,
+        /// The level's value.
+        value: u8,
+        /// Its label.
+        label: &'a str,
+    },
+    /// A command was carried out.
+    Ok {
+        /// The command.
+        command: &'a str,
+        /// Its session.
+        session_id: Option<SessionId>,
+        /// For `send`: the client's id and the stored message's place.
+        msg_id: Option<&'a str>,
+        /// For `send`: the message's place.
+        seq: Option<u64>,
+    },
+    /// A command was refused; nothing changed.
+    Error {
+        /// The command.
+        command: Option<&'a str>,
+        /// The error code, as in the REST API's errors.
+        error: &'a str,
+        /// The field at fault.
+        field: Option<&'a str>,
+        /// What was wrong.
+        message: &'a str,
+    },
+}
+
+fn text_of<T: Serialize>(frame: &T) -> Arc<str> {
+    serde_json::to_string(frame)
+        .unwrap_or_else(|e| format!(r#"{{"type":"error","error":"internal","message":"{e}"}}"#))
+        .into()
+}
+
+/// An error as a user frame.
+pub fn user_error(msg_id: Option<&str>, error: &ApiError) -> Arc<str> {
+    let body = error.body();
+    text_of(&UserFrame::Error {
+        msg_id,
+        error: &body.error.code,
+        code: error.protocol_code(),
+        field: body.error.field.as_deref(),
+        message: &body.error.message,
+    })
+}
+
+/// An error as an agent frame.
+pub fn agent_error(command: Option<&str>, error: &ApiError) -> Arc<str> {
+    let body = error.body();
+    text_of(&AgentFrame::Error {
+        command,
+        error: &body.error.code,
+        field: body.error.field.as_deref(),
+        message: &body.error.message,
+    })
+}
+
+/// A rating refusal as an API error carrying the protocol's code.
+fn rate_error(e: RateError) -> ApiError {
+    match e.code() {
+        Some(code) => ApiError::Protocol {
+            code,
+            field: if e == RateError::BadData {
+                "body.data.menuSelected"
+            } else {
+                "body.data.menuSelected.sessionId"
+            },
+            message: e.to_string(),
+        },
+        None => ApiError::Conflict(e.to_string()),
+    }
+}
+
+/// What sending a message came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendOutcome {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The message's place (none for a flag message).
+    pub seq: Option<u64>,
+    /// Sent before with this id: nothing changed.
+    pub duplicate: bool,
+}
+
+/// A message from a user.
+#[derive(Clone, Debug)]
+pub struct UserMessage {
+    /// The virtual number (or `webAppId`) written to.
+    pub to: String,
+    /// The client's id for it.
+    pub msg_id: String,
+    /// A flag message.
+    pub online_user_only: bool,
+    /// What it says.
+    pub body: Body,
+}
+
+/// What an agent asks of a session.
+#[derive(Clone, Debug)]
+pub enum AgentAction {
+    /// Accept the offer.
+    Accept,
+    /// Send a message (text, or a custom one such as a card).
+    Send {
+        /// The agent's id for it.
+        msg_id: String,
+        /// What it says.
+        body: Body,
+    },
+    /// The agent is typing (src 12 to the user).
+    Typing,
+    /// Invite the user to rate (src 9, rule bit 2).
+    InviteRating,
+    /// End the session.
+    End,
+}
+
+impl AgentAction {
+    /// Its name in frames.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentAction::Accept => "accept",
+            AgentAction::Send { .. } => "send",
+            AgentAction::Typing => "typing",
+            AgentAction::InviteRating => "invite_rating",
+            AgentAction::End => "end",
+        }
+    }
+}
+
+/// Who a live session serves.
+#[derive(Clone, Debug)]
+struct Served {
+    conversation: ConversationId,
+    channel: ChannelId,
+    user: Arc<str>,
+}
+
+impl Served {
+    fn of(entry: &ConversationEntry) -> Self {
+        Served {
+            conversation: entry.id,
+            channel: entry.channel,
+            user: entry.user.as_str().into(),
+        }
+    }
+}
+
+/// The hub.
+pub struct Hub {
+    conversations: DashMap<ConversationId, Arc<Mutex<Slot>>>,
+    by_key: DashMap<(AppId, ChannelId, String), ConversationId>,
+    by_user: DashMap<(AppId, String), Vec<ConversationId>>,
+    by_session: DashMap<SessionId, Served>,
+    holders: DashMap<SessionId, AgentId>,
+    users: DashMap<(AppId, String), Vec<Subscriber>>,
+    agents: DashMap<AgentId, Vec<Subscriber>>,
+    next_subscriber: AtomicU64,
+}
+
+impl Hub {
+    /// A hub over the conversations the log folded into (their services already follow
+    /// their live sessions) and the live sessions' holders.
+    pub fn new(conversations: Conversations, holders: Vec<(SessionId, AgentId)>) -> Self {
+        let hub = Hub {
+            conversations: DashMap::new(),
+            by_key: DashMap::new(),
+            by_user: DashMap::new(),
+            by_session: DashMap::new(),
+            holders: holders.into_iter().collect(),
+            users: DashMap::new(),
+            agents: DashMap::new(),
+            next_subscriber: AtomicU64::new(1),
+        };
+        for entry in conversations.into_entries() {
+            hub.index(&entry);
+            if let Some(s) = entry.service.session {
+                hub.by_session.insert(s, Served::of(&entry));
+            }
+            let slot = Slot {
+                entry,
+                persisted: true,
+            };
+            hub.conversations
+                .insert(slot.entry.id, Arc::new(Mutex::new(slot)));
+        }
+        hub
+    }
+
+    /// The hub of a folded log: takes its conversations, and the holders of its live sessions.
+    pub fn from_world(world: &mut crate::domain::world::World) -> Self {
+        let holders = world
+            .sessions
+            .values()
+            .filter_map(|s| Some((s.id, s.holder()?)))
+            .collect();
+        Self::new(std::mem::take(&mut world.conversations), holders)
+    }
+
+    fn index(&self, entry: &ConversationEntry) {
+        self.by_key
+            .insert((entry.app, entry.channel, entry.user.clone()), entry.id);
+        let mut mine = self
+            .by_user
+            .entry((entry.app, entry.user.clone()))
+            .or_default();
+        if !mine.contains(&entry.id) {
+            mine.push(entry.id);
+            mine.sort();
+        }
+    }
+
+    /// Starts handling the engine's session news: call once, after the hub is in `state`.
+    pub fn start(state: &Arc<ApiState>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<SessionNews>();
+        state.desk.engine.observe_sessions(tx);
+        let mut workers = Vec::with_capacity(NEWS_WORKERS);
+        for _ in 0..NEWS_WORKERS {
+            let (wtx, mut wrx) = mpsc::unbounded_channel::<(ConversationId, SessionNews)>();
+            let weak = Arc::downgrade(state);
+            tokio::spawn(async move {
+                while let Some((cid, news)) = wrx.recv().await {
+                    let Some(state) = weak.upgrade() else { break };
+                    state.hub.conversation_news(&state, cid, news).await;
+                }
+            });
+            workers.push(wtx);
+        }
+        let weak = Arc::downgrade(state);
+        tokio::spawn(async move {
+            while let Some(news) = rx.recv().await {
+                let Some(state) = weak.upgrade() else { break };
+                let hub = &state.hub;
+                if let Some(cid) = hub.dispatch(&news) {
+                    let worker = &workers[(cid.0 as usize) % NEWS_WORKERS];
+                    let _ = worker.send((cid, news));
+                }
+            }
+        });
+    }
+
+    // ---- sockets ----
+
+    fn subscriber(&self) -> (Subscriber, Subscription) {
+        let (tx, rx) = mpsc::channel(OUTBOX);
+        let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
+        (Subscriber { id, tx }, Subscription { rx, id })
+    }
+
+    /// Registers a user's socket: from now on it gets every frame for the user.
+    pub fn subscribe_user(&self, app: AppId, user: &str) -> Subscription {
+        let (sub, subscription) = self.subscriber();
+        self.users
+            .entry((app, user.to_owned()))
+            .or_default()
+            .push(sub);
+        subscription
+    }
+
+    /// Unregisters a user's socket.
+    pub fn unsubscribe_user(&self, app: AppId, user: &str, id: u64) {
+        let key = (app, user.to_owned());
+        if let Some(mut subs) = self.users.get_mut(&key) {
+            subs.retain(|s| s.id != id);
+        }
+        self.users.remove_if(&key, |_, subs| subs.is_empty());
+    }
+
+    /// Registers an agent's socket.
+    pub fn subscribe_agent(&self, agent: AgentId) -> Subscription {
+        let (sub, subscription) = self.subscriber();
+        self.agents.entry(agent).or_default().push(sub);
+        subscription
+    }
+
+    /// Unregisters an agent's socket.
+    pub fn unsubscribe_agent(&self, agent: AgentId, id: u64) {
+        if let Some(mut subs) = self.agents.get_mut(&agent) {
+            subs.retain(|s| s.id != id);
+        }
+        self.agents.remove_if(&agent, |_, subs| subs.is_empty());
+    }
+
+    /// Connected user sockets (for metrics and tests).
+    pub fn user_sockets(&self) -> usize {
+        self.users.iter().map(|s| s.len()).sum()
+    }
+
+    /// Connected agent sockets.
+    pub fn agent_sockets(&self) -> usize {
+        self.agents.iter().map(|s| s.len()).sum()
+    }
+
+    fn push(subs: Option<impl std::ops::Deref<Target = Vec<Subscriber>>>, frame: &Outbound) {
+        let Some(subs) = subs else { return };
+        for s in subs.iter() {
+            // A full outbox means a stalled client: dropping the sender closes its socket
+            // (the writer sees the channel end), and the client resumes by seq.
+            if s.tx.try_send(frame.clone()).is_err() {
+                tracing::debug!(subscriber = s.id, "outbox full or closed");
+            }
+        }
+    }
+
+    fn push_user(&self, app: AppId, user: &str, frame: Outbound) {
+        // Lookups by borrowed key would need an owned tuple anyway.
+        Self::push(self.users.get(&(app, user.to_owned())), &frame);
+    }
+
+    fn push_agent(&self, agent: AgentId, frame: Outbound) {
+        Self::push(self.agents.get(&agent), &frame);
+    }
+
+    /// Drops subscribers whose outbox is full, so their sockets close and clients resume.
+    pub fn evict_stalled(&self) {
+        for mut subs in self.users.iter_mut() {
+            subs.retain(|s| s.tx.capacity() > 0);
+        }
+        for mut subs in self.agents.iter_mut() {
+            subs.retain(|s| s.tx.capacity() > 0);
+        }
+    }
+
+    // ---- conversations ----
+
+    /// The slot of `user` on `channel`, made (not yet in the log) if they never wrote.
+    fn slot(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        channel: ChannelId,
+        user: &str,
+    ) -> Arc<Mutex<Slot>> {
+        let key = (app, channel, user.to_owned());
+        let id = *self
+            .by_key
+            .entry(key)
+            .or_insert_with(|| ConversationId(state.desk.next_id()));
+        self.conversations
+            .entry(id)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(Slot {
+                    entry: ConversationEntry::new(id, app, channel, user),
+                    persisted: false,
+                }))
+            })
+            .clone()
+    }
+
+    /// A conversation's slot, locked.
+    pub async fn lock(&self, id: ConversationId) -> Option<OwnedMutexGuard<Slot>> {
+        let slot = self.conversations.get(&id)?.clone();
+        Some(slot.lock_owned().await)
+    }
+
+    /// The user's conversations in an app, by id.
+    pub fn of_user(&self, app: AppId, user: &str) -> Vec<ConversationId> {
+        self.by_user
+            .get(&(app, user.to_owned()))
+            .map(|v| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// The conversation a session serves.
+    pub fn conversation_of(&self, session: SessionId) -> Option<ConversationId> {
+        self.by_session.get(&session).map(|s| s.conversation)
+    }
+
+    /// Appends a conversation's events (opening its stream first if new), then folds them.
+    async fn store(state: &ApiState, slot: &mut Slot, events: Vec<Event>) -> Result<(), ApiError> {
+        let entry = &slot.entry;
+        let stream = StreamId::conversation(entry.id);
+        let mut drafts = Vec::with_capacity(events.len() + 1);
+        if !slot.persisted {
+            drafts.push((
+                stream,
+                Event::ConversationOpened {
+                    channel: entry.channel,
+                    user: entry.user.clone(),
+                },
+            ));
+        }
+        drafts.extend(events.iter().map(|e| (stream, e.clone())));
+        state.desk.write(entry.app, &drafts).await?;
+        slot.persisted = true;
+        for event in &events {
+            slot.entry.apply(event);
+        }
+        state.hub.index(&slot.entry);
+        Ok(())
+    }
+
+    /// The channel a user writes to: a virtual number of the app, or a website channel's
+    /// `webAppId`.
+    pub fn channel_of(state: &ApiState, app: AppId, to: &str) -> Result<ChannelId, ApiError> {
+        let dir = state.desk.read();
+        if let Some(c) = dir.virtual_number(app, to) {
+            return Ok(c);
+        }
+        match dir.website(to) {
+            Some((a, channel)) if a == app => Ok(channel.id),
+            _ => Err(ApiError::invalid(
+                "to",
+                format!(
+                    "{to:?} is not a virtual number or website channel of app {}",
+                    app.0
+                ),
+            )),
+        }
+    }
+
+    /// Pushes a message to the user's sockets and to the serving agent's.
+    fn deliver(&self, dir: &AppDirectory, slot: &Slot, message: &Message, online_only: bool) {
+        let entry = &slot.entry;
+        let peer = peer_of(dir, entry.channel);
+        let (from, to) = match message.sender {
+            Sender::User => (entry.user.as_str(), peer.as_str()),
+            Sender::Desk { .. } => (peer.as_str(), entry.user.as_str()),
+        };
+        let seq = (!online_only).then_some(message.seq);
+        let frame = Outbound {
+            text: text_of(&UserFrame::Message {
+                conversation_id: entry.id,
+                from,
+                to,
+                msg_id: &message.msg_id,
+                seq,
+                time: message.at_ms,
+                online_user_only: online_only,
+                body: &message.body,
+            }),
+            place: seq.map(|s| (entry.id, s)),
+        };
+        self.push_user(entry.app, &entry.user, frame);
+        let Some(agent) = entry.service.seat else {
+            return;
+        };
+        let frame = Outbound {
+            text: text_of(&AgentFrame::Message {
+                session_id: entry.service.session,
+                conversation_id: entry.id,
+                from: match message.sender {
+                    Sender::User => "user",
+                    Sender::Desk { .. } => "agent",
+                },
+                msg_id: &message.msg_id,
+                seq,
+                time: message.at_ms,
+                body: &message.body,
+            }),
+            place: None,
+        };
+        self.push_agent(agent, frame);
+    }
+
+    /// Sends the user a flag message from the desk (never stored).
+    fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
+        let m = Message {
+            seq: 0,
+            msg_id: format!("desk-{}-{}", message.src(), at_ms),
+            sender: Sender::Desk { agent: None },
+            at_ms,
+            body: message.to_body(),
+        };
+        self.deliver(dir, slot, &m, true);
+    }
+
+    /// Stores a desk message in the conversation (with `extra` events in the same append)
+    /// and delivers it.
+    async fn say(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        agent: Option<AgentId>,
+        msg_id: String,
+        body: Body,
+        extra: impl FnOnce(u64) -> Vec<Event>,
+    ) -> Result<Option<Message>, ApiError> {
+        let now = state.clock.now_ms();
+        let sent = slot
+            .entry
+            .messages
+            .send(Sender::Desk { agent }, &msg_id, body, false, now)?;
+        let message = match sent {
+            Sent::Stored(message) => message,
+            Sent::Duplicate(_) | Sent::Transient { .. } => return Ok(None),
+        };
+        let mut events = vec![Event::MessageStored {
+            message: message.clone(),
+        }];
+        events.extend(extra(message.seq));
+        Self::store(state, slot, events).await?;
+        let dir = state.desk.app(slot.entry.app)?;
+        self.deliver(&dir, slot, &message, false);
+        Ok(Some(message))
+    }
+
+    /// Stores a src 9 invitation for `session` and delivers it.
+    async fn invite(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        config: &SatisfactionConfig,
+        session: SessionId,
+        agent: Option<AgentId>,
+    ) -> Result<(), ApiError> {
+        let now_s = state.clock.now_ms().div_euclid(1_000);
+        let menu = service::menu(config, session, now_s);
+        let expire_at_s = menu.expire_time;
+        let msg_id = format!(
+            "rating-{}-{}",
+            session.0,
+            slot.entry.messages.last_seq() + 1
+        );
+        self.say(
+            state,
+            slot,
+            None,
+            msg_id,
+            DeskMessage::SatisfactionMenu(menu).to_body(),
+            |menu_seq| {
+                vec![Event::RatingInvited {
+                    session,
+                    menu_seq,
+                    expire_at_s,
+                    agent,
+                }]
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The satisfaction configuration bound to a channel.
+    fn satisfaction(dir: &AppDirectory, channel: ChannelId) -> Option<SatisfactionConfig> {
+        let id = dir.channels.get(&channel)?.satisfaction?;
+        dir.satisfaction.get(&id).cloned()
+    }
+
+    // ---- the user's side ----
+
+    /// A message from a user: stored (unless a flag message) and delivered; a desk message
+    /// (src 7, 10, 24, 27) does what the protocol says; the first message opens a session.
+    pub async fn user_send(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        user: &str,
+        request: UserMessage,
+    ) -> Result<SendOutcome, ApiError> {
+        let desk = desk_data(&request.body)?;
+        let channel = Self::channel_of(state, app, &request.to)?;
+        let slot = self.slot(state, app, channel, user);
+        let mut slot = slot.lock().await;
+        let id = slot.entry.id;
+        let dir = state.desk.app(app)?;
+        let config = Self::satisfaction(&dir, channel);
+        let rules = config.as_ref().map(|c| c.send_rules);
+        let now = state.clock.now_ms();
+        let flag = |seq: Option<u64>| SendOutcome {
+            conversation_id: id,
+            seq,
+            duplicate: false,
+        };
+        match desk {
+            Some(DeskMessage::Trigger { .. }) => {
+                self.open_session(state, &dir, &mut slot).await?;
+                let rule = DeskMessage::RatingRules {
+                    flag: service::rules_flag(rules),
+                };
+                self.tell(&dir, &slot, &rule, now);
+                let seat = DeskMessage::SeatStatus {
+                    in_seat: slot.entry.service.seat.is_some(),
+                };
+                self.tell(&dir, &slot, &seat, now);
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::SatisfactionSelected {
+                id: level,
+                session_id,
+                ..
+            }) => {
+                let now_s = now.div_euclid(1_000);
+                let rating = slot
+                    .entry
+                    .service
+                    .rate(&session_id, &level, now_s, config.as_ref())
+                    .map_err(rate_error)?;
+                self.record_rating(state, &mut slot, &rating, config.as_ref())
+                    .await?;
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::UserAsksToRate) => {
+                let (session, agent) = slot.entry.service.user_asks(rules).map_err(rate_error)?;
+                let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
+                self.invite(state, &mut slot, &config, session, Some(agent))
+                    .await?;
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::UserEndsService) => {
+                let Some(session) = slot.entry.service.session else {
+                    return Err(ApiError::Conflict(
+                        "there is no live session to end".to_owned(),
+                    ));
+                };
+                state
+                    .desk
+                    .engine
+                    .session(
+                        session,
+                        SessionCommand::End {
+                            close_by: CloseBy::Client,
+                            agent: None,
+                        },
+                    )
+                    .await?;
+                return Ok(flag(None));
+            }
+            _ => {}
+        }
+        let sent = slot.entry.messages.send(
+            Sender::User,
+            &request.msg_id,
+            request.body,
+            request.online_user_only,
+            now,
+        )?;
+        let message = match sent {
+            Sent::Duplicate(seq) => {
+                return Ok(SendOutcome {
+                    conversation_id: id,
+                    seq: Some(seq),
+                    duplicate: true,
+                });
+            }
+            Sent::Transient { sender, body } => {
+                let m = Message {
+                    seq: 0,
+                    msg_id: request.msg_id,
+                    sender,
+                    at_ms: now,
+                    body,
+                };
+                self.deliver(&dir, &slot, &m, true);
+                return Ok(flag(None));
+            }
+            Sent::Stored(message) => message,
+        };
+        let live = slot.entry.service.session;
+        let events = vec![Event::MessageStored {
+            message: message.clone(),
+        }];
+        match live {
+            Some(session) => {
+                // The session hears of it (the user-reply countdown stops) in the same
+                // group commit as the message is stored.
+                let note = SessionCommand::UserMessage(summary(&message.body));
+                let (stored, told) = tokio::join!(
+                    Self::store(state, &mut slot, events),
+                    state.desk.engine.session(session, note)
+                );
+                stored?;
+                if let Err(e) = told {
+                    tracing::debug!(%session, error = %e, "session did not take the user's message");
+                }
+            }
+            None => Self::store(state, &mut slot, events).await?,
+        }
+        self.deliver(&dir, &slot, &message, false);
+        if live.is_none() {
+            self.open_session(state, &dir, &mut slot).await?;
+        }
+        Ok(SendOutcome {
+            conversation_id: id,
+            seq: Some(message.seq),
+            duplicate: false,
+        })
+    }
+
+    /// Opens a session for the conversation when none is live: into the channel's skill
+    /// group (the flow engine runs bound flows first, once it exists).
+    async fn open_session(
+        &self,
+        state: &ApiState,
+        dir: &AppDirectory,
+        slot: &mut Slot,
+    ) -> Result<(), ApiError> {
+        if slot.entry.service.session.is_some() {
+            return Ok(());
+        }
+        if !slot.persisted {
+            Self::store(state, slot, Vec::new()).await?;
+        }
+        let entry = &slot.entry;
+        let Some(channel) = dir.channels.get(&entry.channel) else {
+            return Err(ApiError::NotFound(entry.channel.to_string()));
+        };
+        let Some(group) = channel.skill_group else {
+            // Nothing to route to: the message is kept for when the channel gets a group.
+            tracing::warn!(channel = %entry.channel, "channel has no skill group; no session opened");
+            return Ok(());
+        };
+        let session = state
+            .desk
+            .engine
+            .open_session(entry.app, entry.channel, &entry.user, Some(group))
+            .await?;
+        self.by_session.insert(session, Served::of(entry));
+        // The news worker folds the same events; this makes the session known at once.
+        let created = Event::SessionCreated {
+            channel: entry.channel,
+            user: entry.user.clone(),
+            last_agent: None,
+        };
+        slot.entry
+            .service
+            .on_session_events(session, std::slice::from_ref(&created), None);
+        Ok(())
+    }
+
+    async fn record_rating(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        rating: &service::Rating,
+        config: Option<&SatisfactionConfig>,
+    ) -> Result<(), ApiError> {
+        let Some(menu_message) = slot.entry.messages.after(rating.menu_seq - 1).first() else {
+            return Err(rate_error(RateError::Internal));
+        };
+        let body = with_selected(&menu_message.body, rating)
+            .ok_or_else(|| rate_error(RateError::Internal))?;
+        let events = vec![
+            Event::SessionRated {
+                session: rating.session,
+                value: rating.value,
+                label: rating.label.clone(),
+            },
+            Event::MessageUpdated {
+                seq: rating.menu_seq,
+                body: body.clone(),
+            },
+        ];
+        Self::store(state, slot, events).await?;
+        let entry = &slot.entry;
+        let update = Outbound {
+            text: text_of(&UserFrame::Update {
+                conversation_id: entry.id,
+                seq: rating.menu_seq,
+                body: &body,
+            }),
+            place: None,
+        };
+        self.push_user(entry.app, &entry.user, update);
+        let agent = entry
+            .service
+            .invitations
+            .get(&rating.session)
+            .and_then(|i| i.agent);
+        if let Some(agent) = agent {
+            let frame = text_of(&AgentFrame::Rated {
+                session_id: rating.session,
+                value: rating.value,
+                label: &rating.label,
+            });
+            self.push_agent(
+                agent,
+                Outbound {
+                    text: frame,
+                    place: None,
+                },
+            );
+        }
+        let thanks = config.map(|c| c.thank_you_text.clone()).unwrap_or_default();
+        if !thanks.is_empty() {
+            let msg_id = format!("rated-{}", rating.session.0);
+            self.say(
+                state,
+                slot,
+                None,
+                msg_id,
+                Body::Text { text: thanks },
+                |_| Vec::new(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The stored messages of a user's conversation after `seq` (at most `limit`), or None
+    /// when it is not theirs.
+    pub async fn backlog(
+        &self,
+        app: AppId,
+        user: &str,
+        id: ConversationId,
+        after: u64,
+        limit: usize,
+    ) -> Option<Vec<Message>> {
+        let slot = self.lock(id).await?;
+        if slot.entry.app != app || slot.entry.user != user {
+            return None;
+        }
+        let rest = slot.entry.messages.after(after);
+        Some(rest[..rest.len().min(limit)].to_vec())
+    }
+
+    /// The frame of a stored message to a user (for backlogs).
+    pub fn user_frame(
+        dir: &AppDirectory,
+        entry: &ConversationEntry,
+        message: &Message,
+    ) -> Outbound {
+        let peer = peer_of(dir, entry.channel);
+        let (from, to) = match message.sender {
+            Sender::User => (entry.user.as_str(), peer.as_str()),
+            Sender::Desk { .. } => (peer.as_str(), entry.user.as_str()),
+        };
+        Outbound {
+            text: text_of(&UserFrame::Message {
+                conversation_id: entry.id,
+                from,
+                to,
+                msg_id: &message.msg_id,
+                seq: Some(message.seq),
+                time: message.at_ms,
+                online_user_only: false,
+                body: &message.body,
+            }),
+            place: Some((entry.id, message.seq)),
+        }
+    }
+
+    // ---- the agent's side ----
+
+    /// Carries out what an agent asks of a session it holds. Answers the stored message's
+    /// seq for a send.
+    pub async fn agent_act(
+        &self,
+        state: &ApiState,
+        agent: AgentId,
+        session: SessionId,
+        action: AgentAction,
+    ) -> Result<Option<u64>, ApiError> {
+        let engine = &state.desk.engine;
+        if let AgentAction::Accept = action {
+            engine
+                .session(session, SessionCommand::Accept { agent })
+                .await?;
+            return Ok(None);
+        }
+        if let AgentAction::End = action {
+            let end = SessionCommand::End {
+                close_by: CloseBy::Seat,
+                agent: Some(agent),
+            };
+            engine.session(session, end).await?;
+            return Ok(None);
+        }
+        let id = self
+            .conversation_of(session)
+            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
+        let mut slot = self
+            .lock(id)
+            .await
+            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
+        if slot.entry.service.session != Some(session) {
+            return Err(ApiError::Conflict(format!("{session} has ended")));
+        }
+        // The seat as the conversation last heard it, or (news on its way) as the engine has it.
+        let serving = slot.entry.service.seat == Some(agent)
+            || engine.session_state(session).await.is_ok_and(|s| {
+                matches!(s.phase, crate::domain::session::Phase::InService { agent: a, .. } if a == agent)
+            });
+        if !serving {
+            return Err(ApiError::Conflict(format!(
+                "{agent} is not serving {session}"
+            )));
+        }
+        let dir = state.desk.app(slot.entry.app)?;
+        match action {
+            AgentAction::Typing => {
+                self.tell(&dir, &slot, &DeskMessage::Typing, state.clock.now_ms());
+                Ok(None)
+            }
+            AgentAction::InviteRating => {
+                let config = Self::satisfaction(&dir, slot.entry.channel);
+                let rules = config.as_ref().map(|c| c.send_rules);
+                let mut service = slot.entry.service.clone();
+                service.seat = Some(agent);
+                let session = service.agent_invites(agent, rules).map_err(rate_error)?;
+                let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
+                self.invite(state, &mut slot, &config, session, Some(agent))
+                    .await?;
+                Ok(None)
+            }
+            AgentAction::Send { msg_id, body } => {
+                if let Body::Custom { data, .. } = &body {
+                    check_agent_data(data)?;
+                }
+                let now = state.clock.now_ms();
+                let sent = slot.entry.messages.send(
+                    Sender::Desk { agent: Some(agent) },
+                    &msg_id,
+                    body,
+                    false,
+                    now,
+                )?;
+                let message = match sent {
+                    Sent::Stored(m) => m,
+                    Sent::Duplicate(seq) => return Ok(Some(seq)),
+                    Sent::Transient { .. } => return Ok(None),
+                };
+                let note = SessionCommand::AgentMessage {
+                    agent,
+                    text: summary(&message.body),
+                };
+                // The engine checks the seat and arms the user-reply countdown; the message
+                // is stored in the same group commit. Told first: a refusal stores nothing.
+                engine.session(session, note).await?;
+                let events = vec![Event::MessageStored {
+                    message: message.clone(),
+                }];
+                Self::store(state, &mut slot, events).await?;
+                self.deliver(&dir, &slot, &message, false);
+                Ok(Some(message.seq))
+            }
+            AgentAction::Accept | AgentAction::End => Ok(None),
+        }
+    }
+
+    // ---- session news ----
+
+    /// Tells agents what a session's news means to them, and finds the conversation that
+    /// must hear of it. Runs on the dispatcher, in log order, without waiting.
+    fn dispatch(&self, news: &SessionNews) -> Option<ConversationId> {
+        let session = news.session;
+        let mut served = self.by_session.get(&session).map(|s| s.clone());
+        for event in &news.events {
+            match event {
+                Event::SessionCreated { channel, user, .. } => {
+                    let key = (news.app, *channel, user.clone());
+                    if let Some(c) = self.by_key.get(&key).map(|c| *c) {
+                        let s = Served {
+                            conversation: c,
+                            channel: *channel,
+                            user: user.as_str().into(),
+                        };
+                        self.by_session.insert(session, s.clone());
+                        served = Some(s);
+                    }
+                }
+                Event::SessionOffered {
+                    agent, deadline_ms, ..
+                } => {
+                    self.holders.insert(session, *agent);
+                    let frame = text_of(&AgentFrame::Offer {
+                        session_id: session,
+                        conversation_id: served.as_ref().map(|s| s.conversation),
+                        user: served.as_ref().map_or("", |s| &s.user),
+                        channel_id: served.as_ref().map(|s| s.channel),
+                        deadline_ms: *deadline_ms,
+                    });
+                    self.push_agent(
+                        *agent,
+                        Outbound {
+                            text: frame,
+                            place: None,
+                        },
+                    );
+                }
+                Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+                    self.holders.insert(session, *agent);
+                    let frame = text_of(&AgentFrame::Seated {
+                        session_id: session,
+                        conversation_id: served.as_ref().map(|s| s.conversation),
+                    });
+                    self.push_agent(
+                        *agent,
+                        Outbound {
+                            text: frame,
+                            place: None,
+                        },
+                    );
+                }
+                Event::SessionOfferMissed { agent, .. }
+                | Event::SessionTransferred { from: agent, .. } => {
+                    self.holders.remove(&session);
+                    let frame = text_of(&AgentFrame::Released {
+                        session_id: session,
+                    });
+                    self.push_agent(
+                        *agent,
+                        Outbound {
+                            text: frame,
+                            place: None,
+                        },
+                    );
+                }
+                Event::SessionEnded { close_by } => {
+                    if let Some((_, agent)) = self.holders.remove(&session) {
+                        let frame = text_of(&AgentFrame::Ended {
+                            session_id: session,
+                            close_by: *close_by,
+                        });
+                        self.push_agent(
+                            agent,
+                            Outbound {
+                                text: frame,
+                                place: None,
+                            },
+                        );
+                    }
+                    self.by_session.remove(&session);
+                }
+                _ => {}
+            }
+        }
+        let lifecycle = news.events.iter().any(|e| {
+            !matches!(
+                e,
+                Event::SessionUserMessage { .. } | Event::SessionAgentMessage { .. }
+            )
+        });
+        served.map(|s| s.conversation).filter(|_| lifecycle)
+    }
+
+    /// What a session's news means to its conversation: seat status, ends, invitations.
+    async fn conversation_news(&self, state: &ApiState, id: ConversationId, news: SessionNews) {
+        let Some(mut slot) = self.lock(id).await else {
+            return;
+        };
+        let Ok(dir) = state.desk.app(slot.entry.app) else {
+            return;
+        };
+        let config = Self::satisfaction(&dir, slot.entry.channel);
+        let rules = config.as_ref().map(|c| c.send_rules);
+        let effects = slot
+            .entry
+            .service
+            .on_session_events(news.session, &news.events, rules);
+        let now = state.clock.now_ms();
+        for effect in effects {
+            match effect {
+                Effect::Tell(message) => self.tell(&dir, &slot, &message, now),
+                Effect::Invite { session, agent } => {
+                    let Some(config) = config.as_ref() else {
+                        continue;
+                    };
+                    if let Err(e) = self
+                        .invite(state, &mut slot, config, session, Some(agent))
+                        .await
+                    {
+                        tracing::warn!(%session, error = %e, "satisfaction invitation not sent");
+                    }
+                }
+                Effect::Queued(_) => {
+                    let position = state.desk.engine.queue_position(news.session).await;
+                    if let Ok(Some(position)) = position {
+                        let frame = text_of(&UserFrame::Queue {
+                            conversation_id: id,
+                            position,
+                        });
+                        self.push_user(
+                            slot.entry.app,
+                            &slot.entry.user,
+                            Outbound {
+                                text: frame,
+                                place: None,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The address a conversation's desk side has: the virtual number or the `webAppId`.
+fn peer_of(dir: &AppDirectory, channel: ChannelId) -> String {
+    match dir.channels.get(&channel).map(|c| &c.kind) {
+        Some(ChannelKind::InApp { user_id, .. }) => user_id.clone(),
+        Some(ChannelKind::Website { web_app_id }) => web_app_id.clone(),
+        None => String::new(),
+    }
+}
+
+/// The text a session keeps of a message: the text, or a custom message's description.
+fn summary(body: &Body) -> String {
+    match body {
+        Body::Text { text } => text.clone(),
+        Body::Custom { description, .. } if !description.is_empty() => description.clone(),
+        Body::Custom { .. } => "[custom message]".to_owned(),
+    }
+}
+
+/// Reads a custom body that claims to be a desk message: it must be one a user may send.
+pub fn desk_data(body: &Body) -> Result<Option<DeskMessage>, ApiError> {
+    let Body::Custom { data, .. } = body else {
+        return Ok(None);
+    };
+    let desk = serde_json::from_str::<serde_json::Value>(data)
+        .is_ok_and(|v| v.get("customerServicePlugin").is_some() || v.get("src").is_some());
+    if !desk {
+        return Ok(None);
+    }
+    DeskMessage::parse_from_user(data)
+        .map(Some)
+        .map_err(|e| ApiError::invalid("body.data", e.to_string()))
+}
+
+/// An agent's custom message that claims to be a desk message must be one agents send
+/// (a card, src 22); others are the desk's own to send.
+fn check_agent_data(data: &str) -> Result<(), ApiError> {
+    let value = serde_json::from_str::<serde_json::Value>(data).ok();
+    let src = value.as_ref().and_then(|v| v.get("src")).cloned();
+    match src {
+        None => Ok(()),
+        Some(serde_json::Value::String(s)) if s == "22" => DeskMessage::parse_from_user(data)
+            .map(|_| ())
+            .map_err(|e| ApiError::invalid("body.data", e.to_string())),
+        Some(_) => Err(ApiError::invalid(
+            "body.data",
+            "agents send text or a card (src \"22\"); other desk messages are the desk's",
+        )),
+    }
+}
+
+/// The src 9 body with `selected` set to the rating.
+fn with_selected(body: &Body, rating: &service::Rating) -> Option<Body> {
+    let Body::Custom {
+        data,
+        description,
+        extension,
+    } = body
+    else {
+        return None;
+    };
+    let mut value: serde_json::Value = serde_json::from_str(data).ok()?;
+    let menu = value.get_mut("menuContent")?.as_object_mut()?;
+    menu.insert(
+        "selected".to_owned(),
+        serde_json::json!({"id": rating.value.to_string(), "content": rating.label}),
+    );
+    Some(Body::Custom {
+        data: value.to_string(),
+        description: description.clone(),
+        extension: extension.clone(),
+    })
+}
