@@ -20,6 +20,7 @@ pub mod quick_replies;
 pub mod roles;
 pub mod satisfaction;
 pub mod settings;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -334,6 +335,8 @@ pub fn router(state: AppState) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     )
+    .route("/ws/im", axum::routing::get(ws::user_socket))
+    .route("/ws/agent", axum::routing::get(ws::agent_socket))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::domain::directory::{RatingKind, SatisfactionConfig, SendRules};
-use crate::domain::event::{CloseBy, Event, TransferTarget};
+use crate::domain::event::{CloseBy, Event};
 use crate::domain::ids::{AgentId, GroupId, SessionId};
 use crate::im::protocol::{DeskMessage, MenuEntry, SatisfactionMenu};
 
@@ -189,12 +189,8 @@ impl Service {
                         effects.push(Effect::Tell(DeskMessage::SeatStatus { in_seat: true }));
                     }
                 }
-                Event::SessionTransferred { to, .. } => {
-                    // Nobody serves the user until the next agent takes it.
-                    if !matches!(to, TransferTarget::Agent(_)) || self.seat.is_some() {
-                        self.leave_seat(&mut effects);
-                    }
-                }
+                // Nobody serves the user until the next agent takes it.
+                Event::SessionTransferred { .. } => self.leave_seat(&mut effects),
                 Event::SessionEnded { close_by } => {
                     self.leave_seat(&mut effects);
                     effects.push(Effect::Tell(if *close_by == CloseBy::Timer {
@@ -344,6 +340,7 @@ impl Service {
 mod tests {
     use super::*;
     use crate::domain::directory::RatingLevel;
+    use crate::domain::event::TransferTarget;
     use crate::domain::ids::{ChannelId, SatisfactionId};
     use crate::domain::routing::RoutingDecision;
     use proptest::prelude::*;

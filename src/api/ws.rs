@@ -1,0 +1,605 @@
+//! The WebSockets: `/ws/im` for users and website visitors, `/ws/agent` for agents.
+//!
+//! Both authenticate before the upgrade (a refused credential is a 401 with its reason, as
+//! on REST) and carry JSON text frames with a `type`. What a frame asks is done by the hub
+//! (`crate::im::hub`); every frame the socket sends was durable first.
+//!
+//! A user socket may resume: `?resume=<conversationId>:<seq>,...` sends every stored message
+//! after `seq` before anything live, and the socket never sends a stored message twice.
+//! A socket whose client stops reading is closed once [`OUTBOX`](crate::im::hub::OUTBOX)
+//! frames wait for it; its client reconnects and resumes.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+use crate::domain::agent::AgentCommand;
+use crate::domain::conversation::Body;
+use crate::domain::event::AgentStatus;
+use crate::domain::ids::{AgentId, AppId, ConversationId, SessionId};
+use crate::im::hub::{self, AgentAction, Hub, Outbound, UserMessage};
+
+use super::error::{ApiError, Params, parse_json};
+use super::im::{ImUser, user_of};
+use super::{ApiState, AppState};
+
+/// Largest frame a socket reads; larger ones get an error frame and change nothing.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest frame the WebSocket layer takes at all: beyond it the socket is closed (1009).
+const MAX_WIRE_BYTES: usize = 1024 * 1024;
+/// Stored messages read per step of a backlog.
+const BACKLOG_PAGE: usize = 256;
+/// The cookie that keeps a website visitor's identity.
+pub const VISITOR_COOKIE: &str = "hl_visitor";
+
+/// How a user socket is opened.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSocketQuery {
+    /// The user token (browsers cannot set headers on a WebSocket).
+    pub token: Option<String>,
+    /// Where to resume: `<conversationId>:<seq>` pairs, comma-separated.
+    pub resume: Option<String>,
+}
+
+/// How an agent socket is opened.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSocketQuery {
+    /// The sign-in token.
+    pub token: Option<String>,
+}
+
+/// The credential of a socket: `token` in the query, `Authorization: Bearer`, or (users
+/// only) the website visitor cookie.
+fn credential<'a>(
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    cookie: Option<&str>,
+) -> Result<&'a str, ApiError> {
+    if let Some(token) = query {
+        return Ok(token);
+    }
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
+        return value.strip_prefix("Bearer ").map(str::trim).ok_or_else(|| {
+            ApiError::Unauthorized("expected \"Authorization: Bearer <token>\"".to_owned())
+        });
+    }
+    if let Some(name) = cookie
+        && let Some(token) = cookie_value(headers, name)
+    {
+        return Ok(token);
+    }
+    Err(ApiError::Unauthorized(
+        "no credential: give ?token=, an Authorization header or the visitor cookie".into(),
+    ))
+}
+
+/// A cookie's value.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Reads `resume`: `<conversationId>:<seq>` pairs.
+fn parse_resume(text: &str) -> Result<Vec<(ConversationId, u64)>, ApiError> {
+    let bad = || ApiError::invalid("resume", "expected <conversationId>:<seq>[,...]");
+    let pairs = text
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (c, s) = pair.split_once(':').ok_or_else(bad)?;
+            let c = c.parse::<u64>().map_err(|_| bad())?;
+            let s = s.parse::<u64>().map_err(|_| bad())?;
+            Ok((ConversationId(c), s))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    if pairs.len() > 1_000 {
+        return Err(ApiError::invalid("resume", "at most 1000 conversations"));
+    }
+    Ok(pairs)
+}
+
+/// `GET /ws/im`: a user's socket.
+pub async fn user_socket(
+    State(state): State<AppState>,
+    Params(query): Params<UserSocketQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = credential(query.token.as_deref(), &headers, Some(VISITOR_COOKIE))?;
+    let user = user_of(&state, token)?;
+    let resume = parse_resume(query.resume.as_deref().unwrap_or(""))?;
+    Ok(upgrade
+        .max_message_size(MAX_WIRE_BYTES)
+        .on_upgrade(move |socket| serve_user(state, user, resume, socket)))
+}
+
+/// Sends a frame; false once the socket is gone.
+async fn send(sink: &mut (impl SinkExt<WsMessage> + Unpin), text: &str) -> bool {
+    sink.send(WsMessage::Text(text.into())).await.is_ok()
+}
+
+/// What a user socket has sent of each conversation.
+#[derive(Default)]
+struct Sent(HashMap<ConversationId, u64>);
+
+impl Sent {
+    /// Whether `frame` is new to this socket (stored messages go once, in order).
+    fn admit(&mut self, frame: &Outbound) -> bool {
+        let Some((conversation, seq)) = frame.place else {
+            return true;
+        };
+        let last = self.0.entry(conversation).or_insert(0);
+        if seq <= *last {
+            return false;
+        }
+        *last = seq;
+        true
+    }
+}
+
+async fn serve_user(
+    state: AppState,
+    user: ImUser,
+    resume: Vec<(ConversationId, u64)>,
+    socket: WebSocket,
+) {
+    let ImUser { app, user } = user;
+    // Registered before the backlog is read: nothing stored in between is missed.
+    let mut subscription = state.hub.subscribe_user(app, &user);
+    let (mut sink, mut stream) = socket.split();
+    let mut sent = Sent::default();
+    let mut open = true;
+    for (conversation, after) in resume {
+        sent.0.insert(conversation, after);
+        if !send_backlog(&state, app, &user, conversation, &mut sent, &mut sink).await {
+            open = false;
+            break;
+        }
+    }
+    while open {
+        tokio::select! {
+            inbound = stream.next() => {
+                let reply = match inbound {
+                    Some(Ok(WsMessage::Text(text))) => user_frame(&state, app, &user, text.as_str()).await,
+                    Some(Ok(WsMessage::Binary(_))) => Some(hub::user_error(
+                        None,
+                        &ApiError::invalid("frame", "frames are JSON text"),
+                    )),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => None,
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                };
+                if let Some(reply) = reply {
+                    open = send(&mut sink, &reply).await;
+                }
+            }
+            outbound = subscription.rx.recv() => match outbound {
+                Some(frame) => {
+                    if sent.admit(&frame) {
+                        open = send(&mut sink, &frame.text).await;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    state.hub.unsubscribe_user(app, &user, subscription.id());
+    let _ = sink
+        .send(WsMessage::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "bye".into(),
+        })))
+        .await;
+}
+
+async fn send_backlog(
+    state: &ApiState,
+    app: AppId,
+    user: &str,
+    conversation: ConversationId,
+    sent: &mut Sent,
+    sink: &mut (impl SinkExt<WsMessage> + Unpin),
+) -> bool {
+    let Ok(dir) = state.desk.app(app) else {
+        return false;
+    };
+    loop {
+        let after = sent.0.get(&conversation).copied().unwrap_or(0);
+        let Some(slot) = state.hub.lock(conversation).await else {
+            let e = ApiError::invalid("resume", format!("{conversation} is not yours"));
+            return send(sink, &hub::user_error(None, &e)).await;
+        };
+        if slot.entry.app != app || slot.entry.user != user {
+            let e = ApiError::invalid("resume", format!("{conversation} is not yours"));
+            return send(sink, &hub::user_error(None, &e)).await;
+        }
+        let rest = slot.entry.messages.after(after);
+        let page: Vec<Outbound> = rest[..rest.len().min(BACKLOG_PAGE)]
+            .iter()
+            .map(|m| Hub::user_frame(&dir, &slot.entry, m))
+            .collect();
+        drop(slot);
+        let done = page.len() < BACKLOG_PAGE;
+        for frame in page {
+            if sent.admit(&frame) && !send(sink, &frame.text).await {
+                return false;
+            }
+        }
+        if done {
+            return true;
+        }
+    }
+}
+
+/// A frame from a user.
+#[derive(Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+enum UserInbound {
+    /// Send a message.
+    Send {
+        to: String,
+        msg_id: String,
+        #[serde(default)]
+        online_user_only: bool,
+        body: Body,
+    },
+    /// Keep the socket open (answered with `pong`).
+    Ping,
+}
+
+/// Handles one frame from a user; answers the frame to send back.
+pub async fn user_frame(
+    state: &ApiState,
+    app: AppId,
+    user: &str,
+    text: &str,
+) -> Option<std::sync::Arc<str>> {
+    if text.len() > MAX_FRAME_BYTES {
+        let e = ApiError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+        };
+        return Some(hub::user_error(None, &e));
+    }
+    let frame = match parse_json::<UserInbound>(text.as_bytes()) {
+        Ok(frame) => frame,
+        Err(e) => return Some(hub::user_error(None, &e)),
+    };
+    match frame {
+        UserInbound::Ping => Some(r#"{"type":"pong"}"#.into()),
+        UserInbound::Send {
+            to,
+            msg_id,
+            online_user_only,
+            body,
+        } => {
+            let message = UserMessage {
+                to,
+                msg_id: msg_id.clone(),
+                online_user_only,
+                body,
+            };
+            let reply = match state.hub.user_send(state, app, user, message).await {
+                Ok(sent) => serde_json::to_string(&hub::UserFrame::Ack {
+                    msg_id: &msg_id,
+                    conversation_id: sent.conversation_id,
+                    seq: sent.seq,
+                    duplicate: sent.duplicate,
+                })
+                .map(Into::into)
+                .unwrap_or_else(|_| hub::user_error(Some(&msg_id), &ApiError::Internal("ack"))),
+                Err(e) => hub::user_error(Some(&msg_id), &e),
+            };
+            Some(reply)
+        }
+    }
+}
+
+/// `GET /ws/agent`: an agent's socket.
+pub async fn agent_socket(
+    State(state): State<AppState>,
+    Params(query): Params<AgentSocketQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = credential(query.token.as_deref(), &headers, None)?.to_owned();
+    let who = super::auth::signed(&state, &token)?;
+    let Some(agent) = who.agent else {
+        return Err(ApiError::forbidden(
+            "an agent's sign-in token opens this socket, not an API key",
+        ));
+    };
+    if who.must_change_password {
+        return Err(ApiError::Forbidden {
+            code: "password_change_required",
+            message: "change your password first (POST /api/v1/auth/password)".to_owned(),
+        });
+    }
+    Ok(upgrade
+        .max_message_size(MAX_WIRE_BYTES)
+        .on_upgrade(move |socket| serve_agent(state, who.app, agent, token, socket)))
+}
+
+async fn serve_agent(
+    state: AppState,
+    app: AppId,
+    agent: AgentId,
+    token: String,
+    socket: WebSocket,
+) {
+    let mut subscription = state.hub.subscribe_agent(agent);
+    let mut signouts = state.signouts.subscribe();
+    let (mut sink, mut stream) = socket.split();
+    let mut open = true;
+    while open {
+        tokio::select! {
+            inbound = stream.next() => {
+                let reply = match inbound {
+                    Some(Ok(WsMessage::Text(text))) => agent_frame(&state, agent, &token, text.as_str()).await,
+                    Some(Ok(WsMessage::Binary(_))) => Some(hub::agent_error(
+                        None,
+                        &ApiError::invalid("frame", "frames are JSON text"),
+                    )),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => None,
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                };
+                if let Some(reply) = reply {
+                    open = send(&mut sink, &reply).await;
+                }
+            }
+            outbound = subscription.rx.recv() => match outbound {
+                Some(frame) => open = send(&mut sink, &frame.text).await,
+                None => break,
+            },
+            notice = signouts.recv() => match notice {
+                Ok(n) if n.app == app && n.agent == agent => {
+                    let cause = serde_json::to_value(n.cause).unwrap_or_default();
+                    let frame = serde_json::json!({"type": "signed_out", "cause": cause});
+                    let _ = send(&mut sink, &frame.to_string()).await;
+                    break;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    state.hub.unsubscribe_agent(agent, subscription.id());
+    let _ = sink
+        .send(WsMessage::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "bye".into(),
+        })))
+        .await;
+}
+
+/// A status an agent sets from the socket.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum SocketStatus {
+    Free,
+    Busy,
+    Arrange,
+    NotReady,
+}
+
+/// A frame from an agent.
+#[derive(Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+enum AgentInbound {
+    /// Go online (the app's default login status).
+    Online,
+    /// Go offline.
+    Offline,
+    /// Set a status while online.
+    Status { status: SocketStatus },
+    /// Accept an offered session.
+    Accept { session_id: SessionId },
+    /// Send the user a message (text, or a card: custom with src "22").
+    Send {
+        session_id: SessionId,
+        msg_id: String,
+        body: Body,
+    },
+    /// Typing (the user sees src 12).
+    Typing { session_id: SessionId },
+    /// Invite the user to rate (src 9).
+    InviteRating { session_id: SessionId },
+    /// End the session.
+    End { session_id: SessionId },
+    /// Keep the socket open.
+    Ping,
+}
+
+/// Handles one frame from an agent; answers the frame to send back.
+pub async fn agent_frame(
+    state: &ApiState,
+    agent: AgentId,
+    token: &str,
+    text: &str,
+) -> Option<std::sync::Arc<str>> {
+    if text.len() > MAX_FRAME_BYTES {
+        let e = ApiError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+        };
+        return Some(hub::agent_error(None, &e));
+    }
+    // The sign-in may have ended or expired since the socket opened.
+    if let Err(e) = super::auth::signed(state, token) {
+        return Some(hub::agent_error(None, &e));
+    }
+    let frame = match parse_json::<AgentInbound>(text.as_bytes()) {
+        Ok(frame) => frame,
+        Err(e) => return Some(hub::agent_error(None, &e)),
+    };
+    let engine = &state.desk.engine;
+    let (name, session, outcome) = match frame {
+        AgentInbound::Ping => return Some(r#"{"type":"pong"}"#.into()),
+        AgentInbound::Online => (
+            "online",
+            None,
+            engine
+                .agent(agent, AgentCommand::Login)
+                .await
+                .map(|_| None)
+                .map_err(ApiError::from),
+        ),
+        AgentInbound::Offline => (
+            "offline",
+            None,
+            engine
+                .agent(agent, AgentCommand::Logout)
+                .await
+                .map(|_| None)
+                .map_err(ApiError::from),
+        ),
+        AgentInbound::Status { status } => {
+            let status = match status {
+                SocketStatus::Free => AgentStatus::Free,
+                SocketStatus::Busy => AgentStatus::Busy,
+                SocketStatus::Arrange => AgentStatus::Arrange,
+                SocketStatus::NotReady => AgentStatus::NotReady,
+            };
+            let done = engine.agent(agent, AgentCommand::SetStatus(status)).await;
+            ("status", None, done.map(|_| None).map_err(ApiError::from))
+        }
+        AgentInbound::Accept { session_id } => (
+            "accept",
+            Some(session_id),
+            state
+                .hub
+                .agent_act(state, agent, session_id, AgentAction::Accept)
+                .await,
+        ),
+        AgentInbound::Send {
+            session_id,
+            msg_id,
+            body,
+        } => {
+            let action = AgentAction::Send {
+                msg_id: msg_id.clone(),
+                body,
+            };
+            let done = state.hub.agent_act(state, agent, session_id, action).await;
+            let reply = match done {
+                Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
+                    command: "send",
+                    session_id: Some(session_id),
+                    msg_id: Some(&msg_id),
+                    seq,
+                })
+                .map(Into::into)
+                .unwrap_or_else(|_| hub::agent_error(Some("send"), &ApiError::Internal("ok"))),
+                Err(e) => hub::agent_error(Some("send"), &e),
+            };
+            return Some(reply);
+        }
+        AgentInbound::Typing { session_id } => (
+            "typing",
+            Some(session_id),
+            state
+                .hub
+                .agent_act(state, agent, session_id, AgentAction::Typing)
+                .await,
+        ),
+        AgentInbound::InviteRating { session_id } => (
+            "invite_rating",
+            Some(session_id),
+            state
+                .hub
+                .agent_act(state, agent, session_id, AgentAction::InviteRating)
+                .await,
+        ),
+        AgentInbound::End { session_id } => (
+            "end",
+            Some(session_id),
+            state
+                .hub
+                .agent_act(state, agent, session_id, AgentAction::End)
+                .await,
+        ),
+    };
+    Some(match outcome {
+        Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
+            command: name,
+            session_id: session,
+            msg_id: None,
+            seq,
+        })
+        .map(Into::into)
+        .unwrap_or_else(|_| hub::agent_error(Some(name), &ApiError::Internal("ok"))),
+        Err(e) => hub::agent_error(Some(name), &e),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_pairs_are_read_and_bad_ones_named() {
+        assert_eq!(
+            parse_resume("17:4,18:0").unwrap(),
+            vec![(ConversationId(17), 4), (ConversationId(18), 0)]
+        );
+        assert!(parse_resume("").unwrap().is_empty());
+        for bad in ["17", "17:x", "x:1", "17:-1", "1:2:3"] {
+            let e = parse_resume(bad).unwrap_err();
+            assert_eq!(e.body().error.field.as_deref(), Some("resume"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_socket_sends_each_stored_message_once_in_order() {
+        let mut sent = Sent::default();
+        let c = ConversationId(20);
+        let frame = |seq| Outbound {
+            text: "".into(),
+            place: Some((c, seq)),
+        };
+        sent.0.insert(c, 2);
+        assert!(!sent.admit(&frame(1)));
+        assert!(!sent.admit(&frame(2)));
+        assert!(sent.admit(&frame(3)));
+        assert!(!sent.admit(&frame(3)));
+        let flag = Outbound {
+            text: "".into(),
+            place: None,
+        };
+        assert!(sent.admit(&flag) && sent.admit(&flag));
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            "a=1; hl_visitor=tok.en; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie_value(&h, VISITOR_COOKIE), Some("tok.en"));
+        assert_eq!(cookie_value(&h, "c"), None);
+    }
+}
