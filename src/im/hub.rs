@@ -177,7 +177,7 @@ pub enum AgentFrame<'a> {
         session_id: Option<SessionId>,
         /// The conversation.
         conversation_id: ConversationId,
-        /// `user` or `agent`.
+        /// `user`, `agent` (a human of the desk) or `desk` (the desk itself).
         from: &'a str,
         /// The sender's id for it.
         msg_id: &'a str,
@@ -197,8 +197,8 @@ pub enum AgentFrame<'a> {
     Ended {
         /// The session.
         session_id: SessionId,
-        /// Who ended it.
-        close_by: CloseBy,
+        /// Who ended it: `client`, `seat`, `admin` or `timer`.
+        close_by: &'static str,
     },
     /// The user rated the session.
     Rated {
@@ -642,13 +642,18 @@ impl Hub {
         let Some(agent) = entry.service.seat else {
             return;
         };
+        // The desk's own flags (seat status, typing) are for the user alone.
+        if online_only && message.sender != Sender::User {
+            return;
+        }
         let frame = Outbound {
             text: text_of(&AgentFrame::Message {
                 session_id: entry.service.session,
                 conversation_id: entry.id,
                 from: match message.sender {
                     Sender::User => "user",
-                    Sender::Desk { .. } => "agent",
+                    Sender::Desk { agent: Some(_) } => "agent",
+                    Sender::Desk { agent: None } => "desk",
                 },
                 msg_id: &message.msg_id,
                 seq,
@@ -1208,7 +1213,7 @@ impl Hub {
                     if let Some((_, agent)) = self.holders.remove(&session) {
                         let frame = text_of(&AgentFrame::Ended {
                             session_id: session,
-                            close_by: *close_by,
+                            close_by: close_by.as_str(),
                         });
                         self.push_agent(
                             agent,

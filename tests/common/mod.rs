@@ -1,0 +1,502 @@
+//! The test harness the HTTP and WebSocket tests share: a helpline serving on a loopback
+//! port over a sled log in a temporary directory, and calls that assert as they go.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use helpline::api::{self, ApiConfig, ApiState, AppState};
+use helpline::clock::Clock;
+use helpline::domain::world::World;
+use helpline::engine::Engine;
+use helpline::log::{Durability, EventLog, LogOptions, SledLog};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@helpline.local";
+pub const ADMIN_PASSWORD: &str = "first-admin-password";
+
+/// A helpline serving the API on a loopback port, over a sled log in `dir`.
+pub struct Server {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub engine: Arc<Engine>,
+    pub log: Arc<SledLog>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(dir: &Path) -> Server {
+        Self::start_with(
+            dir,
+            ApiConfig {
+                token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+                public_url: Some("https://desk.example.com/".to_owned()),
+                smtp: None,
+                trust_forwarded_for: false,
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(dir: &Path, config: ApiConfig) -> Server {
+        let (log, _) = SledLog::open_with(
+            dir,
+            LogOptions {
+                durability: Durability::None,
+                stream_index: false,
+            },
+        )
+        .unwrap();
+        let log = Arc::new(log);
+        let mut world = World::default();
+        for envelope in log.read_from(1) {
+            world.apply(&envelope.unwrap());
+        }
+        let directory = std::mem::take(&mut world.directory);
+        let hub = helpline::im::hub::Hub::from_world(&mut world);
+        let engine = Arc::new(
+            Engine::start_from(log.clone(), Clock::system(), world)
+                .await
+                .unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = ApiState::new(
+            engine.clone(),
+            directory,
+            hub,
+            Clock::system(),
+            config,
+            format!("http://{addr}"),
+        )
+        .unwrap();
+        api::bootstrap(&state, Some(ADMIN_PASSWORD.to_owned()))
+            .await
+            .unwrap();
+        let router = api::router(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+            state,
+            engine,
+            log,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+        self.engine.shutdown().await.unwrap();
+        self.log.sync().unwrap();
+        drop(self.state);
+        drop(self.engine);
+        drop(self.log);
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn raw(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Value {
+        let (status, body) = self.call(token, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn ok(&self, token: &str, method: Method, path: &str, body: Value) -> Value {
+        let (status, out) = self.call(token, method.clone(), path, Some(body)).await;
+        assert!(status.is_success(), "{method} {path}: {status} {out}");
+        out
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            "",
+            Method::POST,
+            "/auth/login",
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn admin(&self) -> String {
+        let (status, body) = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an agent and signs it in with a password of its own; returns (id, token).
+    pub async fn agent(
+        &self,
+        admin: &str,
+        email: &str,
+        role: u64,
+        groups: &[u64],
+    ) -> (u64, String) {
+        let staff = email.split('@').next().unwrap();
+        let created = self
+            .ok(
+                admin,
+                Method::POST,
+                "/agents",
+                json!({"name": staff, "nickname": staff, "staff_no": staff, "email": email,
+                       "role_id": role, "skill_group_ids": groups}),
+            )
+            .await;
+        let id = created["agent"]["id"].as_u64().unwrap();
+        let first = created["password"].as_str().unwrap().to_owned();
+        let (status, body) = self.login(email, &first).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["must_change_password"], true);
+        let token = body["token"].as_str().unwrap().to_owned();
+        let own = format!("{staff}-own-password");
+        let (status, body) = self
+            .call(
+                &token,
+                Method::POST,
+                "/auth/password",
+                Some(json!({"current_password": first, "new_password": own})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        (id, token)
+    }
+
+    pub async fn group(&self, admin: &str, name: &str) -> u64 {
+        let g = self
+            .ok(
+                admin,
+                Method::POST,
+                "/skill-groups",
+                json!({"name": name, "reception_limit": 3}),
+            )
+            .await;
+        g["id"].as_u64().unwrap()
+    }
+
+    /// Every resource the admin can list, for before/after comparisons.
+    pub async fn snapshot(&self, admin: &str) -> Value {
+        let mut out = serde_json::Map::new();
+        for path in [
+            "/agents?include_deleted=true",
+            "/skill-groups",
+            "/roles",
+            "/settings",
+            "/settings/rest-reasons",
+            "/settings/proactive",
+            "/quick-replies",
+            "/satisfaction-configs",
+            "/channels",
+            "/extensions",
+            "/api-keys",
+        ] {
+            out.insert(path.to_owned(), self.get(admin, path).await);
+        }
+        Value::Object(out)
+    }
+}
+
+pub fn field_of(body: &Value) -> &str {
+    body["error"]["field"].as_str().unwrap_or("")
+}
+
+/// A frame read from a socket within this long, or the test fails (a bound, never a wait).
+pub const FRAME_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client that keeps every frame it read.
+pub struct Ws {
+    inner: Stream,
+    /// Every JSON frame read so far, in order.
+    pub seen: Vec<Value>,
+    /// Frames read but not yet taken by `next`/`until`.
+    pending: std::collections::VecDeque<Value>,
+}
+
+impl Ws {
+    /// Opens `url`; a refused upgrade answers its status and JSON body.
+    pub async fn connect(url: &str) -> Result<Ws, (u16, Value)> {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((inner, _)) => Ok(Ws {
+                inner,
+                seen: Vec::new(),
+                pending: Default::default(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                Err((status, body))
+            }
+            Err(e) => panic!("cannot connect to {url}: {e}"),
+        }
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    /// Sends a text frame as is.
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt;
+        self.inner
+            .send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .unwrap();
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        use futures_util::SinkExt;
+        self.inner
+            .send(tokio_tungstenite::tungstenite::Message::binary(bytes))
+            .await
+            .unwrap();
+    }
+
+    /// Reads the next JSON frame from the wire; None once the socket closed.
+    async fn read(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(FRAME_WAIT, self.inner.next())
+                .await
+                .expect("no frame in time");
+            match frame {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None => {
+                    return None;
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) => return None,
+            }
+        }
+    }
+
+    /// The next frame.
+    pub async fn next(&mut self) -> Value {
+        if let Some(v) = self.pending.pop_front() {
+            return v;
+        }
+        self.read().await.expect("the socket closed")
+    }
+
+    /// The first frame (pending or new) that `matches`; the frames passed over stay pending.
+    pub async fn until(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.pending.iter().position(&matches) {
+            return self.pending.remove(i).unwrap();
+        }
+        loop {
+            let v = self
+                .read()
+                .await
+                .expect("the socket closed before the frame came");
+            if matches(&v) {
+                return v;
+            }
+            self.pending.push_back(v);
+        }
+    }
+
+    /// Reads until the socket closes; answers the frames read.
+    pub async fn closed(&mut self) -> Vec<Value> {
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        while let Some(v) = self.read().await {
+            out.push(v);
+        }
+        out
+    }
+
+    /// Closes the socket from this side.
+    pub async fn close(mut self) {
+        let _ = self.inner.close(None).await;
+    }
+}
+
+/// A frame of `type`.
+pub fn of_type(kind: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["type"] == kind
+}
+
+/// The desk data of a message frame, parsed (custom bodies only).
+pub fn desk_data(frame: &Value) -> Option<Value> {
+    let data = frame["body"]["data"].as_str()?;
+    serde_json::from_str(data).ok()
+}
+
+/// A message frame carrying desk data with `src`.
+pub fn src(code: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["type"] == "message" && desk_data(v).is_some_and(|d| d["src"] == code)
+}
+
+/// A custom body carrying desk data.
+pub fn desk_body(data: Value) -> Value {
+    json!({"type": "custom", "data": data.to_string()})
+}
+
+/// A user's token signed with the app's IM secret, valid for `secs`.
+pub fn user_token(secret: &str, app: u32, user: &str, exp: i64) -> String {
+    helpline::im::token::mint(
+        secret.as_bytes(),
+        &helpline::im::token::UserClaims {
+            app: helpline::domain::ids::AppId(app),
+            sub: user.to_owned(),
+            exp,
+        },
+    )
+}
+
+/// What a user-end test needs: an IM secret, a skill group, a satisfaction configuration
+/// and an in-app channel ("desk") bound to both.
+pub struct UserEnd {
+    /// The app's IM secret.
+    pub secret: String,
+    /// The skill group.
+    pub group: u64,
+    /// The satisfaction configuration.
+    pub satisfaction: u64,
+    /// The channel.
+    pub channel: u64,
+}
+
+impl Server {
+    /// The WebSocket URL of `path` with `query`.
+    pub fn ws_url(&self, path: &str, query: &str) -> String {
+        let root = self
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches("/api/v1");
+        format!("ws://{root}{path}?{query}")
+    }
+
+    /// Sets up the user end with satisfaction rules `(auto, agent, user)`.
+    pub async fn user_end(&self, admin: &str, rules: (bool, bool, bool)) -> UserEnd {
+        let secret = self.ok(admin, Method::POST, "/im/secret", json!({})).await["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let group = self.group(admin, "support").await;
+        let satisfaction = self
+            .ok(
+                admin,
+                Method::POST,
+                "/satisfaction-configs",
+                json!({"name": "default", "kind": "star",
+                   "levels": [{"value": 1, "label": "Very dissatisfied"}, {"value": 5, "label": "Very satisfied"}],
+                   "invitation_text": "Please rate this service", "thank_you_text": "Thank you for your rating",
+                   "validity_secs": 600,
+                   "send_rules": {"auto_on_end": rules.0, "agent_may_invite": rules.1, "user_may_rate": rules.2}}),
+            )
+            .await["id"]
+            .as_u64()
+            .unwrap();
+        let channel = self
+            .ok(
+                admin,
+                Method::POST,
+                "/channels",
+                json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"},
+                       "skill_group": group, "satisfaction": satisfaction}),
+            )
+            .await["id"]
+            .as_u64()
+            .unwrap();
+        UserEnd {
+            secret,
+            group,
+            satisfaction,
+            channel,
+        }
+    }
+
+    /// A user's socket.
+    pub async fn user_socket(&self, token: &str, resume: &str) -> Ws {
+        let url = self.ws_url("/ws/im", &format!("token={token}&resume={resume}"));
+        Ws::connect(&url).await.unwrap()
+    }
+
+    /// An agent's socket, online and free.
+    pub async fn agent_socket(&self, token: &str) -> Ws {
+        let mut ws = Ws::connect(&self.ws_url("/ws/agent", &format!("token={token}")))
+            .await
+            .unwrap();
+        ws.send(json!({"type": "online"})).await;
+        let ok = ws.until(of_type("ok")).await;
+        assert_eq!(ok["command"], "online", "{ok}");
+        ws
+    }
+}
