@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The messages stored in a conversation, as REST gives them.
@@ -45,6 +46,13 @@ fn plugin(src: &str) -> Value {
     json!({"customerServicePlugin": 0, "src": src})
 }
 
+/// The agent's answer (`ok` or `error`) to its command `command`.
+async fn answer(agent: &mut Ws, command: &'static str) -> Value {
+    agent
+        .until(move |v| (v["type"] == "ok" || v["type"] == "error") && v["command"] == command)
+        .await
+}
+
 /// An agent takes the offer its socket got; answers the session id.
 async fn take_offer(agent: &mut Ws) -> u64 {
     let offer = agent.until(of_type("offer")).await;
@@ -52,10 +60,10 @@ async fn take_offer(agent: &mut Ws) -> u64 {
     agent
         .send(json!({"type": "accept", "sessionId": session}))
         .await;
-    let ok = agent.until(of_type("ok")).await;
+    let ok = answer(agent, "accept").await;
     assert_eq!(
-        (ok["command"].as_str(), ok["sessionId"].as_u64()),
-        (Some("accept"), Some(session)),
+        (ok["type"].as_str(), ok["sessionId"].as_u64()),
+        (Some("ok"), Some(session)),
         "{ok}"
     );
     agent.until(of_type("seated")).await;
@@ -319,5 +327,487 @@ async fn every_src_both_ways_with_exact_json() {
         10152,
         "the rating survives a restart"
     );
+    s.stop().await;
+}
+
+/// Makes a satisfaction configuration with `rules` and an in-app channel `number` bound to
+/// it and to `group`.
+async fn channel_with_rules(
+    s: &Server,
+    admin: &str,
+    number: &str,
+    group: u64,
+    rules: (bool, bool, bool),
+) {
+    let config = s
+        .ok(
+            admin,
+            Method::POST,
+            "/satisfaction-configs",
+            json!({"name": format!("rules {number}"), "kind": "numeric",
+               "levels": [{"value": 1, "label": "Bad"}, {"value": 2, "label": "Good"}],
+               "invitation_text": "Rate us", "thank_you_text": "Thanks",
+               "validity_secs": 600,
+               "send_rules": {"auto_on_end": rules.0, "agent_may_invite": rules.1, "user_may_rate": rules.2}}),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    s.ok(
+        admin,
+        Method::POST,
+        "/channels",
+        json!({"name": number, "kind": {"type": "in_app", "user_id": number},
+               "skill_group": group, "satisfaction": config}),
+    )
+    .await;
+}
+
+/// The user triggers on `number`; the agent takes the session. Answers (conversation, session).
+async fn served(user: &mut Ws, agent: &mut Ws, number: &str) -> (u64, u64) {
+    user.send(json!({"type": "send", "to": number, "msgId": "hello", "body": {"type": "text", "text": "hello"}}))
+        .await;
+    let ack = user.until(of_type("ack")).await;
+    let conversation = ack["conversationId"].as_u64().unwrap();
+    let session = take_offer(agent).await;
+    user.until(|v| src("26")(v) && desk_data(v).unwrap()["content"]["content"] == "inSeat")
+        .await;
+    (conversation, session)
+}
+
+fn to(number: &str, id: &str, data: Value) -> Value {
+    json!({"type": "send", "to": number, "msgId": id, "onlineUserOnly": true, "body": desk_body(data)})
+}
+
+#[tokio::test]
+async fn satisfaction_rules_bit_by_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (false, false, false)).await;
+    let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+    let mut agent = s.agent_socket(&agent_token).await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let cases = [
+        ("none", (false, false, false)),
+        ("auto", (true, false, false)),
+        ("invite", (false, true, false)),
+        ("ask", (false, false, true)),
+    ];
+    for (number, rules) in cases {
+        channel_with_rules(&s, &admin, number, end.group, rules).await;
+        let token = user_token(&end.secret, 1, &format!("user-{number}"), now + 3_600);
+        let mut user = s.user_socket(&token, "").await;
+
+        // src 23 says the rules.
+        user.send(to(number, "t", plugin("7"))).await;
+        let flag = user.until(src("23")).await;
+        let expected = u8::from(rules.0) | u8::from(rules.1) << 1 | u8::from(rules.2) << 2;
+        assert_eq!(
+            desk_data(&flag).unwrap()["content"]["menuSendRuleFlag"],
+            expected,
+            "{number}"
+        );
+
+        // Before a human serves: the user may not ask, whatever the rules.
+        user.send(to(number, "ask-early", plugin("24"))).await;
+        let early = user.until(of_type("error")).await;
+        assert_eq!(early["error"], "conflict", "{number}: {early}");
+
+        let (conversation, session) = served(&mut user, &mut agent, number).await;
+
+        // Bit 4: the user asks to rate.
+        user.send(to(number, "ask", plugin("24"))).await;
+        if rules.2 {
+            let menu = user.until(src("9")).await;
+            assert_eq!(
+                desk_data(&menu).unwrap()["menuContent"]["sessionId"],
+                session.to_string()
+            );
+            assert_eq!(
+                desk_data(&menu).unwrap()["menuContent"]["type"],
+                2,
+                "numbers"
+            );
+        } else {
+            let refused = user.until(of_type("error")).await;
+            assert_eq!(refused["error"], "conflict", "{number}: {refused}");
+        }
+
+        // Bit 2: the agent invites.
+        agent
+            .send(json!({"type": "invite_rating", "sessionId": session}))
+            .await;
+        let answer = answer(&mut agent, "invite_rating").await;
+        if rules.1 {
+            assert_eq!(answer["type"], "ok", "{number}: {answer}");
+            user.until(src("9")).await;
+        } else {
+            assert_eq!(answer["error"], "conflict", "{number}: {answer}");
+        }
+
+        // Bit 1: an invitation at the end (when none was sent for the session).
+        agent
+            .send(json!({"type": "end", "sessionId": session}))
+            .await;
+        agent.until(of_type("ended")).await;
+        user.until(src("19")).await;
+        let invited: Vec<Value> = history(&s, &token, conversation)
+            .await
+            .into_iter()
+            .filter(|m| desk_data(m).is_some_and(|d| d["src"] == "9"))
+            .collect();
+        let expected = usize::from(rules.0 || rules.1 || rules.2);
+        assert_eq!(invited.len(), expected, "{number}: {invited:?}");
+        if expected == 1 {
+            // Rated after the end, within the validity period: recorded once.
+            let rate = |id: &str| {
+                to(
+                    number,
+                    "rate",
+                    json!({"customerServicePlugin": 0, "src": "10",
+                           "menuSelected": {"id": id, "content": "", "sessionId": session.to_string()}}),
+                )
+            };
+            user.send(rate("2")).await;
+            user.until(of_type("update")).await;
+            user.send(rate("2")).await;
+            assert_eq!(user.until(of_type("error")).await["code"], 10152);
+        }
+        user.close().await;
+    }
+
+    // Rating a session that never was: 10150. Rating a live session no agent took: 10154.
+    let token = user_token(&end.secret, 1, "lonely", now + 3_600);
+    let mut user = s.user_socket(&token, "").await;
+    let rate = |session: String| {
+        to(
+            "desk",
+            "rate",
+            json!({"customerServicePlugin": 0, "src": "10",
+                   "menuSelected": {"id": "5", "content": "", "sessionId": session}}),
+        )
+    };
+    user.send(rate("999999".into())).await;
+    assert_eq!(user.until(of_type("error")).await["code"], 10150);
+    agent
+        .send(json!({"type": "status", "status": "busy"}))
+        .await;
+    agent.until(of_type("ok")).await;
+    user.send(to("desk", "t", plugin("7"))).await;
+    let ack = user.until(of_type("ack")).await;
+    let conversation = ack["conversationId"].as_u64().unwrap();
+    let slot = s
+        .state
+        .hub
+        .lock(helpline::domain::ids::ConversationId(conversation))
+        .await
+        .unwrap();
+    let live = slot.entry.service.session.unwrap();
+    drop(slot);
+    user.send(rate(live.0.to_string())).await;
+    assert_eq!(user.until(of_type("error")).await["code"], 10154);
+    user.send(rate(String::new())).await;
+    assert_eq!(
+        user.until(of_type("error")).await["code"],
+        10150,
+        "no session id"
+    );
+    let empty_id = to(
+        "desk",
+        "rate",
+        json!({"customerServicePlugin": 0, "src": "10",
+               "menuSelected": {"id": "", "content": "", "sessionId": live.0.to_string()}}),
+    );
+    user.send(empty_id).await;
+    let empty = user.until(of_type("error")).await;
+    assert_eq!(
+        (empty["code"].as_u64(), empty["field"].as_str()),
+        (Some(10151), Some("body.data")),
+        "{empty}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_are_refused_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (true, true, true)).await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let good = user_token(&end.secret, 1, "u1", now + 600);
+    let cases = [
+        (user_token(&end.secret, 1, "u1", now - 10), "", "expired"),
+        (
+            user_token("another secret", 1, "u1", now + 600),
+            "",
+            "bad signature",
+        ),
+        (good.clone(), "&app=2", "app"),
+        (good.clone(), "&user=u2", "u2"),
+        ("not.a.token".to_owned(), "", "malformed"),
+        (
+            user_token(&end.secret, 1, "u1", now + 400 * 86_400),
+            "",
+            "too far ahead",
+        ),
+    ];
+    for (token, extra, reason) in cases {
+        let url = s.ws_url("/ws/im", &format!("token={token}{extra}"));
+        let (status, body) = Ws::connect(&url).await.err().expect("refused");
+        assert_eq!(status, 401, "{reason}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{reason}: {message}");
+    }
+    let (status, body) = Ws::connect(&s.ws_url("/ws/im", "")).await.err().unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // The right user and app pass; so does the header.
+    let url = s.ws_url("/ws/im", &format!("token={good}&app=1&user=u1"));
+    Ws::connect(&url).await.unwrap().close().await;
+    // An agent socket takes an agent's sign-in, not a user token or an API key.
+    let (status, _) = Ws::connect(&s.ws_url("/ws/agent", &format!("token={good}")))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(status, 401);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (true, true, true)).await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let token = user_token(&end.secret, 1, "u1", now + 600);
+    let mut user = s.user_socket(&token, "").await;
+    user.send(text("desk", "m1", "first")).await;
+    let conversation = user.until(of_type("ack")).await["conversationId"]
+        .as_u64()
+        .unwrap();
+    let before = history(&s, &token, conversation).await;
+    let custom = |data: &str| json!({"type": "send", "to": "desk", "msgId": "bad", "body": {"type": "custom", "data": data}});
+    let cases: Vec<(String, &str)> = vec![
+        ("not json".into(), "body"),
+        (json!({"type": "shout"}).to_string(), "type"),
+        (json!({"type": "send", "to": "desk", "body": {"type": "text", "text": "x"}}).to_string(), "msgId"),
+        (json!({"type": "send", "to": "desk", "msgId": "x", "body": {"type": "text", "text": "x"}, "extra": 1}).to_string(), "extra"),
+        (custom("{not json").to_string(), "body.data"),
+        (custom(r#"{"customerServicePlugin":0,"src":7}"#).to_string(), "body.data"),
+        (custom(r#"{"customerServicePlugin":0,"src":"99"}"#).to_string(), "body.data"),
+        (custom(r#"{"customerServicePlugin":0,"src":"19"}"#).to_string(), "body.data"),
+        (custom(r#"{"customerServicePlugin":"0","src":"7"}"#).to_string(), "body.data"),
+        (custom(&"x".repeat(17_000)).to_string(), "body.data"),
+        (text("desk", "big", &"x".repeat(9_000)).to_string(), "body.text"),
+        (text("nobody", "x", "hello").to_string(), "to"),
+        (text("desk", "", "hello").to_string(), "msgId"),
+        (format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(70_000)), "body"),
+    ];
+    for (frame, field) in &cases {
+        user.send_text(frame.clone()).await;
+        let e = user.until(of_type("error")).await;
+        assert_eq!(e["field"], *field, "{}: {e}", &frame[..frame.len().min(80)]);
+    }
+    user.send_binary(vec![1, 2, 3]).await;
+    assert_eq!(user.until(of_type("error")).await["field"], "frame");
+    // The socket still works, nothing was stored, no conversation was opened elsewhere.
+    user.send(json!({"type": "ping"})).await;
+    user.until(of_type("pong")).await;
+    assert_eq!(history(&s, &token, conversation).await, before);
+    let conversations = s.get(&token, "/im/conversations").await;
+    assert_eq!(
+        conversations.as_array().unwrap().len(),
+        1,
+        "{conversations}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnecting_user_resumes_with_no_gap_and_no_duplicate() {
+    const MESSAGES: u64 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (false, false, false)).await;
+    let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+    let mut agent = s.agent_socket(&agent_token).await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let token = user_token(&end.secret, 1, "u1", now + 3_600);
+    let mut user = s.user_socket(&token, "").await;
+    let (conversation, session) = served(&mut user, &mut agent, "desk").await;
+    user.close().await;
+
+    // The agent writes without pause while the user's socket drops again and again.
+    let writer = tokio::spawn(async move {
+        for i in 0..MESSAGES {
+            agent
+                .send(
+                    json!({"type": "send", "sessionId": session, "msgId": format!("a{i}"),
+                             "body": {"type": "text", "text": format!("line {i}")}}),
+                )
+                .await;
+            let ok = agent
+                .until(|v| v["type"] == "ok" || v["type"] == "error")
+                .await;
+            assert_eq!(ok["type"], "ok", "{ok}");
+        }
+        agent
+    });
+    let last = MESSAGES + 1; // the user's "hello" is seq 1
+    let mut received: Vec<u64> = vec![1];
+    let mut drops = 0;
+    let mut step = 0usize;
+    while *received.last().unwrap() < last {
+        let resume = format!("{conversation}:{}", received.last().unwrap());
+        let mut socket = s.user_socket(&token, &resume).await;
+        // Read a varying number of stored messages, then drop without a close frame.
+        let take = [0, 1, 2, 3, 5, 8, 13, 1, 21, 34][step % 10];
+        step += 1;
+        for _ in 0..take {
+            if *received.last().unwrap() >= last {
+                break;
+            }
+            let frame = socket
+                .until(|v| v["type"] == "message" && v["seq"].is_u64())
+                .await;
+            received.push(frame["seq"].as_u64().unwrap());
+        }
+        drop(socket);
+        drops += 1;
+        assert!(drops < 10_000, "no progress");
+    }
+    let mut agent = writer.await.unwrap();
+    let expected: Vec<u64> = (1..=last).collect();
+    assert_eq!(received, expected, "after {drops} drops");
+    // And the stored order is the agent's order.
+    let stored = history(&s, &token, conversation).await;
+    assert_eq!(stored.len(), 100, "a page");
+    assert_eq!(stored[1]["body"]["text"], "line 0");
+    agent
+        .send(json!({"type": "end", "sessionId": session}))
+        .await;
+    agent.until(of_type("ended")).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "web").await;
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/channels",
+            json!({"name": "Website", "kind": {"type": "website"}, "skill_group": group}),
+        )
+        .await;
+    let site_id = created["kind"]["web_app_id"].as_str().unwrap().to_owned();
+    let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
+    let mut agent = s.agent_socket(&agent_token).await;
+
+    let site = s.get("", &format!("/web/{site_id}")).await;
+    assert_eq!(
+        (site["channel_name"].as_str(), site["app_id"].as_u64()),
+        (Some("Website"), Some(1))
+    );
+    let (status, missing) = s.call("", Method::GET, "/web/nowhere", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+
+    // A first visit makes an identity (and the app's IM secret) and sets the cookie.
+    let first = s
+        .http
+        .post(format!("{}/web/{site_id}/visitor", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["returning"], false);
+    let user_id = first["user_id"].as_str().unwrap().to_owned();
+    assert!(user_id.starts_with("visitor-"));
+    let pair = cookie.split(';').next().unwrap().to_owned();
+
+    // The cookie brings the same visitor back; without it, a new one.
+    let again: Value = s
+        .http
+        .post(format!("{}/web/{site_id}/visitor", s.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["user_id"].as_str(), again["returning"].as_bool()),
+        (Some(user_id.as_str()), Some(true))
+    );
+    let other: Value = s
+        .http
+        .post(format!("{}/web/{site_id}/visitor", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(other["user_id"], first["user_id"]);
+    // A visitor of one site is not one of another app's (the cookie is checked per app).
+    assert!(
+        s.get(&admin, "/im/secret").await["configured"]
+            .as_bool()
+            .unwrap()
+    );
+
+    // The socket opens with the cookie alone; messages go to the webAppId.
+    let mut visitor = Ws::connect_with(&s.ws_url("/ws/im", ""), Some(&pair))
+        .await
+        .unwrap();
+    visitor
+        .send(json!({"type": "send", "to": site_id, "msgId": "v1", "body": {"type": "text", "text": "hi from the web"}}))
+        .await;
+    let ack = visitor.until(of_type("ack")).await;
+    let conversation = ack["conversationId"].as_u64().unwrap();
+    let session = take_offer(&mut agent).await;
+    visitor
+        .send(json!({"type": "send", "to": site_id, "msgId": "v2", "body": {"type": "text", "text": "anyone there?"}}))
+        .await;
+    let got = agent.until(of_type("message")).await;
+    assert_eq!(got["body"]["text"], "anyone there?");
+    agent
+        .send(json!({"type": "send", "sessionId": session, "msgId": "a1", "body": {"type": "text", "text": "welcome"}}))
+        .await;
+    let reply = visitor
+        .until(|v| v["type"] == "message" && v["msgId"] == "a1")
+        .await;
+    assert_eq!(reply["seq"], 3, "{reply}");
+    assert_eq!(
+        (reply["from"].as_str(), reply["to"].as_str()),
+        (Some(site_id.as_str()), Some(user_id.as_str())),
+        "{reply}"
+    );
+    visitor.close().await;
+
+    // A returning visitor reads its history with its token.
+    let token = again["token"].as_str().unwrap();
+    let conversations = s.get(token, "/im/conversations").await;
+    assert_eq!(conversations[0]["id"].as_u64(), Some(conversation));
+    assert_eq!(conversations[0]["peer"], site_id);
+    let history = history(&s, token, conversation).await;
+    assert_eq!(history.len(), 3);
     s.stop().await;
 }

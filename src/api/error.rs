@@ -282,8 +282,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = inner.to_string();
         // serde names a missing field in backticks, and the path stops at its parent (an
         // unknown field's path already ends with it).
+        // Inside internally tagged enums (socket frames) serde loses the path: an unknown
+        // field is then named from the message too.
         let missing = message
             .strip_prefix("missing field `")
+            .or_else(|| {
+                message
+                    .strip_prefix("unknown field `")
+                    .filter(|_| path == ".")
+            })
             .and_then(|rest| rest.split('`').next());
         let field = match (missing, path.as_str()) {
             (Some(name), ".") => name.to_owned(),

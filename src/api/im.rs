@@ -40,24 +40,38 @@ impl FromRequestParts<AppState> for ImUser {
 
 /// The user a user token vouches for, or 401 with the reason.
 pub fn user_of(state: &ApiState, credential: &str) -> Result<ImUser, ApiError> {
-    {
-        let refuse =
-            |e: token::TokenError| ApiError::Unauthorized(format!("user token refused: {e}"));
-        let app = token::claimed_app(credential).map_err(refuse)?;
-        let now_ms = state.clock.now_ms();
-        let secrets = state
-            .desk
-            .read()
-            .app(app)
-            .map(|d| d.im_secrets(now_ms))
-            .unwrap_or_default();
-        let claims =
-            token::verify(credential, app, &secrets, now_ms.div_euclid(1_000)).map_err(refuse)?;
-        Ok(ImUser {
-            app,
-            user: claims.sub,
-        })
+    user_checked(state, credential, None, None)
+}
+
+/// The user a token vouches for, checked against the app (`expected_app`: a website channel's
+/// app, say) and the user id (`claimed`) a client says it is, when it says so.
+pub fn user_checked(
+    state: &ApiState,
+    credential: &str,
+    expected_app: Option<AppId>,
+    claimed: Option<&str>,
+) -> Result<ImUser, ApiError> {
+    let refuse = |e: token::TokenError| ApiError::Unauthorized(format!("user token refused: {e}"));
+    let app = match expected_app {
+        Some(app) => app,
+        None => token::claimed_app(credential).map_err(refuse)?,
+    };
+    let now_ms = state.clock.now_ms();
+    let secrets = state
+        .desk
+        .read()
+        .app(app)
+        .map(|d| d.im_secrets(now_ms))
+        .unwrap_or_default();
+    let claims =
+        token::verify(credential, app, &secrets, now_ms.div_euclid(1_000)).map_err(refuse)?;
+    if let Some(claimed) = claimed {
+        token::same_user(&claims, claimed).map_err(refuse)?;
     }
+    Ok(ImUser {
+        app,
+        user: claims.sub,
+    })
 }
 
 /// A message from a user to a virtual number.

@@ -20,6 +20,7 @@ pub mod quick_replies;
 pub mod roles;
 pub mod satisfaction;
 pub mod settings;
+pub mod web;
 pub mod ws;
 
 use std::sync::Arc;
@@ -253,6 +254,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(im::send_message))
         .routes(routes!(im::list_conversations))
         .routes(routes!(im::read_messages))
+        .routes(routes!(web::get_website))
+        .routes(routes!(web::visitor))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,
@@ -413,7 +416,8 @@ fn finish_document(doc: &mut OpenApi) {
             &mut item.delete,
         ];
         for op in ops.into_iter().flatten() {
-            if path != "/api/v1/auth/login" {
+            let public = path == "/api/v1/auth/login" || path.starts_with("/api/v1/web/");
+            if !public {
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),

@@ -25,7 +25,7 @@ use crate::domain::ids::{AgentId, AppId, ConversationId, SessionId};
 use crate::im::hub::{self, AgentAction, Hub, Outbound, UserMessage};
 
 use super::error::{ApiError, Params, parse_json};
-use super::im::{ImUser, user_of};
+use super::im::{ImUser, user_checked};
 use super::{ApiState, AppState};
 
 /// Largest frame a socket reads; larger ones get an error frame and change nothing.
@@ -45,6 +45,10 @@ pub struct UserSocketQuery {
     pub token: Option<String>,
     /// Where to resume: `<conversationId>:<seq>` pairs, comma-separated.
     pub resume: Option<String>,
+    /// The app the client expects the token to be of (refused when it is not).
+    pub app: Option<u32>,
+    /// The user id the client says it is (refused when the token is for another).
+    pub user: Option<String>,
 }
 
 /// How an agent socket is opened.
@@ -122,7 +126,7 @@ pub async fn user_socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let token = credential(query.token.as_deref(), &headers, Some(VISITOR_COOKIE))?;
-    let user = user_of(&state, token)?;
+    let user = user_checked(&state, token, query.app.map(AppId), query.user.as_deref())?;
     let resume = parse_resume(query.resume.as_deref().unwrap_or(""))?;
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)

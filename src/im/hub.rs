@@ -1306,26 +1306,43 @@ fn summary(body: &Body) -> String {
     }
 }
 
-/// Reads a custom body that claims to be a desk message: it must be one a user may send.
+/// Reads a custom body: its `data` must be JSON, and when it claims to be a desk message it
+/// must be one a user may send.
 pub fn desk_data(body: &Body) -> Result<Option<DeskMessage>, ApiError> {
     let Body::Custom { data, .. } = body else {
         return Ok(None);
     };
-    let desk = serde_json::from_str::<serde_json::Value>(data)
-        .is_ok_and(|v| v.get("customerServicePlugin").is_some() || v.get("src").is_some());
+    if data.len() > crate::domain::conversation::MAX_DATA_BYTES {
+        // Body::check names the limit; no need to parse it first.
+        return Ok(None);
+    }
+    let value = serde_json::from_str::<serde_json::Value>(data)
+        .map_err(|e| ApiError::invalid("body.data", format!("is not JSON: {e}")))?;
+    let desk = value.get("customerServicePlugin").is_some() || value.get("src").is_some();
     if !desk {
         return Ok(None);
     }
-    DeskMessage::parse_from_user(data)
-        .map(Some)
-        .map_err(|e| ApiError::invalid("body.data", e.to_string()))
+    let rating = value.get("src").and_then(|v| v.as_str()) == Some("10");
+    DeskMessage::parse_from_user(data).map(Some).map_err(|e| {
+        if rating {
+            // A malformed rating is the protocol's "bad data".
+            ApiError::Protocol {
+                code: 10151,
+                field: "body.data",
+                message: e.to_string(),
+            }
+        } else {
+            ApiError::invalid("body.data", e.to_string())
+        }
+    })
 }
 
 /// An agent's custom message that claims to be a desk message must be one agents send
 /// (a card, src 22); others are the desk's own to send.
 fn check_agent_data(data: &str) -> Result<(), ApiError> {
-    let value = serde_json::from_str::<serde_json::Value>(data).ok();
-    let src = value.as_ref().and_then(|v| v.get("src")).cloned();
+    let value = serde_json::from_str::<serde_json::Value>(data)
+        .map_err(|e| ApiError::invalid("body.data", format!("is not JSON: {e}")))?;
+    let src = value.get("src").cloned();
     match src {
         None => Ok(()),
         Some(serde_json::Value::String(s)) if s == "22" => DeskMessage::parse_from_user(data)

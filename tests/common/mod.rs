@@ -283,7 +283,19 @@ pub struct Ws {
 impl Ws {
     /// Opens `url`; a refused upgrade answers its status and JSON body.
     pub async fn connect(url: &str) -> Result<Ws, (u16, Value)> {
-        match tokio_tungstenite::connect_async(url).await {
+        Self::connect_with(url, None).await
+    }
+
+    /// Opens `url` sending `cookie`.
+    pub async fn connect_with(url: &str, cookie: Option<&str>) -> Result<Ws, (u16, Value)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().unwrap();
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
             Ok((inner, _)) => Ok(Ws {
                 inner,
                 seen: Vec::new(),
