@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::conversation::Body;
 use crate::domain::directory::{RatingKind, SatisfactionConfig, SendRules};
 use crate::domain::event::{CloseBy, Event};
 use crate::domain::ids::{AgentId, GroupId, SessionId};
@@ -149,6 +150,78 @@ pub fn menu(config: &SatisfactionConfig, session: SessionId, now_s: i64) -> Sati
         session_id: protocol_session_id(session),
         expire_time: now_s + i64::from(config.validity_secs),
     }
+}
+
+/// A custom body's desk data, parsed.
+fn desk_value(body: &Body) -> Option<serde_json::Value> {
+    let Body::Custom { data, .. } = body else {
+        return None;
+    };
+    serde_json::from_str(data).ok()
+}
+
+/// `body` with its desk data replaced by `value`.
+fn with_value(body: &Body, value: &serde_json::Value) -> Body {
+    match body {
+        Body::Custom {
+            description,
+            extension,
+            ..
+        } => Body::Custom {
+            data: value.to_string(),
+            description: description.clone(),
+            extension: extension.clone(),
+        },
+        Body::Text { .. } => body.clone(),
+    }
+}
+
+/// What a plain text from the user answers in an open prompt: a branch menu (src 15) or an
+/// options form (src 21 type 1) takes a text equal to an item's `content` (exact match); a
+/// free-text form (src 21 type 0) takes any text. Answers the prompt's body with `selected`
+/// set, or None (not a prompt, already answered, or no item matches).
+pub fn answer_prompt(prompt: &Body, text: &str) -> Option<Body> {
+    let mut value = desk_value(prompt)?;
+    let src = value.get("src")?.as_str()?.to_owned();
+    let content = value.get_mut("content")?.as_object_mut()?;
+    if content.contains_key("selected") {
+        return None;
+    }
+    let item = |content: &serde_json::Map<String, serde_json::Value>| {
+        content
+            .get("items")?
+            .as_array()?
+            .iter()
+            .find(|i| i.get("content").and_then(|c| c.as_str()) == Some(text))
+            .cloned()
+    };
+    let selected = match (src.as_str(), content.get("type").and_then(|t| t.as_u64())) {
+        ("15", _) => {
+            let picked = item(content)?;
+            let desc = picked.get("desc").cloned().unwrap_or_else(|| "".into());
+            serde_json::json!({"content": text, "desc": desc})
+        }
+        ("21", Some(0)) => serde_json::json!({ "content": text }),
+        ("21", Some(1)) => {
+            item(content)?;
+            serde_json::json!({ "content": text })
+        }
+        _ => return None,
+    };
+    content.insert("selected".to_owned(), selected);
+    Some(with_value(prompt, &value))
+}
+
+/// A stream text (src 31) with `chunk` appended, finished or not; None when `body` is not a
+/// stream text or it is finished already.
+pub fn extend_stream(body: &Body, chunk: &str, finished: bool) -> Option<Body> {
+    let mut value = desk_value(body)?;
+    if value.get("src")?.as_str()? != "31" || value.get("isFinished")?.as_u64()? != 0 {
+        return None;
+    }
+    value.get_mut("chunks")?.as_array_mut()?.push(chunk.into());
+    value["isFinished"] = u8::from(finished).into();
+    Some(with_value(body, &value))
 }
 
 impl Service {
@@ -620,7 +693,106 @@ mod tests {
         assert!(!s.invitations.contains_key(&SessionId(100)));
     }
 
+    fn desk(m: DeskMessage) -> Body {
+        m.to_body()
+    }
+
+    fn items(names: &[&str]) -> Vec<crate::im::protocol::Item> {
+        names
+            .iter()
+            .map(|n| crate::im::protocol::Item {
+                content: (*n).into(),
+                desc: format!("about {n}"),
+            })
+            .collect()
+    }
+
+    fn selected(body: &Body) -> serde_json::Value {
+        desk_value(body).unwrap()["content"]["selected"].clone()
+    }
+
+    #[test]
+    fn a_branch_menu_takes_an_exact_item_once() {
+        let menu = desk(DeskMessage::BranchMenu {
+            header: "Please select".into(),
+            items: items(&["Pre-sales", "After-sales"]),
+            tail: None,
+            selected: None,
+        });
+        assert_eq!(answer_prompt(&menu, "pre-sales"), None, "exact match only");
+        assert_eq!(answer_prompt(&menu, "Pre-sales "), None);
+        let picked = answer_prompt(&menu, "After-sales").unwrap();
+        assert_eq!(
+            selected(&picked),
+            serde_json::json!({"content": "After-sales", "desc": "about After-sales"})
+        );
+        assert_eq!(answer_prompt(&picked, "Pre-sales"), None, "answered once");
+    }
+
+    #[test]
+    fn forms_take_free_text_or_an_option() {
+        let free = desk(DeskMessage::Form {
+            kind: 0,
+            header: "Your order number?".into(),
+            items: None,
+            selected: None,
+        });
+        let answered = answer_prompt(&free, "A-1234").unwrap();
+        assert_eq!(
+            selected(&answered),
+            serde_json::json!({"content": "A-1234"})
+        );
+        let options = desk(DeskMessage::Form {
+            kind: 1,
+            header: "What do you like to eat?".into(),
+            items: Some(items(&["Apple", "Peach"])),
+            selected: None,
+        });
+        assert_eq!(answer_prompt(&options, "Banana"), None);
+        assert!(answer_prompt(&options, "Peach").is_some());
+        let text = Body::Text { text: "hi".into() };
+        assert_eq!(answer_prompt(&text, "hi"), None);
+        assert_eq!(answer_prompt(&desk(DeskMessage::Typing), "hi"), None);
+    }
+
+    #[test]
+    fn a_stream_grows_until_finished() {
+        let start = desk(DeskMessage::StreamText {
+            chunks: vec!["Hel".into()],
+            finished: false,
+        });
+        let more = extend_stream(&start, "lo", false).unwrap();
+        let done = extend_stream(&more, "!", true).unwrap();
+        let v = desk_value(&done).unwrap();
+        assert_eq!(v["chunks"], serde_json::json!(["Hel", "lo", "!"]));
+        assert_eq!(v["isFinished"], 1);
+        assert_eq!(
+            extend_stream(&done, "x", true),
+            None,
+            "finished streams stay"
+        );
+        assert_eq!(
+            extend_stream(&Body::Text { text: "x".into() }, "x", true),
+            None
+        );
+    }
+
     proptest! {
+        /// Any text against any menu: answered only by an item's exact content.
+        #[test]
+        fn only_an_item_answers_a_menu(text in ".{0,12}", names in proptest::collection::vec("[a-c]{1,2}", 0..4)) {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let menu = desk(DeskMessage::BranchMenu {
+                header: "h".into(),
+                items: items(&refs),
+                tail: None,
+                selected: None,
+            });
+            let answered = answer_prompt(&menu, &text);
+            prop_assert_eq!(answered.is_some(), names.contains(&text));
+        }
+
+
         /// Whatever the rating text, checking it never panics and accepts only a level's value.
         #[test]
         fn any_rating_text_is_checked_without_panic(session in ".{0,12}", id in ".{0,6}") {

@@ -65,6 +65,8 @@ pub enum GroupMsg {
     Relink(AgentId),
     /// Sessions ahead of one in the queue (`${WaitNo}`).
     Position(SessionId, RpcReplyPort<Option<usize>>),
+    /// The queued sessions, first to be served first.
+    Order(RpcReplyPort<Vec<SessionId>>),
     /// The group's state and queue.
     Dump(RpcReplyPort<GroupDump>),
     /// Fault injection: the handler fails as if it had panicked, so the supervisor rebuilds
@@ -393,6 +395,9 @@ impl Actor for GroupActor {
             }
             GroupMsg::Position(session, reply) => {
                 let _ = reply.send(state.queue.position(session));
+            }
+            GroupMsg::Order(reply) => {
+                let _ = reply.send(state.queue.sessions().collect());
             }
             GroupMsg::Fail => return Err("fault injected".into()),
             GroupMsg::Dump(reply) => {

@@ -612,6 +612,15 @@ impl Engine {
         Ok(position)
     }
 
+    /// A group's queue, first to be served first: every waiting session's `${WaitNo}` in one
+    /// ask (its index). Waits for the queue's sessions to be durable, as `queue_position`.
+    pub async fn queue_order(&self, group: GroupId) -> Result<Vec<SessionId>, EngineError> {
+        let actor = self.group_actor(group)?;
+        let order = ask(&actor, GroupMsg::Order).await?;
+        self.shared.log.durable_barrier().await?;
+        Ok(order)
+    }
+
     /// One session's state as its actor holds it: applied, possibly not yet durable (for
     /// tests and diagnostics; wait on the log before showing it to anyone).
     pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {

@@ -353,6 +353,19 @@ impl Served {
     }
 }
 
+/// A conversation whose session waits in a queue, and the place its user last heard.
+#[derive(Clone, Debug)]
+struct Waiting {
+    session: SessionId,
+    group: crate::domain::ids::GroupId,
+    app: AppId,
+    user: Arc<str>,
+    told: Option<usize>,
+}
+
+/// How often users waiting in a queue hear their place again (when it changed).
+pub const QUEUE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The hub.
 pub struct Hub {
     conversations: DashMap<ConversationId, Arc<Mutex<Slot>>>,
@@ -360,6 +373,7 @@ pub struct Hub {
     by_user: DashMap<(AppId, String), Vec<ConversationId>>,
     by_session: DashMap<SessionId, Served>,
     holders: DashMap<SessionId, AgentId>,
+    waiting: DashMap<ConversationId, Waiting>,
     users: DashMap<(AppId, String), Vec<Subscriber>>,
     agents: DashMap<AgentId, Vec<Subscriber>>,
     next_subscriber: AtomicU64,
@@ -375,6 +389,7 @@ impl Hub {
             by_user: DashMap::new(),
             by_session: DashMap::new(),
             holders: holders.into_iter().collect(),
+            waiting: DashMap::new(),
             users: DashMap::new(),
             agents: DashMap::new(),
             next_subscriber: AtomicU64::new(1),
@@ -383,6 +398,16 @@ impl Hub {
             hub.index(&entry);
             if let Some(s) = entry.service.session {
                 hub.by_session.insert(s, Served::of(&entry));
+            }
+            if let (Some(session), Some(group)) = (entry.service.session, entry.service.queued_in) {
+                let waiting = Waiting {
+                    session,
+                    group,
+                    app: entry.app,
+                    user: entry.user.as_str().into(),
+                    told: None,
+                };
+                hub.waiting.insert(entry.id, waiting);
             }
             let slot = Slot {
                 entry,
@@ -433,6 +458,16 @@ impl Hub {
             });
             workers.push(wtx);
         }
+        let weak = Arc::downgrade(state);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(QUEUE_REFRESH);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(state) = weak.upgrade() else { break };
+                state.hub.tell_queue_places(&state).await;
+            }
+        });
         let weak = Arc::downgrade(state);
         tokio::spawn(async move {
             while let Some(news) = rx.recv().await {
@@ -859,9 +894,21 @@ impl Hub {
             Sent::Stored(message) => message,
         };
         let live = slot.entry.service.session;
-        let events = vec![Event::MessageStored {
+        let mut events = vec![Event::MessageStored {
             message: message.clone(),
         }];
+        // A plain text may answer the desk's open prompt (src 15 menu, src 21 form).
+        let answered = match &message.body {
+            Body::Text { text } => open_prompt(&slot.entry)
+                .and_then(|(seq, prompt)| Some((seq, service::answer_prompt(prompt, text)?))),
+            Body::Custom { .. } => None,
+        };
+        if let Some((seq, body)) = &answered {
+            events.push(Event::MessageUpdated {
+                seq: *seq,
+                body: body.clone(),
+            });
+        }
         match live {
             Some(session) => {
                 // The session hears of it (the user-reply countdown stops) in the same
@@ -879,6 +926,9 @@ impl Hub {
             None => Self::store(state, &mut slot, events).await?,
         }
         self.deliver(&dir, &slot, &message, false);
+        if let Some((seq, body)) = &answered {
+            self.push_update(&slot, *seq, body);
+        }
         if live.is_none() {
             self.open_session(state, &dir, &mut slot).await?;
         }
@@ -1041,6 +1091,96 @@ impl Hub {
             }),
             place: Some((entry.id, message.seq)),
         }
+    }
+
+    /// Tells the user's sockets (and the serving agent's) that a stored message changed.
+    fn push_update(&self, slot: &Slot, seq: u64, body: &Body) {
+        let entry = &slot.entry;
+        let frame = Outbound {
+            text: text_of(&UserFrame::Update {
+                conversation_id: entry.id,
+                seq,
+                body,
+            }),
+            place: None,
+        };
+        self.push_user(entry.app, &entry.user, frame.clone());
+        if let Some(agent) = entry.service.seat {
+            self.push_agent(agent, frame);
+        }
+    }
+
+    // ---- what the desk itself says (flows, bots) ----
+
+    /// Stores a message from the desk itself (a flow's text, menu, form, rich or stream
+    /// text) in a conversation and delivers it; an `online_only` one (a flag message, see
+    /// `DeskMessage::is_flag`) is delivered only. Answers the stored message's seq.
+    pub async fn desk_says(
+        &self,
+        state: &ApiState,
+        conversation: ConversationId,
+        msg_id: String,
+        body: Body,
+        online_only: bool,
+    ) -> Result<Option<u64>, ApiError> {
+        let mut slot = self
+            .lock(conversation)
+            .await
+            .ok_or_else(|| ApiError::NotFound(conversation.to_string()))?;
+        if online_only {
+            body.check()?;
+            let dir = state.desk.app(slot.entry.app)?;
+            let message = Message {
+                seq: 0,
+                msg_id,
+                sender: Sender::Desk { agent: None },
+                at_ms: state.clock.now_ms(),
+                body,
+            };
+            self.deliver(&dir, &slot, &message, true);
+            return Ok(None);
+        }
+        let said = self
+            .say(state, &mut slot, None, msg_id, body, |_| Vec::new())
+            .await?;
+        Ok(said.map(|m| m.seq))
+    }
+
+    /// Appends a chunk to a stream text (src 31) the desk is writing, finishing it or not.
+    pub async fn desk_streams(
+        &self,
+        state: &ApiState,
+        conversation: ConversationId,
+        seq: u64,
+        chunk: &str,
+        finished: bool,
+    ) -> Result<(), ApiError> {
+        let mut slot = self
+            .lock(conversation)
+            .await
+            .ok_or_else(|| ApiError::NotFound(conversation.to_string()))?;
+        let stored = slot
+            .entry
+            .messages
+            .after(seq.saturating_sub(1))
+            .first()
+            .filter(|m| m.seq == seq)
+            .ok_or_else(|| ApiError::invalid("seq", format!("no message {seq}")))?;
+        let body = service::extend_stream(&stored.body, chunk, finished).ok_or_else(|| {
+            ApiError::Conflict(format!("message {seq} is not an open stream text"))
+        })?;
+        body.check()?;
+        Self::store(
+            state,
+            &mut slot,
+            vec![Event::MessageUpdated {
+                seq,
+                body: body.clone(),
+            }],
+        )
+        .await?;
+        self.push_update(&slot, seq, &body);
+        Ok(())
     }
 
     // ---- the agent's side ----
@@ -1254,6 +1394,27 @@ impl Hub {
         let now = state.clock.now_ms();
         for effect in effects {
             match effect {
+                Effect::Tell(DeskMessage::SessionTimedOut) => {
+                    // Auto-termination: the app's message (stored), then src 20.
+                    let text = state
+                        .desk
+                        .engine
+                        .settings(slot.entry.app)
+                        .auto_termination_message
+                        .clone();
+                    if !text.is_empty() {
+                        let msg_id = format!("timeout-{}", news.session.0);
+                        let said = self
+                            .say(state, &mut slot, None, msg_id, Body::Text { text }, |_| {
+                                Vec::new()
+                            })
+                            .await;
+                        if let Err(e) = said {
+                            tracing::warn!(session = %news.session, error = %e, "auto-termination message not stored");
+                        }
+                    }
+                    self.tell(&dir, &slot, &DeskMessage::SessionTimedOut, now);
+                }
                 Effect::Tell(message) => self.tell(&dir, &slot, &message, now),
                 Effect::Invite { session, agent } => {
                     let Some(config) = config.as_ref() else {
@@ -1266,25 +1427,73 @@ impl Hub {
                         tracing::warn!(%session, error = %e, "satisfaction invitation not sent");
                     }
                 }
-                Effect::Queued(_) => {
+                Effect::Queued(group) => {
                     let position = state.desk.engine.queue_position(news.session).await;
-                    if let Ok(Some(position)) = position {
-                        let frame = text_of(&UserFrame::Queue {
-                            conversation_id: id,
-                            position,
-                        });
-                        self.push_user(
-                            slot.entry.app,
-                            &slot.entry.user,
-                            Outbound {
-                                text: frame,
-                                place: None,
-                            },
-                        );
+                    let told = position.ok().flatten();
+                    if let Some(position) = told {
+                        self.tell_place(slot.entry.app, &slot.entry.user, id, position);
                     }
+                    let waiting = Waiting {
+                        session: news.session,
+                        group,
+                        app: slot.entry.app,
+                        user: slot.entry.user.as_str().into(),
+                        told,
+                    };
+                    self.waiting.insert(id, waiting);
                 }
             }
         }
+        if slot.entry.service.queued_in.is_none() {
+            self.waiting.remove(&id);
+        }
+    }
+
+    fn tell_place(&self, app: AppId, user: &str, conversation: ConversationId, position: usize) {
+        let frame = text_of(&UserFrame::Queue {
+            conversation_id: conversation,
+            position,
+        });
+        self.push_user(
+            app,
+            user,
+            Outbound {
+                text: frame,
+                place: None,
+            },
+        );
+    }
+
+    /// Tells every waiting user whose place changed where they are now: one ask per group.
+    async fn tell_queue_places(&self, state: &ApiState) {
+        let mut groups: Vec<_> = self.waiting.iter().map(|w| w.group).collect();
+        groups.sort();
+        groups.dedup();
+        for group in groups {
+            let Ok(order) = state.desk.engine.queue_order(group).await else {
+                continue;
+            };
+            let places: std::collections::HashMap<SessionId, usize> =
+                order.into_iter().enumerate().map(|(i, s)| (s, i)).collect();
+            for mut w in self.waiting.iter_mut() {
+                if w.group != group {
+                    continue;
+                }
+                let Some(&place) = places.get(&w.session) else {
+                    continue;
+                };
+                if w.told != Some(place) {
+                    w.told = Some(place);
+                    let (app, user, conversation) = (w.app, w.user.clone(), *w.key());
+                    self.tell_place(app, &user, conversation, place);
+                }
+            }
+        }
+    }
+
+    /// Users waiting in a queue now (for tests and metrics).
+    pub fn waiting_users(&self) -> usize {
+        self.waiting.len()
     }
 }
 
@@ -1295,6 +1504,17 @@ fn peer_of(dir: &AppDirectory, channel: ChannelId) -> String {
         Some(ChannelKind::Website { web_app_id }) => web_app_id.clone(),
         None => String::new(),
     }
+}
+
+/// The desk's last stored message when it is a prompt a plain text can answer.
+fn open_prompt(entry: &ConversationEntry) -> Option<(u64, &Body)> {
+    let messages = entry.messages.after(0);
+    let last_desk = messages
+        .iter()
+        .rev()
+        .take(64)
+        .find(|m| m.sender != Sender::User)?;
+    Some((last_desk.seq, &last_desk.body))
 }
 
 /// The text a session keeps of a message: the text, or a custom message's description.

@@ -1,0 +1,449 @@
+//! The user end where time matters, under a paused clock, through the hub itself (no
+//! sockets, the in-memory log): a rating past its validity period is refused (10150), the
+//! user-reply timeout ends a session with the app's message and src 20, waiting users hear
+//! their place in the queue as it changes, and what the desk says in a flow's stead (menus,
+//! forms, rich and stream text) is stored, answered by plain text and updated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpline::api::{self, ApiConfig, ApiState, AppState};
+use helpline::clock::Clock;
+use helpline::domain::agent::AgentCommand;
+use helpline::domain::conversation::Body;
+use helpline::domain::directory::{
+    Channel, ChannelKind, RatingKind, RatingLevel, SatisfactionConfig, SendRules,
+};
+use helpline::domain::event::Event;
+use helpline::domain::group::GroupCommand;
+use helpline::domain::ids::{
+    AgentId, AppId, ChannelId, ConversationId, GroupId, SatisfactionId, SessionId, StreamId,
+};
+use helpline::engine::Engine;
+use helpline::im::hub::{AgentAction, Subscription, UserMessage};
+use helpline::im::protocol::{DeskMessage, Item};
+use helpline::log::MemLog;
+use serde_json::{Value, json};
+
+const APP: AppId = AppId(1);
+
+struct Desk {
+    state: AppState,
+    engine: Arc<Engine>,
+    group: GroupId,
+}
+
+/// Lets every task run that can (the news workers, the group's routing).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+async fn desk(reception_limit: u32) -> Desk {
+    let log = Arc::new(MemLog::new());
+    let engine = Arc::new(Engine::start(log, Clock::system()).await.unwrap());
+    let state = ApiState::new(
+        engine.clone(),
+        Default::default(),
+        helpline::im::hub::Hub::new(Default::default(), Vec::new()),
+        Clock::system(),
+        ApiConfig::default(),
+        "http://127.0.0.1".to_owned(),
+    )
+    .unwrap();
+    api::bootstrap(&state, Some("a-long-admin-password".to_owned()))
+        .await
+        .unwrap();
+    let group = engine
+        .create_group(APP, "support", reception_limit)
+        .await
+        .unwrap();
+    let satisfaction = SatisfactionId(state.desk.next_id());
+    let channel = ChannelId(state.desk.next_id());
+    let events = vec![
+        Event::SatisfactionSaved {
+            config: SatisfactionConfig {
+                id: satisfaction,
+                name: "default".into(),
+                kind: RatingKind::Star,
+                levels: vec![RatingLevel {
+                    value: 5,
+                    label: "Great".into(),
+                }],
+                invitation_text: "Rate us".into(),
+                thank_you_text: "Thanks".into(),
+                validity_secs: 600,
+                send_rules: SendRules {
+                    auto_on_end: false,
+                    agent_may_invite: true,
+                    user_may_rate: true,
+                },
+            },
+        },
+        Event::ChannelSaved {
+            channel: Channel {
+                id: channel,
+                name: "Support".into(),
+                kind: ChannelKind::InApp {
+                    user_id: "desk".into(),
+                    avatar_url: None,
+                    proactive_group: None,
+                },
+                flow: None,
+                skill_group: Some(group),
+                satisfaction: Some(satisfaction),
+            },
+        },
+    ];
+    let events = events
+        .into_iter()
+        .map(|e| (StreamId::app(APP), e))
+        .collect();
+    let turn = state.desk.turn().await;
+    state.desk.append(&turn, APP, events).await.unwrap();
+    drop(turn);
+    Desk {
+        state,
+        engine,
+        group,
+    }
+}
+
+impl Desk {
+    async fn agent(&self, name: &str) -> AgentId {
+        let agent = self
+            .engine
+            .create_agent(APP, name, name, name)
+            .await
+            .unwrap();
+        self.engine
+            .group(self.group, GroupCommand::AddMember(agent, 1))
+            .await
+            .unwrap();
+        self.engine.agent(agent, AgentCommand::Login).await.unwrap();
+        agent
+    }
+
+    async fn say(&self, user: &str, text: &str) -> ConversationId {
+        let message = UserMessage {
+            to: "desk".into(),
+            msg_id: format!("{user}-{text}"),
+            online_user_only: false,
+            body: Body::Text { text: text.into() },
+        };
+        let sent = self
+            .state
+            .hub
+            .user_send(&self.state, APP, user, message)
+            .await
+            .unwrap();
+        sent.conversation_id
+    }
+
+    async fn flag(&self, user: &str, data: Value) -> Result<(), api::error::ApiError> {
+        let message = UserMessage {
+            to: "desk".into(),
+            msg_id: "flag".into(),
+            online_user_only: true,
+            body: Body::Custom {
+                data: data.to_string(),
+                description: String::new(),
+                extension: String::new(),
+            },
+        };
+        self.state
+            .hub
+            .user_send(&self.state, APP, user, message)
+            .await
+            .map(|_| ())
+    }
+
+    async fn session_of(&self, conversation: ConversationId) -> Option<SessionId> {
+        let slot = self.state.hub.lock(conversation).await.unwrap();
+        slot.entry.service.session
+    }
+
+    async fn stored(&self, conversation: ConversationId) -> Vec<Body> {
+        let slot = self.state.hub.lock(conversation).await.unwrap();
+        slot.entry
+            .messages
+            .after(0)
+            .iter()
+            .map(|m| m.body.clone())
+            .collect()
+    }
+
+    async fn serve(&self, agent: AgentId, conversation: ConversationId) -> SessionId {
+        settle().await;
+        let session = self.session_of(conversation).await.unwrap();
+        self.state
+            .hub
+            .agent_act(&self.state, agent, session, AgentAction::Accept)
+            .await
+            .unwrap();
+        settle().await;
+        session
+    }
+}
+
+/// Every frame waiting on a subscription, parsed.
+fn drain(sub: &mut Subscription) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(frame) = sub.rx.try_recv() {
+        out.push(serde_json::from_str(&frame.text).unwrap());
+    }
+    out
+}
+
+fn data(frame: &Value) -> Value {
+    serde_json::from_str(frame["body"]["data"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rating_past_its_validity_period_is_refused() {
+    let d = desk(3).await;
+    let agent = d.agent("ann").await;
+    let conversation = d.say("u1", "hello").await;
+    let session = d.serve(agent, conversation).await;
+    d.flag("u1", json!({"customerServicePlugin": 0, "src": "24"}))
+        .await
+        .unwrap();
+    let rate = json!({"customerServicePlugin": 0, "src": "10",
+                      "menuSelected": {"id": "5", "content": "Great", "sessionId": session.0.to_string()}});
+    tokio::time::advance(Duration::from_secs(601)).await;
+    let refused = d.flag("u1", rate.clone()).await.unwrap_err();
+    assert_eq!(refused.protocol_code(), Some(10150), "{refused}");
+    // A new invitation opens a new validity period.
+    d.state
+        .hub
+        .agent_act(&d.state, agent, session, AgentAction::InviteRating)
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(599)).await;
+    d.flag("u1", rate).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
+    let d = desk(3).await;
+    let mut settings = (*d.engine.settings(APP)).clone();
+    settings.user_reply_timeout_secs = 60;
+    d.engine.update_settings(APP, settings).await.unwrap();
+    let agent = d.agent("ann").await;
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let mut seat = d.state.hub.subscribe_agent(agent);
+    let conversation = d.say("u1", "hello").await;
+    let session = d.serve(agent, conversation).await;
+    let reply = AgentAction::Send {
+        msg_id: "a1".into(),
+        body: Body::Text {
+            text: "Anything else?".into(),
+        },
+    };
+    d.state
+        .hub
+        .agent_act(&d.state, agent, session, reply)
+        .await
+        .unwrap();
+    drain(&mut user);
+    drain(&mut seat);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    settle().await;
+    let frames = drain(&mut user);
+    let texts: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| f["body"]["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["The session has ended because we did not hear from you."]
+    );
+    let at = |pred: &dyn Fn(&Value) -> bool| frames.iter().position(pred);
+    let text_at = at(&|f| f["body"]["type"] == "text");
+    let timeout_at = at(&|f| data(f)["src"] == "20");
+    assert!(
+        text_at < timeout_at && text_at.is_some(),
+        "the message, then src 20: {frames:?}"
+    );
+    assert!(
+        frames.iter().any(|f| data(f)["src"] == "20"),
+        "src 20: {frames:?}"
+    );
+    assert!(
+        !frames.iter().any(|f| data(f)["src"] == "19"),
+        "a timeout is not a normal end"
+    );
+    let ended = drain(&mut seat);
+    assert!(
+        ended
+            .iter()
+            .any(|f| f["type"] == "ended" && f["closeBy"] == "timer"),
+        "{ended:?}"
+    );
+    let stored = d.stored(conversation).await;
+    assert_eq!(
+        stored.len(),
+        3,
+        "hello, the reply, the auto-termination message"
+    );
+    assert_eq!(d.session_of(conversation).await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_users_hear_their_place_as_it_changes() {
+    let d = desk(1).await;
+    let mut subs: Vec<Subscription> = ["u1", "u2", "u3"]
+        .iter()
+        .map(|u| d.state.hub.subscribe_user(APP, u))
+        .collect();
+    let mut conversations = Vec::new();
+    for user in ["u1", "u2", "u3"] {
+        conversations.push(d.say(user, "hello").await);
+        tokio::time::advance(Duration::from_millis(10)).await;
+        settle().await;
+    }
+    let place = |frames: &[Value]| {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "queue")
+            .map(|f| f["position"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let first: Vec<Vec<u64>> = subs.iter_mut().map(|s| place(&drain(s))).collect();
+    assert_eq!(first, [vec![0], vec![1], vec![2]]);
+    assert_eq!(d.state.hub.waiting_users(), 3);
+
+    // An agent with room for one takes u1; at the next refresh u2 and u3 move up.
+    let agent = d.agent("ann").await;
+    d.serve(agent, conversations[0]).await;
+    tokio::time::advance(helpline::im::hub::QUEUE_REFRESH).await;
+    settle().await;
+    let moved: Vec<Vec<u64>> = subs.iter_mut().map(|s| place(&drain(s))).collect();
+    assert_eq!(moved, [Vec::<u64>::new(), vec![0], vec![1]]);
+    assert_eq!(d.state.hub.waiting_users(), 2);
+    // Nothing changed: nobody hears it again.
+    tokio::time::advance(helpline::im::hub::QUEUE_REFRESH).await;
+    settle().await;
+    let quiet: Vec<Vec<u64>> = subs.iter_mut().map(|s| place(&drain(s))).collect();
+    assert!(quiet.iter().all(Vec::is_empty), "{quiet:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn prompts_are_answered_by_plain_text_and_streams_grow() {
+    let d = desk(3).await;
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let conversation = d.say("u1", "hello").await;
+    let hub = &d.state.hub;
+    let menu = DeskMessage::BranchMenu {
+        header: "Please select the service you require".into(),
+        items: vec![
+            Item {
+                content: "Pre-sales".into(),
+                desc: String::new(),
+            },
+            Item {
+                content: "After-sales".into(),
+                desc: String::new(),
+            },
+        ],
+        tail: Some(String::new()),
+        selected: None,
+    };
+    let seq = hub
+        .desk_says(&d.state, conversation, "menu".into(), menu.to_body(), false)
+        .await
+        .unwrap()
+        .unwrap();
+    drain(&mut user);
+    // Not an item: no selection. An item: the stored menu gets it, and the user hears.
+    d.say("u1", "after-sales").await;
+    assert!(drain(&mut user).iter().all(|f| f["type"] != "update"));
+    d.say("u1", "After-sales").await;
+    let update = drain(&mut user)
+        .into_iter()
+        .find(|f| f["type"] == "update")
+        .expect("an update frame");
+    assert_eq!(update["seq"].as_u64(), Some(seq));
+    assert_eq!(
+        data(&update)["content"]["selected"],
+        json!({"content": "After-sales", "desc": ""})
+    );
+    let stored = d.stored(conversation).await;
+    let Body::Custom { data: menu_now, .. } = &stored[seq as usize - 1] else {
+        panic!("the menu is custom");
+    };
+    assert!(menu_now.contains(r#""selected":{"content":"After-sales""#));
+
+    // A free-text form takes the next text.
+    let form = DeskMessage::Form {
+        kind: 0,
+        header: "Your order number?".into(),
+        items: None,
+        selected: None,
+    };
+    hub.desk_says(&d.state, conversation, "form".into(), form.to_body(), false)
+        .await
+        .unwrap();
+    d.say("u1", "A-1234").await;
+    let update = drain(&mut user)
+        .into_iter()
+        .find(|f| f["type"] == "update")
+        .unwrap();
+    assert_eq!(
+        data(&update)["content"]["selected"],
+        json!({"content": "A-1234"})
+    );
+
+    // Rich text is stored as is; a stream grows until finished.
+    let rich = DeskMessage::RichText {
+        markdown: "**Opening hours**: 9 to 5".into(),
+    };
+    hub.desk_says(&d.state, conversation, "rich".into(), rich.to_body(), false)
+        .await
+        .unwrap();
+    let stream = DeskMessage::StreamText {
+        chunks: vec!["Hel".into()],
+        finished: false,
+    };
+    let seq = hub
+        .desk_says(
+            &d.state,
+            conversation,
+            "stream".into(),
+            stream.to_body(),
+            false,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    hub.desk_streams(&d.state, conversation, seq, "lo", true)
+        .await
+        .unwrap();
+    let late = hub
+        .desk_streams(&d.state, conversation, seq, "!", true)
+        .await;
+    assert!(late.is_err(), "a finished stream takes no more");
+    let Body::Custom { data: streamed, .. } = &d.stored(conversation).await[seq as usize - 1]
+    else {
+        panic!("custom");
+    };
+    assert_eq!(
+        streamed,
+        r#"{"customerServicePlugin":0,"src":"31","chunks":["Hel","lo"],"isFinished":1}"#
+    );
+    // A flag from the desk is delivered, never stored.
+    let before = d.stored(conversation).await.len();
+    hub.desk_says(
+        &d.state,
+        conversation,
+        "typing".into(),
+        DeskMessage::Typing.to_body(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.stored(conversation).await.len(), before);
+    assert!(drain(&mut user).iter().any(|f| data(f)["src"] == "12"));
+}
