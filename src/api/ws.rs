@@ -271,6 +271,40 @@ enum UserInbound {
     Ping,
 }
 
+/// Reads a user's frame as the socket does, without acting on it: the size limit, the JSON
+/// shape, and for a message its body's limits and desk data. For fuzzing and tests.
+pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ApiError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+        });
+    }
+    match parse_json::<UserInbound>(text.as_bytes())? {
+        UserInbound::Ping => Ok(()),
+        UserInbound::Send { body, .. } => {
+            hub::desk_data(&body)?;
+            body.check()?;
+            Ok(())
+        }
+    }
+}
+
+/// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
+pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ApiError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+        });
+    }
+    match parse_json::<AgentInbound>(text.as_bytes())? {
+        AgentInbound::Send { body, .. } => {
+            body.check()?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Handles one frame from a user; answers the frame to send back.
 pub async fn user_frame(
     state: &ApiState,
@@ -594,6 +628,29 @@ mod tests {
             place: None,
         };
         assert!(sent.admit(&flag) && sent.admit(&flag));
+    }
+
+    proptest::proptest! {
+        /// Whatever text arrives, reading it never panics, and a refusal names a field.
+        #[test]
+        fn any_text_is_read_or_refused_with_a_field(text in ".{0,200}") {
+            for result in [check_user_frame(&text), check_agent_frame(&text)] {
+                if let Err(e) = result {
+                    proptest::prop_assert!(e.body().error.field.is_some(), "{e}");
+                }
+            }
+        }
+
+        /// Frames shaped like messages, with any body: read or refused, never a panic.
+        #[test]
+        fn any_message_body_is_read_or_refused(data in ".{0,300}", text in "[a-zA-Z0-9 ]{0,49}[a-z]") {
+            let custom = serde_json::json!({"type": "send", "to": "desk", "msgId": "m",
+                "body": {"type": "custom", "data": data}});
+            let plain = serde_json::json!({"type": "send", "to": "desk", "msgId": "m",
+                "body": {"type": "text", "text": text}});
+            let _ = check_user_frame(&custom.to_string());
+            proptest::prop_assert!(check_user_frame(&plain.to_string()).is_ok());
+        }
     }
 
     #[test]

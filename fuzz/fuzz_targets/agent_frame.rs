@@ -1,0 +1,14 @@
+//! An agent's WebSocket frame, read as `/ws/agent` reads it: never a panic, and a refusal
+//! always names the field at fault.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(e) = helpline::api::ws::check_agent_frame(text) {
+        assert!(e.body().error.field.is_some(), "{e}");
+    }
+});
