@@ -119,7 +119,10 @@ async fn server(args: Args) {
     // The desk: auto reception, one group with room for every user, one channel.
     let mut settings = (*engine.settings(APP)).clone();
     settings.reception.auto_reception = true;
-    engine.update_settings(APP, settings).await.expect("settings");
+    engine
+        .update_settings(APP, settings)
+        .await
+        .expect("settings");
     let limit = args.users.div_ceil(args.agents).clamp(1, 100) as u32;
     let group = engine
         .create_group(APP, "relay", limit)
@@ -211,7 +214,10 @@ async fn server(args: Args) {
         .await
         .expect("serve");
     });
-    eprintln!("server on {addr}: {} agents, group limit {limit}", args.agents);
+    eprintln!(
+        "server on {addr}: {} agents, group limit {limit}",
+        args.agents
+    );
 
     let exe = std::env::current_exe().expect("exe");
     let status = tokio::process::Command::new(exe)
@@ -350,7 +356,9 @@ async fn client(args: Args, addr: String) {
             waiting.as_mut().enable();
             let first = json!({"type": "send", "to": "desk", "msgId": "hello",
                 "body": {"type": "text", "text": "hello"}});
-            tx.send(Message::text(first.to_string())).await.expect("hello");
+            tx.send(Message::text(first.to_string()))
+                .await
+                .expect("hello");
             // Seated: src 26 inSeat.
             while let Some(Ok(frame)) = rx.next().await {
                 let Some(v) = text_of(&frame) else { continue };

@@ -522,6 +522,28 @@ impl Engine {
         ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
     }
 
+    /// Sends a session a message-like command (`UserMessage`, `AgentMessage`) and answers
+    /// once it is decided and its events are in the log's order, before they are durable.
+    /// For a caller that appends events of its own next and tells anyone only once those are
+    /// durable: the log keeps a prefix, so theirs being durable means these are too, and the
+    /// caller waits for one fsync instead of two.
+    pub async fn session_ordered(
+        &self,
+        session: SessionId,
+        command: SessionCommand,
+    ) -> Result<(), EngineError> {
+        if !matches!(
+            command,
+            SessionCommand::UserMessage(_) | SessionCommand::AgentMessage { .. }
+        ) {
+            return Err(
+                Rejection::invalid("command", "only messages may skip the durable wait").into(),
+            );
+        }
+        let actor = self.session_actor(session)?;
+        ask(&actor, |port| SessionMsg::Ordered(command, port)).await?
+    }
+
     fn agent_actor(&self, agent: AgentId) -> Result<ActorRef<AgentMsg>, EngineError> {
         self.shared
             .registry

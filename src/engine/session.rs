@@ -30,6 +30,9 @@ pub enum SessionMsg {
     },
     /// A command from the API, a group, an agent or a timer.
     Command(SessionCommand, Option<Reply<()>>),
+    /// A command whose caller hears back once its events are in the log's order, before
+    /// they are durable (see [`Engine::session_ordered`](crate::engine::Engine::session_ordered)).
+    Ordered(SessionCommand, Reply<()>),
     /// Re-send what other actors must know of this session (after one of them restarted).
     Reannounce,
     /// The session's state.
@@ -57,14 +60,16 @@ pub struct SessionRuntime {
 }
 
 impl SessionRuntime {
+    /// Appends, applies and acts on `events`; false when the log refused them.
     fn record(
         &mut self,
         myself: &ActorRef<SessionMsg>,
         events: Vec<Event>,
         reply: Option<Reply<()>>,
-    ) {
+    ) -> bool {
         if events.is_empty() {
-            return reply_now(reply, Ok(()));
+            reply_now(reply, Ok(()));
+            return true;
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::session(self.state.id);
@@ -81,7 +86,7 @@ impl SessionRuntime {
             .append_then(self.state.app, stream, &events, now, on_durable)
         {
             tracing::error!(session = %self.state.id, error = %e, "append failed");
-            return;
+            return false;
         }
         let mut actions = Vec::new();
         for event in &events {
@@ -95,6 +100,7 @@ impl SessionRuntime {
             self.shared.registry.sessions.remove(&self.state.id);
             myself.stop(None);
         }
+        true
     }
 
     /// With a placement observer set, a placement among `events` is told to it once
@@ -220,7 +226,9 @@ impl SessionRuntime {
             now_ms: self.shared.clock.now_ms(),
         };
         match session::decide(&self.state, &command, &ctx) {
-            Ok(events) => self.record(myself, events, reply),
+            Ok(events) => {
+                self.record(myself, events, reply);
+            }
             Err(rejection) => {
                 // A reservation made for this session must not leak when placing it fails.
                 let reserved = match command {
@@ -233,6 +241,33 @@ impl SessionRuntime {
                 }
                 reply_now(reply, Err(rejection.into()));
             }
+        }
+    }
+
+    fn ordered(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        command: SessionCommand,
+        reply: Reply<()>,
+    ) {
+        let ctx = SessionCtx {
+            settings: self.shared.registry.settings(self.state.app),
+            now_ms: self.shared.clock.now_ms(),
+        };
+        match session::decide(&self.state, &command, &ctx) {
+            Ok(events) => {
+                let appended = self.record(myself, events, None);
+                let answer = if appended {
+                    Ok(())
+                } else {
+                    Err(crate::engine::EngineError::Unavailable(
+                        "the log refused the session's events".into(),
+                    ))
+                };
+                reply_now(Some(reply), answer);
+            }
+            // Only commands that reserve nothing come this way.
+            Err(rejection) => reply_now(Some(reply), Err(rejection.into())),
         }
     }
 
@@ -305,6 +340,7 @@ impl Actor for SessionActor {
                 state.record(&myself, events, reply);
             }
             SessionMsg::Command(command, reply) => state.command(&myself, command, reply),
+            SessionMsg::Ordered(command, reply) => state.ordered(&myself, command, reply),
             SessionMsg::Reannounce => state.reannounce(),
             SessionMsg::Fail => return Err("fault injected".into()),
             SessionMsg::Dump(reply) => {

@@ -911,17 +911,13 @@ impl Hub {
         }
         match live {
             Some(session) => {
-                // The session hears of it (the user-reply countdown stops) in the same
-                // group commit as the message is stored.
+                // The session hears of it first (the user-reply countdown stops).
                 let note = SessionCommand::UserMessage(summary(&message.body));
-                let (stored, told) = tokio::join!(
-                    Self::store(state, &mut slot, events),
-                    state.desk.engine.session(session, note)
-                );
-                stored?;
-                if let Err(e) = told {
+                // In the log's order before the message: durable with it.
+                if let Err(e) = state.desk.engine.session_ordered(session, note).await {
                     tracing::debug!(%session, error = %e, "session did not take the user's message");
                 }
+                Self::store(state, &mut slot, events).await?;
             }
             None => Self::store(state, &mut slot, events).await?,
         }
@@ -1267,9 +1263,10 @@ impl Hub {
                     agent,
                     text: summary(&message.body),
                 };
-                // The engine checks the seat and arms the user-reply countdown; the message
-                // is stored in the same group commit. Told first: a refusal stores nothing.
-                engine.session(session, note).await?;
+                // The engine checks the seat and arms the user-reply countdown first, so a
+                // refusal stores nothing; its events are ordered before the message's, so the
+                // message being durable means they are.
+                engine.session_ordered(session, note).await?;
                 let events = vec![Event::MessageStored {
                     message: message.clone(),
                 }];
