@@ -447,3 +447,69 @@ async fn prompts_are_answered_by_plain_text_and_streams_grow() {
     assert_eq!(d.stored(conversation).await.len(), before);
     assert!(drain(&mut user).iter().any(|f| data(f)["src"] == "12"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_seat_follows_transfers_and_the_end() {
+    let d = desk(3).await;
+    let ann = d.agent("ann").await;
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let conversation = d.say("u1", "hello").await;
+    let session = d.serve(ann, conversation).await;
+    let seats = |frames: &[Value]| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|f| data(f)["src"] == "26")
+            .map(|f| data(f)["content"]["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(seats(&drain(&mut user)), ["inSeat"]);
+    // Ann hands the user to the group: nobody serves it until Bob takes it.
+    d.engine
+        .agent(
+            ann,
+            AgentCommand::SetStatus(helpline::domain::event::AgentStatus::Busy),
+        )
+        .await
+        .unwrap();
+    d.engine
+        .session(
+            session,
+            helpline::domain::session::SessionCommand::TransferToGroup {
+                from: ann,
+                group: d.group,
+            },
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let frames = drain(&mut user);
+    assert_eq!(seats(&frames), ["outSeat"]);
+    assert!(frames.iter().any(|f| f["type"] == "queue"), "{frames:?}");
+    let bob = d.agent("bob").await;
+    d.serve(bob, conversation).await;
+    assert_eq!(seats(&drain(&mut user)), ["inSeat"]);
+    d.state
+        .hub
+        .agent_act(&d.state, bob, session, AgentAction::End)
+        .await
+        .unwrap();
+    settle().await;
+    let frames = drain(&mut user);
+    assert_eq!(seats(&frames), ["outSeat"]);
+    assert!(frames.iter().any(|f| data(f)["src"] == "19"));
+    // Ann no longer holds it: she may not write into it.
+    let late = d
+        .state
+        .hub
+        .agent_act(
+            &d.state,
+            ann,
+            session,
+            AgentAction::Send {
+                msg_id: "late".into(),
+                body: Body::Text { text: "hi".into() },
+            },
+        )
+        .await;
+    assert!(late.is_err());
+}
