@@ -513,3 +513,41 @@ async fn the_seat_follows_transfers_and_the_end() {
         .await;
     assert!(late.is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_that_stops_reading_is_dropped_and_resumes() {
+    let d = desk(3).await;
+    let conversation = d.say("u1", "hello").await;
+    let mut stalled = d.state.hub.subscribe_user(APP, "u1");
+    let mut reading = d.state.hub.subscribe_user(APP, "u1");
+    let total = helpline::im::hub::OUTBOX + 10;
+    for i in 0..total {
+        let body = Body::Text {
+            text: format!("line {i}"),
+        };
+        d.state
+            .hub
+            .desk_says(&d.state, conversation, format!("d{i}"), body, false)
+            .await
+            .unwrap();
+        drain(&mut reading);
+    }
+    // The stalled socket got what fit, then its channel ended: its client resumes by seq.
+    let mut got = 0;
+    while stalled.rx.recv().await.is_some() {
+        got += 1;
+    }
+    assert_eq!(got, helpline::im::hub::OUTBOX);
+    assert_eq!(d.state.hub.user_sockets(), 1, "the reading socket stays");
+    let rest = d
+        .state
+        .hub
+        .backlog(APP, "u1", conversation, 1 + got as u64, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.len(),
+        total - got,
+        "everything after is there to resume from"
+    );
+}

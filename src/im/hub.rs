@@ -533,34 +533,38 @@ impl Hub {
         self.agents.iter().map(|s| s.len()).sum()
     }
 
-    fn push(subs: Option<impl std::ops::Deref<Target = Vec<Subscriber>>>, frame: &Outbound) {
-        let Some(subs) = subs else { return };
-        for s in subs.iter() {
-            // A full outbox means a stalled client: dropping the sender closes its socket
-            // (the writer sees the channel end), and the client resumes by seq.
-            if s.tx.try_send(frame.clone()).is_err() {
-                tracing::debug!(subscriber = s.id, "outbox full or closed");
+    /// Sends `frame` to every subscriber under `key`. A subscriber whose outbox is full (its
+    /// client stopped reading) or closed is dropped: its socket sees the channel end and
+    /// closes, and the client reconnects and resumes by seq.
+    fn push<K: std::hash::Hash + Eq + Clone>(
+        map: &DashMap<K, Vec<Subscriber>>,
+        key: &K,
+        frame: &Outbound,
+    ) {
+        let mut stalled = Vec::new();
+        if let Some(subs) = map.get(key) {
+            for s in subs.iter() {
+                if s.tx.try_send(frame.clone()).is_err() {
+                    stalled.push(s.id);
+                }
             }
         }
+        if stalled.is_empty() {
+            return;
+        }
+        tracing::debug!(?stalled, "dropping stalled sockets");
+        if let Some(mut subs) = map.get_mut(key) {
+            subs.retain(|s| !stalled.contains(&s.id));
+        }
+        map.remove_if(key, |_, subs| subs.is_empty());
     }
 
     fn push_user(&self, app: AppId, user: &str, frame: Outbound) {
-        // Lookups by borrowed key would need an owned tuple anyway.
-        Self::push(self.users.get(&(app, user.to_owned())), &frame);
+        Self::push(&self.users, &(app, user.to_owned()), &frame);
     }
 
     fn push_agent(&self, agent: AgentId, frame: Outbound) {
-        Self::push(self.agents.get(&agent), &frame);
-    }
-
-    /// Drops subscribers whose outbox is full, so their sockets close and clients resume.
-    pub fn evict_stalled(&self) {
-        for mut subs in self.users.iter_mut() {
-            subs.retain(|s| s.tx.capacity() > 0);
-        }
-        for mut subs in self.agents.iter_mut() {
-            subs.retain(|s| s.tx.capacity() > 0);
-        }
+        Self::push(&self.agents, &agent, &frame);
     }
 
     // ---- conversations ----
