@@ -13,12 +13,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use helpline::api::{self, ApiConfig, ApiState};
-use helpline::clock::Clock;
+use helpline::clock::{Clock, stopwatch};
 use helpline::domain::directory::{AGENT, Channel, ChannelKind};
 use helpline::domain::event::Event;
 use helpline::domain::group::GroupCommand;
@@ -276,7 +276,7 @@ async fn open_all(urls: Vec<String>, batch: usize) -> Vec<Socket> {
 }
 
 async fn client(args: Args, addr: String) {
-    let started = Instant::now();
+    let started = stopwatch();
     // Agents: online, then echo every user line back.
     let agent_urls = (0..args.agents)
         .map(|i| format!("ws://{addr}/ws/agent?token={}", agent_token(i)))
@@ -377,7 +377,7 @@ async fn client(args: Args, addr: String) {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let line = format!("u{i} line {n}");
-                let sent = Instant::now();
+                let sent = stopwatch();
                 let frame = json!({"type": "send", "to": "desk", "msgId": format!("m{n}"),
                     "body": {"type": "text", "text": line}});
                 if tx.send(Message::text(frame.to_string())).await.is_err() {
@@ -410,7 +410,7 @@ async fn client(args: Args, addr: String) {
         started.elapsed().as_secs_f64(),
         args.secs
     );
-    let measured = Instant::now();
+    let measured = stopwatch();
     go.notify_waiters();
     tokio::time::sleep(Duration::from_secs(args.secs)).await;
     stop.store(true, Ordering::Relaxed);
