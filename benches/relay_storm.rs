@@ -46,6 +46,10 @@ struct Args {
     /// How long the measured relay runs.
     #[arg(long, default_value_t = 30)]
     secs: u64,
+    /// Each user's pause between an answer and its next line (0: as fast as answers come,
+    /// which measures the most the desk relays; with a pause, latency at that offered load).
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
     /// fsync or none.
     #[arg(long, default_value = "fsync")]
     durability: String,
@@ -167,35 +171,42 @@ async fn server(args: Args) {
     // Agents with accounts signed in already (one password hash for all: setup, not load).
     let hash = api::auth::hash_password("relay-storm-agent");
     let expires_at_ms = Clock::system().now_ms() + 86_400_000;
-    let profiles = (0..args.agents)
-        .map(|i| (format!("agent {i}"), format!("a{i}"), format!("{i}")))
-        .collect();
-    let (ids, events) = engine
-        .create_agents_with(APP, profiles, |ids| {
-            ids.iter()
-                .enumerate()
-                .flat_map(|(i, id)| {
-                    [
-                        Event::AccountCreated {
-                            agent: *id,
-                            email: format!("agent{i}@relay.example"),
-                            role: AGENT,
-                            password_hash: hash.clone(),
-                            must_change_password: false,
-                        },
-                        Event::SignedIn {
-                            agent: *id,
-                            token_hash: api::auth::sha256_hex(&agent_token(i as u64)),
-                            expires_at_ms,
-                        },
-                    ]
-                })
-                .map(|e| (StreamId::app(APP), e))
-                .collect()
-        })
-        .await
-        .expect("agents");
-    state.desk.fold(APP, &events);
+    // In appends of at most 80 agents (three events each, under the log's append limit).
+    let mut ids = Vec::new();
+    for chunk in (0..args.agents).collect::<Vec<_>>().chunks(80) {
+        let profiles = chunk
+            .iter()
+            .map(|i| (format!("agent {i}"), format!("a{i}"), format!("{i}")))
+            .collect();
+        let first = chunk[0];
+        let (made, events) = engine
+            .create_agents_with(APP, profiles, |ids| {
+                ids.iter()
+                    .zip(first..)
+                    .flat_map(|(id, i)| {
+                        [
+                            Event::AccountCreated {
+                                agent: *id,
+                                email: format!("agent{i}@relay.example"),
+                                role: AGENT,
+                                password_hash: hash.clone(),
+                                must_change_password: false,
+                            },
+                            Event::SignedIn {
+                                agent: *id,
+                                token_hash: api::auth::sha256_hex(&agent_token(i)),
+                                expires_at_ms,
+                            },
+                        ]
+                    })
+                    .map(|e| (StreamId::app(APP), e))
+                    .collect()
+            })
+            .await
+            .expect("agents");
+        state.desk.fold(APP, &events);
+        ids.extend(made);
+    }
     let joins = ids.iter().map(|id| {
         let engine = engine.clone();
         let id = *id;
@@ -228,6 +239,8 @@ async fn server(args: Args) {
             &args.agents.to_string(),
             "--secs",
             &args.secs.to_string(),
+            "--think-ms",
+            &args.think_ms.to_string(),
             "--client",
             &addr.to_string(),
         ])
@@ -336,7 +349,7 @@ async fn client(args: Args, addr: String) {
             format!("ws://{addr}/ws/im?token={token}")
         })
         .collect();
-    let users = open_all(user_urls, 500).await;
+    let open = open_all(user_urls, 500).await;
     eprintln!(
         "{} users connected in {:.1}s",
         args.users,
@@ -346,7 +359,9 @@ async fn client(args: Args, addr: String) {
     let go = Arc::new(tokio::sync::Notify::new());
     let stop = Arc::new(AtomicBool::new(false));
     let mut user_tasks = Vec::new();
-    for (i, socket) in users.into_iter().enumerate() {
+    let think = Duration::from_millis(args.think_ms);
+    let users = args.users;
+    for (i, socket) in open.into_iter().enumerate() {
         let (seated, go, stop) = (seated.clone(), go.clone(), stop.clone());
         let notified = go.clone();
         user_tasks.push(tokio::spawn(async move {
@@ -374,7 +389,14 @@ async fn client(args: Args, addr: String) {
             waiting.await;
             let mut latencies = Vec::new();
             let mut n = 0u64;
+            // Users start spread over one pause, so the offered load is even.
+            if think > Duration::ZERO {
+                tokio::time::sleep(think.mul_f64(i as f64 / users as f64)).await;
+            }
             while !stop.load(Ordering::Relaxed) {
+                if n > 0 && think > Duration::ZERO {
+                    tokio::time::sleep(think).await;
+                }
                 n += 1;
                 let line = format!("u{i} line {n}");
                 let sent = stopwatch();
@@ -432,7 +454,10 @@ async fn client(args: Args, addr: String) {
             .copied()
             .unwrap_or_default()
     };
-    println!("users {} agents {}", args.users, args.agents);
+    println!(
+        "users {} agents {} pause {} ms",
+        args.users, args.agents, args.think_ms
+    );
     println!("round trips (user -> agent -> user): {}", all.len());
     println!("round trips per second: {:.0}", all.len() as f64 / secs);
     println!(
