@@ -811,3 +811,131 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
     assert_eq!(history.len(), 3);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn what_flows_say_reaches_the_socket_with_exact_json() {
+    use helpline::domain::conversation::Body;
+    use helpline::domain::ids::ConversationId;
+    use helpline::im::protocol::{DeskMessage, Item};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (true, true, true)).await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let token = user_token(&end.secret, 1, "u1", now + 600);
+    let mut user = s.user_socket(&token, "").await;
+    user.send(text("desk", "m1", "hello")).await;
+    let conversation = ConversationId(
+        user.until(of_type("ack")).await["conversationId"]
+            .as_u64()
+            .unwrap(),
+    );
+    let hub = &s.state.hub;
+    let say =
+        |id: &str, body: Body| hub.desk_says(&s.state, conversation, id.to_owned(), body, false);
+
+    // src 15: the menu, then a plain text equal to an item's content selects it.
+    let menu = DeskMessage::BranchMenu {
+        header: "Please select the service you require".into(),
+        items: vec![
+            Item {
+                content: "Pre-sales".into(),
+                desc: String::new(),
+            },
+            Item {
+                content: "After-sales".into(),
+                desc: String::new(),
+            },
+        ],
+        tail: Some(String::new()),
+        selected: None,
+    };
+    let seq = say("menu", menu.to_body()).await.unwrap().unwrap();
+    let got = user
+        .until(|v| v["type"] == "message" && v["seq"] == seq)
+        .await;
+    assert_eq!(
+        got["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"15","content":{"header":"Please select the service you require","items":[{"content":"Pre-sales","desc":""},{"content":"After-sales","desc":""}],"tail":""}}"#
+    );
+    user.send(text("desk", "pick", "After-sales")).await;
+    let update = user.until(of_type("update")).await;
+    assert_eq!(update["seq"].as_u64(), Some(seq));
+    assert_eq!(
+        update["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"15","content":{"header":"Please select the service you require","items":[{"content":"Pre-sales","desc":""},{"content":"After-sales","desc":""}],"tail":"","selected":{"content":"After-sales","desc":""}}}"#
+    );
+
+    // src 21: an options form, answered by an option.
+    let form = DeskMessage::Form {
+        kind: 1,
+        header: "What do you like to eat?".into(),
+        items: Some(vec![
+            Item {
+                content: "Apple".into(),
+                desc: String::new(),
+            },
+            Item {
+                content: "Peach".into(),
+                desc: String::new(),
+            },
+        ]),
+        selected: None,
+    };
+    let seq = say("form", form.to_body()).await.unwrap().unwrap();
+    let got = user
+        .until(|v| v["type"] == "message" && v["seq"] == seq)
+        .await;
+    assert_eq!(
+        got["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"21","content":{"type":1,"header":"What do you like to eat?","items":[{"content":"Apple","desc":""},{"content":"Peach","desc":""}]}}"#
+    );
+    user.send(text("desk", "eat", "Peach")).await;
+    let update = user.until(of_type("update")).await;
+    assert_eq!(
+        desk_data(&update).unwrap()["content"]["selected"],
+        json!({"content": "Peach"})
+    );
+
+    // src 30 rich text; src 31 stream text growing to its end.
+    let rich = DeskMessage::RichText {
+        markdown: "**Hours**: 9-5".into(),
+    };
+    let seq = say("rich", rich.to_body()).await.unwrap().unwrap();
+    let got = user
+        .until(|v| v["type"] == "message" && v["seq"] == seq)
+        .await;
+    assert_eq!(
+        got["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"30","content":"**Hours**: 9-5"}"#
+    );
+    let stream = DeskMessage::StreamText {
+        chunks: vec!["Hel".into()],
+        finished: false,
+    };
+    let seq = say("stream", stream.to_body()).await.unwrap().unwrap();
+    let got = user
+        .until(|v| v["type"] == "message" && v["seq"] == seq)
+        .await;
+    assert_eq!(
+        got["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"31","chunks":["Hel"],"isFinished":0}"#
+    );
+    hub.desk_streams(&s.state, conversation, seq, "lo", true)
+        .await
+        .unwrap();
+    let update = user.until(of_type("update")).await;
+    assert_eq!(
+        update["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"31","chunks":["Hel","lo"],"isFinished":1}"#
+    );
+    // A reconnecting client reads the stored prompts with their selections.
+    user.close().await;
+    let stored = history(&s, &token, conversation.0).await;
+    assert!(stored.iter().any(|m| {
+        desk_data(m).is_some_and(|d| {
+            d["src"] == "15" && d["content"]["selected"]["content"] == "After-sales"
+        })
+    }));
+    s.stop().await;
+}

@@ -267,6 +267,16 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         text_at < timeout_at && text_at.is_some(),
         "the message, then src 20: {frames:?}"
     );
+    let timeout = &frames[timeout_at.unwrap()];
+    assert_eq!(
+        timeout["body"]["data"].as_str().unwrap(),
+        r#"{"customerServicePlugin":0,"src":"20"}"#
+    );
+    assert_eq!(
+        (timeout["onlineUserOnly"].as_bool(), timeout["seq"].as_u64()),
+        (Some(true), None),
+        "a flag"
+    );
     assert!(
         frames.iter().any(|f| data(f)["src"] == "20"),
         "src 20: {frames:?}"
