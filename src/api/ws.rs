@@ -138,6 +138,50 @@ async fn send(sink: &mut (impl SinkExt<WsMessage> + Unpin), text: &str) -> bool 
     sink.send(WsMessage::Text(text.into())).await.is_ok()
 }
 
+/// What a socket read.
+enum Read {
+    /// A text frame.
+    Text(axum::extract::ws::Utf8Bytes),
+    /// A binary frame (refused: frames are JSON text).
+    Binary,
+    /// A ping or pong (the WebSocket layer answers pings).
+    Nothing,
+    /// The socket closed or failed.
+    Closed,
+}
+
+fn read(inbound: Option<Result<WsMessage, axum::Error>>) -> Read {
+    match inbound {
+        Some(Ok(WsMessage::Text(text))) => Read::Text(text),
+        Some(Ok(WsMessage::Binary(_))) => Read::Binary,
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Read::Nothing,
+        Some(Ok(WsMessage::Close(_)) | Err(_)) | None => Read::Closed,
+    }
+}
+
+fn not_text() -> ApiError {
+    ApiError::invalid("frame", "frames are JSON text")
+}
+
+/// Refuses a frame over [`MAX_FRAME_BYTES`].
+fn within_limit(text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ApiError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Says goodbye (the client may be gone already).
+async fn close(sink: &mut (impl SinkExt<WsMessage> + Unpin)) {
+    let bye = CloseFrame {
+        code: 1000,
+        reason: "bye".into(),
+    };
+    let _ = sink.send(WsMessage::Close(Some(bye))).await;
+}
+
 /// What a user socket has sent of each conversation.
 #[derive(Default)]
 struct Sent(HashMap<ConversationId, u64>);
@@ -179,14 +223,11 @@ async fn serve_user(
     while open {
         tokio::select! {
             inbound = stream.next() => {
-                let reply = match inbound {
-                    Some(Ok(WsMessage::Text(text))) => user_frame(&state, app, &user, text.as_str()).await,
-                    Some(Ok(WsMessage::Binary(_))) => Some(hub::user_error(
-                        None,
-                        &ApiError::invalid("frame", "frames are JSON text"),
-                    )),
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => None,
-                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                let reply = match read(inbound) {
+                    Read::Text(text) => user_frame(&state, app, &user, text.as_str()).await,
+                    Read::Binary => Some(hub::user_error(None, &not_text())),
+                    Read::Nothing => None,
+                    Read::Closed => break,
                 };
                 if let Some(reply) = reply {
                     open = send(&mut sink, &reply).await;
@@ -203,12 +244,7 @@ async fn serve_user(
         }
     }
     state.hub.unsubscribe_user(app, &user, subscription.id());
-    let _ = sink
-        .send(WsMessage::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "bye".into(),
-        })))
-        .await;
+    close(&mut sink).await;
 }
 
 async fn send_backlog(
@@ -274,11 +310,7 @@ enum UserInbound {
 /// Reads a user's frame as the socket does, without acting on it: the size limit, the JSON
 /// shape, and for a message its body's limits and desk data. For fuzzing and tests.
 pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(ApiError::TooLarge {
-            limit: MAX_FRAME_BYTES,
-        });
-    }
+    within_limit(text)?;
     match parse_json::<UserInbound>(text.as_bytes())? {
         UserInbound::Ping => Ok(()),
         UserInbound::Send { body, .. } => {
@@ -291,11 +323,7 @@ pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
 
 /// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
 pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(ApiError::TooLarge {
-            limit: MAX_FRAME_BYTES,
-        });
-    }
+    within_limit(text)?;
     match parse_json::<AgentInbound>(text.as_bytes())? {
         AgentInbound::Send { body, .. } => {
             body.check()?;
@@ -312,10 +340,7 @@ pub async fn user_frame(
     user: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
-    if text.len() > MAX_FRAME_BYTES {
-        let e = ApiError::TooLarge {
-            limit: MAX_FRAME_BYTES,
-        };
+    if let Err(e) = within_limit(text) {
         return Some(hub::user_error(None, &e));
     }
     let frame = match parse_json::<UserInbound>(text.as_bytes()) {
@@ -391,14 +416,11 @@ async fn serve_agent(
     while open {
         tokio::select! {
             inbound = stream.next() => {
-                let reply = match inbound {
-                    Some(Ok(WsMessage::Text(text))) => agent_frame(&state, agent, &token, text.as_str()).await,
-                    Some(Ok(WsMessage::Binary(_))) => Some(hub::agent_error(
-                        None,
-                        &ApiError::invalid("frame", "frames are JSON text"),
-                    )),
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => None,
-                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                let reply = match read(inbound) {
+                    Read::Text(text) => agent_frame(&state, agent, &token, text.as_str()).await,
+                    Read::Binary => Some(hub::agent_error(None, &not_text())),
+                    Read::Nothing => None,
+                    Read::Closed => break,
                 };
                 if let Some(reply) = reply {
                     open = send(&mut sink, &reply).await;
@@ -421,12 +443,7 @@ async fn serve_agent(
         }
     }
     state.hub.unsubscribe_agent(agent, subscription.id());
-    let _ = sink
-        .send(WsMessage::Close(Some(CloseFrame {
-            code: 1000,
-            reason: "bye".into(),
-        })))
-        .await;
+    close(&mut sink).await;
 }
 
 /// A status an agent sets from the socket.
@@ -479,10 +496,7 @@ pub async fn agent_frame(
     token: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
-    if text.len() > MAX_FRAME_BYTES {
-        let e = ApiError::TooLarge {
-            limit: MAX_FRAME_BYTES,
-        };
+    if let Err(e) = within_limit(text) {
         return Some(hub::agent_error(None, &e));
     }
     // The sign-in may have ended or expired since the socket opened.
