@@ -783,6 +783,11 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
     let ack = visitor.until(of_type("ack")).await;
     let conversation = ack["conversationId"].as_u64().unwrap();
     let session = take_offer(&mut agent).await;
+    // Taking the session, the agent gets what the visitor wrote before.
+    let transcript = agent.until(of_type("transcript")).await;
+    assert_eq!(transcript["sessionId"].as_u64(), Some(session));
+    assert_eq!(transcript["user"].as_str(), Some(user_id.as_str()));
+    assert_eq!(transcript["messages"][0]["body"]["text"], "hi from the web");
     visitor
         .send(json!({"type": "send", "to": site_id, "msgId": "v2", "body": {"type": "text", "text": "anyone there?"}}))
         .await;

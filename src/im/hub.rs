@@ -171,6 +171,18 @@ pub enum AgentFrame<'a> {
         /// Its conversation.
         conversation_id: Option<ConversationId>,
     },
+    /// The conversation so far, when the agent takes a session: its latest stored messages
+    /// (older ones through the conversation's history).
+    Transcript {
+        /// The session.
+        session_id: SessionId,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The user.
+        user: &'a str,
+        /// Oldest first.
+        messages: &'a [Message],
+    },
     /// A message of a session the agent serves.
     Message {
         /// The session.
@@ -362,6 +374,9 @@ struct Waiting {
     user: Arc<str>,
     told: Option<usize>,
 }
+
+/// Stored messages an agent gets when it takes a session.
+pub const TRANSCRIPT_MESSAGES: usize = 50;
 
 /// How often users waiting in a queue hear their place again (when it changed).
 pub const QUEUE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
@@ -1416,7 +1431,14 @@ impl Hub {
                     }
                     self.tell(&dir, &slot, &DeskMessage::SessionTimedOut, now);
                 }
-                Effect::Tell(message) => self.tell(&dir, &slot, &message, now),
+                Effect::Tell(message) => {
+                    if let (DeskMessage::SeatStatus { in_seat: true }, Some(agent)) =
+                        (&message, slot.entry.service.seat)
+                    {
+                        self.send_transcript(&slot, agent, news.session);
+                    }
+                    self.tell(&dir, &slot, &message, now);
+                }
                 Effect::Invite { session, agent } => {
                     let Some(config) = config.as_ref() else {
                         continue;
@@ -1448,6 +1470,26 @@ impl Hub {
         if slot.entry.service.queued_in.is_none() {
             self.waiting.remove(&id);
         }
+    }
+
+    /// Gives an agent who just took a session the conversation's latest messages.
+    fn send_transcript(&self, slot: &Slot, agent: AgentId, session: SessionId) {
+        let entry = &slot.entry;
+        let all = entry.messages.after(0);
+        let latest = &all[all.len().saturating_sub(TRANSCRIPT_MESSAGES)..];
+        let frame = text_of(&AgentFrame::Transcript {
+            session_id: session,
+            conversation_id: entry.id,
+            user: &entry.user,
+            messages: latest,
+        });
+        self.push_agent(
+            agent,
+            Outbound {
+                text: frame,
+                place: None,
+            },
+        );
     }
 
     fn tell_place(&self, app: AppId, user: &str, conversation: ConversationId, position: usize) {
