@@ -276,35 +276,73 @@ impl From<crate::log::LogError> for ApiError {
 /// `levels[2].value`...).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        // serde names a missing field in backticks, and the path stops at its parent (an
-        // unknown field's path already ends with it).
-        // Inside internally tagged enums (socket frames) serde loses the path: an unknown
-        // field is then named from the message too.
-        let missing = message
-            .strip_prefix("missing field `")
-            .or_else(|| {
-                message
-                    .strip_prefix("unknown field `")
-                    .filter(|_| path == ".")
-            })
-            .and_then(|rest| rest.split('`').next());
-        let field = match (missing, path.as_str()) {
-            (Some(name), ".") => name.to_owned(),
-            (Some(name), parent) => format!("{parent}.{name}"),
-            (None, "." | "?") => "body".to_owned(),
-            (None, path) => path.to_owned(),
-        };
-        // Drop serde's position suffix: the field says where.
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_owned();
-        ApiError::invalid(field, message)
+    serde_path_to_error::deserialize(de).map_err(|e| path_error(e, None))
+}
+
+/// Reads a frame `{"type": "<kind>", ...fields}` into `T`, an externally tagged enum whose
+/// variants are the kinds (struct variants, `{}` for none): serde loses the path inside an
+/// internally tagged enum, so the frame is read as `{"<kind>": {...fields}}` and every error
+/// names the field as the frame has it (`status`, `body.text`).
+pub fn parse_frame<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = parse_json(bytes)?;
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err(ApiError::invalid("body", "a frame is a JSON object"));
+    };
+    let kind = match fields.remove("type") {
+        Some(serde_json::Value::String(kind)) => kind,
+        Some(_) => return Err(ApiError::invalid("type", "must be a string")),
+        None => return Err(ApiError::invalid("type", "missing field `type`")),
+    };
+    let tagged = serde_json::json!({ kind.as_str(): fields });
+    serde_path_to_error::deserialize(tagged).map_err(|e| {
+        // An unknown kind is about `type`.
+        if e.path().iter().next().is_none() && e.inner().to_string().starts_with("unknown variant")
+        {
+            return ApiError::invalid("type", e.inner().to_string());
+        }
+        path_error(e, Some(&kind))
     })
+}
+
+/// An error of `serde_path_to_error` as an invalid field; `within` is a leading segment
+/// (a frame's kind) to drop from the path.
+fn path_error<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+    within: Option<&str>,
+) -> ApiError {
+    let mut path = e.path().to_string();
+    if let Some(kind) = within {
+        path = path
+            .strip_prefix(kind)
+            .map(|rest| rest.strip_prefix('.').unwrap_or(rest))
+            .map(|rest| {
+                if rest.is_empty() {
+                    ".".to_owned()
+                } else {
+                    rest.to_owned()
+                }
+            })
+            .unwrap_or(path);
+    }
+    let inner = e.into_inner();
+    let message = inner.to_string();
+    // serde names a missing field in backticks, and the path stops at its parent (an unknown
+    // field's path already ends with it).
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (missing, path.as_str()) {
+        (Some(name), ".") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, "." | "?") => "body".to_owned(),
+        (None, path) => path.to_owned(),
+    };
+    // Drop serde's position suffix: the field says where.
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(m, _)| m)
+        .to_owned();
+    ApiError::invalid(field, message)
 }
 
 /// A JSON request body, read with a size limit and strict field checking.

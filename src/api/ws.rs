@@ -24,7 +24,7 @@ use crate::domain::event::AgentStatus;
 use crate::domain::ids::{AgentId, AppId, ConversationId, SessionId};
 use crate::im::hub::{self, AgentAction, Hub, Outbound, UserMessage};
 
-use super::error::{ApiError, Params, parse_json};
+use super::error::{ApiError, Params, parse_frame};
 use super::im::{ImUser, user_checked};
 use super::{ApiState, AppState};
 
@@ -289,7 +289,6 @@ async fn send_backlog(
 /// A frame from a user.
 #[derive(Deserialize)]
 #[serde(
-    tag = "type",
     rename_all = "snake_case",
     rename_all_fields = "camelCase",
     deny_unknown_fields
@@ -304,15 +303,15 @@ enum UserInbound {
         body: Body,
     },
     /// Keep the socket open (answered with `pong`).
-    Ping,
+    Ping {},
 }
 
 /// Reads a user's frame as the socket does, without acting on it: the size limit, the JSON
 /// shape, and for a message its body's limits and desk data. For fuzzing and tests.
 pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
     within_limit(text)?;
-    match parse_json::<UserInbound>(text.as_bytes())? {
-        UserInbound::Ping => Ok(()),
+    match parse_frame::<UserInbound>(text.as_bytes())? {
+        UserInbound::Ping {} => Ok(()),
         UserInbound::Send { body, .. } => {
             hub::desk_data(&body)?;
             body.check()?;
@@ -324,7 +323,7 @@ pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
 /// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
 pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
     within_limit(text)?;
-    match parse_json::<AgentInbound>(text.as_bytes())? {
+    match parse_frame::<AgentInbound>(text.as_bytes())? {
         AgentInbound::Send { body, .. } => {
             body.check()?;
             Ok(())
@@ -343,12 +342,12 @@ pub async fn user_frame(
     if let Err(e) = within_limit(text) {
         return Some(hub::user_error(None, &e));
     }
-    let frame = match parse_json::<UserInbound>(text.as_bytes()) {
+    let frame = match parse_frame::<UserInbound>(text.as_bytes()) {
         Ok(frame) => frame,
         Err(e) => return Some(hub::user_error(None, &e)),
     };
     match frame {
-        UserInbound::Ping => Some(r#"{"type":"pong"}"#.into()),
+        UserInbound::Ping {} => Some(r#"{"type":"pong"}"#.into()),
         UserInbound::Send {
             to,
             msg_id,
@@ -452,25 +451,84 @@ async fn serve_agent(
 enum SocketStatus {
     Free,
     Busy,
+    /// A short break, with one of the app's enabled rest reasons.
+    Rest,
     Arrange,
     NotReady,
+}
+
+/// The status an agent asks for, with a rest reason checked against the app's enabled ones.
+fn socket_status(
+    state: &ApiState,
+    app: AppId,
+    status: SocketStatus,
+    reason: Option<String>,
+) -> Result<AgentStatus, ApiError> {
+    if !matches!(status, SocketStatus::Rest) && reason.is_some() {
+        return Err(ApiError::invalid(
+            "reason",
+            "only a rest status takes a reason",
+        ));
+    }
+    Ok(match status {
+        SocketStatus::Free => AgentStatus::Free,
+        SocketStatus::Busy => AgentStatus::Busy,
+        SocketStatus::Arrange => AgentStatus::Arrange,
+        SocketStatus::NotReady => AgentStatus::NotReady,
+        SocketStatus::Rest => {
+            let reason = reason
+                .ok_or_else(|| ApiError::invalid("reason", "a rest status needs a reason"))?;
+            let enabled = state
+                .desk
+                .app(app)?
+                .rest_reasons
+                .values()
+                .any(|r| r.enabled && r.name == reason);
+            if !enabled {
+                return Err(ApiError::invalid(
+                    "reason",
+                    format!("{reason:?} is not an enabled rest reason"),
+                ));
+            }
+            AgentStatus::Rest { reason }
+        }
+    })
 }
 
 /// A frame from an agent.
 #[derive(Deserialize)]
 #[serde(
-    tag = "type",
     rename_all = "snake_case",
     rename_all_fields = "camelCase",
     deny_unknown_fields
 )]
 enum AgentInbound {
     /// Go online (the app's default login status).
-    Online,
+    Online {},
     /// Go offline.
-    Offline,
-    /// Set a status while online.
-    Status { status: SocketStatus },
+    Offline {},
+    /// Set a status while online (`rest` names an enabled rest reason).
+    Status {
+        status: SocketStatus,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Hand a session to a skill group's queue.
+    TransferToGroup {
+        session_id: SessionId,
+        group_id: crate::domain::ids::GroupId,
+    },
+    /// Hand a session to a named agent, who must be free and under its limit now.
+    TransferToAgent {
+        session_id: SessionId,
+        agent_id: AgentId,
+    },
+    /// Send one of the app's quick replies.
+    QuickReply {
+        session_id: SessionId,
+        msg_id: String,
+        quick_reply_id: crate::domain::ids::QuickReplyId,
+    },
     /// Accept an offered session.
     Accept { session_id: SessionId },
     /// Send the user a message (text, or a card: custom with src "22").
@@ -486,7 +544,7 @@ enum AgentInbound {
     /// End the session.
     End { session_id: SessionId },
     /// Keep the socket open.
-    Ping,
+    Ping {},
 }
 
 /// Handles one frame from an agent; answers the frame to send back.
@@ -500,17 +558,24 @@ pub async fn agent_frame(
         return Some(hub::agent_error(None, &e));
     }
     // The sign-in may have ended or expired since the socket opened.
-    if let Err(e) = super::auth::signed(state, token) {
-        return Some(hub::agent_error(None, &e));
-    }
-    let frame = match parse_json::<AgentInbound>(text.as_bytes()) {
-        Ok(frame) => frame,
+    let app = match super::auth::signed(state, token) {
+        Ok(who) => who.app,
         Err(e) => return Some(hub::agent_error(None, &e)),
+    };
+    let frame = match parse_frame::<AgentInbound>(text.as_bytes()) {
+        Ok(frame) => frame,
+        Err(e) => {
+            // Name the command when the frame says which, so clients can match the answer.
+            let command = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("type")?.as_str().map(str::to_owned));
+            return Some(hub::agent_error(command.as_deref(), &e));
+        }
     };
     let engine = &state.desk.engine;
     let (name, session, outcome) = match frame {
-        AgentInbound::Ping => return Some(r#"{"type":"pong"}"#.into()),
-        AgentInbound::Online => (
+        AgentInbound::Ping {} => return Some(r#"{"type":"pong"}"#.into()),
+        AgentInbound::Online {} => (
             "online",
             None,
             engine
@@ -519,7 +584,7 @@ pub async fn agent_frame(
                 .map(|_| None)
                 .map_err(ApiError::from),
         ),
-        AgentInbound::Offline => (
+        AgentInbound::Offline {} => (
             "offline",
             None,
             engine
@@ -528,15 +593,67 @@ pub async fn agent_frame(
                 .map(|_| None)
                 .map_err(ApiError::from),
         ),
-        AgentInbound::Status { status } => {
-            let status = match status {
-                SocketStatus::Free => AgentStatus::Free,
-                SocketStatus::Busy => AgentStatus::Busy,
-                SocketStatus::Arrange => AgentStatus::Arrange,
-                SocketStatus::NotReady => AgentStatus::NotReady,
+        AgentInbound::Status { status, reason } => {
+            let done = match socket_status(state, app, status, reason) {
+                Ok(status) => engine
+                    .agent(agent, AgentCommand::SetStatus(status))
+                    .await
+                    .map(|_| None)
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
             };
-            let done = engine.agent(agent, AgentCommand::SetStatus(status)).await;
-            ("status", None, done.map(|_| None).map_err(ApiError::from))
+            ("status", None, done)
+        }
+        AgentInbound::TransferToGroup {
+            session_id,
+            group_id,
+        } => {
+            let command = crate::domain::session::SessionCommand::TransferToGroup {
+                from: agent,
+                group: group_id,
+            };
+            let done = engine.session(session_id, command).await;
+            (
+                "transfer_to_group",
+                Some(session_id),
+                done.map(|_| None).map_err(ApiError::from),
+            )
+        }
+        AgentInbound::TransferToAgent {
+            session_id,
+            agent_id,
+        } => {
+            let done = engine.transfer_to_agent(session_id, agent, agent_id).await;
+            (
+                "transfer_to_agent",
+                Some(session_id),
+                done.map(|_| None).map_err(ApiError::from),
+            )
+        }
+        AgentInbound::QuickReply {
+            session_id,
+            msg_id,
+            quick_reply_id,
+        } => {
+            let content = state.desk.app(app).ok().and_then(|d| {
+                d.quick_replies
+                    .get(&quick_reply_id)
+                    .map(|q| q.content.clone())
+            });
+            let done = match content {
+                Some(text) => {
+                    let action = AgentAction::Send {
+                        msg_id,
+                        body: Body::Text { text },
+                    };
+                    state.hub.agent_act(state, agent, session_id, action).await
+                }
+                None => Err(ApiError::invalid(
+                    "quickReplyId",
+                    format!("{quick_reply_id} is not a quick reply of this app"),
+                )),
+            };
+            ("quick_reply", Some(session_id), done)
         }
         AgentInbound::Accept { session_id } => (
             "accept",
