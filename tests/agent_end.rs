@@ -63,6 +63,30 @@ async fn transfers_move_the_session_and_the_seat_follows() {
         .await;
     assert_eq!(answer(&mut ann, "send").await["error"], "conflict");
 
+    // Bob sees where he can hand it: the groups with their free agents, Ann with her status.
+    let targets = s.get(&bob_token, "/workstation/transfer-targets").await;
+    let groups: Vec<(u64, u64)> = targets["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["id"].as_u64().unwrap(),
+                g["free_agents"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        groups.contains(&(end.group, 1)) && groups.contains(&(other, 1)),
+        "{targets}"
+    );
+    let agents = targets["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "everyone but Bob: {targets}");
+    assert_eq!(
+        (agents[0]["id"].as_u64(), agents[0]["status"].as_str()),
+        (Some(ann_id), Some("free"))
+    );
+
     // Bob hands it back to Ann by name.
     bob.send(json!({"type": "transfer_to_agent", "sessionId": session, "agentId": ann_id}))
         .await;

@@ -21,6 +21,7 @@ pub mod roles;
 pub mod satisfaction;
 pub mod settings;
 pub mod web;
+pub mod workstation;
 pub mod ws;
 
 use std::sync::Arc;
@@ -256,6 +257,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(im::read_messages))
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
+        .routes(routes!(workstation::transfer_targets))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,
