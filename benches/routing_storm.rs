@@ -24,7 +24,7 @@ use helpline::domain::session::SessionCommand;
 use helpline::domain::settings::AppSettings;
 use helpline::domain::world::World;
 use helpline::engine::Engine;
-use helpline::engine::registry::Placement;
+use helpline::engine::registry::SessionNews;
 use helpline::log::{Durability, EventLog, LogOptions, SledLog};
 use tokio::sync::Semaphore;
 
@@ -203,8 +203,8 @@ async fn main() -> anyhow::Result<()> {
     let done = Arc::new(tokio::sync::Notify::new());
     let events_before = log.last_seq();
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Placement>();
-    engine.observe_placements(tx);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SessionNews>();
+    engine.observe_sessions(tx);
     {
         let (engine, marks, latencies, ended, window, done, total) = (
             engine.clone(),
@@ -216,7 +216,10 @@ async fn main() -> anyhow::Result<()> {
             args.sessions,
         );
         tokio::spawn(async move {
-            while let Some(p) = rx.recv().await {
+            while let Some(news) = rx.recv().await {
+                let Some(p) = news.placement() else {
+                    continue;
+                };
                 let now = stopwatch();
                 let opened = match marks.entry(p.session) {
                     dashmap::Entry::Occupied(e) => match e.remove() {

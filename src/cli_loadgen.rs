@@ -166,10 +166,13 @@ pub async fn loadgen(data: &Path, args: LoadgenArgs) -> anyhow::Result<ExitCode>
         acks: AtomicU64::new(0),
     });
     let (placed_tx, mut placed_rx) = tokio::sync::mpsc::unbounded_channel();
-    traffic.engine.observe_placements(placed_tx);
+    traffic.engine.observe_sessions(placed_tx);
     let waker_traffic = Arc::clone(&traffic);
     let dispatcher = tokio::spawn(async move {
-        while let Some(placement) = placed_rx.recv().await {
+        while let Some(news) = placed_rx.recv().await {
+            let Some(placement) = news.placement() else {
+                continue;
+            };
             let waker = waker_traffic
                 .wakers
                 .entry(placement.session)

@@ -176,23 +176,14 @@ impl Engine {
         &self.shared
     }
 
-    /// Tells `observer` of every placement (offer or assignment) once it is durable.
-    pub fn observe_placements(
-        &self,
-        observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::Placement>,
-    ) {
-        if let Ok(mut slot) = self.shared.registry.placements.write() {
-            *slot = Some(observer);
-        }
-    }
-
-    /// Tells `observer` of every session's events once they are durable.
+    /// Tells `observer` (as well as any observer before it) of every session's events once
+    /// they are durable; `SessionNews::placement` picks out offers and assignments.
     pub fn observe_sessions(
         &self,
         observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::SessionNews>,
     ) {
-        if let Ok(mut slot) = self.shared.registry.session_news.write() {
-            *slot = Some(observer);
+        if let Ok(mut observers) = self.shared.registry.session_news.write() {
+            observers.push(observer);
         }
     }
 

@@ -145,8 +145,8 @@ impl Shared {
     }
 }
 
-/// Chains `completion` after telling the session observer (if any) of `events` once they
-/// are durable, so the news reaches it before the caller hears back.
+/// Chains `completion` after telling the session observers of `events` once they are
+/// durable, so the news reaches them before the caller hears back.
 pub(crate) fn with_news(
     shared: &Shared,
     app: AppId,
@@ -154,15 +154,15 @@ pub(crate) fn with_news(
     events: &[Event],
     completion: Option<Completion>,
 ) -> Option<Completion> {
-    let observer = shared
+    let observers = shared
         .registry
         .session_news
         .read()
-        .ok()
-        .and_then(|o| o.clone());
-    let Some(observer) = observer else {
+        .map(|o| o.clone())
+        .unwrap_or_default();
+    if observers.is_empty() {
         return completion;
-    };
+    }
     let news = registry::SessionNews {
         app,
         session,
@@ -170,7 +170,9 @@ pub(crate) fn with_news(
     };
     Some(Box::new(move |result| {
         if result.is_ok() {
-            let _ = observer.send(news);
+            for observer in &observers {
+                let _ = observer.send(news.clone());
+            }
         }
         if let Some(completion) = completion {
             completion(result);

@@ -53,7 +53,7 @@ impl SessionSlot {
     }
 }
 
-/// A session placed with an agent, as told to a placement observer.
+/// A session placed with an agent: what a session's news says when it offers or assigns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
     /// The session.
@@ -74,6 +74,26 @@ pub struct SessionNews {
     pub session: SessionId,
     /// Its events, in log order.
     pub events: Vec<crate::domain::event::Event>,
+}
+
+impl SessionNews {
+    /// The placement (offer or assignment) among the events, if any.
+    pub fn placement(&self) -> Option<Placement> {
+        use crate::domain::event::Event;
+        self.events.iter().find_map(|e| match e {
+            Event::SessionOffered { agent, .. } => Some(Placement {
+                session: self.session,
+                agent: *agent,
+                offered: true,
+            }),
+            Event::SessionAssigned { agent, .. } => Some(Placement {
+                session: self.session,
+                agent: *agent,
+                offered: false,
+            }),
+            _ => None,
+        })
+    }
 }
 
 /// Counters of the engine's own health.
@@ -111,10 +131,8 @@ pub struct Registry {
     pub children: DashMap<ActorId, Child>,
     /// Engine health counters.
     pub stats: EngineStats,
-    /// Told of every placement (offer or assignment) once it is durable.
-    pub placements: std::sync::RwLock<Option<tokio::sync::mpsc::UnboundedSender<Placement>>>,
     /// Told of every session's events once durable.
-    pub session_news: std::sync::RwLock<Option<tokio::sync::mpsc::UnboundedSender<SessionNews>>>,
+    pub session_news: std::sync::RwLock<Vec<tokio::sync::mpsc::UnboundedSender<SessionNews>>>,
     next_id: AtomicU64,
 }
 

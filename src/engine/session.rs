@@ -11,10 +11,8 @@ use crate::domain::session::{
 };
 use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
-use crate::engine::registry::Placement;
 use crate::engine::timers::{TimerKind, TimerMsg};
 use crate::engine::{Reply, Shared, reply_now, reply_on_durable, with_news};
-use crate::log::Completion;
 
 /// Messages of the session actor.
 #[derive(Debug)]
@@ -73,7 +71,7 @@ impl SessionRuntime {
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::session(self.state.id);
-        let on_durable = self.on_durable(&events, reply);
+        let on_durable = reply.map(|port| reply_on_durable(port, ()));
         let on_durable = with_news(
             &self.shared,
             self.state.app,
@@ -101,45 +99,6 @@ impl SessionRuntime {
             myself.stop(None);
         }
         true
-    }
-
-    /// With a placement observer set, a placement among `events` is told to it once
-    /// durable, through a reply port of its own chained before the caller's.
-    /// The completion of an append: answers the caller and, with a placement observer
-    /// set, tells it of a placement among `events`; both once the events are durable.
-    fn on_durable(&self, events: &[Event], reply: Option<Reply<()>>) -> Option<Completion> {
-        let reply = reply.map(|port| reply_on_durable(port, ()));
-        let placed = events.iter().find_map(|e| match e {
-            Event::SessionOffered { agent, .. } => Some((*agent, true)),
-            Event::SessionAssigned { agent, .. } => Some((*agent, false)),
-            _ => None,
-        });
-        let Some((agent, offered)) = placed else {
-            return reply;
-        };
-        let observer = self
-            .shared
-            .registry
-            .placements
-            .read()
-            .ok()
-            .and_then(|o| o.clone());
-        let Some(observer) = observer else {
-            return reply;
-        };
-        let placement = Placement {
-            session: self.state.id,
-            agent,
-            offered,
-        };
-        Some(Box::new(move |result| {
-            if result.is_ok() {
-                let _ = observer.send(placement);
-            }
-            if let Some(reply) = reply {
-                reply(result);
-            }
-        }))
     }
 
     fn act(&self, action: SessionAction) {
@@ -221,11 +180,7 @@ impl SessionRuntime {
         command: SessionCommand,
         reply: Option<Reply<()>>,
     ) {
-        let ctx = SessionCtx {
-            settings: self.shared.registry.settings(self.state.app),
-            now_ms: self.shared.clock.now_ms(),
-        };
-        match session::decide(&self.state, &command, &ctx) {
+        match session::decide(&self.state, &command, &self.ctx()) {
             Ok(events) => {
                 self.record(myself, events, reply);
             }
@@ -244,17 +199,21 @@ impl SessionRuntime {
         }
     }
 
+    /// What decisions depend on besides the state: the app's settings and now.
+    fn ctx(&self) -> SessionCtx {
+        SessionCtx {
+            settings: self.shared.registry.settings(self.state.app),
+            now_ms: self.shared.clock.now_ms(),
+        }
+    }
+
     fn ordered(
         &mut self,
         myself: &ActorRef<SessionMsg>,
         command: SessionCommand,
         reply: Reply<()>,
     ) {
-        let ctx = SessionCtx {
-            settings: self.shared.registry.settings(self.state.app),
-            now_ms: self.shared.clock.now_ms(),
-        };
-        match session::decide(&self.state, &command, &ctx) {
+        match session::decide(&self.state, &command, &self.ctx()) {
             Ok(events) => {
                 let appended = self.record(myself, events, None);
                 let answer = if appended {
