@@ -552,7 +552,14 @@ async fn a_socket_that_stops_reading_is_dropped_and_resumes() {
     let rest = d
         .state
         .hub
-        .backlog(APP, "u1", conversation, 1 + got as u64, 1_000)
+        .backlog(
+            &d.state.desk.app(APP).unwrap(),
+            APP,
+            "u1",
+            conversation,
+            1 + got as u64,
+            1_000,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -256,6 +256,26 @@ pub async fn im_secret_status(
     }))
 }
 
+/// Makes and records a new IM secret for `app`; the previous one (if any) keeps working
+/// until `previous_valid_until_ms`. Call with the turn held.
+pub async fn new_im_secret(
+    state: &AppState,
+    turn: &super::desk::WriteTurn<'_>,
+    app: AppId,
+    previous_valid_until_ms: i64,
+) -> Result<String, ApiError> {
+    let secret = auth::new_api_secret();
+    let event = Event::ImSecretRotated {
+        secret: secret.clone(),
+        previous_valid_until_ms,
+    };
+    state
+        .desk
+        .append(turn, app, vec![(StreamId::app(app), event)])
+        .await?;
+    Ok(secret)
+}
+
 /// Makes a new IM secret (the app's backend signs user tokens with it); the previous one
 /// keeps working for 24 hours.
 #[utoipa::path(post, path = "/im/secret", tag = "apps",
@@ -267,16 +287,8 @@ pub async fn rotate_im_secret(
     who.require_admin()?;
     let turn = state.desk.turn().await;
     let had = state.desk.app(who.app)?.im_secret.is_some();
-    let secret = auth::new_api_secret();
     let until = state.clock.now_ms() + IM_SECRET_GRACE_MS;
-    let event = Event::ImSecretRotated {
-        secret: secret.clone(),
-        previous_valid_until_ms: until,
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
+    let secret = new_im_secret(&state, &turn, who.app, until).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImSecret {

@@ -248,10 +248,17 @@ impl Principal {
 
 /// The credential of `Authorization: Bearer <credential>`.
 pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("no Authorization header".to_owned()))?;
+    bearer_header(&parts.headers)
+        .ok_or_else(|| ApiError::Unauthorized("no Authorization header".to_owned()))?
+}
+
+/// The credential of an `Authorization: Bearer <credential>` header, if the header is there.
+pub fn bearer_header(headers: &axum::http::HeaderMap) -> Option<Result<&str, ApiError>> {
+    let header = headers.get(AUTHORIZATION)?;
+    Some(bearer_value(header))
+}
+
+fn bearer_value(header: &axum::http::HeaderValue) -> Result<&str, ApiError> {
     let value = header
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".to_owned()))?;

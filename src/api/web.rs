@@ -18,8 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::directory::ChannelKind;
-use crate::domain::event::Event;
-use crate::domain::ids::{AppId, ChannelId, StreamId};
+use crate::domain::ids::{AppId, ChannelId};
 use crate::im::token::{self, MAX_TOKEN_LIFETIME_SECS, UserClaims};
 
 use super::error::ApiError;
@@ -94,15 +93,7 @@ async fn secret_of(state: &AppState, app: AppId) -> Result<String, ApiError> {
     if let Some(secret) = state.desk.app(app)?.im_secret.clone() {
         return Ok(secret);
     }
-    let secret = auth::new_api_secret();
-    let event = Event::ImSecretRotated {
-        secret: secret.clone(),
-        previous_valid_until_ms: state.clock.now_ms(),
-    };
-    state
-        .desk
-        .append(&turn, app, vec![(StreamId::app(app), event)])
-        .await?;
+    let secret = super::apps::new_im_secret(state, &turn, app, state.clock.now_ms()).await?;
     tracing::info!(%app, "made the app's IM secret for its first website visitor");
     Ok(secret)
 }

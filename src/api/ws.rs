@@ -22,7 +22,7 @@ use crate::domain::agent::AgentCommand;
 use crate::domain::conversation::Body;
 use crate::domain::event::AgentStatus;
 use crate::domain::ids::{AgentId, AppId, ConversationId, SessionId};
-use crate::im::hub::{self, AgentAction, Hub, Outbound, UserMessage};
+use crate::im::hub::{self, AgentAction, Outbound, UserMessage};
 
 use super::error::{ApiError, Params, parse_frame};
 use super::im::{ImUser, user_checked};
@@ -69,13 +69,8 @@ fn credential<'a>(
     if let Some(token) = query {
         return Ok(token);
     }
-    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
-        return value.strip_prefix("Bearer ").map(str::trim).ok_or_else(|| {
-            ApiError::Unauthorized("expected \"Authorization: Bearer <token>\"".to_owned())
-        });
+    if let Some(credential) = super::auth::bearer_header(headers) {
+        return credential;
     }
     if let Some(name) = cookie
         && let Some(token) = cookie_value(headers, name)
@@ -163,14 +158,14 @@ fn not_text() -> ApiError {
     ApiError::invalid("frame", "frames are JSON text")
 }
 
-/// Refuses a frame over [`MAX_FRAME_BYTES`].
-fn within_limit(text: &str) -> Result<(), ApiError> {
+/// Reads a frame of at most [`MAX_FRAME_BYTES`].
+fn read_frame<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(ApiError::TooLarge {
             limit: MAX_FRAME_BYTES,
         });
     }
-    Ok(())
+    parse_frame(text.as_bytes())
 }
 
 /// Says goodbye (the client may be gone already).
@@ -260,20 +255,13 @@ async fn send_backlog(
     };
     loop {
         let after = sent.0.get(&conversation).copied().unwrap_or(0);
-        let Some(slot) = state.hub.lock(conversation).await else {
+        let backlog = state
+            .hub
+            .backlog(&dir, app, user, conversation, after, BACKLOG_PAGE);
+        let Some(page) = backlog.await else {
             let e = ApiError::invalid("resume", format!("{conversation} is not yours"));
             return send(sink, &hub::user_error(None, &e)).await;
         };
-        if slot.entry.app != app || slot.entry.user != user {
-            let e = ApiError::invalid("resume", format!("{conversation} is not yours"));
-            return send(sink, &hub::user_error(None, &e)).await;
-        }
-        let rest = slot.entry.messages.after(after);
-        let page: Vec<Outbound> = rest[..rest.len().min(BACKLOG_PAGE)]
-            .iter()
-            .map(|m| Hub::user_frame(&dir, &slot.entry, m))
-            .collect();
-        drop(slot);
         let done = page.len() < BACKLOG_PAGE;
         for frame in page {
             if sent.admit(&frame) && !send(sink, &frame.text).await {
@@ -309,8 +297,7 @@ enum UserInbound {
 /// Reads a user's frame as the socket does, without acting on it: the size limit, the JSON
 /// shape, and for a message its body's limits and desk data. For fuzzing and tests.
 pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
-    within_limit(text)?;
-    match parse_frame::<UserInbound>(text.as_bytes())? {
+    match read_frame::<UserInbound>(text)? {
         UserInbound::Ping {} => Ok(()),
         UserInbound::Send { body, .. } => {
             hub::desk_data(&body)?;
@@ -322,8 +309,7 @@ pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
 
 /// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
 pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
-    within_limit(text)?;
-    match parse_frame::<AgentInbound>(text.as_bytes())? {
+    match read_frame::<AgentInbound>(text)? {
         AgentInbound::Send { body, .. } => {
             body.check()?;
             Ok(())
@@ -339,10 +325,7 @@ pub async fn user_frame(
     user: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
-    if let Err(e) = within_limit(text) {
-        return Some(hub::user_error(None, &e));
-    }
-    let frame = match parse_frame::<UserInbound>(text.as_bytes()) {
+    let frame = match read_frame::<UserInbound>(text) {
         Ok(frame) => frame,
         Err(e) => return Some(hub::user_error(None, &e)),
     };
@@ -554,15 +537,12 @@ pub async fn agent_frame(
     token: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
-    if let Err(e) = within_limit(text) {
-        return Some(hub::agent_error(None, &e));
-    }
     // The sign-in may have ended or expired since the socket opened.
     let app = match super::auth::signed(state, token) {
         Ok(who) => who.app,
         Err(e) => return Some(hub::agent_error(None, &e)),
     };
-    let frame = match parse_frame::<AgentInbound>(text.as_bytes()) {
+    let frame = match read_frame::<AgentInbound>(text) {
         Ok(frame) => frame,
         Err(e) => {
             // Name the command when the frame says which, so clients can match the answer.

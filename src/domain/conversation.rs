@@ -97,6 +97,11 @@ pub struct Conversation {
     ids: HashMap<(bool, String), u64>,
 }
 
+/// Where message `seq` sits (seqs start at 1).
+fn index_of(seq: u64) -> Option<usize> {
+    usize::try_from(seq).ok()?.checked_sub(1)
+}
+
 fn side(sender: Sender) -> bool {
     matches!(sender, Sender::User)
 }
@@ -201,10 +206,14 @@ impl Conversation {
         &self.messages[start..end]
     }
 
+    /// A stored message.
+    pub fn message(&self, seq: u64) -> Option<&Message> {
+        self.messages.get(index_of(seq)?)
+    }
+
     /// A stored message, to update (`selected` on a menu or a rating invitation).
     pub fn message_mut(&mut self, seq: u64) -> Option<&mut Message> {
-        let index = usize::try_from(seq).ok()?.checked_sub(1)?;
-        self.messages.get_mut(index)
+        self.messages.get_mut(index_of(seq)?)
     }
 }
 

@@ -643,11 +643,13 @@ impl Hub {
         }
         drafts.extend(events.iter().map(|e| (stream, e.clone())));
         state.desk.write(entry.app, &drafts).await?;
-        slot.persisted = true;
+        if !slot.persisted {
+            slot.persisted = true;
+            state.hub.index(&slot.entry);
+        }
         for event in &events {
             slot.entry.apply(event);
         }
-        state.hub.index(&slot.entry);
         Ok(())
     }
 
@@ -673,26 +675,9 @@ impl Hub {
     /// Pushes a message to the user's sockets and to the serving agent's.
     fn deliver(&self, dir: &AppDirectory, slot: &Slot, message: &Message, online_only: bool) {
         let entry = &slot.entry;
-        let peer = peer_of(dir, entry.channel);
-        let (from, to) = match message.sender {
-            Sender::User => (entry.user.as_str(), peer.as_str()),
-            Sender::Desk { .. } => (peer.as_str(), entry.user.as_str()),
-        };
-        let seq = (!online_only).then_some(message.seq);
-        let frame = Outbound {
-            text: text_of(&UserFrame::Message {
-                conversation_id: entry.id,
-                from,
-                to,
-                msg_id: &message.msg_id,
-                seq,
-                time: message.at_ms,
-                online_user_only: online_only,
-                body: &message.body,
-            }),
-            place: seq.map(|s| (entry.id, s)),
-        };
+        let frame = user_message_frame(dir, entry, message, online_only);
         self.push_user(entry.app, &entry.user, frame);
+        let seq = (!online_only).then_some(message.seq);
         let Some(agent) = entry.service.seat else {
             return;
         };
@@ -719,16 +704,22 @@ impl Hub {
         self.push_agent(agent, frame);
     }
 
-    /// Sends the user a flag message from the desk (never stored).
+    /// Sends the user one of the desk's flag messages (never stored).
     fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
-        let m = Message {
+        let msg_id = format!("desk-{}-{}", message.src(), at_ms);
+        self.flag(dir, slot, msg_id, message.to_body(), at_ms);
+    }
+
+    /// Delivers a message from the desk without storing it.
+    fn flag(&self, dir: &AppDirectory, slot: &Slot, msg_id: String, body: Body, at_ms: i64) {
+        let message = Message {
             seq: 0,
-            msg_id: format!("desk-{}-{}", message.src(), at_ms),
+            msg_id,
             sender: Sender::Desk { agent: None },
             at_ms,
-            body: message.to_body(),
+            body,
         };
-        self.deliver(dir, slot, &m, true);
+        self.deliver(dir, slot, &message, true);
     }
 
     /// Stores a desk message in the conversation (with `extra` events in the same append)
@@ -1002,7 +993,7 @@ impl Hub {
         rating: &service::Rating,
         config: Option<&SatisfactionConfig>,
     ) -> Result<(), ApiError> {
-        let Some(menu_message) = slot.entry.messages.after(rating.menu_seq - 1).first() else {
+        let Some(menu_message) = slot.entry.messages.message(rating.menu_seq) else {
             return Err(rate_error(RateError::Internal));
         };
         let body = with_selected(&menu_message.body, rating)
@@ -1064,48 +1055,28 @@ impl Hub {
         Ok(())
     }
 
-    /// The stored messages of a user's conversation after `seq` (at most `limit`), or None
-    /// when it is not theirs.
+    /// The frames of a user's stored messages after `seq` (at most `limit`), for a socket
+    /// that resumes; None when the conversation is not theirs.
     pub async fn backlog(
         &self,
+        dir: &AppDirectory,
         app: AppId,
         user: &str,
         id: ConversationId,
         after: u64,
         limit: usize,
-    ) -> Option<Vec<Message>> {
+    ) -> Option<Vec<Outbound>> {
         let slot = self.lock(id).await?;
         if slot.entry.app != app || slot.entry.user != user {
             return None;
         }
         let rest = slot.entry.messages.after(after);
-        Some(rest[..rest.len().min(limit)].to_vec())
-    }
-
-    /// The frame of a stored message to a user (for backlogs).
-    pub fn user_frame(
-        dir: &AppDirectory,
-        entry: &ConversationEntry,
-        message: &Message,
-    ) -> Outbound {
-        let peer = peer_of(dir, entry.channel);
-        let (from, to) = match message.sender {
-            Sender::User => (entry.user.as_str(), peer.as_str()),
-            Sender::Desk { .. } => (peer.as_str(), entry.user.as_str()),
-        };
-        Outbound {
-            text: text_of(&UserFrame::Message {
-                conversation_id: entry.id,
-                from,
-                to,
-                msg_id: &message.msg_id,
-                seq: Some(message.seq),
-                time: message.at_ms,
-                online_user_only: false,
-                body: &message.body,
-            }),
-            place: Some((entry.id, message.seq)),
-        }
+        let page = &rest[..rest.len().min(limit)];
+        Some(
+            page.iter()
+                .map(|m| user_message_frame(dir, &slot.entry, m, false))
+                .collect(),
+        )
     }
 
     /// Tells the user's sockets (and the serving agent's) that a stored message changed.
@@ -1145,14 +1116,7 @@ impl Hub {
         if online_only {
             body.check()?;
             let dir = state.desk.app(slot.entry.app)?;
-            let message = Message {
-                seq: 0,
-                msg_id,
-                sender: Sender::Desk { agent: None },
-                at_ms: state.clock.now_ms(),
-                body,
-            };
-            self.deliver(&dir, &slot, &message, true);
+            self.flag(&dir, &slot, msg_id, body, state.clock.now_ms());
             return Ok(None);
         }
         let said = self
@@ -1177,9 +1141,7 @@ impl Hub {
         let stored = slot
             .entry
             .messages
-            .after(seq.saturating_sub(1))
-            .first()
-            .filter(|m| m.seq == seq)
+            .message(seq)
             .ok_or_else(|| ApiError::invalid("seq", format!("no message {seq}")))?;
         let body = service::extend_stream(&stored.body, chunk, finished).ok_or_else(|| {
             ApiError::Conflict(format!("message {seq} is not an open stream text"))
@@ -1537,6 +1499,34 @@ impl Hub {
     /// Users waiting in a queue now (for tests and metrics).
     pub fn waiting_users(&self) -> usize {
         self.waiting.len()
+    }
+}
+
+/// A message as a user's socket gets it; a stored one carries its place for resume.
+fn user_message_frame(
+    dir: &AppDirectory,
+    entry: &ConversationEntry,
+    message: &Message,
+    online_only: bool,
+) -> Outbound {
+    let peer = peer_of(dir, entry.channel);
+    let (from, to) = match message.sender {
+        Sender::User => (entry.user.as_str(), peer.as_str()),
+        Sender::Desk { .. } => (peer.as_str(), entry.user.as_str()),
+    };
+    let seq = (!online_only).then_some(message.seq);
+    Outbound {
+        text: text_of(&UserFrame::Message {
+            conversation_id: entry.id,
+            from,
+            to,
+            msg_id: &message.msg_id,
+            seq,
+            time: message.at_ms,
+            online_user_only: online_only,
+            body: &message.body,
+        }),
+        place: seq.map(|s| (entry.id, s)),
     }
 }
 
