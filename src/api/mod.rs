@@ -17,6 +17,7 @@ pub mod groups;
 pub mod im;
 pub mod mail;
 pub mod quick_replies;
+pub mod records;
 pub mod roles;
 pub mod satisfaction;
 pub mod settings;
@@ -144,6 +145,8 @@ pub struct ApiState {
     pub dummy_hash: String,
     /// The user end: conversations, sockets, and their sessions.
     pub hub: Hub,
+    /// The service records (a projection of the log), once started.
+    pub records: crate::records::Records,
 }
 
 /// The state handlers share.
@@ -177,6 +180,7 @@ impl ApiState {
             mailer,
             dummy_hash: auth::hash_password(&auth::random_password()),
             hub,
+            records: Default::default(),
         });
         Hub::start(&state);
         Ok(state)
@@ -258,6 +262,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
         .routes(routes!(workstation::transfer_targets))
+        .routes(routes!(records::list_records))
+        .routes(routes!(records::get_record))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,

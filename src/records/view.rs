@@ -1,0 +1,91 @@
+//! The reading side of the service records: the projection behind its lock and the search
+//! index's searcher, answering lists and single records as owned values (no lock is held
+//! once a call returns).
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use crate::domain::ids::{AppId, SessionId};
+use crate::records::index::Searcher;
+use crate::records::projection::{Projection, Record};
+use crate::records::query::{self, Cursor, Filter, Viewer};
+use crate::records::tail::RecordsError;
+
+/// A page of records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    /// The records, newest first.
+    pub records: Vec<Record>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<Cursor>,
+}
+
+/// The projection and the index, for reading.
+#[derive(Clone)]
+pub struct View {
+    projection: Arc<RwLock<Projection>>,
+    searcher: Searcher,
+}
+
+impl View {
+    /// A view over a projection and an index.
+    pub fn new(projection: Arc<RwLock<Projection>>, searcher: Searcher) -> Self {
+        Self {
+            projection,
+            searcher,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Projection> {
+        self.projection.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A page of the app's records the viewer sees, passing `filter` and, with `keyword`
+    /// (its terms, as `text::keyword_terms` makes them), whose transcript holds every term.
+    pub fn list(
+        &self,
+        app: AppId,
+        viewer: &Viewer,
+        filter: &Filter,
+        keyword: Option<&[String]>,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<ListPage, RecordsError> {
+        let hits = keyword
+            .map(|words| self.searcher.sessions_with(app, words))
+            .transpose()?;
+        let projection = self.read();
+        let page = query::page(
+            &projection,
+            app,
+            viewer,
+            filter,
+            hits.as_ref(),
+            after,
+            limit,
+        );
+        Ok(ListPage {
+            records: page.records.into_iter().cloned().collect(),
+            next: page.next,
+        })
+    }
+
+    /// One session's record.
+    pub fn get(&self, session: SessionId) -> Option<Record> {
+        self.read().get(session).cloned()
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The search index.
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
+    }
+}
