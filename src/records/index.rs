@@ -5,12 +5,13 @@
 //! is missing, unreadable, of another format or ahead of the log is thrown away and built
 //! again from the log.
 
+use std::ops::Bound;
 use std::path::Path;
 
 use rustc_hash::FxHashSet;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -252,11 +253,13 @@ impl Writer {
 }
 
 impl Searcher {
-    /// The app's sessions whose transcript holds every one of `words` (already terms).
+    /// The app's sessions that started within `started` (ms) whose transcript holds every
+    /// one of `words` (already terms).
     pub fn sessions_with(
         &self,
         app: AppId,
         words: &[String],
+        started: (Bound<i64>, Bound<i64>),
     ) -> Result<FxHashSet<SessionId>, IndexError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
@@ -273,6 +276,13 @@ impl Searcher {
                     Term::from_field_text(f.transcript, word),
                     IndexRecordOption::Basic,
                 )),
+            ));
+        }
+        if started != (Bound::Unbounded, Bound::Unbounded) {
+            let term = |at: i64| Term::from_field_i64(f.started_at, at);
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(started.0.map(term), started.1.map(term))),
             ));
         }
         let query = BooleanQuery::new(clauses);

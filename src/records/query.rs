@@ -139,8 +139,12 @@ pub fn page<'a>(
                 .filter(keep)
                 .filter(|r| after.is_none_or(|c| Cursor::of(r) < c))
                 .collect();
-            found.sort_unstable_by_key(|r| std::cmp::Reverse(Cursor::of(r)));
-            found.truncate(limit + 1);
+            let newest_first = |r: &&Record| std::cmp::Reverse(Cursor::of(r));
+            if found.len() > limit + 1 {
+                found.select_nth_unstable_by_key(limit, newest_first);
+                found.truncate(limit + 1);
+            }
+            found.sort_unstable_by_key(newest_first);
             found
         }
         None => records

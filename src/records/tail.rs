@@ -385,3 +385,119 @@ async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::ops::Bound;
+
+    use super::*;
+    use crate::domain::ids::AppId;
+    use crate::log::{Draft, MemLog};
+    use crate::records::corpus::{self, Corpus, Spec};
+
+    /// Every word of the corpus finds exactly the sessions whose transcript holds it.
+    fn check_words(view: &View, corpus: &Corpus) -> Result<(), String> {
+        let words: BTreeSet<&String> = corpus.truth.iter().flat_map(|t| &t.words).collect();
+        for app in [AppId(1), AppId(2)] {
+            for word in &words {
+                let got = view
+                    .searcher()
+                    .sessions_with(
+                        app,
+                        &[(*word).clone()],
+                        (Bound::Unbounded, Bound::Unbounded),
+                    )
+                    .map_err(|e| e.to_string())?;
+                let want: rustc_hash::FxHashSet<SessionId> = corpus
+                    .truth
+                    .iter()
+                    .filter(|t| t.app == app && t.words.contains(*word))
+                    .map(|t| t.session)
+                    .collect();
+                if got != want {
+                    return Err(format!(
+                        "{app} {word}: {} found, {} expected",
+                        got.len(),
+                        want.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+        /// Stopping at any point of the log and going on from the index's checkpoint gives
+        /// the index one straight run gives, whatever the sessions live at the cut.
+        #[test]
+        fn going_on_from_any_checkpoint_indexes_the_same(
+            seed in proptest::prelude::any::<u64>(),
+            sessions in 5usize..60,
+            cut_per_mille in 0u64..=1_000,
+        ) {
+            let corpus = corpus::generate(&Spec::of(seed, sessions));
+            let last = corpus.envelopes.len() as u64;
+            let cut = last * cut_per_mille / 1_000;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("index");
+            {
+                let mut first = Follower::new(index::open(&path, last).unwrap().writer);
+                first.ingest(corpus.envelopes.iter().cloned().map(Ok), cut).unwrap();
+                first.commit().unwrap();
+            }
+            let opened = index::open(&path, last).unwrap();
+            proptest::prop_assert!(opened.rebuilt.is_none());
+            proptest::prop_assert!(opened.writer.committed_seq() <= cut);
+            let mut next = Follower::new(opened.writer);
+            next.ingest(corpus.envelopes.iter().cloned().map(Ok), u64::MAX).unwrap();
+            next.commit().unwrap();
+            proptest::prop_assert_eq!(next.view().searcher().len(), corpus.truth.len() as u64);
+            let checked = check_words(&next.view(), &corpus);
+            proptest::prop_assert!(checked.is_ok(), "{:?}", checked);
+        }
+    }
+
+    #[test]
+    fn an_index_ahead_of_its_log_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let mut writer = index::open(&path, 100).unwrap().writer;
+        writer.commit(100).unwrap();
+        drop(writer);
+        let opened = index::open(&path, 40).unwrap();
+        assert!(opened.rebuilt.unwrap().contains("ends at 40"));
+        assert_eq!(opened.writer.committed_seq(), 0);
+    }
+
+    /// A reader that asks right after an append sees it: it wakes the task rather than
+    /// waiting for a poll, and keyword search waits for the commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_sees_what_the_log_made_durable() {
+        let corpus = corpus::generate(&Spec::of(7, 40));
+        let log = Arc::new(MemLog::new());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let service = Service::start(log.clone(), Some(&path)).unwrap();
+        for env in &corpus.envelopes {
+            let draft = Draft {
+                app: env.app,
+                stream: env.stream,
+                event: env.event.clone(),
+            };
+            log.append(env.at_ms, vec![draft], None).unwrap();
+        }
+        let view = service.caught_up(true).await.unwrap();
+        assert_eq!(view.len(), corpus.truth.len());
+        check_words(view, &corpus).unwrap();
+        service.stop().await;
+        let reopened = index::open(&path, log.last_seq()).unwrap();
+        assert_eq!(
+            reopened.writer.committed_seq(),
+            log.last_seq(),
+            "the checkpoint is the log's end"
+        );
+    }
+}

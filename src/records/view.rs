@@ -2,6 +2,7 @@
 //! index's searcher, answering lists and single records as owned values (no lock is held
 //! once a call returns).
 
+use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::domain::ids::{AppId, SessionId};
@@ -50,8 +51,16 @@ impl View {
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<ListPage, RecordsError> {
+        // The index narrows by start too: later pages search only what is left.
+        let lower = filter.from_ms.map_or(Bound::Unbounded, Bound::Included);
+        let upper = match (filter.to_ms, after) {
+            (Some(to), Some(c)) if c.created_at_ms < to => Bound::Included(c.created_at_ms),
+            (Some(to), _) => Bound::Excluded(to),
+            (None, Some(c)) => Bound::Included(c.created_at_ms),
+            (None, None) => Bound::Unbounded,
+        };
         let hits = keyword
-            .map(|words| self.searcher.sessions_with(app, words))
+            .map(|words| self.searcher.sessions_with(app, words, (lower, upper)))
             .transpose()?;
         let projection = self.read();
         let page = query::page(
