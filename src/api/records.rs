@@ -120,7 +120,7 @@ pub struct RecordView {
     pub queued_at_ms: Option<i64>,
     /// When an agent first took it.
     pub accepted_at_ms: Option<i64>,
-    /// When it ended (absent while live).
+    /// When it ended (null while live).
     pub ended_at_ms: Option<i64>,
     /// From first entering a queue to an agent first taking it (to the end, when none did).
     pub queue_wait_ms: Option<u64>,

@@ -8,7 +8,6 @@
 use std::ops::Bound;
 use std::path::Path;
 
-use rustc_hash::FxHashSet;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
@@ -254,13 +253,13 @@ impl Writer {
 
 impl Searcher {
     /// The app's sessions that started within `started` (ms) whose transcript holds every
-    /// one of `words` (already terms).
+    /// one of `words` (already terms), as `(start, session)`, in no order.
     pub fn sessions_with(
         &self,
         app: AppId,
         words: &[String],
         started: (Bound<i64>, Bound<i64>),
-    ) -> Result<FxHashSet<SessionId>, IndexError> {
+    ) -> Result<Vec<(i64, SessionId)>, IndexError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Must,
@@ -286,11 +285,7 @@ impl Searcher {
             ));
         }
         let query = BooleanQuery::new(clauses);
-        let found = self
-            .reader
-            .searcher()
-            .search(&query, &SessionIds { field: "session" })?;
-        Ok(found.into_iter().map(SessionId).collect())
+        Ok(self.reader.searcher().search(&query, &Starts)?)
     }
 
     /// The transcript text the index holds for a session (none when it has no document).
@@ -325,27 +320,28 @@ impl Searcher {
     }
 }
 
-/// Collects the `session` fast field of every match.
-struct SessionIds {
-    field: &'static str,
+/// Collects the start and the session of every match, from their fast fields (no
+/// document is read).
+struct Starts;
+
+struct SegmentStarts {
+    started_at: Column<i64>,
+    session: Column<u64>,
+    found: Vec<(i64, SessionId)>,
 }
 
-struct SegmentSessionIds {
-    column: Column<u64>,
-    found: Vec<u64>,
-}
-
-impl Collector for SessionIds {
-    type Fruit = Vec<u64>;
-    type Child = SegmentSessionIds;
+impl Collector for Starts {
+    type Fruit = Vec<(i64, SessionId)>;
+    type Child = SegmentStarts;
 
     fn for_segment(
         &self,
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentSessionIds> {
-        Ok(SegmentSessionIds {
-            column: reader.fast_fields().u64(self.field)?,
+    ) -> tantivy::Result<SegmentStarts> {
+        Ok(SegmentStarts {
+            started_at: reader.fast_fields().i64("started_at")?,
+            session: reader.fast_fields().u64("session")?,
             found: Vec::new(),
         })
     }
@@ -354,19 +350,24 @@ impl Collector for SessionIds {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(i64, SessionId)>>,
+    ) -> tantivy::Result<Vec<(i64, SessionId)>> {
         Ok(fruits.into_iter().flatten().collect())
     }
 }
 
-impl SegmentCollector for SegmentSessionIds {
-    type Fruit = Vec<u64>;
+impl SegmentCollector for SegmentStarts {
+    type Fruit = Vec<(i64, SessionId)>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.found.extend(self.column.first(doc));
+        if let (Some(at), Some(session)) = (self.started_at.first(doc), self.session.first(doc)) {
+            self.found.push((at, SessionId(session)));
+        }
     }
 
-    fn harvest(self) -> Vec<u64> {
+    fn harvest(self) -> Vec<(i64, SessionId)> {
         self.found
     }
 }

@@ -5,8 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rustc_hash::FxHashSet;
-
 use crate::domain::directory::Scope;
 use crate::domain::ids::{AgentId, AppId, GroupId, SessionId};
 use crate::records::projection::{Projection, Record};
@@ -117,14 +115,14 @@ pub struct Page<'a> {
 }
 
 /// A page of `app`'s records the viewer sees that pass `filter`, and (with a keyword) are
-/// among `hits`; newest first by start, after `after`, at most `limit` (clamped to
-/// 1..=[`MAX_PAGE`]).
+/// among `hits` (`(start, session)`, newest first); newest first by start, after `after`, at
+/// most `limit` (clamped to 1..=[`MAX_PAGE`]).
 pub fn page<'a>(
     records: &'a Projection,
     app: AppId,
     viewer: &Viewer,
     filter: &Filter,
-    hits: Option<&FxHashSet<SessionId>>,
+    hits: Option<&[(i64, SessionId)]>,
     after: Option<Cursor>,
     limit: usize,
 ) -> Page<'a> {
@@ -133,19 +131,15 @@ pub fn page<'a>(
     let mut out: Vec<&Record> = match hits {
         // A keyword's sessions are usually far fewer than the app's: walk them, not the app.
         Some(hits) => {
-            let mut found: Vec<&Record> = hits
-                .iter()
-                .filter_map(|s| records.get(*s))
+            debug_assert!(hits.is_sorted_by(|a, b| a >= b), "hits come newest first");
+            hits.iter()
+                .filter(|&&(at, session)| {
+                    after.is_none_or(|c| (at, session) < (c.created_at_ms, c.session))
+                })
+                .filter_map(|(_, s)| records.get(*s))
                 .filter(keep)
-                .filter(|r| after.is_none_or(|c| Cursor::of(r) < c))
-                .collect();
-            let newest_first = |r: &&Record| std::cmp::Reverse(Cursor::of(r));
-            if found.len() > limit + 1 {
-                found.select_nth_unstable_by_key(limit, newest_first);
-                found.truncate(limit + 1);
-            }
-            found.sort_unstable_by_key(newest_first);
-            found
+                .take(limit + 1)
+                .collect()
         }
         None => records
             .newest_first(

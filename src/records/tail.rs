@@ -408,7 +408,10 @@ mod tests {
                         &[(*word).clone()],
                         (Bound::Unbounded, Bound::Unbounded),
                     )
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect::<rustc_hash::FxHashSet<SessionId>>();
                 let want: rustc_hash::FxHashSet<SessionId> = corpus
                     .truth
                     .iter()

@@ -59,16 +59,19 @@ impl View {
             (None, Some(c)) => Bound::Included(c.created_at_ms),
             (None, None) => Bound::Unbounded,
         };
-        let hits = keyword
+        let mut hits = keyword
             .map(|words| self.searcher.sessions_with(app, words, (lower, upper)))
             .transpose()?;
+        if let Some(hits) = &mut hits {
+            hits.sort_unstable_by(|a, b| b.cmp(a));
+        }
         let projection = self.read();
         let page = query::page(
             &projection,
             app,
             viewer,
             filter,
-            hits.as_ref(),
+            hits.as_deref(),
             after,
             limit,
         );
