@@ -234,6 +234,12 @@ impl Writer {
         Ok(())
     }
 
+    /// Drops everything put since the last commit.
+    pub fn rollback(&mut self) -> Result<(), IndexError> {
+        self.writer.rollback()?;
+        Ok(())
+    }
+
     /// Makes everything put so far durable and visible, as covering the log up to `seq`.
     pub fn commit(&mut self, seq: u64) -> Result<(), IndexError> {
         debug_assert!(seq >= self.committed_seq, "the index never goes back");

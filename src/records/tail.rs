@@ -7,6 +7,7 @@
 //! task so it folds and, if needed, commits at once. So whatever a caller was told is
 //! durable, the records show.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -62,6 +63,9 @@ pub struct Follower {
     /// (their next message comes soon); others are read back from the index when touched.
     drafts: FxHashMap<SessionId, String>,
     dirty: FxHashSet<SessionId>,
+    /// Changes folded into the projection but not yet into the drafts (an index read
+    /// failed): taken first at the next step, so the index never misses one.
+    backlog: VecDeque<Change>,
     folded: watch::Sender<u64>,
     indexed: watch::Sender<u64>,
 }
@@ -74,6 +78,7 @@ impl Follower {
             writer,
             drafts: FxHashMap::default(),
             dirty: FxHashSet::default(),
+            backlog: VecDeque::new(),
             folded: watch::channel(0).0,
             indexed: watch::channel(0).0,
         }
@@ -102,9 +107,9 @@ impl Follower {
         envelopes: impl Iterator<Item = Result<Envelope, LogError>>,
         until: u64,
     ) -> Result<(), RecordsError> {
+        self.absorb()?;
         let mut envelopes = envelopes.peekable();
         let mut chunk = Vec::with_capacity(FOLD_CHUNK);
-        let mut changes = Vec::new();
         loop {
             chunk.clear();
             while chunk.len() < FOLD_CHUNK {
@@ -117,7 +122,7 @@ impl Follower {
                 break;
             };
             let committed = self.writer.committed_seq();
-            changes.clear();
+            let mut changes = Vec::new();
             {
                 let mut projection = self.projection.write().unwrap_or_else(|e| e.into_inner());
                 for env in &chunk {
@@ -132,26 +137,40 @@ impl Follower {
                     }
                 }
             }
-            for change in changes.drain(..) {
-                let (session, text) = match change {
-                    Change::Record(session) => (session, None),
-                    Change::Text { session, text, .. } => (session, Some(text)),
-                };
-                let draft = self.draft(session)?;
-                if let Some(text) = text {
-                    if !draft.is_empty() {
-                        draft.push('\n');
-                    }
-                    draft.push_str(&text);
-                }
-                self.dirty.insert(session);
-            }
+            self.backlog.extend(changes);
             self.folded.send_replace(last);
+            self.absorb()?;
             if self.dirty.len() >= MAX_UNCOMMITTED_SESSIONS {
                 self.commit()?;
             } else {
                 self.publish_indexed();
             }
+        }
+        Ok(())
+    }
+
+    /// Takes the backlog's changes into the drafts; a change whose draft cannot be read
+    /// back from the index stays first in line.
+    fn absorb(&mut self) -> Result<(), RecordsError> {
+        while let Some(change) = self.backlog.pop_front() {
+            let (session, text) = match &change {
+                Change::Record(session) => (*session, None),
+                Change::Text { session, text, .. } => (*session, Some(text)),
+            };
+            let draft = match self.draft(session) {
+                Ok(draft) => draft,
+                Err(e) => {
+                    self.backlog.push_front(change);
+                    return Err(e);
+                }
+            };
+            if let Some(text) = text {
+                if !draft.is_empty() {
+                    draft.push('\n');
+                }
+                draft.push_str(text);
+            }
+            self.dirty.insert(session);
         }
         Ok(())
     }
@@ -178,32 +197,49 @@ impl Follower {
     }
 
     /// Writes every changed session's document and commits, as covering what is folded.
+    /// On failure nothing is lost: the index goes back to its last commit and every changed
+    /// session is written again by the next commit.
     pub fn commit(&mut self) -> Result<(), RecordsError> {
+        self.absorb()?;
         let seq = self.folded_seq().max(self.writer.committed_seq());
         if self.dirty.is_empty() && seq == self.writer.committed_seq() {
             return Ok(());
         }
+        if let Err(e) = self.write_dirty(seq) {
+            if let Err(rollback) = self.writer.rollback() {
+                tracing::error!(error = %rollback, "the search index cannot roll back");
+            }
+            return Err(e);
+        }
+        self.dirty.clear();
         {
             let projection = self.projection.read().unwrap_or_else(|e| e.into_inner());
-            for session in self.dirty.drain() {
-                if let Some(record) = projection.get(session) {
-                    let text = self.drafts.get(&session).map_or("", String::as_str);
-                    self.writer.put(record, text)?;
-                }
-            }
             // Ended sessions rarely change again; live ones will, soon.
             self.drafts
                 .retain(|s, _| projection.get(*s).is_some_and(|r| r.ended_at_ms.is_none()));
         }
-        self.writer.commit(seq)?;
         self.publish_indexed();
+        Ok(())
+    }
+
+    fn write_dirty(&mut self, seq: u64) -> Result<(), RecordsError> {
+        {
+            let projection = self.projection.read().unwrap_or_else(|e| e.into_inner());
+            for session in &self.dirty {
+                if let Some(record) = projection.get(*session) {
+                    let text = self.drafts.get(session).map_or("", String::as_str);
+                    self.writer.put(record, text)?;
+                }
+            }
+        }
+        self.writer.commit(seq)?;
         Ok(())
     }
 
     /// Keyword search needs both sides: the projection (to filter and show) and the index.
     fn publish_indexed(&self) {
         let folded = self.folded_seq();
-        let seq = if self.dirty.is_empty() {
+        let seq = if self.dirty.is_empty() && self.backlog.is_empty() {
             folded
         } else {
             folded.min(self.writer.committed_seq())
@@ -230,7 +266,8 @@ impl Follower {
         if durable >= next {
             self.ingest(log.read_from(next), durable)?;
         }
-        if !self.dirty.is_empty() && (commit_due || demand > self.indexed_seq()) {
+        let waiting = !self.dirty.is_empty() || !self.backlog.is_empty();
+        if waiting && (commit_due || demand > self.indexed_seq()) {
             self.commit()?;
         }
         Ok(())
