@@ -319,7 +319,8 @@ impl Projection {
             .links
             .entry((env.app, UserKey::of(channel, user)))
             .or_default();
-        debug_assert!(link.live.is_none(), "one live session per user and channel");
+        // The user end keeps one live session per user and channel; should another open
+        // (the engine driven directly), the newest takes the user's messages.
         link.live = Some(session);
         record.conversation = link.conversation;
         for (seq, text) in link.pending.drain(..) {
