@@ -251,6 +251,12 @@ pub fn event(event: &Event) -> String {
             value,
             label,
         } => format!("{session} rated {value} ({label:?})"),
+        Event::SdkTokenIssued {
+            agent,
+            expires_at_ms,
+            ..
+        } => format!("SDK URL issued for {agent}, until {}", time(*expires_at_ms)),
+        Event::SdkTokenUsed { agent, .. } => format!("SDK URL signed {agent} in"),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod event;
 pub mod group;
 pub mod ids;
 pub mod routing;
+pub mod sdk;
 pub mod service;
 pub mod session;
 pub mod settings;
