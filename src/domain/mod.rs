@@ -13,6 +13,7 @@ pub mod routing;
 pub mod service;
 pub mod session;
 pub mod settings;
+pub mod workstation;
 pub mod world;
 
 #[cfg(test)]
