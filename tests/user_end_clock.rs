@@ -47,7 +47,7 @@ async fn desk(reception_limit: u32) -> Desk {
     let state = ApiState::new(
         engine.clone(),
         Default::default(),
-        helpline::im::hub::Hub::new(Default::default(), Vec::new()),
+        helpline::im::hub::Hub::new(Default::default(), Vec::new(), Vec::new()),
         Clock::system(),
         ApiConfig::default(),
         "http://127.0.0.1".to_owned(),
@@ -189,6 +189,14 @@ impl Desk {
 }
 
 /// Every frame waiting on a subscription, parsed.
+fn drain_feed(sub: &mut helpline::im::feed::FeedSubscription) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(frame) = sub.rx.try_recv() {
+        out.push(serde_json::from_str(&frame).unwrap());
+    }
+    out
+}
+
 fn drain(sub: &mut Subscription) -> Vec<Value> {
     let mut out = Vec::new();
     while let Ok(frame) = sub.rx.try_recv() {
@@ -233,7 +241,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
     d.engine.update_settings(APP, settings).await.unwrap();
     let agent = d.agent("ann").await;
     let mut user = d.state.hub.subscribe_user(APP, "u1");
-    let mut seat = d.state.hub.subscribe_agent(agent);
+    let mut seat = d.state.hub.subscribe_agent(agent, None);
     let conversation = d.say("u1", "hello").await;
     let session = d.serve(agent, conversation).await;
     let reply = AgentAction::Send {
@@ -248,7 +256,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         .await
         .unwrap();
     drain(&mut user);
-    drain(&mut seat);
+    drain_feed(&mut seat);
     tokio::time::advance(Duration::from_secs(61)).await;
     settle().await;
     let frames = drain(&mut user);
@@ -285,7 +293,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         !frames.iter().any(|f| data(f)["src"] == "19"),
         "a timeout is not a normal end"
     );
-    let ended = drain(&mut seat);
+    let ended = drain_feed(&mut seat);
     assert!(
         ended
             .iter()

@@ -668,6 +668,7 @@ pub async fn change_password(
 impl super::ApiState {
     /// Tells whoever listens (the agent's WebSocket) that a login ended, and why.
     pub fn notify(&self, app: AppId, agent: AgentId, cause: SignOutCause) {
+        self.hub.signed_out(agent, cause);
         let _ = self.signouts.send(SignOutNotice { app, agent, cause });
     }
 }

@@ -57,6 +57,8 @@ pub struct UserSocketQuery {
 pub struct AgentSocketQuery {
     /// The sign-in token.
     pub token: Option<String>,
+    /// `<feed>:<feedSeq>`: the feed id and the last number the client received.
+    pub resume: Option<String>,
 }
 
 /// The credential of a socket: `token` in the query, `Authorization: Bearer`, or (users
@@ -309,7 +311,8 @@ pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
 
 /// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
 pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
-    match read_frame::<AgentInbound>(text)? {
+    let (_, text) = take_ref(text)?;
+    match read_frame::<AgentInbound>(&text)? {
         AgentInbound::Send { body, .. } => {
             body.check()?;
             Ok(())
@@ -379,28 +382,67 @@ pub async fn agent_socket(
             message: "change your password first (POST /api/v1/auth/password)".to_owned(),
         });
     }
+    let resume = query
+        .resume
+        .as_deref()
+        .map(crate::im::feed::parse_resume)
+        .transpose()
+        .map_err(|e| ApiError::invalid("resume", e))?;
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)
-        .on_upgrade(move |socket| serve_agent(state, who.app, agent, token, socket)))
+        .on_upgrade(move |socket| serve_agent(state, agent, token, resume, socket)))
+}
+
+/// Longest `ref` a command may carry.
+const MAX_REF_CHARS: usize = 128;
+
+/// Takes a command's `ref` (echoed in its reply) out of its frame. A frame that is not a JSON
+/// object is left for the frame reader to refuse.
+fn take_ref(text: &str) -> Result<(Option<String>, std::borrow::Cow<'_, str>), ApiError> {
+    use std::borrow::Cow;
+    if text.len() > MAX_FRAME_BYTES || !text.contains("\"ref\"") {
+        return Ok((None, Cow::Borrowed(text)));
+    }
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(text) else {
+        return Ok((None, Cow::Borrowed(text)));
+    };
+    let reference = match map.remove("ref") {
+        None => return Ok((None, Cow::Borrowed(text))),
+        Some(serde_json::Value::String(r)) if r.chars().count() <= MAX_REF_CHARS => r,
+        Some(serde_json::Value::String(_)) => {
+            return Err(ApiError::invalid(
+                "ref",
+                format!("longer than {MAX_REF_CHARS} characters"),
+            ));
+        }
+        Some(_) => return Err(ApiError::invalid("ref", "not a string")),
+    };
+    let rest = serde_json::Value::Object(map).to_string();
+    Ok((Some(reference), Cow::Owned(rest)))
 }
 
 async fn serve_agent(
     state: AppState,
-    app: AppId,
     agent: AgentId,
     token: String,
+    resume: Option<crate::im::feed::Resume>,
     socket: WebSocket,
 ) {
-    let mut subscription = state.hub.subscribe_agent(agent);
-    let mut signouts = state.signouts.subscribe();
+    let mut feed = state.hub.subscribe_agent(agent, resume.as_ref());
     let (mut sink, mut stream) = socket.split();
     let mut open = true;
+    for frame in std::mem::take(&mut feed.first) {
+        if !send(&mut sink, &frame).await {
+            open = false;
+            break;
+        }
+    }
     while open {
         tokio::select! {
             inbound = stream.next() => {
                 let reply = match read(inbound) {
                     Read::Text(text) => agent_frame(&state, agent, &token, text.as_str()).await,
-                    Read::Binary => Some(hub::agent_error(None, &not_text())),
+                    Read::Binary => Some(hub::agent_error(None, None, &not_text())),
                     Read::Nothing => None,
                     Read::Closed => break,
                 };
@@ -408,23 +450,15 @@ async fn serve_agent(
                     open = send(&mut sink, &reply).await;
                 }
             }
-            outbound = subscription.rx.recv() => match outbound {
-                Some(frame) => open = send(&mut sink, &frame.text).await,
+            // The feed closes the channel when the socket stalls or its sign-in ends (after
+            // the `signed_out` frame).
+            outbound = feed.rx.recv() => match outbound {
+                Some(frame) => open = send(&mut sink, &frame).await,
                 None => break,
-            },
-            notice = signouts.recv() => match notice {
-                Ok(n) if n.app == app && n.agent == agent => {
-                    let cause = serde_json::to_value(n.cause).unwrap_or_default();
-                    let frame = serde_json::json!({"type": "signed_out", "cause": cause});
-                    let _ = send(&mut sink, &frame.to_string()).await;
-                    break;
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    state.hub.unsubscribe_agent(agent, subscription.id());
+    state.hub.unsubscribe_agent(agent, feed.id());
     close(&mut sink).await;
 }
 
@@ -537,24 +571,35 @@ pub async fn agent_frame(
     token: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
+    // Name the command when the frame says which, so clients can match the answer.
+    let command_of = || {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
+    };
+    let (reference, text) = match take_ref(text) {
+        Ok(taken) => taken,
+        Err(e) => return Some(hub::agent_error(command_of().as_deref(), None, &e)),
+    };
+    let reference = reference.as_deref();
     // The sign-in may have ended or expired since the socket opened.
     let app = match super::auth::signed(state, token) {
         Ok(who) => who.app,
-        Err(e) => return Some(hub::agent_error(None, &e)),
+        Err(e) => return Some(hub::agent_error(None, reference, &e)),
     };
-    let frame = match read_frame::<AgentInbound>(text) {
+    let frame = match read_frame::<AgentInbound>(&text) {
         Ok(frame) => frame,
-        Err(e) => {
-            // Name the command when the frame says which, so clients can match the answer.
-            let command = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("type")?.as_str().map(str::to_owned));
-            return Some(hub::agent_error(command.as_deref(), &e));
-        }
+        Err(e) => return Some(hub::agent_error(command_of().as_deref(), reference, &e)),
     };
     let engine = &state.desk.engine;
     let (name, session, outcome) = match frame {
-        AgentInbound::Ping {} => return Some(r#"{"type":"pong"}"#.into()),
+        AgentInbound::Ping {} => {
+            let pong = match reference {
+                Some(r) => serde_json::json!({"type": "pong", "ref": r}).to_string(),
+                None => r#"{"type":"pong"}"#.to_owned(),
+            };
+            return Some(pong.into());
+        }
         AgentInbound::Online {} => (
             "online",
             None,
@@ -656,13 +701,16 @@ pub async fn agent_frame(
             let reply = match done {
                 Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
                     command: "send",
+                    r#ref: reference,
                     session_id: Some(session_id),
                     msg_id: Some(&msg_id),
                     seq,
                 })
                 .map(Into::into)
-                .unwrap_or_else(|_| hub::agent_error(Some("send"), &ApiError::Internal("ok"))),
-                Err(e) => hub::agent_error(Some("send"), &e),
+                .unwrap_or_else(|_| {
+                    hub::agent_error(Some("send"), reference, &ApiError::Internal("ok"))
+                }),
+                Err(e) => hub::agent_error(Some("send"), reference, &e),
             };
             return Some(reply);
         }
@@ -694,13 +742,14 @@ pub async fn agent_frame(
     Some(match outcome {
         Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
             command: name,
+            r#ref: reference,
             session_id: session,
             msg_id: None,
             seq,
         })
         .map(Into::into)
-        .unwrap_or_else(|_| hub::agent_error(Some(name), &ApiError::Internal("ok"))),
-        Err(e) => hub::agent_error(Some(name), &e),
+        .unwrap_or_else(|_| hub::agent_error(Some(name), reference, &ApiError::Internal("ok"))),
+        Err(e) => hub::agent_error(Some(name), reference, &e),
     })
 }
 

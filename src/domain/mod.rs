@@ -14,6 +14,7 @@ pub mod sdk;
 pub mod service;
 pub mod session;
 pub mod settings;
+pub mod workstation;
 pub mod world;
 
 #[cfg(test)]

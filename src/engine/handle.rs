@@ -21,7 +21,7 @@ use crate::domain::settings::AppSettings;
 use crate::domain::world::World;
 use crate::engine::agent::{AgentMsg, AgentView, ReserveReply};
 use crate::engine::group::{GroupDump, GroupMsg};
-use crate::engine::registry::{Child, Registry, SessionSlot};
+use crate::engine::registry::{Child, Observers, Registry, SessionSlot};
 use crate::engine::session::SessionMsg;
 use crate::engine::spawn::{spawn_agent, spawn_group, spawn_session, spawn_timers};
 use crate::engine::supervisor::{Supervisor, SupervisorMsg};
@@ -79,7 +79,24 @@ impl Engine {
         clock: Clock,
         world: World,
     ) -> Result<Engine, EngineError> {
+        Self::start_observed(log, clock, world, Observers::default()).await
+    }
+
+    /// Starts the actors of `world` with `observers` told of every durable session and agent
+    /// event from the first one on.
+    pub async fn start_observed(
+        log: Arc<dyn EventLog>,
+        clock: Clock,
+        world: World,
+        observers: Observers,
+    ) -> Result<Engine, EngineError> {
         let registry = Arc::new(Registry::new(world.max_id));
+        if let Ok(mut o) = registry.session_news.write() {
+            o.extend(observers.sessions);
+        }
+        if let Ok(mut o) = registry.agent_news.write() {
+            o.extend(observers.agents);
+        }
         for app in world.apps.values() {
             registry.apps.insert(app.id, app.name.clone());
             registry
@@ -183,6 +200,16 @@ impl Engine {
         observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::SessionNews>,
     ) {
         if let Ok(mut observers) = self.shared.registry.session_news.write() {
+            observers.push(observer);
+        }
+    }
+
+    /// Tells `observer` of every agent's events (login, status, logout) once durable.
+    pub fn observe_agents(
+        &self,
+        observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::AgentNews>,
+    ) {
+        if let Ok(mut observers) = self.shared.registry.agent_news.write() {
             observers.push(observer);
         }
     }
