@@ -69,7 +69,7 @@ declare namespace Helpline {
         remark: string | null;
         /** Where the user came from: the channel's id. */
         peerSource: string | null;
-        /** The channel's name (not sent to agents). */
+        /** The channel's name. */
         channelName: string | null;
         /** Data the customer attached (the desk has none). */
         clientData: string | null;
@@ -79,20 +79,20 @@ declare namespace Helpline {
         conversationId: string | null;
         /** When the offer lapses, ms since the epoch (the desk's clock). */
         deadlineMs: number | null;
-        /** Who handed the session over, when a colleague or the desk did. */
-        transferredBy: unknown;
+        /** The agent who handed the session over, for a transfer. */
+        transferredBy: number | null;
     }
     /** `userAccessed`: the agent serves the session now. */
     interface UserAccessedEvent {
         /** The session. */
         sessionId: string;
     }
-    /** `autoTransfer`: the desk took an offered session away (the countdown ran out, or it
-     * went back to the queue). */
+    /** `autoTransfer`: the desk took an offered session away and offers it elsewhere. */
     interface AutoTransferEvent {
         /** The session. */
         sessionId: string;
-        /** `offer_expired` or `requeued`. */
+        /** `offer_expired` (the countdown ran out), `unavailable` (the agent went offline),
+         * or `unknown` (it left while the SDK could not resume its socket). */
         reason: string;
     }
     /** `transfer`: the session was handed to another group or agent. */

@@ -237,12 +237,10 @@
                 url += `&resume=${encodeURIComponent(`${this.feed}:${this.feedSeq}`)}`;
             const socket = new WebSocket(url);
             this.socket = socket;
-            let opened = false;
-            socket.onopen = () => {
-                opened = true;
-                this.failures = 0;
-                this.startPing(socket);
-            };
+            // Served: the server sent its state frame (a socket that opens and closes without
+            // one counts as one that failed to open).
+            let served = false;
+            socket.onopen = () => this.startPing(socket);
             socket.onmessage = (event) => {
                 if (this.socket !== socket || typeof event.data !== "string")
                     return;
@@ -253,8 +251,13 @@
                 catch (_a) {
                     return;
                 }
-                if (frame !== null && typeof frame === "object")
-                    this.take(frame);
+                if (frame === null || typeof frame !== "object")
+                    return;
+                if (frame.type === "state") {
+                    served = true;
+                    this.failures = 0;
+                }
+                this.take(frame);
             };
             socket.onclose = () => {
                 if (this.socket !== socket)
@@ -264,7 +267,7 @@
                 this.failAll("the connection closed before an answer; the state after the reconnect tells");
                 if (this.stopped)
                     return;
-                if (opened) {
+                if (served) {
                     this.reconnect();
                 }
                 else {
@@ -370,18 +373,20 @@
                 }
             }
             const p = ref === null ? undefined : this.pending.get(ref);
-            if (ref === null || p === undefined)
-                return;
-            this.pending.delete(ref);
-            clearTimeout(p.timer);
+            if (ref !== null && p !== undefined) {
+                this.pending.delete(ref);
+                clearTimeout(p.timer);
+            }
             if (frame.type === "ok") {
-                p.resolve({ ok: true, frame });
+                p === null || p === void 0 ? void 0 : p.resolve({ ok: true, frame });
                 return;
             }
             const code = (_a = str(frame.error)) !== null && _a !== void 0 ? _a : "error";
             const field = str(frame.field);
             const message = (_b = str(frame.message)) !== null && _b !== void 0 ? _b : code;
-            p.resolve({ ok: false, message: field === null ? message : `${field}: ${message}`, code });
+            p === null || p === void 0 ? void 0 : p.resolve({ ok: false, message: field === null ? message : `${field}: ${message}`, code });
+            // The sign-in expired with the socket open: the next command (a ping, at least)
+            // is refused so.
             if (code === "unauthorized")
                 this.expire(`the sign-in ended: ${message}`, "signed_out");
         }
@@ -389,15 +394,17 @@
         state(frame) {
             var _a;
             const seen = this.seen;
-            const resumed = frame.resumed === true && this.feed !== null;
+            const resumed = frame.resumed === true && this.feed !== null && str(frame.feed) === this.feed;
             const status = sdkStatus(frame.online === true, frame.status);
             const restReason = str(frame.restReason);
             const sessions = new Set((Array.isArray(frame.sessions) ? frame.sessions : []).map((s) => String(s.sessionId)));
             const offers = Array.isArray(frame.offers) ? frame.offers : [];
-            this.feed = str(frame.feed);
-            this.feedSeq = (_a = num(frame.feedSeq)) !== null && _a !== void 0 ? _a : 0;
+            // Resumed: the frames after our last number follow (the state is as of the newest,
+            // so its number is not ours). Otherwise the state is the truth as of its number.
             if (resumed)
                 return;
+            this.feed = str(frame.feed);
+            this.feedSeq = (_a = num(frame.feedSeq)) !== null && _a !== void 0 ? _a : 0;
             const first = !this.ready;
             const before = { status: seen.status, sessions: seen.sessions, offers: seen.offers };
             seen.online = frame.online === true;
@@ -422,7 +429,7 @@
             }
             for (const id of before.offers) {
                 if (!seen.offers.has(id) && !sessions.has(id)) {
-                    this.emitter.emit("autoTransfer", { sessionId: id, reason: "requeued" });
+                    this.emitter.emit("autoTransfer", { sessionId: id, reason: "unknown" });
                 }
             }
             for (const offer of offers) {
@@ -452,7 +459,7 @@
                 case "released": {
                     seen.offers.delete(sessionId);
                     seen.sessions.delete(sessionId);
-                    const reason = (_a = str(frame.reason)) !== null && _a !== void 0 ? _a : "requeued";
+                    const reason = (_a = str(frame.reason)) !== null && _a !== void 0 ? _a : "unknown";
                     if (reason === "transferred")
                         this.emitter.emit("transfer", { sessionId });
                     else
@@ -493,7 +500,7 @@
     }
     /** An offer as the seed's callIn. */
     function callIn(offer) {
-        var _a, _b;
+        var _a;
         const deadlineMs = num(offer.deadlineMs);
         const user = String((_a = offer.user) !== null && _a !== void 0 ? _a : "");
         return {
@@ -504,12 +511,12 @@
             avatar: null,
             remark: null,
             peerSource: str(offer.channelId),
-            channelName: null,
+            channelName: str(offer.channelName),
             clientData: null,
             userId: user,
             conversationId: str(offer.conversationId),
             deadlineMs,
-            transferredBy: (_b = offer.transferredBy) !== null && _b !== void 0 ? _b : null,
+            transferredBy: num(offer.transferredBy),
         };
     }
     /** The SDK object: one per page, whatever SDK URLs it loads. */

@@ -75,7 +75,7 @@ declare namespace Helpline {
         remark: string | null;
         /** Where the user came from: the channel's id. */
         peerSource: string | null;
-        /** The channel's name (not sent to agents). */
+        /** The channel's name. */
         channelName: string | null;
         /** Data the customer attached (the desk has none). */
         clientData: string | null;
@@ -85,8 +85,8 @@ declare namespace Helpline {
         conversationId: string | null;
         /** When the offer lapses, ms since the epoch (the desk's clock). */
         deadlineMs: number | null;
-        /** Who handed the session over, when a colleague or the desk did. */
-        transferredBy: unknown;
+        /** The agent who handed the session over, for a transfer. */
+        transferredBy: number | null;
     }
 
     /** `userAccessed`: the agent serves the session now. */
@@ -95,12 +95,12 @@ declare namespace Helpline {
         sessionId: string;
     }
 
-    /** `autoTransfer`: the desk took an offered session away (the countdown ran out, or it
-     * went back to the queue). */
+    /** `autoTransfer`: the desk took an offered session away and offers it elsewhere. */
     interface AutoTransferEvent {
         /** The session. */
         sessionId: string;
-        /** `offer_expired` or `requeued`. */
+        /** `offer_expired` (the countdown ran out), `unavailable` (the agent went offline),
+         * or `unknown` (it left while the SDK could not resume its socket). */
         reason: string;
     }
 
@@ -468,12 +468,10 @@ declare var helpline: Helpline.SDK;
             if (this.feed !== null) url += `&resume=${encodeURIComponent(`${this.feed}:${this.feedSeq}`)}`;
             const socket = new WebSocket(url);
             this.socket = socket;
-            let opened = false;
-            socket.onopen = () => {
-                opened = true;
-                this.failures = 0;
-                this.startPing(socket);
-            };
+            // Served: the server sent its state frame (a socket that opens and closes without
+            // one counts as one that failed to open).
+            let served = false;
+            socket.onopen = () => this.startPing(socket);
             socket.onmessage = (event: MessageEvent) => {
                 if (this.socket !== socket || typeof event.data !== "string") return;
                 let frame: unknown;
@@ -482,7 +480,12 @@ declare var helpline: Helpline.SDK;
                 } catch {
                     return;
                 }
-                if (frame !== null && typeof frame === "object") this.take(frame as Frame);
+                if (frame === null || typeof frame !== "object") return;
+                if ((frame as Frame).type === "state") {
+                    served = true;
+                    this.failures = 0;
+                }
+                this.take(frame as Frame);
             };
             socket.onclose = () => {
                 if (this.socket !== socket) return;
@@ -490,7 +493,7 @@ declare var helpline: Helpline.SDK;
                 this.stopPing();
                 this.failAll("the connection closed before an answer; the state after the reconnect tells");
                 if (this.stopped) return;
-                if (opened) {
+                if (served) {
                     this.reconnect();
                 } else {
                     void this.checkSignIn();
@@ -593,33 +596,38 @@ declare var helpline: Helpline.SDK;
                 }
             }
             const p = ref === null ? undefined : this.pending.get(ref);
-            if (ref === null || p === undefined) return;
-            this.pending.delete(ref);
-            clearTimeout(p.timer);
+            if (ref !== null && p !== undefined) {
+                this.pending.delete(ref);
+                clearTimeout(p.timer);
+            }
             if (frame.type === "ok") {
-                p.resolve({ ok: true, frame });
+                p?.resolve({ ok: true, frame });
                 return;
             }
             const code = str(frame.error) ?? "error";
             const field = str(frame.field);
             const message = str(frame.message) ?? code;
-            p.resolve({ ok: false, message: field === null ? message : `${field}: ${message}`, code });
+            p?.resolve({ ok: false, message: field === null ? message : `${field}: ${message}`, code });
+            // The sign-in expired with the socket open: the next command (a ping, at least)
+            // is refused so.
             if (code === "unauthorized") this.expire(`the sign-in ended: ${message}`, "signed_out");
         }
 
         /** The socket's first frame: where the agent stands, and the feed to follow. */
         private state(frame: Frame): void {
             const seen = this.seen;
-            const resumed = frame.resumed === true && this.feed !== null;
+            const resumed = frame.resumed === true && this.feed !== null && str(frame.feed) === this.feed;
             const status = sdkStatus(frame.online === true, frame.status);
             const restReason = str(frame.restReason);
             const sessions = new Set(
                 (Array.isArray(frame.sessions) ? (frame.sessions as Frame[]) : []).map((s) => String(s.sessionId)),
             );
             const offers = Array.isArray(frame.offers) ? (frame.offers as Frame[]) : [];
+            // Resumed: the frames after our last number follow (the state is as of the newest,
+            // so its number is not ours). Otherwise the state is the truth as of its number.
+            if (resumed) return;
             this.feed = str(frame.feed);
             this.feedSeq = num(frame.feedSeq) ?? 0;
-            if (resumed) return;
             const first = !this.ready;
             const before = { status: seen.status, sessions: seen.sessions, offers: seen.offers };
             seen.online = frame.online === true;
@@ -642,7 +650,7 @@ declare var helpline: Helpline.SDK;
             }
             for (const id of before.offers) {
                 if (!seen.offers.has(id) && !sessions.has(id)) {
-                    this.emitter.emit("autoTransfer", { sessionId: id, reason: "requeued" });
+                    this.emitter.emit("autoTransfer", { sessionId: id, reason: "unknown" });
                 }
             }
             for (const offer of offers) {
@@ -670,7 +678,7 @@ declare var helpline: Helpline.SDK;
                 case "released": {
                     seen.offers.delete(sessionId);
                     seen.sessions.delete(sessionId);
-                    const reason = str(frame.reason) ?? "requeued";
+                    const reason = str(frame.reason) ?? "unknown";
                     if (reason === "transferred") this.emitter.emit("transfer", { sessionId });
                     else this.emitter.emit("autoTransfer", { sessionId, reason });
                     break;
@@ -720,12 +728,12 @@ declare var helpline: Helpline.SDK;
             avatar: null,
             remark: null,
             peerSource: str(offer.channelId),
-            channelName: null,
+            channelName: str(offer.channelName),
             clientData: null,
             userId: user,
             conversationId: str(offer.conversationId),
             deadlineMs,
-            transferredBy: offer.transferredBy ?? null,
+            transferredBy: num(offer.transferredBy),
         };
     }
 

@@ -5,8 +5,9 @@
 //   {"id": 1, "open": {"page": "a", "url": "<SDK URL>"}}   a page of another origin loads the SDK
 //   {"id": 2, "eval": {"page": "a", "js": "helpline.Agent.online()"}}   answers the value
 //   {"id": 3, "cut": "a"}       drops the page's agent socket and holds its reconnects
-//   {"id": 4, "release": "a"}   lets the held reconnects through to the server
-//   {"id": 5, "quit": true}
+//   {"id": 4, "held": "a"}      answers once the SDK tried to reconnect (and was held)
+//   {"id": 5, "release": "a"}   lets the held reconnects through to the server
+//   {"id": 6, "quit": true}
 //
 // Out: {"started": true}, {"id": N, "ok": value} or {"id": N, "error": "..."}, and
 // {"page": "a", "event": "<name>", "payload": {...}}. Chromium is Debian's
@@ -80,7 +81,7 @@ const pages = new Map();
 
 async function open({ page: name, url }) {
   const page = await context.newPage();
-  const entry = { page, live: new Set(), held: [], hold: false };
+  const entry = { page, live: new Set(), held: [], hold: false, onHeld: [] };
   pages.set(name, entry);
   page.on("console", (m) => process.stderr.write(`[${name}] ${m.type()}: ${m.text()}\n`));
   page.on("pageerror", (e) => out({ page: name, event: "pageerror", payload: String(e) }));
@@ -88,7 +89,9 @@ async function open({ page: name, url }) {
   // The agent socket goes through here, so a test can drop it as a network would.
   await page.routeWebSocket(/\/ws\/agent/, (ws) => {
     if (entry.hold) {
+      // Not connected to the server: the page sees a socket that says nothing.
       entry.held.push(ws);
+      for (const wake of entry.onHeld.splice(0)) wake(entry.held.length);
       return;
     }
     ws.connectToServer();
@@ -114,6 +117,12 @@ async function cut(name) {
   return live.length;
 }
 
+function held(name) {
+  const entry = entryOf(name);
+  if (entry.held.length > 0) return entry.held.length;
+  return new Promise((wake) => entry.onHeld.push(wake));
+}
+
 async function release(name) {
   const entry = entryOf(name);
   entry.hold = false;
@@ -133,6 +142,7 @@ async function handle(command) {
   if (command.open) return open(command.open);
   if (command.eval) return entryOf(command.eval.page).page.evaluate(command.eval.js);
   if (command.cut) return cut(command.cut);
+  if (command.held) return held(command.held);
   if (command.release) return release(command.release);
   if (command.quit) return quit();
   throw new Error(`unknown command ${JSON.stringify(command)}`);
