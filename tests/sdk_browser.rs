@@ -318,6 +318,25 @@ async fn the_sdk_serves_a_session_in_chromium() {
     let ended = b.event("a", "sessionEnded").await;
     assert_eq!(ended, json!({"sessionId": session, "closeBy": "seat"}));
 
+    // The user comes back; the agent hands the new session to the second line.
+    let second_line = s.group(&admin, "second line").await;
+    user.send(json!({"type": "send", "to": "desk", "msgId": "m4", "body": {"type": "text", "text": "one more thing"}}))
+        .await;
+    let call = b
+        .event_where("a", "callIn", |p| p["sessionId"] != session.as_str())
+        .await;
+    let next = call["sessionId"].as_str().unwrap().to_owned();
+    let accept = format!("helpline.Chat.accept({{sessionId: '{next}'}})");
+    assert_eq!(b.eval("a", &accept).await, success());
+    let neither = format!("helpline.Chat.transfer({{sessionId: '{next}'}})");
+    assert_eq!(b.eval("a", &neither).await["status"], "error");
+    let transfer =
+        format!("helpline.Chat.transfer({{sessionId: '{next}', skillGroupId: {second_line}}})");
+    assert_eq!(b.eval("a", &transfer).await, success());
+    let moved = b.event("a", "transfer").await;
+    assert_eq!(moved, json!({"sessionId": next}));
+    assert_eq!(b.eval("a", "helpline.Chat.sessions()").await, json!([]));
+
     // A used, an expired and an unknown URL: tokenExpired, with the reason.
     b.open("used", &url).await;
     let e = b.event("used", "tokenExpired").await;
