@@ -576,3 +576,114 @@ async fn a_socket_that_stops_reading_is_dropped_and_resumes() {
         "everything after is there to resume from"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_offer_lapses_and_goes_to_the_next_agent() {
+    let d = desk(3).await;
+    let mut settings = (*d.engine.settings(APP)).clone();
+    settings.reception.accept_timeout_secs = 30;
+    settings.reception.redirect_on_timeout = true;
+    settings.reception.auto_short_break = true;
+    d.engine.update_settings(APP, settings).await.unwrap();
+    let ann = d.agent("ann").await;
+    let bob = d.agent("bob").await;
+    settle().await;
+    let mut feeds = [
+        d.state.hub.subscribe_agent(ann, None),
+        d.state.hub.subscribe_agent(bob, None),
+    ];
+    let starts: Vec<u64> = feeds
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<Value>(&f.first[0]).unwrap()["feedSeq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    d.say("u1", "hello").await;
+    settle().await;
+    let first: Vec<Vec<Value>> = feeds.iter_mut().map(drain_feed).collect();
+    let offered = first
+        .iter()
+        .position(|frames| frames.iter().any(|f| f["type"] == "offer"))
+        .expect("one of them is offered the session");
+    let other = 1 - offered;
+    assert!(first[other].iter().all(|f| f["type"] != "offer"));
+    let offer = first[offered]
+        .iter()
+        .find(|f| f["type"] == "offer")
+        .unwrap();
+    let deadline = offer["deadlineMs"].as_i64().unwrap();
+    // Offered while the tasks settled (the paused clock moves 1 ms per round there).
+    let now = d.state.clock.now_ms();
+    assert!(
+        (now + 30_000 - 40..=now + 30_000).contains(&deadline),
+        "{deadline} vs {now}"
+    );
+
+    // A second before the countdown ends nothing moves; past it, the desk redirects.
+    tokio::time::advance(Duration::from_secs(29)).await;
+    settle().await;
+    assert!(drain_feed(&mut feeds[offered]).is_empty());
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    let lapsed = drain_feed(&mut feeds[offered]);
+    let released = lapsed
+        .iter()
+        .find(|f| f["type"] == "released")
+        .expect("released");
+    assert_eq!(released["reason"], "offer_expired");
+    assert_eq!(released["sessionId"], offer["sessionId"]);
+    let rest = lapsed
+        .iter()
+        .find(|f| f["type"] == "status")
+        .expect("the auto short break");
+    assert_eq!(
+        (rest["status"].as_str(), rest["restReason"].as_str()),
+        (Some("rest"), Some("missed offer"))
+    );
+    let next = drain_feed(&mut feeds[other]);
+    let redirected = next
+        .iter()
+        .find(|f| f["type"] == "offer")
+        .expect("offered to the other agent");
+    assert_eq!(redirected["sessionId"], offer["sessionId"]);
+    assert!(redirected["deadlineMs"].as_i64().unwrap() > deadline);
+
+    // Each feed is numbered one by one from where the subscription started.
+    for (i, frames) in [
+        [
+            first[0].clone(),
+            if offered == 0 {
+                lapsed.clone()
+            } else {
+                next.clone()
+            },
+        ]
+        .concat(),
+        [
+            first[1].clone(),
+            if offered == 1 {
+                lapsed.clone()
+            } else {
+                next.clone()
+            },
+        ]
+        .concat(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let seqs: Vec<u64> = frames
+            .iter()
+            .map(|f| f["feedSeq"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> = (starts[i] + 1..=starts[i] + seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "agent {i}");
+    }
+    // The view follows: the lapsed agent holds nothing, the other holds the offer.
+    let views = [d.state.hub.feeds.view(ann), d.state.hub.feeds.view(bob)];
+    assert!(views[offered].offers.is_empty() && views[offered].sessions.is_empty());
+    assert_eq!(views[other].offers.len(), 1);
+    assert_eq!(views[offered].presence.status, "rest");
+}

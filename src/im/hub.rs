@@ -853,14 +853,6 @@ impl Hub {
         if online_only && message.sender != Sender::User {
             return;
         }
-        if online_only && is_typing(&message.body) {
-            let typing = AgentFrame::Typing {
-                session_id: entry.service.session,
-                conversation_id: entry.id,
-            };
-            self.push_agent(agent, &typing);
-            return;
-        }
         let frame = AgentFrame::Message {
             session_id: entry.service.session,
             conversation_id: entry.id,
@@ -1025,6 +1017,23 @@ impl Hub {
                 let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
                 self.invite(state, &mut slot, &config, session, Some(agent))
                     .await?;
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::Typing) => {
+                if !request.online_user_only {
+                    return Err(ApiError::invalid(
+                        "onlineUserOnly",
+                        "typing (src 12) is a flag: send it with onlineUserOnly",
+                    ));
+                }
+                // For the serving agent alone: the user's other devices need not hear it.
+                if let Some(agent) = slot.entry.service.seat {
+                    let typing = AgentFrame::Typing {
+                        session_id: slot.entry.service.session,
+                        conversation_id: id,
+                    };
+                    self.push_agent(agent, &typing);
+                }
                 return Ok(flag(None));
             }
             Some(DeskMessage::UserEndsService) => {
@@ -1714,12 +1723,6 @@ fn peer_of(dir: &AppDirectory, channel: ChannelId) -> String {
         Some(ChannelKind::Website { web_app_id }) => web_app_id.clone(),
         None => String::new(),
     }
-}
-
-/// Whether a body is the typing flag (src 12).
-fn is_typing(body: &Body) -> bool {
-    matches!(body, Body::Custom { data, .. }
-        if matches!(DeskMessage::parse_from_user(data), Ok(DeskMessage::Typing)))
 }
 
 /// The desk's last stored message when it is a prompt a plain text can answer.
