@@ -687,3 +687,153 @@ async fn an_unanswered_offer_lapses_and_goes_to_the_next_agent() {
     assert_eq!(views[other].offers.len(), 1);
     assert_eq!(views[offered].presence.status, "rest");
 }
+
+/// A virtual number "sales" whose proactive group is the desk's group, and the rule on.
+async fn proactive_desk(timeout_secs: u32) -> (Desk, ChannelId) {
+    let d = desk(3).await;
+    let sales = ChannelId(d.state.desk.next_id());
+    let events = vec![
+        Event::ChannelSaved {
+            channel: Channel {
+                id: sales,
+                name: "Sales".into(),
+                kind: ChannelKind::InApp {
+                    user_id: "sales".into(),
+                    avatar_url: None,
+                    proactive_group: Some(d.group),
+                },
+                flow: None,
+                skill_group: Some(d.group),
+                satisfaction: None,
+            },
+        },
+        Event::ProactiveRuleChanged {
+            rule: helpline::domain::directory::ProactiveRule {
+                enabled: true,
+                timeout_secs,
+            },
+        },
+    ];
+    let events = events
+        .into_iter()
+        .map(|e| (StreamId::app(APP), e))
+        .collect();
+    let turn = d.state.desk.turn().await;
+    d.state.desk.append(&turn, APP, events).await.unwrap();
+    drop(turn);
+    (d, sales)
+}
+
+/// Makes the directory (the API's read model) know what the engine wrote for `agent` and the
+/// desk's group: the harness creates them through the engine directly.
+fn fold_into_directory(d: &Desk, agent: AgentId) {
+    for stream in [StreamId::agent(agent), StreamId::group(d.group)] {
+        let events: Vec<(StreamId, Event)> = d
+            .engine
+            .shared()
+            .log
+            .read_stream(stream, 0)
+            .unwrap()
+            .into_iter()
+            .map(|e| (stream, e.event))
+            .collect();
+        d.state.desk.fold(APP, &events);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_proactive_chat_the_user_never_answers_ends_after_the_rules_timeout() {
+    let (d, sales) = proactive_desk(60).await;
+    let ann = d.agent("ann").await;
+    fold_into_directory(&d, ann);
+    let mut feed = d.state.hub.subscribe_agent(ann, None);
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let (session, _) = d
+        .state
+        .hub
+        .start_contact(&d.state, APP, ann, sales, "u1")
+        .await
+        .unwrap();
+    settle().await;
+    // The agent writes twice; that does not push the deadline back.
+    for (i, at) in [10, 40].iter().enumerate() {
+        tokio::time::advance(Duration::from_secs(if i == 0 { *at } else { 30 })).await;
+        let say = AgentAction::Send {
+            msg_id: format!("a{i}"),
+            body: Body::Text {
+                text: "Are you there?".into(),
+            },
+        };
+        d.state
+            .hub
+            .agent_act(&d.state, ann, session, say)
+            .await
+            .unwrap();
+    }
+    drain_feed(&mut feed);
+    drain(&mut user);
+    tokio::time::advance(Duration::from_secs(19)).await;
+    settle().await;
+    assert!(
+        drain_feed(&mut feed).iter().all(|f| f["type"] != "ended"),
+        "59 s in, still live"
+    );
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    let ended: Vec<Value> = drain_feed(&mut feed)
+        .into_iter()
+        .filter(|f| f["type"] == "ended")
+        .collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        (ended[0]["sessionId"].as_u64(), ended[0]["closeBy"].as_str()),
+        (Some(session.0), Some("timer"))
+    );
+    let told = drain(&mut user);
+    assert!(
+        told.iter().any(|f| data(f)["src"] == "20"),
+        "the user hears it timed out: {told:?}"
+    );
+    assert!(d.state.hub.feeds.view(ann).sessions.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_proactive_chat_the_user_answers_lives_past_the_timeout() {
+    let (d, sales) = proactive_desk(60).await;
+    let ann = d.agent("ann").await;
+    fold_into_directory(&d, ann);
+    let mut feed = d.state.hub.subscribe_agent(ann, None);
+    let (session, conversation) = d
+        .state
+        .hub
+        .start_contact(&d.state, APP, ann, sales, "u1")
+        .await
+        .unwrap();
+    settle().await;
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let message = UserMessage {
+        to: "sales".into(),
+        msg_id: "u-1".into(),
+        online_user_only: false,
+        body: Body::Text {
+            text: "yes?".into(),
+        },
+    };
+    let sent = d
+        .state
+        .hub
+        .user_send(&d.state, APP, "u1", message)
+        .await
+        .unwrap();
+    assert_eq!(sent.conversation_id, conversation);
+    assert_eq!(
+        d.session_of(conversation).await,
+        Some(session),
+        "the answer joins the session"
+    );
+    tokio::time::advance(Duration::from_secs(3_600)).await;
+    settle().await;
+    let frames = drain_feed(&mut feed);
+    assert!(frames.iter().all(|f| f["type"] != "ended"), "{frames:?}");
+    assert_eq!(d.state.hub.feeds.view(ann).sessions.len(), 1);
+}

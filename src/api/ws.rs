@@ -546,6 +546,16 @@ enum AgentInbound {
         msg_id: String,
         quick_reply_id: crate::domain::ids::QuickReplyId,
     },
+    /// Start a chat with an in-app user through a virtual number (proactive contact), or
+    /// contact the user of a finished conversation again through its virtual number.
+    Proactive {
+        #[serde(default)]
+        user_id: Option<String>,
+        #[serde(default)]
+        virtual_number: Option<String>,
+        #[serde(default)]
+        conversation_id: Option<ConversationId>,
+    },
     /// Accept an offered session.
     Accept { session_id: SessionId },
     /// Send the user a message (text, or a card: custom with src "22").
@@ -747,6 +757,46 @@ pub async fn agent_command(state: &ApiState, app: AppId, agent: AgentId, text: &
                 )),
             };
             ("quick_reply", Some(session_id), done)
+        }
+        AgentInbound::Proactive {
+            user_id,
+            virtual_number,
+            conversation_id,
+        } => {
+            let party = match (user_id, virtual_number, conversation_id) {
+                (Some(user), Some(number), None) => {
+                    let channel = state.desk.read().virtual_number(app, &number);
+                    channel.map(|c| (c, user)).ok_or_else(|| {
+                        ApiError::invalid(
+                            "virtualNumber",
+                            format!("{number:?} is not a virtual number of this app"),
+                        )
+                    })
+                }
+                (None, None, Some(conversation)) => {
+                    state.hub.conversation_party(app, conversation).await
+                }
+                (None, Some(_), None) => Err(ApiError::invalid("userId", "missing")),
+                (Some(_), None, None) => Err(ApiError::invalid("virtualNumber", "missing")),
+                (None, None, None) => Err(ApiError::invalid(
+                    "userId",
+                    "name the user and virtual number, or a conversationId",
+                )),
+                _ => Err(ApiError::invalid(
+                    "conversationId",
+                    "give either a conversationId or a userId and virtualNumber, not both",
+                )),
+            };
+            let started = match party {
+                Ok((channel, user)) => state
+                    .hub
+                    .start_contact(state, app, agent, channel, &user)
+                    .await
+                    .map(|(session, _)| session),
+                Err(e) => Err(e),
+            };
+            let session = started.as_ref().ok().copied();
+            ("proactive", session, started.map(|_| None))
         }
         AgentInbound::Accept { session_id } => (
             "accept",
