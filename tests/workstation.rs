@@ -563,3 +563,66 @@ async fn commands_work_over_rest_too() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn after_a_restart_the_state_frame_is_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, session, feed, seq) = {
+        let s = Server::start(dir.path()).await;
+        let admin = s.admin().await;
+        let end = s.user_end(&admin, (false, false, false)).await;
+        let (_, token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+        let mut ann = s.agent_socket(&token).await;
+        let now = s.state.clock.now_ms() / 1_000;
+        let mut user = s
+            .user_socket(&user_token(&end.secret, 1, "u1", now + 600), "")
+            .await;
+        user.send(text("m1", "hello")).await;
+        let session = ann.until(of_type("offer")).await["sessionId"]
+            .as_u64()
+            .unwrap();
+        ann.send(json!({"type": "accept", "sessionId": session}))
+            .await;
+        assert_eq!(answer(&mut ann, "accept").await["type"], "ok");
+        // A second user waits on an offer when the server stops.
+        let mut other = s
+            .user_socket(&user_token(&end.secret, 1, "u2", now + 600), "")
+            .await;
+        other.send(text("m1", "hi there")).await;
+        let offer = ann.until(of_type("offer")).await;
+        let seq = offer["feedSeq"].as_u64().unwrap();
+        let feed = ann.seen[0]["feed"].as_str().unwrap().to_owned();
+        for socket in [ann, user, other] {
+            socket.close().await;
+        }
+        s.stop().await;
+        (token, session, feed, seq)
+    };
+    let s = Server::start(dir.path()).await;
+    let mut ann = raw_socket(&s, &token, Some((&feed, seq))).await;
+    let state = ann.next().await;
+    assert_eq!(state["type"], "state");
+    assert_eq!(state["resumed"], false, "a new server, a new feed: {state}");
+    assert_ne!(state["feed"].as_str(), Some(feed.as_str()));
+    assert_eq!(
+        (state["online"].as_bool(), state["status"].as_str()),
+        (Some(true), Some("free"))
+    );
+    let sessions: Vec<u64> = state["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sessionId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sessions, vec![session], "{state}");
+    assert_eq!(state["sessions"][0]["user"], "u1");
+    let offers = state["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 1, "{state}");
+    assert_eq!(offers[0]["user"], "u2");
+    assert!(offers[0]["deadlineMs"].as_i64().is_some());
+    // And the session still works from the new socket.
+    ann.send(json!({"type": "send", "sessionId": session, "msgId": "back", "body": {"type": "text", "text": "still here"}}))
+        .await;
+    assert_eq!(answer(&mut ann, "send").await["type"], "ok");
+    s.stop().await;
+}
