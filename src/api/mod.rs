@@ -259,6 +259,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
         .routes(routes!(workstation::transfer_targets))
+        .routes(routes!(workstation::command))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,

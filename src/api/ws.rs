@@ -546,6 +546,16 @@ enum AgentInbound {
         msg_id: String,
         quick_reply_id: crate::domain::ids::QuickReplyId,
     },
+    /// Start a chat with an in-app user through a virtual number (proactive contact), or
+    /// contact the user of a finished conversation again through its virtual number.
+    Proactive {
+        #[serde(default)]
+        user_id: Option<String>,
+        #[serde(default)]
+        virtual_number: Option<String>,
+        #[serde(default)]
+        conversation_id: Option<ConversationId>,
+    },
     /// Accept an offered session.
     Accept { session_id: SessionId },
     /// Send the user a message (text, or a card: custom with src "22").
@@ -564,41 +574,109 @@ enum AgentInbound {
     Ping {},
 }
 
-/// Handles one frame from an agent; answers the frame to send back.
+/// Handles one frame from an agent's socket; answers the frame to send back.
 pub async fn agent_frame(
     state: &ApiState,
     agent: AgentId,
     token: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
+    // The sign-in may have ended or expired since the socket opened.
+    let handled = match super::auth::signed(state, token) {
+        Ok(who) => agent_command(state, who.app, agent, text).await,
+        Err(e) => Handled {
+            command: None,
+            reference: None,
+            outcome: Err(e),
+        },
+    };
+    Some(handled.frame())
+}
+
+/// What an agent's command came to.
+pub struct Handled {
+    /// The command, when the frame named one.
+    pub command: Option<String>,
+    /// The command's `ref`.
+    pub reference: Option<String>,
+    /// Done, or refused (nothing changed).
+    pub outcome: Result<Done, ApiError>,
+}
+
+/// A command carried out.
+pub enum Done {
+    /// An answer to `ping`.
+    Pong,
+    /// Anything else: its session, and for `send` the message's id and place.
+    Ok {
+        /// The session.
+        session: Option<SessionId>,
+        /// For `send`: the client's message id.
+        msg_id: Option<String>,
+        /// For `send`: the stored message's place.
+        seq: Option<u64>,
+    },
+}
+
+impl Handled {
+    /// The reply as a frame: `ok`, `pong` or `error`.
+    pub fn frame(&self) -> std::sync::Arc<str> {
+        let reference = self.reference.as_deref();
+        let command = self.command.as_deref();
+        match &self.outcome {
+            Ok(Done::Pong) => match reference {
+                Some(r) => serde_json::json!({"type": "pong", "ref": r})
+                    .to_string()
+                    .into(),
+                None => r#"{"type":"pong"}"#.into(),
+            },
+            Ok(Done::Ok {
+                session,
+                msg_id,
+                seq,
+            }) => serde_json::to_string(&hub::AgentFrame::Ok {
+                command: command.unwrap_or_default(),
+                r#ref: reference,
+                session_id: *session,
+                msg_id: msg_id.as_deref(),
+                seq: *seq,
+            })
+            .map(Into::into)
+            .unwrap_or_else(|_| hub::agent_error(command, reference, &ApiError::Internal("ok"))),
+            Err(e) => hub::agent_error(command, reference, e),
+        }
+    }
+}
+
+/// Carries out one command of an agent (a socket frame or a REST body).
+pub async fn agent_command(state: &ApiState, app: AppId, agent: AgentId, text: &str) -> Handled {
     // Name the command when the frame says which, so clients can match the answer.
     let command_of = || {
         serde_json::from_str::<serde_json::Value>(text)
             .ok()
             .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
     };
+    let refused = |reference: Option<String>, e: ApiError| Handled {
+        command: command_of(),
+        reference,
+        outcome: Err(e),
+    };
     let (reference, text) = match take_ref(text) {
         Ok(taken) => taken,
-        Err(e) => return Some(hub::agent_error(command_of().as_deref(), None, &e)),
-    };
-    let reference = reference.as_deref();
-    // The sign-in may have ended or expired since the socket opened.
-    let app = match super::auth::signed(state, token) {
-        Ok(who) => who.app,
-        Err(e) => return Some(hub::agent_error(None, reference, &e)),
+        Err(e) => return refused(None, e),
     };
     let frame = match read_frame::<AgentInbound>(&text) {
         Ok(frame) => frame,
-        Err(e) => return Some(hub::agent_error(command_of().as_deref(), reference, &e)),
+        Err(e) => return refused(reference, e),
     };
     let engine = &state.desk.engine;
     let (name, session, outcome) = match frame {
         AgentInbound::Ping {} => {
-            let pong = match reference {
-                Some(r) => serde_json::json!({"type": "pong", "ref": r}).to_string(),
-                None => r#"{"type":"pong"}"#.to_owned(),
+            return Handled {
+                command: Some("ping".to_owned()),
+                reference,
+                outcome: Ok(Done::Pong),
             };
-            return Some(pong.into());
         }
         AgentInbound::Online {} => (
             "online",
@@ -680,6 +758,46 @@ pub async fn agent_frame(
             };
             ("quick_reply", Some(session_id), done)
         }
+        AgentInbound::Proactive {
+            user_id,
+            virtual_number,
+            conversation_id,
+        } => {
+            let party = match (user_id, virtual_number, conversation_id) {
+                (Some(user), Some(number), None) => {
+                    let channel = state.desk.read().virtual_number(app, &number);
+                    channel.map(|c| (c, user)).ok_or_else(|| {
+                        ApiError::invalid(
+                            "virtualNumber",
+                            format!("{number:?} is not a virtual number of this app"),
+                        )
+                    })
+                }
+                (None, None, Some(conversation)) => {
+                    state.hub.conversation_party(app, conversation).await
+                }
+                (None, Some(_), None) => Err(ApiError::invalid("userId", "missing")),
+                (Some(_), None, None) => Err(ApiError::invalid("virtualNumber", "missing")),
+                (None, None, None) => Err(ApiError::invalid(
+                    "userId",
+                    "name the user and virtual number, or a conversationId",
+                )),
+                _ => Err(ApiError::invalid(
+                    "conversationId",
+                    "give either a conversationId or a userId and virtualNumber, not both",
+                )),
+            };
+            let started = match party {
+                Ok((channel, user)) => state
+                    .hub
+                    .start_contact(state, app, agent, channel, &user)
+                    .await
+                    .map(|(session, _)| session),
+                Err(e) => Err(e),
+            };
+            let session = started.as_ref().ok().copied();
+            ("proactive", session, started.map(|_| None))
+        }
         AgentInbound::Accept { session_id } => (
             "accept",
             Some(session_id),
@@ -698,21 +816,15 @@ pub async fn agent_frame(
                 body,
             };
             let done = state.hub.agent_act(state, agent, session_id, action).await;
-            let reply = match done {
-                Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
-                    command: "send",
-                    r#ref: reference,
-                    session_id: Some(session_id),
-                    msg_id: Some(&msg_id),
+            return Handled {
+                command: Some("send".to_owned()),
+                reference,
+                outcome: done.map(|seq| Done::Ok {
+                    session: Some(session_id),
+                    msg_id: Some(msg_id),
                     seq,
-                })
-                .map(Into::into)
-                .unwrap_or_else(|_| {
-                    hub::agent_error(Some("send"), reference, &ApiError::Internal("ok"))
                 }),
-                Err(e) => hub::agent_error(Some("send"), reference, &e),
             };
-            return Some(reply);
         }
         AgentInbound::Typing { session_id } => (
             "typing",
@@ -739,18 +851,15 @@ pub async fn agent_frame(
                 .await,
         ),
     };
-    Some(match outcome {
-        Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
-            command: name,
-            r#ref: reference,
-            session_id: session,
+    Handled {
+        command: Some(name.to_owned()),
+        reference,
+        outcome: outcome.map(|seq| Done::Ok {
+            session,
             msg_id: None,
             seq,
-        })
-        .map(Into::into)
-        .unwrap_or_else(|_| hub::agent_error(Some(name), reference, &ApiError::Internal("ok"))),
-        Err(e) => hub::agent_error(Some(name), reference, &e),
-    })
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -486,6 +486,16 @@ durable! {
             /// The level's label.
             label: String,
         },
+        /// An agent started the session with a user (proactive contact): it is in service at
+        /// once, and ends unless the user answers by `answer_by_ms`.
+        SessionStartedByAgent {
+            /// The agent.
+            agent: AgentId,
+            /// The channel's proactive skill group, which the agent is a member of.
+            group: GroupId,
+            /// When the session ends if the user has not written, ms since the epoch.
+            answer_by_ms: i64,
+        },
 
         // ---- app stream: the agent SDK (`crate::domain::sdk`) ----
         /// An SDK login URL was issued for an agent (the seed's CreateSDKLoginToken).
@@ -568,6 +578,7 @@ impl Event {
             Event::MessageUpdated { .. } => "MessageUpdated",
             Event::RatingInvited { .. } => "RatingInvited",
             Event::SessionRated { .. } => "SessionRated",
+            Event::SessionStartedByAgent { .. } => "SessionStartedByAgent",
             Event::SdkTokenIssued { .. } => "SdkTokenIssued",
             Event::SdkTokenUsed { .. } => "SdkTokenUsed",
         }

@@ -68,6 +68,14 @@ pub enum AgentMsg {
         /// The session.
         session: SessionId,
     },
+    /// The agent starts `session` with a user itself (proactive contact): granted when it
+    /// is online, whatever its status and load. Answered with the sessions held before.
+    StartContact {
+        /// The session.
+        session: SessionId,
+        /// The answer.
+        reply: RpcReplyPort<Result<u32, RefuseReason>>,
+    },
     /// The agent is a member of a group (again): report to it.
     Join {
         /// The group.
@@ -288,6 +296,18 @@ impl Actor for AgentActor {
                 if state.state.sessions.remove(&session) {
                     state.idle_since_ms = state.shared.clock.now_ms();
                     state.broadcast(None);
+                }
+            }
+            AgentMsg::StartContact { session, reply } => {
+                let verdict = state.state.can_start_contact();
+                let held = state.state.load();
+                if verdict.is_ok() && state.state.sessions.insert(session) {
+                    state.idle_since_ms = state.shared.clock.now_ms();
+                    state.broadcast(None);
+                }
+                if reply.send(verdict.map(|()| held)).is_err() {
+                    // Nobody will start the session: give the capacity back.
+                    state.state.sessions.remove(&session);
                 }
             }
             AgentMsg::Hold { session } => {

@@ -517,6 +517,57 @@ impl Engine {
         Ok(id)
     }
 
+    /// An agent starts a session with `user` on `channel` (proactive contact), in service
+    /// with the agent at once; it ends unless the user answers by `answer_by_ms`. The agent
+    /// must be online (any status); the caller checks the app's rule and the channel's
+    /// proactive group.
+    pub async fn start_proactive(
+        &self,
+        app: AppId,
+        channel: ChannelId,
+        user: &str,
+        agent: AgentId,
+        group: GroupId,
+        answer_by_ms: i64,
+    ) -> Result<SessionId, EngineError> {
+        self.app(app)?;
+        self.check_group(app, group)?;
+        if self.shared.registry.agent_apps.get(&agent).map(|a| *a) != Some(app) {
+            return Err(not_found(agent));
+        }
+        let events =
+            crate::domain::session::start_by_agent(channel, user, agent, group, answer_by_ms)?;
+        let id = SessionId(self.shared.registry.next_id());
+        let target = self.agent_actor(agent)?;
+        let taken = ask(&target, |port| AgentMsg::StartContact {
+            session: id,
+            reply: port,
+        })
+        .await?;
+        if let Err(reason) = taken {
+            return Err(Rejection::conflict(format_args!(
+                "{agent} cannot start a session: {}",
+                describe(&reason)
+            ))
+            .into());
+        }
+        let sup = self.supervisor.get_cell();
+        let opened = async {
+            let actor = spawn_session(&self.shared, &sup, SessionState::new(id, app)).await?;
+            ask(&actor, |port| SessionMsg::OpenWith {
+                events,
+                reply: Some(port),
+            })
+            .await?
+        }
+        .await;
+        if let Err(e) = opened {
+            let _ = target.cast(AgentMsg::Release { session: id });
+            return Err(e);
+        }
+        Ok(id)
+    }
+
     fn check_group(&self, app: AppId, group: GroupId) -> Result<(), EngineError> {
         match self.shared.registry.group_apps.get(&group) {
             Some(g) if *g == app => Ok(()),

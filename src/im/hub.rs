@@ -853,14 +853,6 @@ impl Hub {
         if online_only && message.sender != Sender::User {
             return;
         }
-        if online_only && is_typing(&message.body) {
-            let typing = AgentFrame::Typing {
-                session_id: entry.service.session,
-                conversation_id: entry.id,
-            };
-            self.push_agent(agent, &typing);
-            return;
-        }
         let frame = AgentFrame::Message {
             session_id: entry.service.session,
             conversation_id: entry.id,
@@ -1025,6 +1017,23 @@ impl Hub {
                 let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
                 self.invite(state, &mut slot, &config, session, Some(agent))
                     .await?;
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::Typing) => {
+                if !request.online_user_only {
+                    return Err(ApiError::invalid(
+                        "onlineUserOnly",
+                        "typing (src 12) is a flag: send it with onlineUserOnly",
+                    ));
+                }
+                // For the serving agent alone: the user's other devices need not hear it.
+                if let Some(agent) = slot.entry.service.seat {
+                    let typing = AgentFrame::Typing {
+                        session_id: slot.entry.service.session,
+                        conversation_id: id,
+                    };
+                    self.push_agent(agent, &typing);
+                }
                 return Ok(flag(None));
             }
             Some(DeskMessage::UserEndsService) => {
@@ -1361,18 +1370,21 @@ impl Hub {
             .lock(id)
             .await
             .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
-        if slot.entry.service.session != Some(session) {
-            return Err(ApiError::Conflict(format!("{session} has ended")));
-        }
-        // The seat as the conversation last heard it, or (news on its way) as the engine has it.
-        let serving = slot.entry.service.seat == Some(agent)
+        let current = slot.entry.service.session == Some(session);
+        // The seat as the conversation last heard it, or (news on its way: a session just
+        // started or taken) as the engine has it, for this conversation's user and channel.
+        let serving = (current && slot.entry.service.seat == Some(agent))
             || engine.session_state(session).await.is_ok_and(|s| {
                 matches!(s.phase, crate::domain::session::Phase::InService { agent: a, .. } if a == agent)
+                    && s.channel == slot.entry.channel
+                    && s.user == slot.entry.user
             });
         if !serving {
-            return Err(ApiError::Conflict(format!(
-                "{agent} is not serving {session}"
-            )));
+            return Err(ApiError::Conflict(if current {
+                format!("{agent} is not serving {session}")
+            } else {
+                format!("{session} has ended")
+            }));
         }
         let dir = state.desk.app(slot.entry.app)?;
         match action {
@@ -1425,6 +1437,104 @@ impl Hub {
             }
             AgentAction::Accept | AgentAction::End => Ok(None),
         }
+    }
+
+    /// An agent starts a chat with `user` through the in-app channel `channel` (proactive
+    /// contact). Allowed when the app's rule is on, the channel names a proactive skill group
+    /// the agent is a member of, the agent is online (any status), and the user has no live
+    /// session on the channel. The session ends unless the user answers within the rule's
+    /// timeout.
+    pub async fn start_contact(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        agent: AgentId,
+        channel: ChannelId,
+        user: &str,
+    ) -> Result<(SessionId, ConversationId), ApiError> {
+        crate::domain::session::create(channel, user, None)?;
+        let dir = state.desk.app(app)?;
+        if !dir.proactive.enabled {
+            return Err(ApiError::Forbidden {
+                code: "proactive_disabled",
+                message: "the app does not allow agents to contact users proactively".to_owned(),
+            });
+        }
+        let group = match dir.channels.get(&channel).map(|c| &c.kind) {
+            Some(ChannelKind::InApp {
+                proactive_group: Some(group),
+                ..
+            }) => *group,
+            Some(ChannelKind::InApp { .. }) => {
+                return Err(ApiError::invalid(
+                    "virtualNumber",
+                    "this virtual number has no proactive skill group",
+                ));
+            }
+            Some(ChannelKind::Website { .. }) => {
+                return Err(ApiError::invalid(
+                    "virtualNumber",
+                    "only in-app channels can contact users proactively",
+                ));
+            }
+            None => return Err(ApiError::NotFound(channel.to_string())),
+        };
+        let member = dir
+            .groups
+            .get(&group)
+            .is_some_and(|g| g.members.contains_key(&agent));
+        if !member {
+            return Err(ApiError::Forbidden {
+                code: "not_in_proactive_group",
+                message: format!(
+                    "{agent} is not a member of {group}, the virtual number's proactive skill group"
+                ),
+            });
+        }
+        let slot = self.slot(state, app, channel, user);
+        let mut slot = slot.lock().await;
+        if let Some(live) = slot.entry.service.session {
+            return Err(ApiError::Conflict(format!(
+                "{user:?} is in session {live} on this channel already"
+            )));
+        }
+        // The conversation is in the log before its session, so a replay folds the session
+        // into it.
+        if !slot.persisted {
+            Self::store(state, &mut slot, Vec::new()).await?;
+        }
+        let answer_by_ms = state.clock.now_ms() + i64::from(dir.proactive.timeout_secs) * 1_000;
+        let session = state
+            .desk
+            .engine
+            .start_proactive(app, channel, user, agent, group, answer_by_ms)
+            .await?;
+        self.by_session.insert(session, Served::of(&slot.entry));
+        // The news worker folds the same events; this makes the session known at once, so
+        // the user's answer reaches it.
+        let created = Event::SessionCreated {
+            channel,
+            user: user.to_owned(),
+            last_agent: Some(agent),
+        };
+        slot.entry
+            .service
+            .on_session_events(session, std::slice::from_ref(&created), None);
+        Ok((session, slot.entry.id))
+    }
+
+    /// The channel and user of a conversation of the app (to contact its user again).
+    pub async fn conversation_party(
+        &self,
+        app: AppId,
+        conversation: ConversationId,
+    ) -> Result<(ChannelId, String), ApiError> {
+        let slot = self
+            .lock(conversation)
+            .await
+            .filter(|s| s.entry.app == app)
+            .ok_or_else(|| ApiError::NotFound(conversation.to_string()))?;
+        Ok((slot.entry.channel, slot.entry.user.clone()))
     }
 
     // ---- session news ----
@@ -1489,7 +1599,9 @@ impl Hub {
                     });
                     self.feeds.emit(*agent, &frame, Some(change));
                 }
-                Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+                Event::SessionAssigned { agent, .. }
+                | Event::SessionAccepted { agent }
+                | Event::SessionStartedByAgent { agent, .. } => {
                     self.holders.insert(session, *agent);
                     let seat = seat(&served);
                     let by = self.transferred_by.remove(&session).map(|(_, a)| a);
@@ -1714,12 +1826,6 @@ fn peer_of(dir: &AppDirectory, channel: ChannelId) -> String {
         Some(ChannelKind::Website { web_app_id }) => web_app_id.clone(),
         None => String::new(),
     }
-}
-
-/// Whether a body is the typing flag (src 12).
-fn is_typing(body: &Body) -> bool {
-    matches!(body, Body::Custom { data, .. }
-        if matches!(DeskMessage::parse_from_user(data), Ok(DeskMessage::Typing)))
 }
 
 /// The desk's last stored message when it is a prompt a plain text can answer.

@@ -384,6 +384,11 @@ impl Ws {
         }
     }
 
+    /// Puts a frame back, to be taken first.
+    pub fn pending_push(&mut self, frame: Value) {
+        self.pending.push_front(frame);
+    }
+
     /// Reads until the socket closes; answers the frames read.
     pub async fn closed(&mut self) -> Vec<Value> {
         let mut out: Vec<Value> = self.pending.drain(..).collect();
