@@ -7,6 +7,7 @@ pub mod agent;
 pub mod conversation;
 pub mod directory;
 pub mod event;
+pub mod flow;
 pub mod group;
 pub mod ids;
 pub mod routing;
