@@ -99,7 +99,7 @@ async fn server(args: Args) {
     let directory = std::mem::take(&mut world.directory);
     let hub = helpline::im::hub::Hub::from_world(&mut world);
     let engine = Arc::new(
-        Engine::start_from(log.clone(), Clock::system(), world)
+        Engine::start_observed(log.clone(), Clock::system(), world, hub.observers())
             .await
             .expect("engine"),
     );

@@ -59,7 +59,7 @@ pub async fn serve(
     let last_seq = world.last_seq;
     let directory = std::mem::take(&mut world.directory);
     let hub = helpline::im::hub::Hub::from_world(&mut world);
-    let engine = Engine::start_from(log.clone(), Clock::system(), world)
+    let engine = Engine::start_observed(log.clone(), Clock::system(), world, hub.observers())
         .await
         .context("cannot start the engine")?;
     let engine = Arc::new(engine);

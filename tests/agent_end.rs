@@ -55,7 +55,11 @@ async fn transfers_move_the_session_and_the_seat_follows() {
     assert_eq!(answer(&mut ann, "transfer_to_group").await["type"], "ok");
     let released = ann.until(of_type("released")).await;
     assert_eq!(released["sessionId"].as_u64(), Some(session));
+    assert_eq!(released["reason"], "transferred");
     user.until(|v| seat(v, "outSeat")).await;
+    let offer = bob.until(of_type("offer")).await;
+    assert_eq!(offer["transferredBy"].as_u64(), Some(ann_id), "{offer}");
+    bob.pending_push(offer);
     assert_eq!(take(&mut bob).await, session);
     user.until(|v| seat(v, "inSeat")).await;
     // Ann may no longer write into it.

@@ -47,7 +47,7 @@ async fn desk(reception_limit: u32) -> Desk {
     let state = ApiState::new(
         engine.clone(),
         Default::default(),
-        helpline::im::hub::Hub::new(Default::default(), Vec::new()),
+        helpline::im::hub::Hub::new(Default::default(), Vec::new(), Vec::new()),
         Clock::system(),
         ApiConfig::default(),
         "http://127.0.0.1".to_owned(),
@@ -189,6 +189,14 @@ impl Desk {
 }
 
 /// Every frame waiting on a subscription, parsed.
+fn drain_feed(sub: &mut helpline::im::feed::FeedSubscription) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(frame) = sub.rx.try_recv() {
+        out.push(serde_json::from_str(&frame).unwrap());
+    }
+    out
+}
+
 fn drain(sub: &mut Subscription) -> Vec<Value> {
     let mut out = Vec::new();
     while let Ok(frame) = sub.rx.try_recv() {
@@ -233,7 +241,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
     d.engine.update_settings(APP, settings).await.unwrap();
     let agent = d.agent("ann").await;
     let mut user = d.state.hub.subscribe_user(APP, "u1");
-    let mut seat = d.state.hub.subscribe_agent(agent);
+    let mut seat = d.state.hub.subscribe_agent(agent, None);
     let conversation = d.say("u1", "hello").await;
     let session = d.serve(agent, conversation).await;
     let reply = AgentAction::Send {
@@ -248,7 +256,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         .await
         .unwrap();
     drain(&mut user);
-    drain(&mut seat);
+    drain_feed(&mut seat);
     tokio::time::advance(Duration::from_secs(61)).await;
     settle().await;
     let frames = drain(&mut user);
@@ -285,7 +293,7 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         !frames.iter().any(|f| data(f)["src"] == "19"),
         "a timeout is not a normal end"
     );
-    let ended = drain(&mut seat);
+    let ended = drain_feed(&mut seat);
     assert!(
         ended
             .iter()
@@ -567,4 +575,265 @@ async fn a_socket_that_stops_reading_is_dropped_and_resumes() {
         total - got,
         "everything after is there to resume from"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_offer_lapses_and_goes_to_the_next_agent() {
+    let d = desk(3).await;
+    let mut settings = (*d.engine.settings(APP)).clone();
+    settings.reception.accept_timeout_secs = 30;
+    settings.reception.redirect_on_timeout = true;
+    settings.reception.auto_short_break = true;
+    d.engine.update_settings(APP, settings).await.unwrap();
+    let ann = d.agent("ann").await;
+    let bob = d.agent("bob").await;
+    settle().await;
+    let mut feeds = [
+        d.state.hub.subscribe_agent(ann, None),
+        d.state.hub.subscribe_agent(bob, None),
+    ];
+    let starts: Vec<u64> = feeds
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<Value>(&f.first[0]).unwrap()["feedSeq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    d.say("u1", "hello").await;
+    settle().await;
+    let first: Vec<Vec<Value>> = feeds.iter_mut().map(drain_feed).collect();
+    let offered = first
+        .iter()
+        .position(|frames| frames.iter().any(|f| f["type"] == "offer"))
+        .expect("one of them is offered the session");
+    let other = 1 - offered;
+    assert!(first[other].iter().all(|f| f["type"] != "offer"));
+    let offer = first[offered]
+        .iter()
+        .find(|f| f["type"] == "offer")
+        .unwrap();
+    let deadline = offer["deadlineMs"].as_i64().unwrap();
+    // Offered while the tasks settled (the paused clock moves 1 ms per round there).
+    let now = d.state.clock.now_ms();
+    assert!(
+        (now + 30_000 - 40..=now + 30_000).contains(&deadline),
+        "{deadline} vs {now}"
+    );
+
+    // A second before the countdown ends nothing moves; past it, the desk redirects.
+    tokio::time::advance(Duration::from_secs(29)).await;
+    settle().await;
+    assert!(drain_feed(&mut feeds[offered]).is_empty());
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    let lapsed = drain_feed(&mut feeds[offered]);
+    let released = lapsed
+        .iter()
+        .find(|f| f["type"] == "released")
+        .expect("released");
+    assert_eq!(released["reason"], "offer_expired");
+    assert_eq!(released["sessionId"], offer["sessionId"]);
+    let rest = lapsed
+        .iter()
+        .find(|f| f["type"] == "status")
+        .expect("the auto short break");
+    assert_eq!(
+        (rest["status"].as_str(), rest["restReason"].as_str()),
+        (Some("rest"), Some("missed offer"))
+    );
+    let next = drain_feed(&mut feeds[other]);
+    let redirected = next
+        .iter()
+        .find(|f| f["type"] == "offer")
+        .expect("offered to the other agent");
+    assert_eq!(redirected["sessionId"], offer["sessionId"]);
+    assert!(redirected["deadlineMs"].as_i64().unwrap() > deadline);
+
+    // Each feed is numbered one by one from where the subscription started.
+    for (i, frames) in [
+        [
+            first[0].clone(),
+            if offered == 0 {
+                lapsed.clone()
+            } else {
+                next.clone()
+            },
+        ]
+        .concat(),
+        [
+            first[1].clone(),
+            if offered == 1 {
+                lapsed.clone()
+            } else {
+                next.clone()
+            },
+        ]
+        .concat(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let seqs: Vec<u64> = frames
+            .iter()
+            .map(|f| f["feedSeq"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> = (starts[i] + 1..=starts[i] + seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "agent {i}");
+    }
+    // The view follows: the lapsed agent holds nothing, the other holds the offer.
+    let views = [d.state.hub.feeds.view(ann), d.state.hub.feeds.view(bob)];
+    assert!(views[offered].offers.is_empty() && views[offered].sessions.is_empty());
+    assert_eq!(views[other].offers.len(), 1);
+    assert_eq!(views[offered].presence.status, "rest");
+}
+
+/// A virtual number "sales" whose proactive group is the desk's group, and the rule on.
+async fn proactive_desk(timeout_secs: u32) -> (Desk, ChannelId) {
+    let d = desk(3).await;
+    let sales = ChannelId(d.state.desk.next_id());
+    let events = vec![
+        Event::ChannelSaved {
+            channel: Channel {
+                id: sales,
+                name: "Sales".into(),
+                kind: ChannelKind::InApp {
+                    user_id: "sales".into(),
+                    avatar_url: None,
+                    proactive_group: Some(d.group),
+                },
+                flow: None,
+                skill_group: Some(d.group),
+                satisfaction: None,
+            },
+        },
+        Event::ProactiveRuleChanged {
+            rule: helpline::domain::directory::ProactiveRule {
+                enabled: true,
+                timeout_secs,
+            },
+        },
+    ];
+    let events = events
+        .into_iter()
+        .map(|e| (StreamId::app(APP), e))
+        .collect();
+    let turn = d.state.desk.turn().await;
+    d.state.desk.append(&turn, APP, events).await.unwrap();
+    drop(turn);
+    (d, sales)
+}
+
+/// Makes the directory (the API's read model) know what the engine wrote for `agent` and the
+/// desk's group: the harness creates them through the engine directly.
+fn fold_into_directory(d: &Desk, agent: AgentId) {
+    for stream in [StreamId::agent(agent), StreamId::group(d.group)] {
+        let events: Vec<(StreamId, Event)> = d
+            .engine
+            .shared()
+            .log
+            .read_stream(stream, 0)
+            .unwrap()
+            .into_iter()
+            .map(|e| (stream, e.event))
+            .collect();
+        d.state.desk.fold(APP, &events);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_proactive_chat_the_user_never_answers_ends_after_the_rules_timeout() {
+    let (d, sales) = proactive_desk(60).await;
+    let ann = d.agent("ann").await;
+    fold_into_directory(&d, ann);
+    let mut feed = d.state.hub.subscribe_agent(ann, None);
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let (session, _) = d
+        .state
+        .hub
+        .start_contact(&d.state, APP, ann, sales, "u1")
+        .await
+        .unwrap();
+    settle().await;
+    // The agent writes twice; that does not push the deadline back.
+    for (i, at) in [10, 40].iter().enumerate() {
+        tokio::time::advance(Duration::from_secs(if i == 0 { *at } else { 30 })).await;
+        let say = AgentAction::Send {
+            msg_id: format!("a{i}"),
+            body: Body::Text {
+                text: "Are you there?".into(),
+            },
+        };
+        d.state
+            .hub
+            .agent_act(&d.state, ann, session, say)
+            .await
+            .unwrap();
+    }
+    drain_feed(&mut feed);
+    drain(&mut user);
+    tokio::time::advance(Duration::from_secs(19)).await;
+    settle().await;
+    assert!(
+        drain_feed(&mut feed).iter().all(|f| f["type"] != "ended"),
+        "59 s in, still live"
+    );
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    let ended: Vec<Value> = drain_feed(&mut feed)
+        .into_iter()
+        .filter(|f| f["type"] == "ended")
+        .collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        (ended[0]["sessionId"].as_u64(), ended[0]["closeBy"].as_str()),
+        (Some(session.0), Some("timer"))
+    );
+    let told = drain(&mut user);
+    assert!(
+        told.iter().any(|f| data(f)["src"] == "20"),
+        "the user hears it timed out: {told:?}"
+    );
+    assert!(d.state.hub.feeds.view(ann).sessions.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_proactive_chat_the_user_answers_lives_past_the_timeout() {
+    let (d, sales) = proactive_desk(60).await;
+    let ann = d.agent("ann").await;
+    fold_into_directory(&d, ann);
+    let mut feed = d.state.hub.subscribe_agent(ann, None);
+    let (session, conversation) = d
+        .state
+        .hub
+        .start_contact(&d.state, APP, ann, sales, "u1")
+        .await
+        .unwrap();
+    settle().await;
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let message = UserMessage {
+        to: "sales".into(),
+        msg_id: "u-1".into(),
+        online_user_only: false,
+        body: Body::Text {
+            text: "yes?".into(),
+        },
+    };
+    let sent = d
+        .state
+        .hub
+        .user_send(&d.state, APP, "u1", message)
+        .await
+        .unwrap();
+    assert_eq!(sent.conversation_id, conversation);
+    assert_eq!(
+        d.session_of(conversation).await,
+        Some(session),
+        "the answer joins the session"
+    );
+    tokio::time::advance(Duration::from_secs(3_600)).await;
+    settle().await;
+    let frames = drain_feed(&mut feed);
+    assert!(frames.iter().all(|f| f["type"] != "ended"), "{frames:?}");
+    assert_eq!(d.state.hub.feeds.view(ann).sessions.len(), 1);
 }

@@ -20,6 +20,7 @@ pub mod quick_replies;
 pub mod records;
 pub mod roles;
 pub mod satisfaction;
+pub mod sdk;
 pub mod settings;
 pub mod web;
 pub mod workstation;
@@ -264,6 +265,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workstation::transfer_targets))
         .routes(routes!(records::list_records))
         .routes(routes!(records::get_record))
+        .routes(routes!(workstation::command))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             roles::get_role,
@@ -330,6 +332,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             extensions::update_extension,
             extensions::delete_extension
         ))
+        .merge(sdk::routes())
 }
 
 /// The whole HTTP surface of the API, with the document at `/api/v1/openapi.json`.
@@ -348,6 +351,7 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/ws/im", axum::routing::get(ws::user_socket))
     .route("/ws/agent", axum::routing::get(ws::agent_socket))
+    .merge(sdk::files())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
@@ -424,7 +428,9 @@ fn finish_document(doc: &mut OpenApi) {
             &mut item.delete,
         ];
         for op in ops.into_iter().flatten() {
-            let public = path == "/api/v1/auth/login" || path.starts_with("/api/v1/web/");
+            let public = path == "/api/v1/auth/login"
+                || path == "/api/v1/sdk/sessions"
+                || path.starts_with("/api/v1/web/");
             if !public {
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",

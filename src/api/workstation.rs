@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::event::AgentStatus;
@@ -13,7 +13,7 @@ use crate::domain::ids::{AgentId, GroupId};
 
 use super::AppState;
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, Body};
 
 /// A skill group a session can go to.
 #[derive(Serialize, ToSchema)]
@@ -121,4 +121,55 @@ pub async fn transfer_targets(
         })
         .collect();
     Ok(Json(TransferTargets { groups, agents }))
+}
+
+/// A workstation command, as on the agent's socket: `{"type": "<command>", ...fields}`.
+#[derive(Deserialize, ToSchema)]
+pub struct CommandInput {
+    /// `online`, `offline`, `status`, `accept`, `end`, `send`, `quick_reply`, `typing`,
+    /// `invite_rating`, `transfer_to_group`, `transfer_to_agent`, `proactive` or `ping`.
+    pub r#type: String,
+    /// Echoed in the reply.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+}
+
+/// A command carried out.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandReply {
+    /// `ok` (or `pong` for `ping`).
+    pub r#type: String,
+    /// The command.
+    pub command: Option<String>,
+    /// The command's `ref`.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Its session.
+    pub session_id: Option<u64>,
+    /// For `send`: the client's message id.
+    pub msg_id: Option<String>,
+    /// For `send` and `proactive`: the stored message's place.
+    pub seq: Option<u64>,
+}
+
+/// Carries out a workstation command, as the agent's socket does; what it causes reaches
+/// the agent's feed (and socket) as usual. A refusal changes nothing.
+#[utoipa::path(post, path = "/workstation/commands", tag = "workstation",
+    request_body = CommandInput,
+    responses((status = 200, description = "carried out", body = CommandReply)))]
+pub async fn command(
+    State(state): State<AppState>,
+    who: Principal,
+    Body(input): Body<serde_json::Value>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let agent = who.agent.ok_or_else(|| {
+        ApiError::forbidden("workstation commands are an agent's, not an API key's")
+    })?;
+    let handled = super::ws::agent_command(&state, who.app, agent, &input.to_string()).await;
+    let reply = handled.frame();
+    handled.outcome?;
+    serde_json::from_str(&reply)
+        .map(Json)
+        .map_err(|_| ApiError::Internal("reply"))
 }

@@ -57,6 +57,8 @@ pub struct UserSocketQuery {
 pub struct AgentSocketQuery {
     /// The sign-in token.
     pub token: Option<String>,
+    /// `<feed>:<feedSeq>`: the feed id and the last number the client received.
+    pub resume: Option<String>,
 }
 
 /// The credential of a socket: `token` in the query, `Authorization: Bearer`, or (users
@@ -309,7 +311,8 @@ pub fn check_user_frame(text: &str) -> Result<(), ApiError> {
 
 /// Reads an agent's frame as the socket does, without acting on it. For fuzzing and tests.
 pub fn check_agent_frame(text: &str) -> Result<(), ApiError> {
-    match read_frame::<AgentInbound>(text)? {
+    let (_, text) = take_ref(text)?;
+    match read_frame::<AgentInbound>(&text)? {
         AgentInbound::Send { body, .. } => {
             body.check()?;
             Ok(())
@@ -379,28 +382,67 @@ pub async fn agent_socket(
             message: "change your password first (POST /api/v1/auth/password)".to_owned(),
         });
     }
+    let resume = query
+        .resume
+        .as_deref()
+        .map(crate::im::feed::parse_resume)
+        .transpose()
+        .map_err(|e| ApiError::invalid("resume", e))?;
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)
-        .on_upgrade(move |socket| serve_agent(state, who.app, agent, token, socket)))
+        .on_upgrade(move |socket| serve_agent(state, agent, token, resume, socket)))
+}
+
+/// Longest `ref` a command may carry.
+const MAX_REF_CHARS: usize = 128;
+
+/// Takes a command's `ref` (echoed in its reply) out of its frame. A frame that is not a JSON
+/// object is left for the frame reader to refuse.
+fn take_ref(text: &str) -> Result<(Option<String>, std::borrow::Cow<'_, str>), ApiError> {
+    use std::borrow::Cow;
+    if text.len() > MAX_FRAME_BYTES || !text.contains("\"ref\"") {
+        return Ok((None, Cow::Borrowed(text)));
+    }
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(text) else {
+        return Ok((None, Cow::Borrowed(text)));
+    };
+    let reference = match map.remove("ref") {
+        None => return Ok((None, Cow::Borrowed(text))),
+        Some(serde_json::Value::String(r)) if r.chars().count() <= MAX_REF_CHARS => r,
+        Some(serde_json::Value::String(_)) => {
+            return Err(ApiError::invalid(
+                "ref",
+                format!("longer than {MAX_REF_CHARS} characters"),
+            ));
+        }
+        Some(_) => return Err(ApiError::invalid("ref", "not a string")),
+    };
+    let rest = serde_json::Value::Object(map).to_string();
+    Ok((Some(reference), Cow::Owned(rest)))
 }
 
 async fn serve_agent(
     state: AppState,
-    app: AppId,
     agent: AgentId,
     token: String,
+    resume: Option<crate::im::feed::Resume>,
     socket: WebSocket,
 ) {
-    let mut subscription = state.hub.subscribe_agent(agent);
-    let mut signouts = state.signouts.subscribe();
+    let mut feed = state.hub.subscribe_agent(agent, resume.as_ref());
     let (mut sink, mut stream) = socket.split();
     let mut open = true;
+    for frame in std::mem::take(&mut feed.first) {
+        if !send(&mut sink, &frame).await {
+            open = false;
+            break;
+        }
+    }
     while open {
         tokio::select! {
             inbound = stream.next() => {
                 let reply = match read(inbound) {
                     Read::Text(text) => agent_frame(&state, agent, &token, text.as_str()).await,
-                    Read::Binary => Some(hub::agent_error(None, &not_text())),
+                    Read::Binary => Some(hub::agent_error(None, None, &not_text())),
                     Read::Nothing => None,
                     Read::Closed => break,
                 };
@@ -408,23 +450,15 @@ async fn serve_agent(
                     open = send(&mut sink, &reply).await;
                 }
             }
-            outbound = subscription.rx.recv() => match outbound {
-                Some(frame) => open = send(&mut sink, &frame.text).await,
+            // The feed closes the channel when the socket stalls or its sign-in ends (after
+            // the `signed_out` frame).
+            outbound = feed.rx.recv() => match outbound {
+                Some(frame) => open = send(&mut sink, &frame).await,
                 None => break,
-            },
-            notice = signouts.recv() => match notice {
-                Ok(n) if n.app == app && n.agent == agent => {
-                    let cause = serde_json::to_value(n.cause).unwrap_or_default();
-                    let frame = serde_json::json!({"type": "signed_out", "cause": cause});
-                    let _ = send(&mut sink, &frame.to_string()).await;
-                    break;
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
         }
     }
-    state.hub.unsubscribe_agent(agent, subscription.id());
+    state.hub.unsubscribe_agent(agent, feed.id());
     close(&mut sink).await;
 }
 
@@ -512,6 +546,16 @@ enum AgentInbound {
         msg_id: String,
         quick_reply_id: crate::domain::ids::QuickReplyId,
     },
+    /// Start a chat with an in-app user through a virtual number (proactive contact), or
+    /// contact the user of a finished conversation again through its virtual number.
+    Proactive {
+        #[serde(default)]
+        user_id: Option<String>,
+        #[serde(default)]
+        virtual_number: Option<String>,
+        #[serde(default)]
+        conversation_id: Option<ConversationId>,
+    },
     /// Accept an offered session.
     Accept { session_id: SessionId },
     /// Send the user a message (text, or a card: custom with src "22").
@@ -530,7 +574,7 @@ enum AgentInbound {
     Ping {},
 }
 
-/// Handles one frame from an agent; answers the frame to send back.
+/// Handles one frame from an agent's socket; answers the frame to send back.
 pub async fn agent_frame(
     state: &ApiState,
     agent: AgentId,
@@ -538,23 +582,102 @@ pub async fn agent_frame(
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
     // The sign-in may have ended or expired since the socket opened.
-    let app = match super::auth::signed(state, token) {
-        Ok(who) => who.app,
-        Err(e) => return Some(hub::agent_error(None, &e)),
+    let handled = match super::auth::signed(state, token) {
+        Ok(who) => agent_command(state, who.app, agent, text).await,
+        Err(e) => Handled {
+            command: None,
+            reference: None,
+            outcome: Err(e),
+        },
     };
-    let frame = match read_frame::<AgentInbound>(text) {
-        Ok(frame) => frame,
-        Err(e) => {
-            // Name the command when the frame says which, so clients can match the answer.
-            let command = serde_json::from_str::<serde_json::Value>(text)
-                .ok()
-                .and_then(|v| v.get("type")?.as_str().map(str::to_owned));
-            return Some(hub::agent_error(command.as_deref(), &e));
+    Some(handled.frame())
+}
+
+/// What an agent's command came to.
+pub struct Handled {
+    /// The command, when the frame named one.
+    pub command: Option<String>,
+    /// The command's `ref`.
+    pub reference: Option<String>,
+    /// Done, or refused (nothing changed).
+    pub outcome: Result<Done, ApiError>,
+}
+
+/// A command carried out.
+pub enum Done {
+    /// An answer to `ping`.
+    Pong,
+    /// Anything else: its session, and for `send` the message's id and place.
+    Ok {
+        /// The session.
+        session: Option<SessionId>,
+        /// For `send`: the client's message id.
+        msg_id: Option<String>,
+        /// For `send`: the stored message's place.
+        seq: Option<u64>,
+    },
+}
+
+impl Handled {
+    /// The reply as a frame: `ok`, `pong` or `error`.
+    pub fn frame(&self) -> std::sync::Arc<str> {
+        let reference = self.reference.as_deref();
+        let command = self.command.as_deref();
+        match &self.outcome {
+            Ok(Done::Pong) => match reference {
+                Some(r) => serde_json::json!({"type": "pong", "ref": r})
+                    .to_string()
+                    .into(),
+                None => r#"{"type":"pong"}"#.into(),
+            },
+            Ok(Done::Ok {
+                session,
+                msg_id,
+                seq,
+            }) => serde_json::to_string(&hub::AgentFrame::Ok {
+                command: command.unwrap_or_default(),
+                r#ref: reference,
+                session_id: *session,
+                msg_id: msg_id.as_deref(),
+                seq: *seq,
+            })
+            .map(Into::into)
+            .unwrap_or_else(|_| hub::agent_error(command, reference, &ApiError::Internal("ok"))),
+            Err(e) => hub::agent_error(command, reference, e),
         }
+    }
+}
+
+/// Carries out one command of an agent (a socket frame or a REST body).
+pub async fn agent_command(state: &ApiState, app: AppId, agent: AgentId, text: &str) -> Handled {
+    // Name the command when the frame says which, so clients can match the answer.
+    let command_of = || {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
+    };
+    let refused = |reference: Option<String>, e: ApiError| Handled {
+        command: command_of(),
+        reference,
+        outcome: Err(e),
+    };
+    let (reference, text) = match take_ref(text) {
+        Ok(taken) => taken,
+        Err(e) => return refused(None, e),
+    };
+    let frame = match read_frame::<AgentInbound>(&text) {
+        Ok(frame) => frame,
+        Err(e) => return refused(reference, e),
     };
     let engine = &state.desk.engine;
     let (name, session, outcome) = match frame {
-        AgentInbound::Ping {} => return Some(r#"{"type":"pong"}"#.into()),
+        AgentInbound::Ping {} => {
+            return Handled {
+                command: Some("ping".to_owned()),
+                reference,
+                outcome: Ok(Done::Pong),
+            };
+        }
         AgentInbound::Online {} => (
             "online",
             None,
@@ -635,6 +758,46 @@ pub async fn agent_frame(
             };
             ("quick_reply", Some(session_id), done)
         }
+        AgentInbound::Proactive {
+            user_id,
+            virtual_number,
+            conversation_id,
+        } => {
+            let party = match (user_id, virtual_number, conversation_id) {
+                (Some(user), Some(number), None) => {
+                    let channel = state.desk.read().virtual_number(app, &number);
+                    channel.map(|c| (c, user)).ok_or_else(|| {
+                        ApiError::invalid(
+                            "virtualNumber",
+                            format!("{number:?} is not a virtual number of this app"),
+                        )
+                    })
+                }
+                (None, None, Some(conversation)) => {
+                    state.hub.conversation_party(app, conversation).await
+                }
+                (None, Some(_), None) => Err(ApiError::invalid("userId", "missing")),
+                (Some(_), None, None) => Err(ApiError::invalid("virtualNumber", "missing")),
+                (None, None, None) => Err(ApiError::invalid(
+                    "userId",
+                    "name the user and virtual number, or a conversationId",
+                )),
+                _ => Err(ApiError::invalid(
+                    "conversationId",
+                    "give either a conversationId or a userId and virtualNumber, not both",
+                )),
+            };
+            let started = match party {
+                Ok((channel, user)) => state
+                    .hub
+                    .start_contact(state, app, agent, channel, &user)
+                    .await
+                    .map(|(session, _)| session),
+                Err(e) => Err(e),
+            };
+            let session = started.as_ref().ok().copied();
+            ("proactive", session, started.map(|_| None))
+        }
         AgentInbound::Accept { session_id } => (
             "accept",
             Some(session_id),
@@ -653,18 +816,15 @@ pub async fn agent_frame(
                 body,
             };
             let done = state.hub.agent_act(state, agent, session_id, action).await;
-            let reply = match done {
-                Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
-                    command: "send",
-                    session_id: Some(session_id),
-                    msg_id: Some(&msg_id),
+            return Handled {
+                command: Some("send".to_owned()),
+                reference,
+                outcome: done.map(|seq| Done::Ok {
+                    session: Some(session_id),
+                    msg_id: Some(msg_id),
                     seq,
-                })
-                .map(Into::into)
-                .unwrap_or_else(|_| hub::agent_error(Some("send"), &ApiError::Internal("ok"))),
-                Err(e) => hub::agent_error(Some("send"), &e),
+                }),
             };
-            return Some(reply);
         }
         AgentInbound::Typing { session_id } => (
             "typing",
@@ -691,17 +851,15 @@ pub async fn agent_frame(
                 .await,
         ),
     };
-    Some(match outcome {
-        Ok(seq) => serde_json::to_string(&hub::AgentFrame::Ok {
-            command: name,
-            session_id: session,
+    Handled {
+        command: Some(name.to_owned()),
+        reference,
+        outcome: outcome.map(|seq| Done::Ok {
+            session,
             msg_id: None,
             seq,
-        })
-        .map(Into::into)
-        .unwrap_or_else(|_| hub::agent_error(Some(name), &ApiError::Internal("ok"))),
-        Err(e) => hub::agent_error(Some(name), &e),
-    })
+        }),
+    }
 }
 
 #[cfg(test)]

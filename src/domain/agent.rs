@@ -87,6 +87,19 @@ impl AgentState {
     }
 
     /// Whether a group whose reception limit is `limit` may reserve this agent now.
+    /// Whether the agent may start a session with a user itself (proactive contact): any
+    /// status but offline, whatever its load (it chose to).
+    pub fn can_start_contact(&self) -> Result<(), RefuseReason> {
+        if self.deleted {
+            return Err(RefuseReason::Gone);
+        }
+        if self.status == AgentStatus::Offline {
+            return Err(RefuseReason::Offline);
+        }
+        Ok(())
+    }
+
+    /// Whether the agent can take a session offered by a group whose limit is `limit`.
     pub fn can_reserve(&self, limit: u32) -> Result<(), RefuseReason> {
         if self.deleted {
             return Err(RefuseReason::Gone);

@@ -7,12 +7,15 @@ pub mod agent;
 pub mod conversation;
 pub mod directory;
 pub mod event;
+pub mod flow;
 pub mod group;
 pub mod ids;
 pub mod routing;
+pub mod sdk;
 pub mod service;
 pub mod session;
 pub mod settings;
+pub mod workstation;
 pub mod world;
 
 #[cfg(test)]

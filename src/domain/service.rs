@@ -254,7 +254,9 @@ impl Service {
                     effects.push(Effect::Queued(*group));
                 }
                 Event::SessionOffered { .. } => self.queued_in = None,
-                Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+                Event::SessionAssigned { agent, .. }
+                | Event::SessionAccepted { agent }
+                | Event::SessionStartedByAgent { agent, .. } => {
                     self.queued_in = None;
                     self.served_by = Some(*agent);
                     if self.seat != Some(*agent) {

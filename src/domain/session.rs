@@ -83,6 +83,9 @@ pub struct SessionState {
     pub agents: Vec<AgentId>,
     /// When the session ends unless the user answers the agent.
     pub reply_deadline_ms: Option<i64>,
+    /// Started by an agent and the user has not written yet: the agent's messages keep the
+    /// proactive deadline instead of arming the user-reply timeout.
+    pub unanswered: bool,
 }
 
 /// What decisions about a session depend on besides its state.
@@ -231,6 +234,7 @@ impl SessionState {
             route: None,
             agents: Vec::new(),
             reply_deadline_ms: None,
+            unanswered: false,
         }
     }
 
@@ -268,6 +272,25 @@ impl SessionState {
         }
         timers
     }
+}
+
+/// The first events of a session an agent starts with a user (proactive contact): created,
+/// and in service with `agent` until the user answers or `answer_by_ms` passes.
+pub fn start_by_agent(
+    channel: ChannelId,
+    user: &str,
+    agent: AgentId,
+    group: GroupId,
+    answer_by_ms: i64,
+) -> Result<Vec<Event>, Rejection> {
+    Ok(vec![
+        create(channel, user, Some(agent))?,
+        Event::SessionStartedByAgent {
+            agent,
+            group,
+            answer_by_ms,
+        },
+    ])
 }
 
 /// Checks a new session's user id and returns its first event.
@@ -474,7 +497,11 @@ pub fn decide(
         SessionCommand::AgentMessage { agent, text } => {
             serving(*agent)?;
             check_text("text", text)?;
-            let reply_deadline_ms = ctx.settings.user_reply_timeout_ms().map(|t| ctx.now_ms + t);
+            let reply_deadline_ms = if state.unanswered {
+                state.reply_deadline_ms
+            } else {
+                ctx.settings.user_reply_timeout_ms().map(|t| ctx.now_ms + t)
+            };
             Ok(vec![Event::SessionAgentMessage {
                 agent: *agent,
                 text: text.clone(),
@@ -591,7 +618,23 @@ pub fn apply(state: &mut SessionState, event: &Event) {
                 *overdue = true;
             }
         }
-        Event::SessionUserMessage { .. } => state.reply_deadline_ms = None,
+        Event::SessionUserMessage { .. } => {
+            state.reply_deadline_ms = None;
+            state.unanswered = false;
+        }
+        Event::SessionStartedByAgent {
+            agent,
+            group,
+            answer_by_ms,
+        } => {
+            state.phase = Phase::InService {
+                agent: *agent,
+                group: Some(*group),
+            };
+            state.agents.push(*agent);
+            state.reply_deadline_ms = Some(*answer_by_ms);
+            state.unanswered = true;
+        }
         Event::SessionAgentMessage {
             reply_deadline_ms, ..
         } => state.reply_deadline_ms = *reply_deadline_ms,
@@ -647,6 +690,17 @@ pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
         Event::SessionAccepted { agent } => {
             vec![SessionAction::Served { agent: *agent }]
         }
+        Event::SessionStartedByAgent {
+            agent,
+            answer_by_ms,
+            ..
+        } => vec![
+            SessionAction::Confirm { agent: *agent },
+            SessionAction::Served { agent: *agent },
+            SessionAction::ArmReplyTimer {
+                deadline_ms: *answer_by_ms,
+            },
+        ],
         Event::SessionOfferMissed { agent, cause, .. } => {
             let mut actions = vec![SessionAction::Release { agent: *agent }];
             if *cause == MissCause::Timeout {
@@ -816,6 +870,60 @@ mod tests {
         given(&past)
             .when(SessionCommand::Accept { agent: A })
             .then_expect(&[Event::SessionAccepted { agent: A }]);
+    }
+
+    #[test]
+    fn a_session_an_agent_starts_keeps_its_deadline_until_the_user_answers() {
+        let g = GroupId(9);
+        let mut c = ctx(5_000);
+        std::sync::Arc::make_mut(&mut c.settings).user_reply_timeout_secs = 60;
+        let past = start_by_agent(ChannelId(3), "u1", A, g, 600_000).unwrap();
+        let mut state = SessionState::new(SessionId(1), AppId(1));
+        for e in &past {
+            apply(&mut state, e);
+        }
+        assert_eq!(state.holder(), Some(A));
+        assert_eq!(state.reply_deadline_ms, Some(600_000));
+        // The agent's own messages keep the proactive deadline, not the reply timeout's.
+        given(&past)
+            .with(c.clone())
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: Some(600_000),
+            }]);
+        // Once the user wrote, the app's reply timeout applies again.
+        let mut answered = past.clone();
+        answered.push(Event::SessionUserMessage { text: "hi".into() });
+        given(&answered)
+            .with(c.clone())
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: Some(65_000),
+            }]);
+        // Unanswered at the deadline: ended by the timer.
+        c.now_ms = 600_000;
+        given(&past)
+            .with(c)
+            .when(SessionCommand::ReplyExpired {
+                deadline_ms: 600_000,
+            })
+            .then_expect(&[Event::SessionEnded {
+                close_by: CloseBy::Timer,
+            }]);
+        assert!(
+            start_by_agent(ChannelId(3), "", A, g, 1).is_err(),
+            "a user id is needed"
+        );
     }
 
     #[test]

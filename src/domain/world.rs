@@ -165,7 +165,9 @@ impl World {
         let after = state.holder();
         if matches!(
             env.event,
-            Event::SessionAssigned { .. } | Event::SessionAccepted { .. }
+            Event::SessionAssigned { .. }
+                | Event::SessionAccepted { .. }
+                | Event::SessionStartedByAgent { .. }
         ) && let Some(agent) = after
         {
             self.last_receptionist

@@ -15,7 +15,7 @@ use crate::domain::ids::{AgentId, GroupId, SessionId, StreamId};
 use crate::domain::routing::RefuseReason;
 use crate::engine::group::GroupMsg;
 use crate::engine::session::SessionMsg;
-use crate::engine::{Reply, Shared, reply_now};
+use crate::engine::{Reply, Shared, reply_now, reply_on_durable};
 
 /// An agent as its groups see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +67,14 @@ pub enum AgentMsg {
     Hold {
         /// The session.
         session: SessionId,
+    },
+    /// The agent starts `session` with a user itself (proactive contact): granted when it
+    /// is online, whatever its status and load. Answered with the sessions held before.
+    StartContact {
+        /// The session.
+        session: SessionId,
+        /// The answer.
+        reply: RpcReplyPort<Result<u32, RefuseReason>>,
     },
     /// The agent is a member of a group (again): report to it.
     Join {
@@ -152,9 +160,17 @@ impl AgentRuntime {
         }
         let now = self.shared.clock.now_ms();
         let stream = StreamId::agent(self.state.id);
-        if let Err(e) =
-            self.shared
-                .append(self.state.app, stream, &events, now, reply, events.clone())
+        let on_durable = reply.map(|port| reply_on_durable(port, events.clone()));
+        let on_durable = agent_news(
+            &self.shared,
+            self.state.app,
+            self.state.id,
+            &events,
+            on_durable,
+        );
+        if let Err(e) = self
+            .shared
+            .append_then(self.state.app, stream, &events, now, on_durable)
         {
             tracing::error!(agent = %self.state.id, error = %e, "append failed");
             return;
@@ -282,6 +298,18 @@ impl Actor for AgentActor {
                     state.broadcast(None);
                 }
             }
+            AgentMsg::StartContact { session, reply } => {
+                let verdict = state.state.can_start_contact();
+                let held = state.state.load();
+                if verdict.is_ok() && state.state.sessions.insert(session) {
+                    state.idle_since_ms = state.shared.clock.now_ms();
+                    state.broadcast(None);
+                }
+                if reply.send(verdict.map(|()| held)).is_err() {
+                    // Nobody will start the session: give the capacity back.
+                    state.state.sessions.remove(&session);
+                }
+            }
             AgentMsg::Hold { session } => {
                 state.unconfirmed.remove(&session);
                 if state.state.sessions.insert(session) {
@@ -326,4 +354,38 @@ impl Actor for AgentActor {
         }
         Ok(())
     }
+}
+
+/// Wraps `completion` so the agent observers hear of `events` once they are durable.
+fn agent_news(
+    shared: &Shared,
+    app: crate::domain::ids::AppId,
+    agent: AgentId,
+    events: &[Event],
+    completion: Option<crate::log::Completion>,
+) -> Option<crate::log::Completion> {
+    let observers = shared
+        .registry
+        .agent_news
+        .read()
+        .map(|o| o.clone())
+        .unwrap_or_default();
+    if observers.is_empty() {
+        return completion;
+    }
+    let news = crate::engine::registry::AgentNews {
+        app,
+        agent,
+        events: events.to_vec(),
+    };
+    Some(Box::new(move |result| {
+        if result.is_ok() {
+            for observer in &observers {
+                let _ = observer.send(news.clone());
+            }
+        }
+        if let Some(completion) = completion {
+            completion(result);
+        }
+    }))
 }

@@ -21,7 +21,7 @@ use crate::domain::settings::AppSettings;
 use crate::domain::world::World;
 use crate::engine::agent::{AgentMsg, AgentView, ReserveReply};
 use crate::engine::group::{GroupDump, GroupMsg};
-use crate::engine::registry::{Child, Registry, SessionSlot};
+use crate::engine::registry::{Child, Observers, Registry, SessionSlot};
 use crate::engine::session::SessionMsg;
 use crate::engine::spawn::{spawn_agent, spawn_group, spawn_session, spawn_timers};
 use crate::engine::supervisor::{Supervisor, SupervisorMsg};
@@ -79,7 +79,24 @@ impl Engine {
         clock: Clock,
         world: World,
     ) -> Result<Engine, EngineError> {
+        Self::start_observed(log, clock, world, Observers::default()).await
+    }
+
+    /// Starts the actors of `world` with `observers` told of every durable session and agent
+    /// event from the first one on.
+    pub async fn start_observed(
+        log: Arc<dyn EventLog>,
+        clock: Clock,
+        world: World,
+        observers: Observers,
+    ) -> Result<Engine, EngineError> {
         let registry = Arc::new(Registry::new(world.max_id));
+        if let Ok(mut o) = registry.session_news.write() {
+            o.extend(observers.sessions);
+        }
+        if let Ok(mut o) = registry.agent_news.write() {
+            o.extend(observers.agents);
+        }
         for app in world.apps.values() {
             registry.apps.insert(app.id, app.name.clone());
             registry
@@ -183,6 +200,16 @@ impl Engine {
         observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::SessionNews>,
     ) {
         if let Ok(mut observers) = self.shared.registry.session_news.write() {
+            observers.push(observer);
+        }
+    }
+
+    /// Tells `observer` of every agent's events (login, status, logout) once durable.
+    pub fn observe_agents(
+        &self,
+        observer: tokio::sync::mpsc::UnboundedSender<crate::engine::registry::AgentNews>,
+    ) {
+        if let Ok(mut observers) = self.shared.registry.agent_news.write() {
             observers.push(observer);
         }
     }
@@ -487,6 +514,57 @@ impl Engine {
         enqueue_waiting(&self.shared, &state);
         rx.await
             .map_err(|_| EngineError::Unavailable("log stopped before answering".into()))??;
+        Ok(id)
+    }
+
+    /// An agent starts a session with `user` on `channel` (proactive contact), in service
+    /// with the agent at once; it ends unless the user answers by `answer_by_ms`. The agent
+    /// must be online (any status); the caller checks the app's rule and the channel's
+    /// proactive group.
+    pub async fn start_proactive(
+        &self,
+        app: AppId,
+        channel: ChannelId,
+        user: &str,
+        agent: AgentId,
+        group: GroupId,
+        answer_by_ms: i64,
+    ) -> Result<SessionId, EngineError> {
+        self.app(app)?;
+        self.check_group(app, group)?;
+        if self.shared.registry.agent_apps.get(&agent).map(|a| *a) != Some(app) {
+            return Err(not_found(agent));
+        }
+        let events =
+            crate::domain::session::start_by_agent(channel, user, agent, group, answer_by_ms)?;
+        let id = SessionId(self.shared.registry.next_id());
+        let target = self.agent_actor(agent)?;
+        let taken = ask(&target, |port| AgentMsg::StartContact {
+            session: id,
+            reply: port,
+        })
+        .await?;
+        if let Err(reason) = taken {
+            return Err(Rejection::conflict(format_args!(
+                "{agent} cannot start a session: {}",
+                describe(&reason)
+            ))
+            .into());
+        }
+        let sup = self.supervisor.get_cell();
+        let opened = async {
+            let actor = spawn_session(&self.shared, &sup, SessionState::new(id, app)).await?;
+            ask(&actor, |port| SessionMsg::OpenWith {
+                events,
+                reply: Some(port),
+            })
+            .await?
+        }
+        .await;
+        if let Err(e) = opened {
+            let _ = target.cast(AgentMsg::Release { session: id });
+            return Err(e);
+        }
         Ok(id)
     }
 

@@ -96,6 +96,29 @@ impl SessionNews {
     }
 }
 
+/// An agent's events (login, status, logout), as told to an agent observer once durable:
+/// how the workstation hears of status changes the engine made on its own (a missed offer's
+/// short break) or an administrator made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentNews {
+    /// The app.
+    pub app: AppId,
+    /// The agent.
+    pub agent: AgentId,
+    /// Its events, in log order.
+    pub events: Vec<crate::domain::event::Event>,
+}
+
+/// Who hears of the engine's durable news; registered before any actor starts, so nothing
+/// decided at start (an offer timing out during replay) goes unheard.
+#[derive(Clone, Debug, Default)]
+pub struct Observers {
+    /// Told of every session's events.
+    pub sessions: Vec<tokio::sync::mpsc::UnboundedSender<SessionNews>>,
+    /// Told of every agent's events.
+    pub agents: Vec<tokio::sync::mpsc::UnboundedSender<AgentNews>>,
+}
+
 /// Counters of the engine's own health.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -133,6 +156,8 @@ pub struct Registry {
     pub stats: EngineStats,
     /// Told of every session's events once durable.
     pub session_news: std::sync::RwLock<Vec<tokio::sync::mpsc::UnboundedSender<SessionNews>>>,
+    /// Told of every agent's events once durable.
+    pub agent_news: std::sync::RwLock<Vec<tokio::sync::mpsc::UnboundedSender<AgentNews>>>,
     next_id: AtomicU64,
 }
 

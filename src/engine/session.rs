@@ -26,6 +26,13 @@ pub enum SessionMsg {
         /// Answered once durable.
         reply: Option<Reply<()>>,
     },
+    /// Open the session with its first events already decided (a session an agent starts).
+    OpenWith {
+        /// The events, validated.
+        events: Vec<Event>,
+        /// Answered once durable.
+        reply: Option<Reply<()>>,
+    },
     /// A command from the API, a group, an agent or a timer.
     Command(SessionCommand, Option<Reply<()>>),
     /// A command whose caller hears back once its events are in the log's order, before
@@ -296,6 +303,9 @@ impl Actor for SessionActor {
                         cause: crate::domain::event::QueueCause::New,
                     });
                 }
+                state.record(&myself, events, reply);
+            }
+            SessionMsg::OpenWith { events, reply } => {
                 state.record(&myself, events, reply);
             }
             SessionMsg::Command(command, reply) => state.command(&myself, command, reply),

@@ -26,11 +26,14 @@ use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::domain::conversation::{Body, ConversationEntry, Conversations, Message, Sender, Sent};
 use crate::domain::directory::{AppDirectory, ChannelKind, SatisfactionConfig};
+use crate::domain::event::{AgentStatus, MissCause};
 use crate::domain::event::{CloseBy, Event};
 use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId, SessionId, StreamId};
 use crate::domain::service::{self, Effect, RateError};
 use crate::domain::session::SessionCommand;
-use crate::engine::registry::SessionNews;
+use crate::domain::workstation::{Change, Offer, Presence, Seat, View};
+use crate::engine::registry::{AgentNews, Observers, SessionNews};
+use crate::im::feed::{FeedSubscription, Feeds, Resume};
 use crate::im::protocol::DeskMessage;
 
 /// Frames waiting for a slow socket; past this the socket is closed and its client resumes.
@@ -161,8 +164,12 @@ pub enum AgentFrame<'a> {
         user: &'a str,
         /// The channel.
         channel_id: Option<ChannelId>,
+        /// The channel's name.
+        channel_name: Option<&'a str>,
         /// When the offer lapses, ms since the epoch.
         deadline_ms: i64,
+        /// The agent who handed it over, for a transfer.
+        transferred_by: Option<AgentId>,
     },
     /// The agent serves the session now.
     Seated {
@@ -170,6 +177,12 @@ pub enum AgentFrame<'a> {
         session_id: SessionId,
         /// Its conversation.
         conversation_id: Option<ConversationId>,
+        /// The user.
+        user: &'a str,
+        /// The channel.
+        channel_id: Option<ChannelId>,
+        /// The agent who handed it over, for a transfer.
+        transferred_by: Option<AgentId>,
     },
     /// The conversation so far, when the agent takes a session: its latest stored messages
     /// (older ones through the conversation's history).
@@ -200,10 +213,35 @@ pub enum AgentFrame<'a> {
         /// Text or custom.
         body: &'a Body,
     },
-    /// The session left the agent (transferred, or its offer ended).
+    /// The session left the agent.
     Released {
         /// The session.
         session_id: SessionId,
+        /// `transferred` (the agent handed it on), `offer_expired` (the countdown ran out and
+        /// the desk offers it elsewhere) or `unavailable` (the agent went offline).
+        reason: &'static str,
+    },
+    /// The user is typing.
+    Typing {
+        /// The session.
+        session_id: Option<SessionId>,
+        /// The conversation.
+        conversation_id: ConversationId,
+    },
+    /// The agent's status changed (by the agent, an administrator or the desk).
+    Status {
+        /// Logged in.
+        online: bool,
+        /// `offline`, `free`, `busy`, `rest`, `arrange` or `not_ready`.
+        status: &'static str,
+        /// The rest reason, for `rest`.
+        rest_reason: Option<&'a str>,
+    },
+    /// The sign-in ended (a newer sign-in, a sign-out, a password change, an administrator):
+    /// the socket closes after this frame.
+    SignedOut {
+        /// Why.
+        cause: crate::domain::directory::SignOutCause,
     },
     /// The session ended.
     Ended {
@@ -225,6 +263,9 @@ pub enum AgentFrame<'a> {
     Ok {
         /// The command.
         command: &'a str,
+        /// The command's `ref`, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        r#ref: Option<&'a str>,
         /// Its session.
         session_id: Option<SessionId>,
         /// For `send`: the client's id and the stored message's place.
@@ -236,6 +277,9 @@ pub enum AgentFrame<'a> {
     Error {
         /// The command.
         command: Option<&'a str>,
+        /// The command's `ref`, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        r#ref: Option<&'a str>,
         /// The error code, as in the REST API's errors.
         error: &'a str,
         /// The field at fault.
@@ -264,10 +308,11 @@ pub fn user_error(msg_id: Option<&str>, error: &ApiError) -> Arc<str> {
 }
 
 /// An error as an agent frame.
-pub fn agent_error(command: Option<&str>, error: &ApiError) -> Arc<str> {
+pub fn agent_error(command: Option<&str>, reference: Option<&str>, error: &ApiError) -> Arc<str> {
     let body = error.body();
     text_of(&AgentFrame::Error {
         command,
+        r#ref: reference,
         error: &body.error.code,
         field: body.error.field.as_deref(),
         message: &body.error.message,
@@ -389,15 +434,32 @@ pub struct Hub {
     by_session: DashMap<SessionId, Served>,
     holders: DashMap<SessionId, AgentId>,
     waiting: DashMap<ConversationId, Waiting>,
+    /// Who handed a session over, until someone takes it.
+    transferred_by: DashMap<SessionId, AgentId>,
     users: DashMap<(AppId, String), Vec<Subscriber>>,
-    agents: DashMap<AgentId, Vec<Subscriber>>,
+    /// Every agent's numbered feed, with its workstation view.
+    pub feeds: Feeds,
     next_subscriber: AtomicU64,
+    observers: Observers,
+    news: std::sync::Mutex<Option<NewsReceivers>>,
+}
+
+/// Where the engine's news reach the hub (taken by [`Hub::start`]).
+struct NewsReceivers {
+    sessions: mpsc::UnboundedReceiver<SessionNews>,
+    agents: mpsc::UnboundedReceiver<AgentNews>,
 }
 
 impl Hub {
     /// A hub over the conversations the log folded into (their services already follow
-    /// their live sessions) and the live sessions' holders.
-    pub fn new(conversations: Conversations, holders: Vec<(SessionId, AgentId)>) -> Self {
+    /// their live sessions), the live sessions' holders and the agents' workstation views.
+    pub fn new(
+        conversations: Conversations,
+        holders: Vec<(SessionId, AgentId)>,
+        views: Vec<(AgentId, View)>,
+    ) -> Self {
+        let (sessions_tx, sessions) = mpsc::unbounded_channel();
+        let (agents_tx, agents) = mpsc::unbounded_channel();
         let hub = Hub {
             conversations: DashMap::new(),
             by_key: DashMap::new(),
@@ -405,9 +467,15 @@ impl Hub {
             by_session: DashMap::new(),
             holders: holders.into_iter().collect(),
             waiting: DashMap::new(),
+            transferred_by: DashMap::new(),
             users: DashMap::new(),
-            agents: DashMap::new(),
+            feeds: Feeds::new(views),
             next_subscriber: AtomicU64::new(1),
+            observers: Observers {
+                sessions: vec![sessions_tx],
+                agents: vec![agents_tx],
+            },
+            news: std::sync::Mutex::new(Some(NewsReceivers { sessions, agents })),
         };
         for entry in conversations.into_entries() {
             hub.index(&entry);
@@ -436,12 +504,60 @@ impl Hub {
 
     /// The hub of a folded log: takes its conversations, and the holders of its live sessions.
     pub fn from_world(world: &mut crate::domain::world::World) -> Self {
+        use crate::domain::session::Phase;
         let holders = world
             .sessions
             .values()
             .filter_map(|s| Some((s.id, s.holder()?)))
             .collect();
-        Self::new(std::mem::take(&mut world.conversations), holders)
+        let mut views: std::collections::HashMap<AgentId, View> = world
+            .agents
+            .values()
+            .map(|a| {
+                let view = View {
+                    presence: Presence::of(&a.status),
+                    ..View::default()
+                };
+                (a.id, view)
+            })
+            .collect();
+        for s in world.sessions.values() {
+            let conversation = world.conversations.find(s.app, s.channel, &s.user);
+            let seat = Seat {
+                session_id: s.id,
+                conversation_id: conversation,
+                user: s.user.clone(),
+                channel_id: Some(s.channel),
+            };
+            match s.phase {
+                Phase::Offered {
+                    agent, deadline_ms, ..
+                } => {
+                    let offer = Offer { seat, deadline_ms };
+                    views
+                        .entry(agent)
+                        .or_default()
+                        .apply(&Change::Offered(offer));
+                }
+                Phase::InService { agent, .. } => {
+                    views.entry(agent).or_default().apply(&Change::Seated(seat));
+                }
+                _ => {}
+            }
+        }
+        Self::new(
+            std::mem::take(&mut world.conversations),
+            holders,
+            views.into_iter().collect(),
+        )
+    }
+
+    /// The engine observers the hub listens through: give them to
+    /// [`Engine::start_observed`] so the hub hears of everything from the engine's start.
+    ///
+    /// [`Engine::start_observed`]: crate::engine::Engine::start_observed
+    pub fn observers(&self) -> Observers {
+        self.observers.clone()
     }
 
     fn index(&self, entry: &ConversationEntry) {
@@ -459,8 +575,38 @@ impl Hub {
 
     /// Starts handling the engine's session news: call once, after the hub is in `state`.
     pub fn start(state: &Arc<ApiState>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<SessionNews>();
-        state.desk.engine.observe_sessions(tx);
+        let receivers = state
+            .hub
+            .news
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(NewsReceivers {
+            sessions: mut rx,
+            agents: mut agent_rx,
+        }) = receivers
+        else {
+            return;
+        };
+        // An engine started without the hub's observers hears of them now.
+        let engine = &state.desk.engine;
+        let registry = &engine.shared().registry;
+        let observers = &state.hub.observers;
+        let known = registry
+            .session_news
+            .read()
+            .is_ok_and(|o| o.iter().any(|t| t.same_channel(&observers.sessions[0])));
+        if !known {
+            engine.observe_sessions(observers.sessions[0].clone());
+            engine.observe_agents(observers.agents[0].clone());
+        }
+        let weak = Arc::downgrade(state);
+        tokio::spawn(async move {
+            while let Some(news) = agent_rx.recv().await {
+                let Some(state) = weak.upgrade() else { break };
+                state.hub.agent_news(&news);
+            }
+        });
         let mut workers = Vec::with_capacity(NEWS_WORKERS);
         for _ in 0..NEWS_WORKERS {
             let (wtx, mut wrx) = mpsc::unbounded_channel::<(ConversationId, SessionNews)>();
@@ -488,7 +634,7 @@ impl Hub {
             while let Some(news) = rx.recv().await {
                 let Some(state) = weak.upgrade() else { break };
                 let hub = &state.hub;
-                if let Some(cid) = hub.dispatch(&news) {
+                if let Some(cid) = hub.dispatch(&state, &news) {
                     let worker = &workers[(cid.0 as usize) % NEWS_WORKERS];
                     let _ = worker.send((cid, news));
                 }
@@ -523,19 +669,41 @@ impl Hub {
         self.users.remove_if(&key, |_, subs| subs.is_empty());
     }
 
-    /// Registers an agent's socket.
-    pub fn subscribe_agent(&self, agent: AgentId) -> Subscription {
-        let (sub, subscription) = self.subscriber();
-        self.agents.entry(agent).or_default().push(sub);
-        subscription
+    /// Registers an agent's socket: its first frames (the `state` frame, then what it missed
+    /// when it resumes), then everything new.
+    pub fn subscribe_agent(&self, agent: AgentId, resume: Option<&Resume>) -> FeedSubscription {
+        self.feeds.open(agent, resume)
     }
 
     /// Unregisters an agent's socket.
     pub fn unsubscribe_agent(&self, agent: AgentId, id: u64) {
-        if let Some(mut subs) = self.agents.get_mut(&agent) {
-            subs.retain(|s| s.id != id);
+        self.feeds.unsubscribe(agent, id);
+    }
+
+    /// Tells the agent's open sockets that their sign-in ended, and closes them.
+    pub fn signed_out(&self, agent: AgentId, cause: crate::domain::directory::SignOutCause) {
+        self.feeds
+            .close_with(agent, &AgentFrame::SignedOut { cause });
+    }
+
+    /// Tells the agent of its status changes.
+    fn agent_news(&self, news: &AgentNews) {
+        for event in &news.events {
+            let presence = match event {
+                Event::AgentLoggedIn { status } | Event::AgentStatusChanged { status, .. } => {
+                    Presence::of(status)
+                }
+                Event::AgentLoggedOut { .. } => Presence::of(&AgentStatus::Offline),
+                _ => continue,
+            };
+            let frame = AgentFrame::Status {
+                online: presence.online,
+                status: presence.status,
+                rest_reason: presence.rest_reason.as_deref(),
+            };
+            self.feeds
+                .emit(news.agent, &frame, Some(Change::Status(presence.clone())));
         }
-        self.agents.remove_if(&agent, |_, subs| subs.is_empty());
     }
 
     /// Connected user sockets (for metrics and tests).
@@ -545,7 +713,7 @@ impl Hub {
 
     /// Connected agent sockets.
     pub fn agent_sockets(&self) -> usize {
-        self.agents.iter().map(|s| s.len()).sum()
+        self.feeds.sockets()
     }
 
     /// Sends `frame` to every subscriber under `key`. A subscriber whose outbox is full (its
@@ -578,8 +746,8 @@ impl Hub {
         Self::push(&self.users, &(app, user.to_owned()), &frame);
     }
 
-    fn push_agent(&self, agent: AgentId, frame: Outbound) {
-        Self::push(&self.agents, &agent, &frame);
+    fn push_agent<T: Serialize>(&self, agent: AgentId, frame: &T) {
+        self.feeds.emit(agent, frame, None);
     }
 
     // ---- conversations ----
@@ -685,23 +853,20 @@ impl Hub {
         if online_only && message.sender != Sender::User {
             return;
         }
-        let frame = Outbound {
-            text: text_of(&AgentFrame::Message {
-                session_id: entry.service.session,
-                conversation_id: entry.id,
-                from: match message.sender {
-                    Sender::User => "user",
-                    Sender::Desk { agent: Some(_) } => "agent",
-                    Sender::Desk { agent: None } => "desk",
-                },
-                msg_id: &message.msg_id,
-                seq,
-                time: message.at_ms,
-                body: &message.body,
-            }),
-            place: None,
+        let frame = AgentFrame::Message {
+            session_id: entry.service.session,
+            conversation_id: entry.id,
+            from: match message.sender {
+                Sender::User => "user",
+                Sender::Desk { agent: Some(_) } => "agent",
+                Sender::Desk { agent: None } => "desk",
+            },
+            msg_id: &message.msg_id,
+            seq,
+            time: message.at_ms,
+            body: &message.body,
         };
-        self.push_agent(agent, frame);
+        self.push_agent(agent, &frame);
     }
 
     /// Sends the user one of the desk's flag messages (never stored).
@@ -852,6 +1017,23 @@ impl Hub {
                 let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
                 self.invite(state, &mut slot, &config, session, Some(agent))
                     .await?;
+                return Ok(flag(None));
+            }
+            Some(DeskMessage::Typing) => {
+                if !request.online_user_only {
+                    return Err(ApiError::invalid(
+                        "onlineUserOnly",
+                        "typing (src 12) is a flag: send it with onlineUserOnly",
+                    ));
+                }
+                // For the serving agent alone: the user's other devices need not hear it.
+                if let Some(agent) = slot.entry.service.seat {
+                    let typing = AgentFrame::Typing {
+                        session_id: slot.entry.service.session,
+                        conversation_id: id,
+                    };
+                    self.push_agent(agent, &typing);
+                }
                 return Ok(flag(None));
             }
             Some(DeskMessage::UserEndsService) => {
@@ -1026,18 +1208,12 @@ impl Hub {
             .get(&rating.session)
             .and_then(|i| i.agent);
         if let Some(agent) = agent {
-            let frame = text_of(&AgentFrame::Rated {
+            let frame = AgentFrame::Rated {
                 session_id: rating.session,
                 value: rating.value,
                 label: &rating.label,
-            });
-            self.push_agent(
-                agent,
-                Outbound {
-                    text: frame,
-                    place: None,
-                },
-            );
+            };
+            self.push_agent(agent, &frame);
         }
         let thanks = config.map(|c| c.thank_you_text.clone()).unwrap_or_default();
         if !thanks.is_empty() {
@@ -1082,17 +1258,18 @@ impl Hub {
     /// Tells the user's sockets (and the serving agent's) that a stored message changed.
     fn push_update(&self, slot: &Slot, seq: u64, body: &Body) {
         let entry = &slot.entry;
+        let update = UserFrame::Update {
+            conversation_id: entry.id,
+            seq,
+            body,
+        };
         let frame = Outbound {
-            text: text_of(&UserFrame::Update {
-                conversation_id: entry.id,
-                seq,
-                body,
-            }),
+            text: text_of(&update),
             place: None,
         };
-        self.push_user(entry.app, &entry.user, frame.clone());
+        self.push_user(entry.app, &entry.user, frame);
         if let Some(agent) = entry.service.seat {
-            self.push_agent(agent, frame);
+            self.push_agent(agent, &update);
         }
     }
 
@@ -1193,18 +1370,21 @@ impl Hub {
             .lock(id)
             .await
             .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
-        if slot.entry.service.session != Some(session) {
-            return Err(ApiError::Conflict(format!("{session} has ended")));
-        }
-        // The seat as the conversation last heard it, or (news on its way) as the engine has it.
-        let serving = slot.entry.service.seat == Some(agent)
+        let current = slot.entry.service.session == Some(session);
+        // The seat as the conversation last heard it, or (news on its way: a session just
+        // started or taken) as the engine has it, for this conversation's user and channel.
+        let serving = (current && slot.entry.service.seat == Some(agent))
             || engine.session_state(session).await.is_ok_and(|s| {
                 matches!(s.phase, crate::domain::session::Phase::InService { agent: a, .. } if a == agent)
+                    && s.channel == slot.entry.channel
+                    && s.user == slot.entry.user
             });
         if !serving {
-            return Err(ApiError::Conflict(format!(
-                "{agent} is not serving {session}"
-            )));
+            return Err(ApiError::Conflict(if current {
+                format!("{agent} is not serving {session}")
+            } else {
+                format!("{session} has ended")
+            }));
         }
         let dir = state.desk.app(slot.entry.app)?;
         match action {
@@ -1259,13 +1439,119 @@ impl Hub {
         }
     }
 
+    /// An agent starts a chat with `user` through the in-app channel `channel` (proactive
+    /// contact). Allowed when the app's rule is on, the channel names a proactive skill group
+    /// the agent is a member of, the agent is online (any status), and the user has no live
+    /// session on the channel. The session ends unless the user answers within the rule's
+    /// timeout.
+    pub async fn start_contact(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        agent: AgentId,
+        channel: ChannelId,
+        user: &str,
+    ) -> Result<(SessionId, ConversationId), ApiError> {
+        crate::domain::session::create(channel, user, None)?;
+        let dir = state.desk.app(app)?;
+        if !dir.proactive.enabled {
+            return Err(ApiError::Forbidden {
+                code: "proactive_disabled",
+                message: "the app does not allow agents to contact users proactively".to_owned(),
+            });
+        }
+        let group = match dir.channels.get(&channel).map(|c| &c.kind) {
+            Some(ChannelKind::InApp {
+                proactive_group: Some(group),
+                ..
+            }) => *group,
+            Some(ChannelKind::InApp { .. }) => {
+                return Err(ApiError::invalid(
+                    "virtualNumber",
+                    "this virtual number has no proactive skill group",
+                ));
+            }
+            Some(ChannelKind::Website { .. }) => {
+                return Err(ApiError::invalid(
+                    "virtualNumber",
+                    "only in-app channels can contact users proactively",
+                ));
+            }
+            None => return Err(ApiError::NotFound(channel.to_string())),
+        };
+        let member = dir
+            .groups
+            .get(&group)
+            .is_some_and(|g| g.members.contains_key(&agent));
+        if !member {
+            return Err(ApiError::Forbidden {
+                code: "not_in_proactive_group",
+                message: format!(
+                    "{agent} is not a member of {group}, the virtual number's proactive skill group"
+                ),
+            });
+        }
+        let slot = self.slot(state, app, channel, user);
+        let mut slot = slot.lock().await;
+        if let Some(live) = slot.entry.service.session {
+            return Err(ApiError::Conflict(format!(
+                "{user:?} is in session {live} on this channel already"
+            )));
+        }
+        // The conversation is in the log before its session, so a replay folds the session
+        // into it.
+        if !slot.persisted {
+            Self::store(state, &mut slot, Vec::new()).await?;
+        }
+        let answer_by_ms = state.clock.now_ms() + i64::from(dir.proactive.timeout_secs) * 1_000;
+        let session = state
+            .desk
+            .engine
+            .start_proactive(app, channel, user, agent, group, answer_by_ms)
+            .await?;
+        self.by_session.insert(session, Served::of(&slot.entry));
+        // The news worker folds the same events; this makes the session known at once, so
+        // the user's answer reaches it.
+        let created = Event::SessionCreated {
+            channel,
+            user: user.to_owned(),
+            last_agent: Some(agent),
+        };
+        slot.entry
+            .service
+            .on_session_events(session, std::slice::from_ref(&created), None);
+        Ok((session, slot.entry.id))
+    }
+
+    /// The channel and user of a conversation of the app (to contact its user again).
+    pub async fn conversation_party(
+        &self,
+        app: AppId,
+        conversation: ConversationId,
+    ) -> Result<(ChannelId, String), ApiError> {
+        let slot = self
+            .lock(conversation)
+            .await
+            .filter(|s| s.entry.app == app)
+            .ok_or_else(|| ApiError::NotFound(conversation.to_string()))?;
+        Ok((slot.entry.channel, slot.entry.user.clone()))
+    }
+
     // ---- session news ----
 
     /// Tells agents what a session's news means to them, and finds the conversation that
     /// must hear of it. Runs on the dispatcher, in log order, without waiting.
-    fn dispatch(&self, news: &SessionNews) -> Option<ConversationId> {
+    fn dispatch(&self, state: &ApiState, news: &SessionNews) -> Option<ConversationId> {
         let session = news.session;
         let mut served = self.by_session.get(&session).map(|s| s.clone());
+        let seat = |served: &Option<Served>| Seat {
+            session_id: session,
+            conversation_id: served.as_ref().map(|s| s.conversation),
+            user: served
+                .as_ref()
+                .map_or_else(String::new, |s| s.user.to_string()),
+            channel_id: served.as_ref().map(|s| s.channel),
+        };
         for event in &news.events {
             match event {
                 Event::SessionCreated { channel, user, .. } => {
@@ -1280,66 +1566,75 @@ impl Hub {
                         served = Some(s);
                     }
                 }
+                Event::SessionTransferred { from, .. } => {
+                    self.holders.remove(&session);
+                    self.transferred_by.insert(session, *from);
+                    let frame = AgentFrame::Released {
+                        session_id: session,
+                        reason: "transferred",
+                    };
+                    self.feeds.emit(*from, &frame, Some(Change::Gone(session)));
+                }
                 Event::SessionOffered {
                     agent, deadline_ms, ..
                 } => {
                     self.holders.insert(session, *agent);
-                    let frame = text_of(&AgentFrame::Offer {
+                    let dir = state.desk.app(news.app).ok();
+                    let channel_name = served
+                        .as_ref()
+                        .and_then(|s| Some(dir.as_ref()?.channels.get(&s.channel)?.name.clone()));
+                    let seat = seat(&served);
+                    let frame = AgentFrame::Offer {
                         session_id: session,
-                        conversation_id: served.as_ref().map(|s| s.conversation),
-                        user: served.as_ref().map_or("", |s| &s.user),
-                        channel_id: served.as_ref().map(|s| s.channel),
+                        conversation_id: seat.conversation_id,
+                        user: &seat.user,
+                        channel_id: seat.channel_id,
+                        channel_name: channel_name.as_deref(),
+                        deadline_ms: *deadline_ms,
+                        transferred_by: self.transferred_by.get(&session).map(|a| *a),
+                    };
+                    let change = Change::Offered(Offer {
+                        seat: seat.clone(),
                         deadline_ms: *deadline_ms,
                     });
-                    self.push_agent(
-                        *agent,
-                        Outbound {
-                            text: frame,
-                            place: None,
-                        },
-                    );
+                    self.feeds.emit(*agent, &frame, Some(change));
                 }
-                Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+                Event::SessionAssigned { agent, .. }
+                | Event::SessionAccepted { agent }
+                | Event::SessionStartedByAgent { agent, .. } => {
                     self.holders.insert(session, *agent);
-                    let frame = text_of(&AgentFrame::Seated {
+                    let seat = seat(&served);
+                    let by = self.transferred_by.remove(&session).map(|(_, a)| a);
+                    let frame = AgentFrame::Seated {
                         session_id: session,
-                        conversation_id: served.as_ref().map(|s| s.conversation),
-                    });
-                    self.push_agent(
-                        *agent,
-                        Outbound {
-                            text: frame,
-                            place: None,
-                        },
-                    );
+                        conversation_id: seat.conversation_id,
+                        user: &seat.user,
+                        channel_id: seat.channel_id,
+                        transferred_by: by,
+                    };
+                    self.feeds
+                        .emit(*agent, &frame, Some(Change::Seated(seat.clone())));
                 }
-                Event::SessionOfferMissed { agent, .. }
-                | Event::SessionTransferred { from: agent, .. } => {
+                Event::SessionOfferMissed { agent, cause, .. } => {
                     self.holders.remove(&session);
-                    let frame = text_of(&AgentFrame::Released {
+                    let reason = match cause {
+                        MissCause::Timeout => "offer_expired",
+                        MissCause::AgentUnavailable => "unavailable",
+                    };
+                    let frame = AgentFrame::Released {
                         session_id: session,
-                    });
-                    self.push_agent(
-                        *agent,
-                        Outbound {
-                            text: frame,
-                            place: None,
-                        },
-                    );
+                        reason,
+                    };
+                    self.feeds.emit(*agent, &frame, Some(Change::Gone(session)));
                 }
                 Event::SessionEnded { close_by } => {
+                    self.transferred_by.remove(&session);
                     if let Some((_, agent)) = self.holders.remove(&session) {
-                        let frame = text_of(&AgentFrame::Ended {
+                        let frame = AgentFrame::Ended {
                             session_id: session,
                             close_by: close_by.as_str(),
-                        });
-                        self.push_agent(
-                            agent,
-                            Outbound {
-                                text: frame,
-                                place: None,
-                            },
-                        );
+                        };
+                        self.feeds.emit(agent, &frame, Some(Change::Gone(session)));
                     }
                     self.by_session.remove(&session);
                 }
@@ -1439,19 +1734,13 @@ impl Hub {
         let entry = &slot.entry;
         let all = entry.messages.after(0);
         let latest = &all[all.len().saturating_sub(TRANSCRIPT_MESSAGES)..];
-        let frame = text_of(&AgentFrame::Transcript {
+        let frame = AgentFrame::Transcript {
             session_id: session,
             conversation_id: entry.id,
             user: &entry.user,
             messages: latest,
-        });
-        self.push_agent(
-            agent,
-            Outbound {
-                text: frame,
-                place: None,
-            },
-        );
+        };
+        self.push_agent(agent, &frame);
     }
 
     fn tell_place(&self, app: AppId, user: &str, conversation: ConversationId, position: usize) {

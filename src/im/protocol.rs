@@ -305,7 +305,7 @@ impl DeskMessage {
     }
 
     /// Reads the `data` of a custom message a user sent. Only what users may send is
-    /// accepted: 7, 10, 22, 24 and 27.
+    /// accepted: 7, 10, 12 (typing, a helpline extension), 22, 24 and 27.
     pub fn parse_from_user(data: &str) -> Result<DeskMessage, ProtocolError> {
         if data.len() > MAX_DATA_BYTES {
             return Err(ProtocolError::TooLarge {
@@ -378,6 +378,9 @@ impl DeskMessage {
                     serde_json::from_value(content).map_err(|e| field("content", e.to_string()))?;
                 Ok(DeskMessage::Card(card))
             }
+            // The protocol has typing from the desk only; helpline lets users type too, so
+            // the agent sees it.
+            "12" => Ok(DeskMessage::Typing),
             "24" => Ok(DeskMessage::UserAsksToRate),
             "27" => Ok(DeskMessage::UserEndsService),
             _ => Err(ProtocolError::UnknownSrc(src)),

@@ -59,7 +59,7 @@ impl Server {
         let directory = std::mem::take(&mut world.directory);
         let hub = helpline::im::hub::Hub::from_world(&mut world);
         let engine = Arc::new(
-            Engine::start_from(log.clone(), Clock::system(), world)
+            Engine::start_observed(log.clone(), Clock::system(), world, hub.observers())
                 .await
                 .unwrap(),
         );
@@ -387,6 +387,11 @@ impl Ws {
             }
             self.pending.push_back(v);
         }
+    }
+
+    /// Puts a frame back, to be taken first.
+    pub fn pending_push(&mut self, frame: Value) {
+        self.pending.push_front(frame);
     }
 
     /// Reads until the socket closes; answers the frames read.
