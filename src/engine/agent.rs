@@ -15,7 +15,7 @@ use crate::domain::ids::{AgentId, GroupId, SessionId, StreamId};
 use crate::domain::routing::RefuseReason;
 use crate::engine::group::GroupMsg;
 use crate::engine::session::SessionMsg;
-use crate::engine::{Reply, Shared, reply_now, reply_on_durable};
+use crate::engine::{Reply, Shared, notify_on_durable, reply_now, reply_on_durable};
 
 /// An agent as its groups see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,13 +161,14 @@ impl AgentRuntime {
         let now = self.shared.clock.now_ms();
         let stream = StreamId::agent(self.state.id);
         let on_durable = reply.map(|port| reply_on_durable(port, events.clone()));
-        let on_durable = agent_news(
-            &self.shared,
-            self.state.app,
-            self.state.id,
-            &events,
-            on_durable,
-        );
+        let (app, agent) = (self.state.app, self.state.id);
+        let on_durable = notify_on_durable(&self.shared.registry.agent_news, on_durable, || {
+            crate::engine::registry::AgentNews {
+                app,
+                agent,
+                events: events.clone(),
+            }
+        });
         if let Err(e) = self
             .shared
             .append_then(self.state.app, stream, &events, now, on_durable)
@@ -354,38 +355,4 @@ impl Actor for AgentActor {
         }
         Ok(())
     }
-}
-
-/// Wraps `completion` so the agent observers hear of `events` once they are durable.
-fn agent_news(
-    shared: &Shared,
-    app: crate::domain::ids::AppId,
-    agent: AgentId,
-    events: &[Event],
-    completion: Option<crate::log::Completion>,
-) -> Option<crate::log::Completion> {
-    let observers = shared
-        .registry
-        .agent_news
-        .read()
-        .map(|o| o.clone())
-        .unwrap_or_default();
-    if observers.is_empty() {
-        return completion;
-    }
-    let news = crate::engine::registry::AgentNews {
-        app,
-        agent,
-        events: events.to_vec(),
-    };
-    Some(Box::new(move |result| {
-        if result.is_ok() {
-            for observer in &observers {
-                let _ = observer.send(news.clone());
-            }
-        }
-        if let Some(completion) = completion {
-            completion(result);
-        }
-    }))
 }

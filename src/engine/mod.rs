@@ -154,20 +154,27 @@ pub(crate) fn with_news(
     events: &[Event],
     completion: Option<Completion>,
 ) -> Option<Completion> {
-    let observers = shared
-        .registry
-        .session_news
-        .read()
-        .map(|o| o.clone())
-        .unwrap_or_default();
+    notify_on_durable(&shared.registry.session_news, completion, || {
+        registry::SessionNews {
+            app,
+            session,
+            events: events.to_vec(),
+        }
+    })
+}
+
+/// Chains `completion` after sending `observers` the news `make` builds (only when there is
+/// an observer), once the append it is attached to is durable.
+pub(crate) fn notify_on_durable<N: Clone + Send + 'static>(
+    observers: &std::sync::RwLock<Vec<tokio::sync::mpsc::UnboundedSender<N>>>,
+    completion: Option<Completion>,
+    make: impl FnOnce() -> N,
+) -> Option<Completion> {
+    let observers = observers.read().map(|o| o.clone()).unwrap_or_default();
     if observers.is_empty() {
         return completion;
     }
-    let news = registry::SessionNews {
-        app,
-        session,
-        events: events.to_vec(),
-    };
+    let news = make();
     Some(Box::new(move |result| {
         if result.is_ok() {
             for observer in &observers {

@@ -248,12 +248,6 @@ impl Feeds {
         let feed = self.feed(agent);
         Self::guard(&feed).view.clone()
     }
-
-    /// The latest number of the agent's feed.
-    pub fn seq(&self, agent: AgentId) -> u64 {
-        let feed = self.feed(agent);
-        Self::guard(&feed).seq
-    }
 }
 
 /// `json` (an object) with `"feedSeq": seq` as its last member.
