@@ -195,3 +195,46 @@ pub fn render_live(live: &LiveSnapshot, now_ms: i64, out: &mut String) {
     header(out, &names::FOLDED_GROUPS);
     let _ = writeln!(out, "{} {}", names::FOLDED_GROUPS.name, live.folded_groups);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{AppId, GroupId};
+    use crate::stats::LiveStats;
+
+    #[test]
+    fn the_live_stats_render_as_the_exposition_format() {
+        let live = LiveStats::new();
+        let cell = live.open_group(AppId(1), GroupId(10)).unwrap();
+        cell.queue.publish(2, 10_000);
+        cell.offers.inc();
+        cell.queue_wait.observe(700);
+        cell.queue_wait.observe(90_000_000);
+        live.app(AppId(1)).unwrap().agents.add(StatusKind::Busy);
+        let mut out = String::new();
+        render_live(&live.read(), 25_500, &mut out);
+        for line in [
+            "# HELP helpline_queue_length Sessions waiting",
+            "# TYPE helpline_queue_length gauge",
+            "helpline_queue_length{app=\"1\",group=\"10\"} 2",
+            "helpline_queue_oldest_wait_seconds{app=\"1\",group=\"10\"} 15.5",
+            "# TYPE helpline_offers_total counter",
+            "helpline_offers_total{app=\"1\",group=\"10\"} 1",
+            "helpline_agents{app=\"1\",status=\"busy\"} 1",
+            "helpline_group_agents{app=\"1\",group=\"10\",status=\"free\"} 0",
+            "# TYPE helpline_queue_wait_seconds histogram",
+            "helpline_queue_wait_seconds_bucket{app=\"1\",group=\"10\",le=\"0.5\"} 0",
+            "helpline_queue_wait_seconds_bucket{app=\"1\",group=\"10\",le=\"1\"} 1",
+            "helpline_queue_wait_seconds_bucket{app=\"1\",group=\"10\",le=\"3600\"} 1",
+            "helpline_queue_wait_seconds_bucket{app=\"1\",group=\"10\",le=\"+Inf\"} 2",
+            "helpline_queue_wait_seconds_sum{app=\"1\",group=\"10\"} 90000.7",
+            "helpline_queue_wait_seconds_count{app=\"1\",group=\"10\"} 2",
+            "helpline_stats_folded_groups 0",
+        ] {
+            assert!(out.contains(line), "missing {line:?} in\n{out}");
+        }
+        for m in names::LIVE {
+            assert!(out.contains(&format!("# HELP {} ", m.name)), "{}", m.name);
+        }
+    }
+}

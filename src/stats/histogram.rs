@@ -107,3 +107,46 @@ impl Histogram {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observation_on_a_bound_falls_in_that_bucket() {
+        let h = Histogram::new(&[10, 100]);
+        for ms in [0, 10, 11, 100, 101, 5_000] {
+            h.observe(ms);
+        }
+        let s = h.read();
+        assert_eq!(
+            s.counts,
+            vec![2, 2, 2],
+            "le is inclusive, +Inf takes the rest"
+        );
+        assert_eq!((s.count(), s.sum_ms), (6, 5_222));
+    }
+
+    #[test]
+    fn snapshots_merge_bucket_by_bucket() {
+        let (a, b) = (Histogram::new(&[10]), Histogram::new(&[10]));
+        a.observe(5);
+        b.observe(50);
+        let mut merged = HistogramSnapshot::default();
+        merged.merge(&a.read());
+        merged.merge(&b.read());
+        assert_eq!((merged.counts, merged.sum_ms), (vec![1, 1], 55));
+    }
+
+    #[test]
+    fn every_histogram_fits() {
+        for bounds in [
+            QUEUE_WAIT_BOUNDS_MS,
+            OFFER_ACCEPT_BOUNDS_MS,
+            HANDLE_BOUNDS_MS,
+        ] {
+            assert!(bounds.len() <= MAX_BOUNDS);
+            assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+}

@@ -264,3 +264,59 @@ fn app_entry(cells: &mut Cells, app: AppId) -> &AppEntry {
     }
     &cells.apps[&app]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::status::StatusKind;
+
+    #[test]
+    fn groups_beyond_the_cap_fold_into_other_and_a_deleted_group_frees_its_slot() {
+        let live = LiveStats::new();
+        let app = AppId(1);
+        for g in 0..MAX_LABELLED_GROUPS as u64 + 2 {
+            let cell = live.open_group(app, GroupId(1_000 + g)).unwrap();
+            cell.offers.inc();
+            cell.queue.publish(1, 5_000 + g as i64);
+        }
+        let snap = live.read();
+        assert_eq!(snap.groups.len(), MAX_LABELLED_GROUPS + 1);
+        assert_eq!(snap.folded_groups, 2);
+        let other = &snap.groups[&(Label::Id(1), Label::Other)];
+        assert_eq!(other.offers, 2, "folded groups add up");
+        assert_eq!(other.queue.len, 2);
+        assert_eq!(
+            other.queue.oldest_ms,
+            Some(5_000 + MAX_LABELLED_GROUPS as u64),
+            "the older of the folded queues"
+        );
+        live.close_group(app, GroupId(1_000));
+        let late = GroupId(9_999);
+        live.open_group(app, late);
+        let snap = live.read();
+        assert!(snap.groups.contains_key(&(Label::Id(1), Label::Id(late.0))));
+        assert!(!snap.groups.contains_key(&(Label::Id(1), Label::Id(1_000))));
+    }
+
+    #[test]
+    fn apps_beyond_the_cap_fold_into_other() {
+        let live = LiveStats::new();
+        for a in 1..=MAX_LABELLED_APPS as u32 + 1 {
+            live.app(AppId(a)).unwrap().agents.add(StatusKind::Free);
+            live.open_group(AppId(a), GroupId(u64::from(a) * 10));
+        }
+        let snap = live.read();
+        assert_eq!(snap.apps.len(), MAX_LABELLED_APPS + 1);
+        assert_eq!(snap.apps[&Label::Other][0], 1);
+        assert!(snap.groups.contains_key(&(Label::Other, Label::Other)));
+    }
+
+    #[test]
+    fn nothing_is_recorded_when_off() {
+        let live = LiveStats::new();
+        live.set_enabled(false);
+        assert!(live.app(AppId(1)).is_none());
+        assert!(live.open_group(AppId(1), GroupId(10)).is_none());
+        assert_eq!(live.read(), LiveSnapshot::default());
+    }
+}

@@ -84,3 +84,29 @@ impl QueueGauge {
         QueueSnapshot::unpack(self.0.load(Ordering::Acquire))
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pair_packs_and_unpacks_within_its_bounds() {
+        let t = 1_795_637_161_315;
+        let word = QueueSnapshot::pack(3, t);
+        assert_eq!(
+            QueueSnapshot::unpack(word),
+            QueueSnapshot {
+                len: 3,
+                oldest_ms: Some(t as u64)
+            }
+        );
+        assert_eq!(QueueSnapshot::pack(0, t), 0, "empty is one word");
+        assert_eq!(QueueSnapshot::unpack(0), QueueSnapshot::default());
+        let huge = QueueSnapshot::unpack(QueueSnapshot::pack(u64::MAX, i64::MAX));
+        assert_eq!((huge.len, huge.oldest_ms), (MAX_LEN, Some(MAX_START_MS)));
+        assert_eq!(
+            QueueSnapshot::unpack(QueueSnapshot::pack(1, -5)).oldest_ms,
+            Some(0)
+        );
+    }
+}
