@@ -8,6 +8,10 @@
 //! routed session and replay speed.
 //!
 //! `cargo bench --bench routing_storm -- --agents N --groups G --sessions S --rate R`
+//!
+//! `--compare-stats K` runs the storm (setup and routing only) K times with the live stats
+//! off and K times on, alternating, each on a fresh engine and log, and prints the ratio
+//! of the median throughputs: what recording the stats costs the engine end to end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +69,10 @@ struct Args {
     /// Keep the log's per-stream index while routing (see `LogOptions::stream_index`).
     #[arg(long)]
     stream_index: bool,
+    /// Runs the storm this many times with the live stats off and as many on, alternating,
+    /// and prints the on/off throughput ratio (0: one storm, stats on).
+    #[arg(long, default_value_t = 0)]
+    compare_stats: usize,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -88,9 +96,25 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// An engine with its agents logged in across the groups, ready for a storm.
+struct Desk {
+    engine: Arc<Engine>,
+    sled: Arc<SledLog>,
+    log: Arc<dyn EventLog>,
+    app: helpline::domain::ids::AppId,
+    groups: Arc<Vec<GroupId>>,
+}
+
+/// What one storm measured.
+struct Storm {
+    routed_per_s: f64,
+    elapsed: f64,
+    latencies_us: Vec<u64>,
+    events: u64,
+}
+
+/// Starts an engine on a fresh log (the live stats on or off) and logs the agents in.
+async fn setup(args: &Args, stats: bool) -> anyhow::Result<Desk> {
     let durability = match args.durability.as_str() {
         "fsync" => Durability::Fsync,
         "none" => Durability::None,
@@ -105,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
     let sled = Arc::new(sled);
     let log: Arc<dyn EventLog> = sled.clone();
     let engine = Arc::new(Engine::start(log.clone(), Clock::system()).await?);
+    engine.shared().registry.live.set_enabled(stats);
     let app = engine.create_app("storm").await?;
     let mut settings = AppSettings::default();
     settings.reception.auto_reception = true;
@@ -164,33 +189,18 @@ async fn main() -> anyhow::Result<()> {
         setup.elapsed().as_secs_f64()
     );
 
-    // Memory per open session: sessions queued in a group nobody serves, measured before
-    // the storm so that memory freed by ended sessions is not reused under the count.
-    let idle = engine.create_group(app, "nobody", 1).await?;
-    let before_kib = rss_kib("VmRSS:");
-    let gate = Arc::new(Semaphore::new(2048));
-    let mut opens = Vec::new();
-    for i in 0..args.open_sessions {
-        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
-        opens.push(tokio::spawn(async move {
-            let _permit = permit;
-            engine
-                .open_session(app, ChannelId(2), &format!("w{i}"), Some(idle))
-                .await
-        }));
-    }
-    for o in opens {
-        o.await??;
-    }
-    let after_kib = rss_kib("VmRSS:");
-    println!(
-        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
-        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
-        args.open_sessions,
-        before_kib / 1024,
-        after_kib / 1024
-    );
+    Ok(Desk {
+        engine,
+        sled,
+        log,
+        app,
+        groups,
+    })
+}
 
+/// Routes `args.sessions` sessions, ending each once placed.
+async fn storm(desk: &Desk, args: &Args) -> anyhow::Result<Storm> {
+    let (engine, log, app, groups) = (&desk.engine, &desk.log, desk.app, &desk.groups);
     // Latency bookkeeping: a placement may be seen before the open call returns.
     enum Mark {
         Opened(Instant),
@@ -258,7 +268,6 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    let writer_before = sled.writer_stats();
     let started = stopwatch();
     let per_tick = if args.rate > 0 {
         (args.rate / 1000).max(1)
@@ -319,6 +328,56 @@ async fn main() -> anyhow::Result<()> {
     let events = log.last_seq() - events_before;
     let mut lat = std::mem::take(&mut *latencies_us.lock().unwrap());
     lat.sort_unstable();
+    Ok(Storm {
+        routed_per_s,
+        elapsed,
+        latencies_us: lat,
+        events,
+    })
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.compare_stats > 0 {
+        return compare_stats(&args).await;
+    }
+    let desk = setup(&args, true).await?;
+    let (engine, sled, log, app) = (&desk.engine, &desk.sled, &desk.log, desk.app);
+    // Memory per open session: sessions queued in a group nobody serves, measured before
+    // the storm so that memory freed by ended sessions is not reused under the count.
+    let idle = engine.create_group(app, "nobody", 1).await?;
+    let before_kib = rss_kib("VmRSS:");
+    let gate = Arc::new(Semaphore::new(2048));
+    let mut opens = Vec::new();
+    for i in 0..args.open_sessions {
+        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
+        opens.push(tokio::spawn(async move {
+            let _permit = permit;
+            engine
+                .open_session(app, ChannelId(2), &format!("w{i}"), Some(idle))
+                .await
+        }));
+    }
+    for o in opens {
+        o.await??;
+    }
+    let after_kib = rss_kib("VmRSS:");
+    println!(
+        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
+        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
+        args.open_sessions,
+        before_kib / 1024,
+        after_kib / 1024
+    );
+
+    let writer_before = sled.writer_stats();
+    let Storm {
+        routed_per_s,
+        elapsed,
+        latencies_us: lat,
+        events,
+    } = storm(&desk, &args).await?;
     println!("{} sessions routed/s", routed_per_s.round() as u64);
     println!(
         "routed {} sessions in {:.2} s ({} offered/s{})",
@@ -393,5 +452,42 @@ async fn main() -> anyhow::Result<()> {
         world.sessions.len()
     );
     world.check_invariants().map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+/// Storms with the stats off and on, alternating so drift on a shared machine hits both,
+/// and prints each throughput and the ratio of the medians.
+async fn compare_stats(args: &Args) -> anyhow::Result<()> {
+    let mut routed: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..args.compare_stats {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for stats in order {
+            let desk = setup(args, stats).await?;
+            let figures = storm(&desk, args).await?;
+            desk.engine.shutdown().await?;
+            println!(
+                "stats {}: {} sessions routed/s",
+                if stats { "on " } else { "off" },
+                figures.routed_per_s.round() as u64
+            );
+            routed[usize::from(stats)].push(figures.routed_per_s);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut routed[0]), median(&mut routed[1]));
+    println!(
+        "stats on/off throughput ratio: {:.3} (median {} vs {} sessions routed/s, {} runs each)",
+        on / off,
+        on.round() as u64,
+        off.round() as u64,
+        args.compare_stats
+    );
     Ok(())
 }
