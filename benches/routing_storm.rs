@@ -69,6 +69,9 @@ struct Args {
     /// Keep the log's per-stream index while routing (see `LogOptions::stream_index`).
     #[arg(long)]
     stream_index: bool,
+    /// Leaves the live stats off (they are on by default).
+    #[arg(long)]
+    no_stats: bool,
     /// Runs the storm this many times with the live stats off and as many on, alternating,
     /// and prints the on/off throughput ratio (0: one storm, stats on).
     #[arg(long, default_value_t = 0)]
@@ -86,6 +89,23 @@ fn rss_kib(field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU seconds this process has used (user and system, all threads): on a shared machine
+/// it measures what the work costs, where wall time also measures what others take.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after its ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // The kernel reports in clock ticks, 100 per second on Linux.
+    ticks as f64 / 100.0
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -108,6 +128,7 @@ struct Desk {
 /// What one storm measured.
 struct Storm {
     routed_per_s: f64,
+    cpu_us_per_session: f64,
     elapsed: f64,
     latencies_us: Vec<u64>,
     events: u64,
@@ -268,6 +289,7 @@ async fn storm(desk: &Desk, args: &Args) -> anyhow::Result<Storm> {
         });
     }
 
+    let cpu_before = cpu_secs();
     let started = stopwatch();
     let per_tick = if args.rate > 0 {
         (args.rate / 1000).max(1)
@@ -328,8 +350,14 @@ async fn storm(desk: &Desk, args: &Args) -> anyhow::Result<Storm> {
     let events = log.last_seq() - events_before;
     let mut lat = std::mem::take(&mut *latencies_us.lock().unwrap());
     lat.sort_unstable();
+    // The observer task holds the engine until its channel closes: close it, so a storm
+    // run after this one does not share the machine with this engine's leftovers.
+    if let Ok(mut observers) = engine.shared().registry.session_news.write() {
+        observers.clear();
+    }
     Ok(Storm {
         routed_per_s,
+        cpu_us_per_session: (cpu_secs() - cpu_before) * 1e6 / args.sessions as f64,
         elapsed,
         latencies_us: lat,
         events,
@@ -342,7 +370,7 @@ async fn main() -> anyhow::Result<()> {
     if args.compare_stats > 0 {
         return compare_stats(&args).await;
     }
-    let desk = setup(&args, true).await?;
+    let desk = setup(&args, !args.no_stats).await?;
     let (engine, sled, log, app) = (&desk.engine, &desk.sled, &desk.log, desk.app);
     // Memory per open session: sessions queued in a group nobody serves, measured before
     // the storm so that memory freed by ended sessions is not reused under the count.
@@ -374,11 +402,13 @@ async fn main() -> anyhow::Result<()> {
     let writer_before = sled.writer_stats();
     let Storm {
         routed_per_s,
+        cpu_us_per_session,
         elapsed,
         latencies_us: lat,
         events,
     } = storm(&desk, &args).await?;
     println!("{} sessions routed/s", routed_per_s.round() as u64);
+    println!("CPU per routed session: {cpu_us_per_session:.1} us (all threads)");
     println!(
         "routed {} sessions in {:.2} s ({} offered/s{})",
         args.sessions,
@@ -459,6 +489,7 @@ async fn main() -> anyhow::Result<()> {
 /// and prints each throughput and the ratio of the medians.
 async fn compare_stats(args: &Args) -> anyhow::Result<()> {
     let mut routed: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 0..args.compare_stats {
         let order = if round % 2 == 0 {
             [false, true]
@@ -470,11 +501,13 @@ async fn compare_stats(args: &Args) -> anyhow::Result<()> {
             let figures = storm(&desk, args).await?;
             desk.engine.shutdown().await?;
             println!(
-                "stats {}: {} sessions routed/s",
+                "stats {}: {} sessions routed/s, {:.1} us CPU per session",
                 if stats { "on " } else { "off" },
-                figures.routed_per_s.round() as u64
+                figures.routed_per_s.round() as u64,
+                figures.cpu_us_per_session
             );
             routed[usize::from(stats)].push(figures.routed_per_s);
+            cpu[usize::from(stats)].push(figures.cpu_us_per_session);
         }
     }
     let median = |v: &mut Vec<f64>| {
@@ -488,6 +521,13 @@ async fn compare_stats(args: &Args) -> anyhow::Result<()> {
         on.round() as u64,
         off.round() as u64,
         args.compare_stats
+    );
+    let (cpu_off, cpu_on) = (median(&mut cpu[0]), median(&mut cpu[1]));
+    println!(
+        "stats on/off CPU per session ratio: {:.3} (median {:.1} vs {:.1} us)",
+        cpu_on / cpu_off,
+        cpu_on,
+        cpu_off
     );
     Ok(())
 }
