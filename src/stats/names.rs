@@ -312,4 +312,17 @@ mod tests {
             }
         }
     }
+
+    /// The README's Metrics section lists every metric exported, so it cannot fall behind.
+    #[test]
+    fn the_readme_lists_every_metric() {
+        let readme = include_str!("../../README.md");
+        for m in all() {
+            assert!(
+                readme.contains(&format!("| `{}` |", m.name)),
+                "README.md does not list {}",
+                m.name
+            );
+        }
+    }
 }
