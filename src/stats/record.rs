@@ -38,7 +38,9 @@ fn elapsed_ms(from_ms: i64, to_ms: i64) -> u64 {
 #[derive(Debug, Default)]
 pub struct QueueStats {
     cell: Option<Arc<GroupStats>>,
-    published: u64,
+    /// The word last published by this actor; none yet, so a rebuilt actor's first
+    /// publish replaces what its failed predecessor left.
+    published: Option<u64>,
 }
 
 impl QueueStats {
@@ -50,7 +52,7 @@ impl QueueStats {
             } else {
                 live.open_group(app, group)
             },
-            published: 0,
+            published: None,
         }
     }
 
@@ -61,8 +63,8 @@ impl QueueStats {
             return;
         };
         let (len, oldest) = (queue.len() as u64, queue.oldest_ms().unwrap_or(0));
-        if QueueSnapshot::pack(len, oldest) != self.published {
-            self.published = cell.queue.publish(len, oldest);
+        if self.published != Some(QueueSnapshot::pack(len, oldest)) {
+            self.published = Some(cell.queue.publish(len, oldest));
         }
     }
 
@@ -212,7 +214,8 @@ pub struct SessionStats {
     serving: Option<Serving>,
 }
 
-/// The group a session event counts in: the group that routes or routed the session.
+/// The group a session event counts in (the group that routes or routed the session),
+/// or none for an event the stats do not count (messages, a new queue entry).
 fn group_of(before: &SessionState, event: &Event) -> Option<GroupId> {
     let routed = before.route.map(|(g, _)| g);
     match event {
@@ -220,12 +223,21 @@ fn group_of(before: &SessionState, event: &Event) -> Option<GroupId> {
             group.or(routed)
         }
         Event::SessionStartedByAgent { group, .. } => Some(*group),
-        Event::SessionQueued { group, .. } => Some(*group),
-        _ => match before.phase {
+        Event::SessionQueued {
+            group,
+            cause: QueueCause::Redirect { .. },
+            ..
+        } => Some(*group),
+        Event::SessionAccepted { .. }
+        | Event::SessionOfferMissed { .. }
+        | Event::SessionOfferOverdue { .. }
+        | Event::SessionTransferred { .. }
+        | Event::SessionEnded { .. } => match before.phase {
             Phase::Queued { group, .. } => Some(group),
             Phase::Offered { group, .. } | Phase::InService { group, .. } => group.or(routed),
             Phase::Open | Phase::Ended { .. } => routed,
         },
+        _ => None,
     }
 }
 
@@ -673,6 +685,11 @@ mod tests {
                 oldest_ms: Some(3_000)
             }
         );
+        // A rebuilt actor starts with an empty queue: its first publish replaces what the
+        // failed one left, though the word it publishes is the initial one.
+        let mut rebuilt = QueueStats::open(&live, APP, GROUPS[0], false);
+        rebuilt.publish(&Queue::default());
+        assert_eq!(cell.queue.read(), QueueSnapshot::default());
         queue.remove(SessionId(1));
         queue.remove(SessionId(2));
         stats.publish(&queue);
