@@ -273,3 +273,95 @@ async fn metrics_stay_out_of_the_openapi_document() {
     let doc = serde_json::to_value(helpline::api::openapi()).unwrap();
     assert!(doc["paths"].get("/metrics").is_none());
 }
+
+/// Lets every actor run until the runtime is idle (time is paused: no wall-clock wait).
+async fn settle() {
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn live_stats_come_back_whole_when_actors_fail_and_are_rebuilt() {
+    use helpline::clock::Clock;
+    use helpline::domain::agent::AgentCommand;
+    use helpline::domain::event::AgentStatus;
+    use helpline::domain::group::GroupCommand;
+    use helpline::domain::ids::ChannelId;
+    use helpline::domain::settings::AppSettings;
+    use helpline::engine::{Child, Engine};
+    use helpline::stats::Label;
+    use std::sync::Arc;
+
+    let log = Arc::new(helpline::log::MemLog::new());
+    let engine = Engine::start(log, Clock::starting_at(1_700_000_000_000))
+        .await
+        .unwrap();
+    let app = engine.create_app("acme").await.unwrap();
+    let mut settings = AppSettings::default();
+    settings.reception.auto_reception = true;
+    engine.update_settings(app, settings).await.unwrap();
+    let group = engine.create_group(app, "support", 1).await.unwrap();
+    let ann = engine.create_agent(app, "ann", "ann", "1").await.unwrap();
+    let bob = engine.create_agent(app, "bob", "bob", "2").await.unwrap();
+    for a in [ann, bob] {
+        engine
+            .group(group, GroupCommand::AddMember(a, 3))
+            .await
+            .unwrap();
+        engine.agent(a, AgentCommand::Login).await.unwrap();
+    }
+    engine
+        .agent(bob, AgentCommand::SetStatus(AgentStatus::Busy))
+        .await
+        .unwrap();
+    // Ann serves one session (her limit); the next waits.
+    let served = engine
+        .open_session(app, ChannelId(1), "u1", Some(group))
+        .await
+        .unwrap();
+    settle().await;
+    engine
+        .open_session(app, ChannelId(1), "u2", Some(group))
+        .await
+        .unwrap();
+    settle().await;
+
+    let read = || {
+        let live = engine.shared().registry.live.read();
+        let cell = live.groups[&(Label::Id(u64::from(app.0)), Label::Id(group.0))].clone();
+        (live.apps[&Label::Id(u64::from(app.0))], cell)
+    };
+    let (agents, cell) = read();
+    assert_eq!(agents, [1, 1, 0, 0, 0, 0], "ann free, bob busy");
+    assert_eq!(cell.agents, agents);
+    assert_eq!((cell.queue.len, cell.in_service), (1, 1));
+    assert_eq!(cell.assignments, 1);
+
+    for child in [
+        Child::Agent(ann),
+        Child::Group(group),
+        Child::Session(served),
+        Child::Timers(app),
+        Child::Agent(bob),
+    ] {
+        engine.inject_failure(child).unwrap();
+        settle().await;
+        let (after, cell) = read();
+        assert_eq!(after, agents, "agents by status after {child:?} failed");
+        assert_eq!(cell.agents, agents, "members after {child:?} failed");
+        assert_eq!(
+            (cell.queue.len, cell.in_service, cell.assignments),
+            (1, 1, 1),
+            "queue and service after {child:?} failed"
+        );
+    }
+    assert_eq!(engine.restarts(), 5);
+    engine.shutdown().await.unwrap();
+    let (agents, cell) = read();
+    assert_eq!(
+        agents, [0; 6],
+        "stopped actors take their contributions back"
+    );
+    assert_eq!(cell.in_service, 0);
+}
