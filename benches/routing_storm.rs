@@ -10,8 +10,9 @@
 //! `cargo bench --bench routing_storm -- --agents N --groups G --sessions S --rate R`
 //!
 //! `--compare-stats K` runs the storm (setup and routing only) K times with the live stats
-//! off and K times on, alternating, each on a fresh engine and log, and prints the ratio
-//! of the median throughputs: what recording the stats costs the engine end to end.
+//! off and K times on, alternating, each in a fresh process on a fresh log, and prints the
+//! ratio of the median throughputs and of the median CPU time per session: what recording
+//! the stats costs the engine end to end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +73,9 @@ struct Args {
     /// Leaves the live stats off (they are on by default).
     #[arg(long)]
     no_stats: bool,
+    /// Sets up and runs the storm only, printing one `storm:` line (for --compare-stats).
+    #[arg(long, hide = true)]
+    storm_only: bool,
     /// Runs the storm this many times with the live stats off and as many on, alternating,
     /// and prints the on/off throughput ratio (0: one storm, stats on).
     #[arg(long, default_value_t = 0)]
@@ -371,6 +375,14 @@ async fn main() -> anyhow::Result<()> {
         return compare_stats(&args).await;
     }
     let desk = setup(&args, !args.no_stats).await?;
+    if args.storm_only {
+        let figures = storm(&desk, &args).await?;
+        println!(
+            "storm: {} {}",
+            figures.routed_per_s, figures.cpu_us_per_session
+        );
+        return Ok(());
+    }
     let (engine, sled, log, app) = (&desk.engine, &desk.sled, &desk.log, desk.app);
     // Memory per open session: sessions queued in a group nobody serves, measured before
     // the storm so that memory freed by ended sessions is not reused under the count.
@@ -486,7 +498,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Storms with the stats off and on, alternating so drift on a shared machine hits both,
-/// and prints each throughput and the ratio of the medians.
+/// each in a process of its own (so no run inherits another's heap or threads), and prints
+/// each figure and the ratios of the medians.
 async fn compare_stats(args: &Args) -> anyhow::Result<()> {
     let mut routed: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
@@ -497,17 +510,15 @@ async fn compare_stats(args: &Args) -> anyhow::Result<()> {
             [true, false]
         };
         for stats in order {
-            let desk = setup(args, stats).await?;
-            let figures = storm(&desk, args).await?;
-            desk.engine.shutdown().await?;
+            let (routed_per_s, cpu_us) = storm_process(args, stats)?;
             println!(
                 "stats {}: {} sessions routed/s, {:.1} us CPU per session",
                 if stats { "on " } else { "off" },
-                figures.routed_per_s.round() as u64,
-                figures.cpu_us_per_session
+                routed_per_s.round() as u64,
+                cpu_us
             );
-            routed[usize::from(stats)].push(figures.routed_per_s);
-            cpu[usize::from(stats)].push(figures.cpu_us_per_session);
+            routed[usize::from(stats)].push(routed_per_s);
+            cpu[usize::from(stats)].push(cpu_us);
         }
     }
     let median = |v: &mut Vec<f64>| {
@@ -530,4 +541,42 @@ async fn compare_stats(args: &Args) -> anyhow::Result<()> {
         cpu_off
     );
     Ok(())
+}
+
+/// Runs one storm in a child process; answers its throughput and CPU per session.
+fn storm_process(args: &Args, stats: bool) -> anyhow::Result<(f64, f64)> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("--storm-only")
+        .args(["--agents", &args.agents.to_string()])
+        .args(["--groups", &args.groups.to_string()])
+        .args(["--sessions", &args.sessions.to_string()])
+        .args(["--rate", &args.rate.to_string()])
+        .args(["--limit", &args.limit.to_string()])
+        .args(["--in-flight", &args.in_flight.to_string()])
+        .args(["--durability", &args.durability])
+        .arg("--data")
+        .arg(&args.data);
+    if !stats {
+        command.arg("--no-stats");
+    }
+    if args.stream_index {
+        command.arg("--stream-index");
+    }
+    let output = command.output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("storm: "))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the storm process printed no figures: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    let mut figures = line.split(' ').map(str::parse::<f64>);
+    match (figures.next(), figures.next()) {
+        (Some(Ok(routed)), Some(Ok(cpu))) => Ok((routed, cpu)),
+        _ => anyhow::bail!("unreadable storm figures: {line}"),
+    }
 }
