@@ -11,5 +11,6 @@ pub mod domain;
 pub mod engine;
 pub mod im;
 pub mod log;
+pub mod records;
 pub mod stats;
 mod sync;

@@ -79,6 +79,15 @@ pub enum ApiError {
     /// No valid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// A credential refused for a reason the client acts on, with its own code
+    /// (`sdk_token_expired`...).
+    #[error("{message}")]
+    Refused {
+        /// The code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
     /// Valid credentials without the right to do this.
     #[error("{message}")]
     Forbidden {
@@ -149,7 +158,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Invalid { .. } | Self::InvalidRows { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::Refused { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -170,7 +179,7 @@ impl ApiError {
             Self::Invalid { .. } => "invalid_field",
             Self::InvalidRows { .. } => "invalid_rows",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden { code, .. } => code,
+            Self::Forbidden { code, .. } | Self::Refused { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::TooLarge { .. } => "too_large",
@@ -233,7 +242,7 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        if let Self::Unauthorized(_) = &self {
+        if let Self::Unauthorized(_) | Self::Refused { .. } = &self {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"helpline\""),
