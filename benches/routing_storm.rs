@@ -8,6 +8,11 @@
 //! routed session and replay speed.
 //!
 //! `cargo bench --bench routing_storm -- --agents N --groups G --sessions S --rate R`
+//!
+//! `--compare-stats K` runs the storm (setup and routing only) K times with the live stats
+//! off and K times on, alternating, each in a fresh process on a fresh log, and prints the
+//! ratio of the median throughputs and of the median CPU time per session: what recording
+//! the stats costs the engine end to end.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +70,16 @@ struct Args {
     /// Keep the log's per-stream index while routing (see `LogOptions::stream_index`).
     #[arg(long)]
     stream_index: bool,
+    /// Leaves the live stats off (they are on by default).
+    #[arg(long)]
+    no_stats: bool,
+    /// Sets up and runs the storm only, printing one `storm:` line (for --compare-stats).
+    #[arg(long, hide = true)]
+    storm_only: bool,
+    /// Runs the storm this many times with the live stats off and as many on, alternating,
+    /// and prints the on/off throughput ratio (0: one storm, stats on).
+    #[arg(long, default_value_t = 0)]
+    compare_stats: usize,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -80,6 +95,23 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds this process has used (user and system, all threads): on a shared machine
+/// it measures what the work costs, where wall time also measures what others take.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after its ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // The kernel reports in clock ticks, 100 per second on Linux.
+    ticks as f64 / 100.0
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -88,9 +120,26 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// An engine with its agents logged in across the groups, ready for a storm.
+struct Desk {
+    engine: Arc<Engine>,
+    sled: Arc<SledLog>,
+    log: Arc<dyn EventLog>,
+    app: helpline::domain::ids::AppId,
+    groups: Arc<Vec<GroupId>>,
+}
+
+/// What one storm measured.
+struct Storm {
+    routed_per_s: f64,
+    cpu_us_per_session: f64,
+    elapsed: f64,
+    latencies_us: Vec<u64>,
+    events: u64,
+}
+
+/// Starts an engine on a fresh log (the live stats on or off) and logs the agents in.
+async fn setup(args: &Args, stats: bool) -> anyhow::Result<Desk> {
     let durability = match args.durability.as_str() {
         "fsync" => Durability::Fsync,
         "none" => Durability::None,
@@ -105,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
     let sled = Arc::new(sled);
     let log: Arc<dyn EventLog> = sled.clone();
     let engine = Arc::new(Engine::start(log.clone(), Clock::system()).await?);
+    engine.shared().registry.live.set_enabled(stats);
     let app = engine.create_app("storm").await?;
     let mut settings = AppSettings::default();
     settings.reception.auto_reception = true;
@@ -164,33 +214,18 @@ async fn main() -> anyhow::Result<()> {
         setup.elapsed().as_secs_f64()
     );
 
-    // Memory per open session: sessions queued in a group nobody serves, measured before
-    // the storm so that memory freed by ended sessions is not reused under the count.
-    let idle = engine.create_group(app, "nobody", 1).await?;
-    let before_kib = rss_kib("VmRSS:");
-    let gate = Arc::new(Semaphore::new(2048));
-    let mut opens = Vec::new();
-    for i in 0..args.open_sessions {
-        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
-        opens.push(tokio::spawn(async move {
-            let _permit = permit;
-            engine
-                .open_session(app, ChannelId(2), &format!("w{i}"), Some(idle))
-                .await
-        }));
-    }
-    for o in opens {
-        o.await??;
-    }
-    let after_kib = rss_kib("VmRSS:");
-    println!(
-        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
-        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
-        args.open_sessions,
-        before_kib / 1024,
-        after_kib / 1024
-    );
+    Ok(Desk {
+        engine,
+        sled,
+        log,
+        app,
+        groups,
+    })
+}
 
+/// Routes `args.sessions` sessions, ending each once placed.
+async fn storm(desk: &Desk, args: &Args) -> anyhow::Result<Storm> {
+    let (engine, log, app, groups) = (&desk.engine, &desk.log, desk.app, &desk.groups);
     // Latency bookkeeping: a placement may be seen before the open call returns.
     enum Mark {
         Opened(Instant),
@@ -258,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    let writer_before = sled.writer_stats();
+    let cpu_before = cpu_secs();
     let started = stopwatch();
     let per_tick = if args.rate > 0 {
         (args.rate / 1000).max(1)
@@ -319,7 +354,73 @@ async fn main() -> anyhow::Result<()> {
     let events = log.last_seq() - events_before;
     let mut lat = std::mem::take(&mut *latencies_us.lock().unwrap());
     lat.sort_unstable();
+    // The observer task holds the engine until its channel closes: close it, so a storm
+    // run after this one does not share the machine with this engine's leftovers.
+    if let Ok(mut observers) = engine.shared().registry.session_news.write() {
+        observers.clear();
+    }
+    Ok(Storm {
+        routed_per_s,
+        cpu_us_per_session: (cpu_secs() - cpu_before) * 1e6 / args.sessions as f64,
+        elapsed,
+        latencies_us: lat,
+        events,
+    })
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.compare_stats > 0 {
+        return compare_stats(&args).await;
+    }
+    let desk = setup(&args, !args.no_stats).await?;
+    if args.storm_only {
+        let figures = storm(&desk, &args).await?;
+        println!(
+            "storm: {} {}",
+            figures.routed_per_s, figures.cpu_us_per_session
+        );
+        return Ok(());
+    }
+    let (engine, sled, log, app) = (&desk.engine, &desk.sled, &desk.log, desk.app);
+    // Memory per open session: sessions queued in a group nobody serves, measured before
+    // the storm so that memory freed by ended sessions is not reused under the count.
+    let idle = engine.create_group(app, "nobody", 1).await?;
+    let before_kib = rss_kib("VmRSS:");
+    let gate = Arc::new(Semaphore::new(2048));
+    let mut opens = Vec::new();
+    for i in 0..args.open_sessions {
+        let (engine, permit) = (engine.clone(), gate.clone().acquire_owned().await?);
+        opens.push(tokio::spawn(async move {
+            let _permit = permit;
+            engine
+                .open_session(app, ChannelId(2), &format!("w{i}"), Some(idle))
+                .await
+        }));
+    }
+    for o in opens {
+        o.await??;
+    }
+    let after_kib = rss_kib("VmRSS:");
+    println!(
+        "bytes per open session: {} ({} queued sessions, RSS {} -> {} MiB)",
+        (after_kib.saturating_sub(before_kib) * 1024) / args.open_sessions.max(1),
+        args.open_sessions,
+        before_kib / 1024,
+        after_kib / 1024
+    );
+
+    let writer_before = sled.writer_stats();
+    let Storm {
+        routed_per_s,
+        cpu_us_per_session,
+        elapsed,
+        latencies_us: lat,
+        events,
+    } = storm(&desk, &args).await?;
     println!("{} sessions routed/s", routed_per_s.round() as u64);
+    println!("CPU per routed session: {cpu_us_per_session:.1} us (all threads)");
     println!(
         "routed {} sessions in {:.2} s ({} offered/s{})",
         args.sessions,
@@ -394,4 +495,88 @@ async fn main() -> anyhow::Result<()> {
     );
     world.check_invariants().map_err(anyhow::Error::msg)?;
     Ok(())
+}
+
+/// Storms with the stats off and on, alternating so drift on a shared machine hits both,
+/// each in a process of its own (so no run inherits another's heap or threads), and prints
+/// each figure and the ratios of the medians.
+async fn compare_stats(args: &Args) -> anyhow::Result<()> {
+    let mut routed: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..args.compare_stats {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for stats in order {
+            let (routed_per_s, cpu_us) = storm_process(args, stats)?;
+            println!(
+                "stats {}: {} sessions routed/s, {:.1} us CPU per session",
+                if stats { "on " } else { "off" },
+                routed_per_s.round() as u64,
+                cpu_us
+            );
+            routed[usize::from(stats)].push(routed_per_s);
+            cpu[usize::from(stats)].push(cpu_us);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut routed[0]), median(&mut routed[1]));
+    println!(
+        "stats on/off throughput ratio: {:.3} (median {} vs {} sessions routed/s, {} runs each)",
+        on / off,
+        on.round() as u64,
+        off.round() as u64,
+        args.compare_stats
+    );
+    let (cpu_off, cpu_on) = (median(&mut cpu[0]), median(&mut cpu[1]));
+    println!(
+        "stats on/off CPU per session ratio: {:.3} (median {:.1} vs {:.1} us)",
+        cpu_on / cpu_off,
+        cpu_on,
+        cpu_off
+    );
+    Ok(())
+}
+
+/// Runs one storm in a child process; answers its throughput and CPU per session.
+fn storm_process(args: &Args, stats: bool) -> anyhow::Result<(f64, f64)> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("--storm-only")
+        .args(["--agents", &args.agents.to_string()])
+        .args(["--groups", &args.groups.to_string()])
+        .args(["--sessions", &args.sessions.to_string()])
+        .args(["--rate", &args.rate.to_string()])
+        .args(["--limit", &args.limit.to_string()])
+        .args(["--in-flight", &args.in_flight.to_string()])
+        .args(["--durability", &args.durability])
+        .arg("--data")
+        .arg(&args.data);
+    if !stats {
+        command.arg("--no-stats");
+    }
+    if args.stream_index {
+        command.arg("--stream-index");
+    }
+    let output = command.output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("storm: "))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the storm process printed no figures: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    let mut figures = line.split(' ').map(str::parse::<f64>);
+    match (figures.next(), figures.next()) {
+        (Some(Ok(routed)), Some(Ok(cpu))) => Ok((routed, cpu)),
+        _ => anyhow::bail!("unreadable storm figures: {line}"),
+    }
 }

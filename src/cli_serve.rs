@@ -47,6 +47,8 @@ pub async fn serve(
     config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(config)?;
+    // Installed first, so the log's metrics from replay on are recorded.
+    helpline::stats::export::recorder();
     let log = Arc::new(crate::open_log(
         data,
         LogOptions {
@@ -64,6 +66,7 @@ pub async fn serve(
         .context("cannot start the engine")?;
     let engine = Arc::new(engine);
     let replay_ms = watch.elapsed().as_millis() as u64;
+    metrics::gauge!(helpline::stats::names::REPLAY.name).set(replay_ms as f64 / 1_000.0);
     tracing::info!(events, replay_ms, last_seq, "replayed the log");
     let state = ApiState::new(
         engine.clone(),

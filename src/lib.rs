@@ -2,7 +2,8 @@
 //!
 //! The crate is laid out as DESIGN.md describes: [`domain`] is the pure core (state,
 //! commands, events, routing), [`log`] the durable event log, [`engine`] the actors that
-//! run the domain over the log, and [`clock`] the one place that reads the wall clock.
+//! run the domain over the log, [`stats`] the lock-free live stats they record and
+//! `/metrics` exports, and [`clock`] the one place that reads the wall clock.
 
 pub mod api;
 pub mod clock;
@@ -11,3 +12,5 @@ pub mod engine;
 pub mod im;
 pub mod log;
 pub mod records;
+pub mod stats;
+mod sync;

@@ -188,6 +188,22 @@ fn serve_answers_health_checks_prints_the_first_admin_once_and_stops_cleanly_on_
             Some(events + 2),
             "the whole log replayed, then the administrator's agent and account"
         );
+        let metrics = get(port, "/metrics");
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        assert!(metrics.contains("\nhelpline_replay_seconds "), "{metrics}");
+        let agents: f64 = metrics
+            .lines()
+            .filter(|l| l.starts_with("helpline_agents{app=\"1\","))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum();
+        assert_eq!(agents, 21.0, "every replayed agent counted once, by status");
+        if start == 0 {
+            // The first administrator's account was appended, with an fsync.
+            assert!(
+                metrics.contains("\nhelpline_log_fsync_seconds_count "),
+                "{metrics}"
+            );
+        }
 
         let term = Command::new("sh")
             .args(["-c", &format!("kill -TERM {}", child.0.id())])

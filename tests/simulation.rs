@@ -373,6 +373,75 @@ impl Sim {
                 ));
             }
         }
+        self.check_stats(&world, &dump)
+    }
+
+    /// The live stats agree with the actors: each queue's length, members and agents by
+    /// status, sessions in service by the group that routed them.
+    fn check_stats(
+        &self,
+        world: &World,
+        dump: &helpline::engine::EngineDump,
+    ) -> Result<(), String> {
+        use helpline::stats::Label;
+        use helpline::stats::record::status_of;
+        use helpline::stats::status::{STATUS_COUNT, StatusKind};
+        let live = self.engine.shared().registry.live.read();
+        let by_status = |agents: &mut dyn Iterator<Item = &helpline::domain::agent::AgentState>| {
+            let mut counts = [0u64; STATUS_COUNT];
+            for s in agents.filter_map(status_of) {
+                counts[StatusKind::ALL.iter().position(|k| *k == s).unwrap()] += 1;
+            }
+            counts
+        };
+        let app = Label::Id(u64::from(self.app.0));
+        let agents = live.apps.get(&app).copied().unwrap_or_default();
+        if agents != by_status(&mut dump.agents.iter()) {
+            return Err(format!(
+                "agents by status {agents:?}, actors {:?}",
+                dump.agents
+            ));
+        }
+        for g in &dump.groups {
+            let stats = live
+                .groups
+                .get(&(app, Label::Id(g.state.id.0)))
+                .ok_or_else(|| format!("no live stats of {}", g.state.id))?;
+            if stats.queue.len != g.queue.len() as u64 {
+                return Err(format!(
+                    "{}: queue {} live, {} in the actor",
+                    g.state.id,
+                    stats.queue.len,
+                    g.queue.len()
+                ));
+            }
+            let mut members = dump
+                .agents
+                .iter()
+                .filter(|a| g.state.members.contains_key(&a.id));
+            if stats.agents != by_status(&mut members) {
+                return Err(format!(
+                    "{}: members by status {:?}",
+                    g.state.id, stats.agents
+                ));
+            }
+            let serving = world
+                .sessions
+                .values()
+                .filter(|s| match s.phase {
+                    Phase::InService { group, .. } => {
+                        group.or(s.route.map(|r| r.0)) == Some(g.state.id)
+                    }
+                    _ => false,
+                })
+                .count() as u64;
+            if stats.in_service != serving {
+                return Err(format!(
+                    "{}: {} in service live, {serving} by the log",
+                    g.state.id, stats.in_service
+                ));
+            }
+        }
         Ok(())
     }
 }

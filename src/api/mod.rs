@@ -16,6 +16,7 @@ pub mod extensions;
 pub mod groups;
 pub mod im;
 pub mod mail;
+pub mod metrics;
 pub mod quick_replies;
 pub mod records;
 pub mod roles;
@@ -352,8 +353,10 @@ pub fn router(state: AppState) -> Router {
     .route("/ws/im", axum::routing::get(ws::user_socket))
     .route("/ws/agent", axum::routing::get(ws::agent_socket))
     .merge(sdk::files())
+    .route("/metrics", axum::routing::get(metrics::metrics))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
+    .layer(axum::middleware::from_fn(metrics::count_request))
     .with_state(state)
 }
 

@@ -16,6 +16,7 @@ use crate::domain::routing::RefuseReason;
 use crate::engine::group::GroupMsg;
 use crate::engine::session::SessionMsg;
 use crate::engine::{Reply, Shared, notify_on_durable, reply_now, reply_on_durable};
+use crate::stats::record::AgentStats;
 
 /// An agent as its groups see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +120,8 @@ pub struct AgentRuntime {
     /// Reservations granted to a group and not yet confirmed by the session's placement:
     /// if that group fails with the answer still in its mailbox, nobody will place them.
     unconfirmed: HashMap<SessionId, GroupId>,
+    /// The agent's place in the live status counts.
+    stats: AgentStats,
 }
 
 impl AgentRuntime {
@@ -180,6 +183,7 @@ impl AgentRuntime {
         for event in &events {
             agent::apply(&mut self.state, event);
         }
+        self.stats.update(&self.state);
         self.idle_since_ms = now;
         if self.state.deleted {
             self.shared.registry.agent_apps.remove(&self.state.id);
@@ -261,12 +265,15 @@ impl Actor for AgentActor {
         _myself: ActorRef<AgentMsg>,
         args: AgentArgs,
     ) -> Result<AgentRuntime, ActorProcessingErr> {
+        let live = &args.shared.registry.live;
+        let stats = AgentStats::new(live, &args.state, args.groups.keys().copied());
         Ok(AgentRuntime {
             shared: args.shared,
             state: args.state,
             groups: args.groups,
             idle_since_ms: 0,
             unconfirmed: HashMap::new(),
+            stats,
         })
     }
 
@@ -341,12 +348,15 @@ impl Actor for AgentActor {
                 }
                 let _ = actor.cast(GroupMsg::AgentView(state.view()));
                 state.groups.insert(group, (limit, actor));
+                let live = &state.shared.registry.live;
+                state.stats.join(live, state.state.app, group);
                 if rebuilt {
                     state.broadcast(None);
                 }
             }
             AgentMsg::Leave { group } => {
                 state.groups.remove(&group);
+                state.stats.leave(group);
             }
             AgentMsg::Fail => return Err("fault injected".into()),
             AgentMsg::Dump(reply) => {

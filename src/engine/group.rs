@@ -18,6 +18,7 @@ use crate::domain::session::SessionCommand;
 use crate::engine::agent::{AgentMsg, AgentView, ReserveReply};
 use crate::engine::session::SessionMsg;
 use crate::engine::{Reply, Shared, reply_now};
+use crate::stats::record::QueueStats;
 
 /// A group's state and queue, for dumps and tests.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -95,6 +96,7 @@ pub struct GroupRuntime {
     state: GroupState,
     queue: Queue,
     members: BTreeMap<AgentId, Candidate>,
+    stats: QueueStats,
 }
 
 impl GroupRuntime {
@@ -183,6 +185,8 @@ impl GroupRuntime {
             }
             Event::GroupDeleted => {
                 self.shared.registry.group_apps.remove(&self.state.id);
+                let live = &self.shared.registry.live;
+                self.stats.close(live, self.state.app, self.state.id);
                 for agent in self.members.keys() {
                     tell(
                         agent,
@@ -328,15 +332,19 @@ impl Actor for GroupActor {
             .iter()
             .map(|(a, p)| (*a, candidate(*a, *p)))
             .collect();
+        let (live, state) = (&args.shared.registry.live, &args.state);
+        let stats = QueueStats::open(live, state.app, state.id, state.deleted);
         let mut runtime = GroupRuntime {
             shared: args.shared,
             state: args.state,
             queue: args.queue,
             members,
+            stats,
         };
         for view in args.views {
             runtime.see(view);
         }
+        runtime.stats.publish(&runtime.queue);
         Ok(runtime)
     }
 
@@ -407,6 +415,7 @@ impl Actor for GroupActor {
                 });
             }
         }
+        state.stats.publish(&state.queue);
         Ok(())
     }
 }

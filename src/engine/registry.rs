@@ -154,6 +154,8 @@ pub struct Registry {
     pub children: DashMap<ActorId, Child>,
     /// Engine health counters.
     pub stats: EngineStats,
+    /// Live stats per app and skill group, recorded by the actors (`GET /metrics`).
+    pub live: crate::stats::LiveStats,
     /// Told of every session's events once durable.
     pub session_news: std::sync::RwLock<Vec<tokio::sync::mpsc::UnboundedSender<SessionNews>>>,
     /// Told of every agent's events once durable.

@@ -13,6 +13,7 @@ use crate::engine::agent::AgentMsg;
 use crate::engine::group::GroupMsg;
 use crate::engine::timers::{TimerKind, TimerMsg};
 use crate::engine::{Reply, Shared, reply_now, reply_on_durable, with_news};
+use crate::stats::record::SessionStats;
 
 /// Messages of the session actor.
 #[derive(Debug)]
@@ -62,6 +63,7 @@ pub struct SessionArgs {
 pub struct SessionRuntime {
     shared: Shared,
     state: SessionState,
+    stats: SessionStats,
 }
 
 impl SessionRuntime {
@@ -96,6 +98,8 @@ impl SessionRuntime {
         let mut actions = Vec::new();
         for event in &events {
             actions.extend(session::actions(&self.state, event));
+            let live = &self.shared.registry.live;
+            self.stats.record(live, &self.state, event, now);
             session::apply(&mut self.state, event);
         }
         for action in actions {
@@ -277,9 +281,11 @@ impl Actor for SessionActor {
         _myself: ActorRef<SessionMsg>,
         args: SessionArgs,
     ) -> Result<SessionRuntime, ActorProcessingErr> {
+        let stats = SessionStats::new(&args.shared.registry.live, &args.state);
         Ok(SessionRuntime {
             shared: args.shared,
             state: args.state,
+            stats,
         })
     }
 

@@ -54,7 +54,7 @@ impl Actor for Supervisor {
                     .stats
                     .restarts
                     .fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("helpline_actor_restarts_total", "kind" => kind(child))
+                metrics::counter!(crate::stats::names::ACTOR_RESTARTS.name, "kind" => kind(child))
                     .increment(1);
                 tracing::warn!(?child, %error, "actor failed; rebuilding it from the log");
                 if let Err(e) = restart(shared, &myself, child).await {

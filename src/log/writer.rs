@@ -27,13 +27,15 @@ use crate::log::{
 };
 
 /// Histogram: seconds one fsync (`db.flush()`) of a batch takes.
-pub const METRIC_FSYNC_SECONDS: &str = "helpline_log_fsync_seconds";
+pub const METRIC_FSYNC_SECONDS: &str = crate::stats::names::LOG_FSYNC.name;
+/// Histogram: seconds to write one batch's frame into the store, before fsync.
+pub const METRIC_APPEND_SECONDS: &str = crate::stats::names::LOG_APPEND.name;
 /// Histogram: events per committed frame.
-pub const METRIC_BATCH_EVENTS: &str = "helpline_log_batch_events";
+pub const METRIC_BATCH_EVENTS: &str = crate::stats::names::LOG_BATCH_EVENTS.name;
 /// Counter: events made durable.
-pub const METRIC_EVENTS_APPENDED: &str = "helpline_log_events_appended_total";
+pub const METRIC_EVENTS_APPENDED: &str = crate::stats::names::LOG_EVENTS.name;
 /// Gauge: the highest durable seq.
-pub const METRIC_DURABLE_SEQ: &str = "helpline_log_durable_seq";
+pub const METRIC_DURABLE_SEQ: &str = crate::stats::names::LOG_DURABLE_SEQ.name;
 
 /// Name of the writer thread (shows in `top -H`, debuggers and panics).
 pub const WRITER_THREAD_NAME: &str = "helpline-log-writer";
@@ -460,9 +462,11 @@ fn write_durably(
     let stats = &shared.stats;
     let started = crate::clock::stopwatch();
     target.write_frame(first_seq, frame)?;
+    let took = started.elapsed();
     stats
         .write_ns
-        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    metrics::histogram!(METRIC_APPEND_SECONDS).record(took.as_secs_f64());
     stats.frames.fetch_add(1, Ordering::Relaxed);
     if shared.durability == Durability::None {
         return Ok(());
