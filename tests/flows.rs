@@ -76,8 +76,10 @@ async fn backend(
         }
         "flaky" if earlier == 0 => (AxumStatus::INTERNAL_SERVER_ERROR, "not yet").into_response(),
         "flaky" => axum::Json(json!({"tier": "gold"})).into_response(),
-        "bot" => axum::Json(json!({"answer": format!("echo: {}", seen.body["text"].as_str().unwrap_or(""))}))
-            .into_response(),
+        "bot" => axum::Json(
+            json!({"answer": format!("echo: {}", seen.body["text"].as_str().unwrap_or(""))}),
+        )
+        .into_response(),
         _ => (AxumStatus::NOT_FOUND, "no").into_response(),
     }
 }
@@ -219,12 +221,23 @@ async fn setup(s: &Server, flow: impl FnOnce(u64) -> Value) -> Setup {
     let group = s.group(&admin, "sales").await;
     let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
     for (q, a) in [
-        ("What are your opening hours?", "We are open 9 to 5, Monday to Friday."),
+        (
+            "What are your opening hours?",
+            "We are open 9 to 5, Monday to Friday.",
+        ),
         ("How much does shipping cost?", "Shipping is free over 50."),
-        ("How do I reset my password?", "Use the link on the sign-in page."),
+        (
+            "How do I reset my password?",
+            "Use the link on the sign-in page.",
+        ),
     ] {
-        s.ok(&admin, Method::POST, "/faq", json!({"question": q, "answer": a}))
-            .await;
+        s.ok(
+            &admin,
+            Method::POST,
+            "/faq",
+            json!({"question": q, "answer": a}),
+        )
+        .await;
     }
     let created = s
         .ok(
@@ -281,7 +294,10 @@ async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
         desk_text(&mut user).await,
         "Your input is incorrect, please re-enter"
     );
-    assert_eq!(desk_data(&desk_message(&mut user).await).unwrap()["src"], "15");
+    assert_eq!(
+        desk_data(&desk_message(&mut user).await).unwrap()["src"],
+        "15"
+    );
     // The right one: the menu gets `selected`, and the form comes.
     user.send(say("m3", "Pre-sales")).await;
     let update = user.until(of_type("update")).await;
@@ -310,7 +326,10 @@ async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
     assert_eq!(held.path, "held", "it is never released: it times out");
     let first = backend.arrival().await;
     let second = backend.arrival().await;
-    assert_eq!((first.path.as_str(), second.path.as_str()), ("flaky", "flaky"));
+    assert_eq!(
+        (first.path.as_str(), second.path.as_str()),
+        ("flaky", "flaky")
+    );
     assert_eq!(first.key, second.key, "a retry keeps its key");
     assert_ne!(first.key, score.key);
 
@@ -345,10 +364,7 @@ async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
     agent
         .send(json!({"type": "end", "sessionId": session_id}))
         .await;
-    assert_eq!(
-        desk_text(&mut user).await,
-        "Thank you for chatting with us"
-    );
+    assert_eq!(desk_text(&mut user).await, "Thank you for chatting with us");
     user.until(src("19")).await;
 
     // Every call once, but the failing one twice under one key.
@@ -426,8 +442,13 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
     let conversation = form["conversationId"].as_u64().unwrap();
     user.send(say("m2", "Ann")).await;
     let made = backend.arrival().await;
-    assert_eq!((made.path.as_str(), &made.body), ("held", &json!({"name": "Ann"})));
-    let last_seq = user.until(|v| v["type"] == "message" && v["msgId"] == "m2").await["seq"]
+    assert_eq!(
+        (made.path.as_str(), &made.body),
+        ("held", &json!({"name": "Ann"}))
+    );
+    let last_seq = user
+        .until(|v| v["type"] == "message" && v["msgId"] == "m2")
+        .await["seq"]
         .as_u64()
         .unwrap();
 
@@ -456,7 +477,11 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
     let mut user = s.user_socket(&token, "").await;
     user.send(say("m3", "No")).await;
     user.until(of_type("queue")).await;
-    assert_eq!(backend.seen("held").len(), 2, "an answered call is never made again");
+    assert_eq!(
+        backend.seen("held").len(),
+        2,
+        "an answered call is never made again"
+    );
     user.close().await;
     s.stop().await;
 }
@@ -531,7 +556,12 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         node("desk", json!({"type": "transfer_to_agent", "group": group})), node("end", end_module())],
         "edges": [edge("start", "next", "desk"), edge("desk", "next", "end")]});
     let created = s
-        .ok(&admin, Method::POST, "/flows", json!({"name": "simple", "graph": ok}))
+        .ok(
+            &admin,
+            Method::POST,
+            "/flows",
+            json!({"name": "simple", "graph": ok}),
+        )
         .await;
     let id = created["id"].as_u64().unwrap();
     let updated = s
@@ -570,9 +600,18 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "a bound flow stays");
     let (status, _) = s
-        .call(&admin, Method::DELETE, &format!("/skill-groups/{group}"), None)
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/skill-groups/{group}"),
+            None,
+        )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "a group a flow hands to stays");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a group a flow hands to stays"
+    );
     s.ok(
         &admin,
         Method::PUT,
@@ -588,7 +627,9 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     s.stop().await;
     let s = Server::start(dir.path()).await;
     let admin = s.admin().await;
-    let (status, _) = s.call(&admin, Method::GET, &format!("/flows/{id}"), None).await;
+    let (status, _) = s
+        .call(&admin, Method::GET, &format!("/flows/{id}"), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     s.stop().await;
 }

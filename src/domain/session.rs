@@ -1096,6 +1096,68 @@ mod tests {
     }
 
     #[test]
+    fn a_flow_sets_the_reply_timeout_and_ends_only_an_open_session() {
+        let mut c = ctx(5_000);
+        std::sync::Arc::make_mut(&mut c.settings).user_reply_timeout_secs = 600;
+        given(&[created()])
+            .when(SessionCommand::SetReplyTimeout { secs: 30 })
+            .then_expect_invalid("reply_timeout_secs");
+        given(&[created()])
+            .when(SessionCommand::SetReplyTimeout { secs: 120 })
+            .then_expect(&[Event::SessionReplyTimeoutSet { secs: 120 }]);
+        // The flow's timeout, not the app's, counts after the agent's message.
+        let served = [
+            created(),
+            Event::SessionReplyTimeoutSet { secs: 120 },
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
+        given(&served)
+            .with(c.clone())
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: Some(125_000),
+            }]);
+        // 0 is off, whatever the app says.
+        let off = [
+            created(),
+            Event::SessionReplyTimeoutSet { secs: 0 },
+            queued(1),
+            offered(A, 1, 9),
+            Event::SessionAccepted { agent: A },
+        ];
+        given(&off)
+            .with(c)
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: None,
+            }]);
+        let end = SessionCommand::End {
+            close_by: CloseBy::Flow,
+            agent: None,
+        };
+        given(&[created()])
+            .when(end.clone())
+            .then_expect(&[Event::SessionEnded {
+                close_by: CloseBy::Flow,
+            }]);
+        given(&[created(), queued(1)])
+            .when(end)
+            .then_expect_conflict();
+    }
+
+    #[test]
     fn user_id_is_checked() {
         assert_eq!(
             create(ChannelId(1), "", None).unwrap_err().field(),

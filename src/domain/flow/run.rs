@@ -466,3 +466,307 @@ fn items_of(items: Vec<(String, String)>) -> Vec<Item> {
         .map(|(content, desc)| Item { content, desc })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::flow::testing::{edge, end, menu, node};
+    use crate::domain::flow::{CallField, Graph, Module, validate};
+
+    const S: SessionId = SessionId(40);
+    const F: FlowId = FlowId(30);
+
+    fn flow(nodes: Vec<crate::domain::flow::Node>, edges: Vec<crate::domain::flow::Edge>) -> Flow {
+        validate(Graph { nodes, edges }).unwrap_or_else(|e| panic!("{e:#?}"))
+    }
+
+    fn no_faq(_: &str, _: f32) -> Option<String> {
+        None
+    }
+
+    fn runner<'a>(
+        f: &'a Flow,
+        faq: &'a (dyn Fn(&str, f32) -> Option<String> + Sync),
+    ) -> Runner<'a> {
+        Runner {
+            flow: f,
+            id: F,
+            version: 2,
+            session: S,
+            faq,
+        }
+    }
+
+    fn transfer() -> Module {
+        Module::TransferToAgent {
+            group: GroupId(7),
+            queue_message: "${WaitNo} ahead".into(),
+            success_message: "${StaffNickName} here".into(),
+        }
+    }
+
+    fn fold(events: &[Event]) -> Option<FlowRun> {
+        let mut run = None;
+        for e in events {
+            FlowRun::apply(&mut run, e);
+        }
+        run
+    }
+
+    #[test]
+    fn a_menu_is_a_src_15_message_and_the_step_is_one_append() {
+        let f = flow(
+            vec![
+                node("start", Module::Start),
+                node("menu", menu("Pick", &[("a", "A"), ("b", "B")])),
+                node("desk", transfer()),
+                node("end", end()),
+            ],
+            vec![
+                edge("start", "next", "menu"),
+                edge("menu", "a", "desk"),
+                edge("menu", "b", "desk"),
+                edge("desk", "next", "end"),
+            ],
+        );
+        let r = runner(&f, &no_faq);
+        let (out, state) = r
+            .advance(&FlowState::new(&f, BTreeMap::new()), Input::Begin, 0)
+            .unwrap();
+        assert_eq!(out.say.len(), 1);
+        let Body::Custom { data, .. } = &out.say[0] else {
+            panic!("custom")
+        };
+        assert!(data.contains(r#""src":"15""#), "{data}");
+        assert_eq!(out.events.len(), 1, "the state alone");
+        assert!(out.acts.is_empty());
+        // The pick: a human asked for with the end's timeout set first, all in one step.
+        let (out, _) = r.advance(&state, Input::UserText("B".into()), 0).unwrap();
+        let names: Vec<&str> = out.events.iter().map(Event::name).collect();
+        assert_eq!(names, ["FlowStepped", "FlowHumanRequested", "FlowFinished"]);
+        assert_eq!(
+            out.acts,
+            [Act::ReplyTimeout(0), Act::RequestHuman(GroupId(7))]
+        );
+    }
+
+    #[test]
+    fn an_end_without_a_human_ends_the_session() {
+        let f = flow(
+            vec![
+                node("start", Module::Start),
+                node("bye", Module::SendMessage { text: "bye".into() }),
+                node("end", end()),
+            ],
+            vec![edge("start", "next", "bye"), edge("bye", "next", "end")],
+        );
+        let (out, state) = runner(&f, &no_faq)
+            .advance(&FlowState::new(&f, BTreeMap::new()), Input::Begin, 0)
+            .unwrap();
+        assert_eq!(out.say, [Body::Text { text: "bye".into() }]);
+        assert_eq!(out.acts, [Act::EndSession]);
+        assert!(state.done());
+    }
+
+    fn call_flow() -> Flow {
+        flow(
+            vec![
+                node("start", Module::Start),
+                node(
+                    "call",
+                    Module::InterfaceCall {
+                        url: "http://127.0.0.1:9/x".into(),
+                        params: vec![],
+                        response: vec![CallField {
+                            field: "v".into(),
+                            variable: "v".into(),
+                            default: "d".into(),
+                        }],
+                        timeout_ms: 1_000,
+                        max_attempts: 2,
+                    },
+                ),
+                node(
+                    "say",
+                    Module::SendMessage {
+                        text: "v=${v}".into(),
+                    },
+                ),
+                node("desk", transfer()),
+                node("end", end()),
+            ],
+            vec![
+                edge("start", "next", "call"),
+                edge("call", "next", "say"),
+                edge("say", "next", "desk"),
+                edge("desk", "next", "end"),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_call_is_requested_in_the_step_and_its_answer_clears_the_outbox() {
+        let f = call_flow();
+        let r = runner(&f, &no_faq);
+        let (out, state) = r
+            .advance(&FlowState::new(&f, BTreeMap::new()), Input::Begin, 0)
+            .unwrap();
+        let Some(Act::Call(call)) = out.acts.first().cloned() else {
+            panic!("{:?}", out.acts)
+        };
+        assert_eq!(call.attempt, 1);
+        let mut log = out.events.clone();
+        assert_eq!(fold(&log).unwrap().call, Some(call.clone()));
+        assert_eq!(redo(&fold(&log).unwrap(), true), [Act::Call(call.clone())]);
+        // A failure: the retry has the same key, the next attempt.
+        let failed = Input::CallDone {
+            key: call.key.clone(),
+            result: Err("503".into()),
+        };
+        let (out, state) = r.advance(&state, failed, 0).unwrap();
+        let Some(Act::Call(retry)) = out.acts.first().cloned() else {
+            panic!("{:?}", out.acts)
+        };
+        assert_eq!((retry.key.as_str(), retry.attempt), (call.key.as_str(), 2));
+        log.push(Event::FlowCallAnswered {
+            session: S,
+            key: call.key.clone(),
+            attempt: 1,
+            answer: None,
+            error: "503".into(),
+        });
+        log.extend(out.events);
+        assert_eq!(fold(&log).unwrap().call, Some(retry.clone()));
+        // The last attempt fails too: the default, and on.
+        let failed = Input::CallDone {
+            key: call.key.clone(),
+            result: Err("timeout".into()),
+        };
+        let (out, _) = r.advance(&state, failed, 0).unwrap();
+        assert_eq!(out.say, [Body::Text { text: "v=d".into() }]);
+        log.push(Event::FlowCallAnswered {
+            session: S,
+            key: call.key,
+            attempt: 2,
+            answer: None,
+            error: "timeout".into(),
+        });
+        log.extend(out.events);
+        let run = fold(&log).unwrap();
+        assert_eq!(run.call, None, "an answered call is never made again");
+        assert_eq!(
+            redo(&run, true),
+            [Act::ReplyTimeout(0), Act::RequestHuman(GroupId(7))],
+            "a session still open is asked to queue again"
+        );
+        assert_eq!(redo(&run, false), [], "a session that queued needs nothing");
+    }
+
+    #[test]
+    fn the_faq_bot_is_answered_within_the_step() {
+        let f = flow(
+            vec![
+                node("start", Module::Start),
+                node(
+                    "bot",
+                    Module::Chatbot {
+                        bot: crate::domain::flow::Bot::Faq {
+                            threshold: 0.5,
+                            no_answer: "no idea".into(),
+                        },
+                        handover_keywords: vec!["human".into()],
+                    },
+                ),
+                node("desk", transfer()),
+                node("end", end()),
+            ],
+            vec![
+                edge("start", "next", "bot"),
+                edge("bot", "handover", "desk"),
+                edge("desk", "next", "end"),
+            ],
+        );
+        let faq = |text: &str, threshold: f32| {
+            assert_eq!(threshold, 0.5);
+            (text == "hours?").then(|| "9 to 5".to_owned())
+        };
+        let r = runner(&f, &faq);
+        let (_, state) = r
+            .advance(&FlowState::new(&f, BTreeMap::new()), Input::Begin, 0)
+            .unwrap();
+        let (out, state) = r
+            .advance(&state, Input::UserText("hours?".into()), 0)
+            .unwrap();
+        assert_eq!(
+            out.say,
+            [Body::Text {
+                text: "9 to 5".into()
+            }]
+        );
+        assert_eq!(
+            state.wait,
+            Wait::User,
+            "the bot waits for the next question"
+        );
+        let (out, _) = r
+            .advance(&state, Input::UserText("what?".into()), 0)
+            .unwrap();
+        assert_eq!(
+            out.say,
+            [Body::Text {
+                text: "no idea".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn webhook_answers_are_read_strictly() {
+        assert_eq!(
+            webhook_reply(r#"{"answer":"hi","handover":true}"#),
+            Ok(BotReply {
+                answer: Some("hi".into()),
+                handover: true
+            })
+        );
+        assert_eq!(
+            webhook_reply("{}"),
+            Ok(BotReply {
+                answer: None,
+                handover: false
+            })
+        );
+        assert!(webhook_reply(r#"{"answer":1}"#).is_err());
+        assert!(webhook_reply("[]").is_err());
+        assert!(call_reply(Some("[1]"), "").is_err());
+        assert_eq!(call_reply(None, "down"), Err("down".into()));
+    }
+
+    proptest::proptest! {
+        /// Whatever order answers and stale answers come in, the outbox holds exactly the
+        /// last call requested unless its own answer (same key and attempt) was folded.
+        #[test]
+        fn the_outbox_holds_only_unanswered_calls(ops in proptest::collection::vec((0u8..3, 0u32..3), 0..40)) {
+            let mut run = fold(&[Event::FlowStepped { session: S, flow: F, version: 1, state: FlowState::default() }]);
+            let mut model: Option<(String, u32)> = None;
+            for (op, n) in ops {
+                let key = format!("k{n}");
+                match op {
+                    0 => {
+                        FlowRun::apply(&mut run, &Event::FlowCallRequested { session: S, key: key.clone(), url: "u".into(), body: "{}".into(), timeout_ms: 100, attempt: n + 1 });
+                        model = Some((key, n + 1));
+                    }
+                    1 => {
+                        FlowRun::apply(&mut run, &Event::FlowCallAnswered { session: S, key: key.clone(), attempt: n + 1, answer: None, error: String::new() });
+                        if model == Some((key, n + 1)) { model = None; }
+                    }
+                    _ => {
+                        // Another session's events change nothing.
+                        FlowRun::apply(&mut run, &Event::FlowCallAnswered { session: SessionId(99), key, attempt: n + 1, answer: None, error: String::new() });
+                    }
+                }
+                let held = run.as_ref().unwrap().call.as_ref().map(|c| (c.key.clone(), c.attempt));
+                proptest::prop_assert_eq!(&held, &model);
+            }
+        }
+    }
+}
