@@ -74,6 +74,11 @@ pub async fn serve(
         format!("http://{listen}"),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Folds the log again and indexes transcripts in the background; requests wait for it.
+    state
+        .records
+        .start(engine.shared().log.clone(), Some(data))
+        .context("cannot start the service records")?;
     let admin_password = std::env::var("HELPLINE_ADMIN_PASSWORD").ok();
     if let Some(first) = api::bootstrap(&state, admin_password)
         .await
@@ -116,6 +121,7 @@ pub async fn serve(
     .await
     .context("http server failed")?;
 
+    state.records.stop().await;
     tracing::info!("shutting down: draining the engine");
     engine.shutdown().await.context("engine shutdown failed")?;
     let durable = log.sync().context("cannot sync the event log")?;

@@ -259,6 +259,12 @@ pub fn event(event: &Event) -> String {
             "started by {agent} (proactive, group {group}), ends unless the user answers by {}",
             time(*answer_by_ms)
         ),
+        Event::SdkTokenIssued {
+            agent,
+            expires_at_ms,
+            ..
+        } => format!("SDK URL issued for {agent}, until {}", time(*expires_at_ms)),
+        Event::SdkTokenUsed { agent, .. } => format!("SDK URL signed {agent} in"),
         Event::FlowSaved {
             flow,
             name,

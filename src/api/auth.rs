@@ -467,8 +467,6 @@ pub async fn login(
         });
     }
 
-    let (token, token_hash) = new_token();
-    let expires_at_ms = now + state.config.token_ttl_secs as i64 * 1_000;
     let turn = state.desk.turn().await;
     // Re-read under the turn: the account may have changed while argon2 ran.
     let current = state
@@ -480,8 +478,33 @@ pub async fn login(
     if current.forced_offline || current.password_hash != account.password_hash {
         return Err(ApiError::Unauthorized("wrong email or password".to_owned()));
     }
-    let mut events = Vec::with_capacity(2);
-    let replaced = current.login.is_some();
+    let (token, expires_at_ms) = start_login(&state, &turn, app, &current, Vec::new()).await?;
+    drop(turn);
+    Ok(Json(LoginResponse {
+        token,
+        expires_at_ms,
+        app_id: app,
+        agent_id: account.id,
+        role_id: current.role,
+        must_change_password: current.must_change_password,
+    }))
+}
+
+/// Signs `account` in: ends its live login (one login place; that socket is told why) and
+/// records the new token's hash, durable in one unit with `with` (what made the sign-in
+/// possible). Answers the token and its expiry. Call with the turn held, after checking
+/// the account may sign in.
+pub async fn start_login(
+    state: &ApiState,
+    turn: &super::desk::WriteTurn<'_>,
+    app: AppId,
+    account: &crate::domain::directory::AgentRecord,
+    with: Vec<(StreamId, Event)>,
+) -> Result<(String, i64), ApiError> {
+    let (token, token_hash) = new_token();
+    let expires_at_ms = state.clock.now_ms() + state.config.token_ttl_secs as i64 * 1_000;
+    let mut events = with;
+    let replaced = account.login.is_some();
     if replaced {
         events.push((
             StreamId::app(app),
@@ -499,20 +522,12 @@ pub async fn login(
             expires_at_ms,
         },
     ));
-    state.desk.append(&turn, app, events).await?;
-    drop(turn);
+    state.desk.append(turn, app, events).await?;
     if replaced {
         state.notify(app, account.id, SignOutCause::NewLogin);
     }
     tracing::info!(%app, agent = %account.id, "signed in");
-    Ok(Json(LoginResponse {
-        token,
-        expires_at_ms,
-        app_id: app,
-        agent_id: account.id,
-        role_id: current.role,
-        must_change_password: current.must_change_password,
-    }))
+    Ok((token, expires_at_ms))
 }
 
 /// Ends the caller's login.

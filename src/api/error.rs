@@ -90,6 +90,15 @@ pub enum ApiError {
     /// No valid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// A credential refused for a reason the client acts on, with its own code
+    /// (`sdk_token_expired`...).
+    #[error("{message}")]
+    Refused {
+        /// The code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
     /// Valid credentials without the right to do this.
     #[error("{message}")]
     Forbidden {
@@ -162,7 +171,7 @@ impl ApiError {
             Self::Invalid { .. } | Self::InvalidRows { .. } | Self::InvalidFlow { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::Refused { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -184,7 +193,7 @@ impl ApiError {
             Self::InvalidRows { .. } => "invalid_rows",
             Self::InvalidFlow { .. } => "invalid_flow",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden { code, .. } => code,
+            Self::Forbidden { code, .. } | Self::Refused { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::TooLarge { .. } => "too_large",
@@ -260,7 +269,7 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        if let Self::Unauthorized(_) = &self {
+        if let Self::Unauthorized(_) | Self::Refused { .. } = &self {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"helpline\""),

@@ -19,8 +19,10 @@ pub mod groups;
 pub mod im;
 pub mod mail;
 pub mod quick_replies;
+pub mod records;
 pub mod roles;
 pub mod satisfaction;
+pub mod sdk;
 pub mod settings;
 pub mod web;
 pub mod workstation;
@@ -146,6 +148,8 @@ pub struct ApiState {
     pub dummy_hash: String,
     /// The user end: conversations, sockets, and their sessions.
     pub hub: Hub,
+    /// The service records (a projection of the log), once started.
+    pub records: crate::records::Records,
 }
 
 /// The state handlers share.
@@ -179,6 +183,7 @@ impl ApiState {
             mailer,
             dummy_hash: auth::hash_password(&auth::random_password()),
             hub,
+            records: Default::default(),
         });
         Hub::start(&state);
         Ok(state)
@@ -260,6 +265,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
         .routes(routes!(workstation::transfer_targets))
+        .routes(routes!(records::list_records))
+        .routes(routes!(records::get_record))
         .routes(routes!(workstation::command))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
@@ -336,6 +343,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             extensions::update_extension,
             extensions::delete_extension
         ))
+        .merge(sdk::routes())
 }
 
 /// The whole HTTP surface of the API, with the document at `/api/v1/openapi.json`.
@@ -354,6 +362,7 @@ pub fn router(state: AppState) -> Router {
     )
     .route("/ws/im", axum::routing::get(ws::user_socket))
     .route("/ws/agent", axum::routing::get(ws::agent_socket))
+    .merge(sdk::files())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .with_state(state)
@@ -430,7 +439,9 @@ fn finish_document(doc: &mut OpenApi) {
             &mut item.delete,
         ];
         for op in ops.into_iter().flatten() {
-            let public = path == "/api/v1/auth/login" || path.starts_with("/api/v1/web/");
+            let public = path == "/api/v1/auth/login"
+                || path == "/api/v1/sdk/sessions"
+                || path.starts_with("/api/v1/web/");
             if !public {
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",

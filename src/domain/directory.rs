@@ -463,6 +463,8 @@ pub struct Directory {
     by_key: HashMap<ApiKeyId, AppId>,
     by_web_app: HashMap<String, (AppId, ChannelId)>,
     by_number: HashMap<(AppId, String), ChannelId>,
+    /// The agent SDK's login URLs, of every app.
+    pub sdk_tokens: crate::domain::sdk::SdkTokens,
     /// The highest id any directory event allocated.
     pub max_id: u64,
 }
@@ -490,6 +492,11 @@ impl Directory {
     /// Folds one event of any stream; session events are not the directory's and pass by.
     pub fn apply(&mut self, app: AppId, stream: StreamId, event: &Event) {
         if matches!(stream.kind, StreamKind::Session | StreamKind::Conversation) {
+            return;
+        }
+        if let Event::SdkTokenIssued { .. } | Event::SdkTokenUsed { .. } = event {
+            // Not part of any app's shared snapshot: no copy of it for a URL.
+            self.sdk_tokens.apply(app, event);
             return;
         }
         if let Some(id) = event.allocated_id() {

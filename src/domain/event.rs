@@ -500,6 +500,27 @@ durable! {
             answer_by_ms: i64,
         },
 
+        // ---- app stream: the agent SDK (`crate::domain::sdk`) ----
+        /// An SDK login URL was issued for an agent (the seed's CreateSDKLoginToken).
+        SdkTokenIssued {
+            /// The agent it signs in.
+            agent: AgentId,
+            /// SHA-256 of the URL's token, hex (the token itself is never stored).
+            token_hash: String,
+            /// When it was issued, ms since the epoch.
+            issued_at_ms: i64,
+            /// When it stops working, ms since the epoch.
+            expires_at_ms: i64,
+        },
+        /// An SDK login URL signed its agent in (written with the `SignedIn`); it never
+        /// works again.
+        SdkTokenUsed {
+            /// The agent it signed in.
+            agent: AgentId,
+            /// SHA-256 of the URL's token, hex.
+            token_hash: String,
+        },
+
         // ---- app stream: session service flows and the FAQ bot ----
         /// A version of a session service flow was saved (validated before, and again when
         /// folded). Every version stays in the log; sessions keep the version they began with.
@@ -669,6 +690,8 @@ impl Event {
             Event::RatingInvited { .. } => "RatingInvited",
             Event::SessionRated { .. } => "SessionRated",
             Event::SessionStartedByAgent { .. } => "SessionStartedByAgent",
+            Event::SdkTokenIssued { .. } => "SdkTokenIssued",
+            Event::SdkTokenUsed { .. } => "SdkTokenUsed",
             Event::FlowSaved { .. } => "FlowSaved",
             Event::FlowDeleted { .. } => "FlowDeleted",
             Event::FaqSaved { .. } => "FaqSaved",
@@ -691,7 +714,9 @@ impl Event {
         match &mut event {
             Event::AccountCreated { password_hash, .. }
             | Event::PasswordSet { password_hash, .. } => *password_hash = REDACTED.to_owned(),
-            Event::SignedIn { token_hash, .. } => *token_hash = REDACTED.to_owned(),
+            Event::SignedIn { token_hash, .. }
+            | Event::SdkTokenIssued { token_hash, .. }
+            | Event::SdkTokenUsed { token_hash, .. } => *token_hash = REDACTED.to_owned(),
             Event::ApiKeyCreated { secret_hash, .. } => *secret_hash = REDACTED.to_owned(),
             Event::ImSecretRotated { secret, .. } => *secret = REDACTED.to_owned(),
             _ => return None,
@@ -781,6 +806,16 @@ mod tests {
             Event::ImSecretRotated {
                 secret: "abc".into(),
                 previous_valid_until_ms: 0,
+            },
+            Event::SdkTokenIssued {
+                agent,
+                token_hash: "abc".into(),
+                issued_at_ms: 0,
+                expires_at_ms: 1,
+            },
+            Event::SdkTokenUsed {
+                agent,
+                token_hash: "abc".into(),
             },
         ];
         for event in secrets {

@@ -11,6 +11,7 @@ pub mod flow;
 pub mod group;
 pub mod ids;
 pub mod routing;
+pub mod sdk;
 pub mod service;
 pub mod session;
 pub mod settings;

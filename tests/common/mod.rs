@@ -74,6 +74,10 @@ impl Server {
             format!("http://{addr}"),
         )
         .unwrap();
+        state
+            .records
+            .start(engine.shared().log.clone(), Some(dir))
+            .unwrap();
         api::bootstrap(&state, Some(ADMIN_PASSWORD.to_owned()))
             .await
             .unwrap();
@@ -104,6 +108,7 @@ impl Server {
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap();
+        self.state.records.stop().await;
         self.engine.shutdown().await.unwrap();
         self.log.sync().unwrap();
         drop(self.state);

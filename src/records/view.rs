@@ -1,0 +1,103 @@
+//! The reading side of the service records: the projection behind its lock and the search
+//! index's searcher, answering lists and single records as owned values (no lock is held
+//! once a call returns).
+
+use std::ops::Bound;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use crate::domain::ids::{AppId, SessionId};
+use crate::records::index::Searcher;
+use crate::records::projection::{Projection, Record};
+use crate::records::query::{self, Cursor, Filter, Viewer};
+use crate::records::tail::RecordsError;
+
+/// A page of records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    /// The records, newest first.
+    pub records: Vec<Record>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<Cursor>,
+}
+
+/// The projection and the index, for reading.
+#[derive(Clone)]
+pub struct View {
+    projection: Arc<RwLock<Projection>>,
+    searcher: Searcher,
+}
+
+impl View {
+    /// A view over a projection and an index.
+    pub fn new(projection: Arc<RwLock<Projection>>, searcher: Searcher) -> Self {
+        Self {
+            projection,
+            searcher,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Projection> {
+        self.projection.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A page of the app's records the viewer sees, passing `filter` and, with `keyword`
+    /// (its terms, as `text::keyword_terms` makes them), whose transcript holds every term.
+    pub fn list(
+        &self,
+        app: AppId,
+        viewer: &Viewer,
+        filter: &Filter,
+        keyword: Option<&[String]>,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<ListPage, RecordsError> {
+        // The index narrows by start too: later pages search only what is left.
+        let lower = filter.from_ms.map_or(Bound::Unbounded, Bound::Included);
+        let upper = match (filter.to_ms, after) {
+            (Some(to), Some(c)) if c.created_at_ms < to => Bound::Included(c.created_at_ms),
+            (Some(to), _) => Bound::Excluded(to),
+            (None, Some(c)) => Bound::Included(c.created_at_ms),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut hits = keyword
+            .map(|words| self.searcher.sessions_with(app, words, (lower, upper)))
+            .transpose()?;
+        if let Some(hits) = &mut hits {
+            hits.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        let projection = self.read();
+        let page = query::page(
+            &projection,
+            app,
+            viewer,
+            filter,
+            hits.as_deref(),
+            after,
+            limit,
+        );
+        Ok(ListPage {
+            records: page.records.into_iter().cloned().collect(),
+            next: page.next,
+        })
+    }
+
+    /// One session's record.
+    pub fn get(&self, session: SessionId) -> Option<Record> {
+        self.read().get(session).cloned()
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The search index.
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
+    }
+}
