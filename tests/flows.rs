@@ -551,6 +551,35 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     assert_eq!(body["error"]["errors"][0]["node"], "x", "{body}");
     assert_eq!(s.get(&admin, "/flows").await, json!([]), "nothing saved");
 
+    // The FAQ names its fields; a role without the flows module sees neither.
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/faq",
+            Some(json!({"question": "  ", "answer": "yes"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "question")
+    );
+    let role = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "channel keeper", "scopes": [{"module": "channels", "groups": null}]}),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let (_, keeper) = s.agent(&admin, "keeper@example.com", role, &[]).await;
+    for path in ["/flows", "/faq"] {
+        let (status, _) = s.call(&keeper, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+
     // Versions, binding, deleting.
     let ok = json!({"nodes": [node("start", json!({"type": "start"})),
         node("desk", json!({"type": "transfer_to_agent", "group": group})), node("end", end_module())],
