@@ -265,6 +265,60 @@ pub fn event(event: &Event) -> String {
             ..
         } => format!("SDK URL issued for {agent}, until {}", time(*expires_at_ms)),
         Event::SdkTokenUsed { agent, .. } => format!("SDK URL signed {agent} in"),
+        Event::FlowSaved {
+            flow,
+            name,
+            version,
+            ..
+        } => format!("flow {flow} {name:?} saved as version {version}"),
+        Event::FlowDeleted { flow } => format!("{flow} deleted"),
+        Event::FaqSaved { entry } => format!("FAQ {} {:?} saved", entry.id, entry.question),
+        Event::FaqDeleted { entry } => format!("{entry} deleted"),
+        Event::FaqImported { entries } => format!("{} FAQ entries imported", entries.len()),
+        Event::FlowStepped {
+            session,
+            flow,
+            version,
+            state,
+        } => format!(
+            "{session} ran {flow} v{version} to node {:?}, waiting for {}",
+            state.node,
+            match &state.wait {
+                helpline::domain::flow::Wait::Begin => "its start".to_owned(),
+                helpline::domain::flow::Wait::User => "the user".to_owned(),
+                helpline::domain::flow::Wait::Call(k) => format!("call {k}"),
+                helpline::domain::flow::Wait::Bot(k) => format!("bot answer {k}"),
+                helpline::domain::flow::Wait::Done => "nothing (done)".to_owned(),
+            }
+        ),
+        Event::FlowCallRequested {
+            session,
+            key,
+            url,
+            attempt,
+            ..
+        } => format!("{session} calls {url} (key {key}, attempt {attempt})"),
+        Event::FlowCallAnswered {
+            session,
+            key,
+            attempt,
+            answer,
+            error,
+        } => match answer {
+            Some(a) => format!("{session} call {key} attempt {attempt} answered {a}"),
+            None => format!("{session} call {key} attempt {attempt} failed: {error}"),
+        },
+        Event::FlowHumanRequested { session, group, .. } => {
+            format!("{session}'s flow asks for a human in {group}")
+        }
+        Event::FlowFinished {
+            session,
+            reply_timeout_secs,
+            ..
+        } => format!("{session}'s flow ended (user-reply timeout {reply_timeout_secs}s)"),
+        Event::SessionReplyTimeoutSet { secs } => {
+            format!("the flow set the user-reply timeout to {secs}s")
+        }
     }
 }
 

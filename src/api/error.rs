@@ -55,6 +55,9 @@ pub struct ErrorDetail {
     /// For a refused rating: the user-end protocol's code (10150 to 10154).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol_code: Option<u32>,
+    /// For a refused session service flow: every error, each naming its node and field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::domain::flow::FlowError>>,
 }
 
 /// Why a request was refused. Every variant changes nothing.
@@ -75,6 +78,14 @@ pub enum ApiError {
         message: String,
         /// Every bad cell.
         rows: Vec<RowError>,
+    },
+    /// A session service flow does not validate; nothing was saved.
+    #[error("{message}")]
+    InvalidFlow {
+        /// What was wrong, in short.
+        message: String,
+        /// Every error, each naming its node and field.
+        errors: Vec<crate::domain::flow::FlowError>,
     },
     /// No valid credentials.
     #[error("{0}")]
@@ -157,7 +168,9 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid { .. } | Self::InvalidRows { .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } | Self::InvalidRows { .. } | Self::InvalidFlow { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized(_) | Self::Refused { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -178,6 +191,7 @@ impl ApiError {
         match self {
             Self::Invalid { .. } => "invalid_field",
             Self::InvalidRows { .. } => "invalid_rows",
+            Self::InvalidFlow { .. } => "invalid_flow",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden { code, .. } | Self::Refused { code, .. } => code,
             Self::NotFound(_) => "not_found",
@@ -198,6 +212,15 @@ impl ApiError {
             Self::TooLarge { .. } => (Some("body".to_owned()), self.to_string()),
             Self::UnsupportedMediaType(_) => (Some("Content-Type".to_owned()), self.to_string()),
             Self::InvalidRows { .. } => (Some("file".to_owned()), self.to_string()),
+            Self::InvalidFlow { errors, .. } => (
+                Some(
+                    errors
+                        .first()
+                        .map_or("graph", |e| e.field.as_str())
+                        .to_owned(),
+                ),
+                self.to_string(),
+            ),
             // Ids in bodies are refused as invalid fields; a 404 is about the path's ids.
             Self::NotFound(_) => (Some("path".to_owned()), self.to_string()),
             Self::Protocol { field, message, .. } => (Some((*field).to_owned()), message.clone()),
@@ -219,6 +242,10 @@ impl ApiError {
                     _ => None,
                 },
                 protocol_code: self.protocol_code(),
+                errors: match self {
+                    Self::InvalidFlow { errors, .. } => Some(errors.clone()),
+                    _ => None,
+                },
             },
         }
     }

@@ -263,8 +263,13 @@ pub async fn delete_group(
     let scope = who.scope(&dir, Module::SkillGroups)?;
     let group = visible(&dir, &scope, GroupId(id))?;
     let channels = dir.channels_using_group(group.id);
-    if !channels.is_empty() {
-        let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
+    let flows = dir.flows_using_group(group.id);
+    if !channels.is_empty() || !flows.is_empty() {
+        let names: Vec<String> = channels
+            .iter()
+            .map(ToString::to_string)
+            .chain(flows.iter().map(ToString::to_string))
+            .collect();
         return Err(ApiError::Conflict(format!(
             "{} is used by {}: change them first",
             group.id,

@@ -13,6 +13,8 @@ pub mod csv_import;
 pub mod desk;
 pub mod error;
 pub mod extensions;
+pub mod faq;
+pub mod flows;
 pub mod groups;
 pub mod im;
 pub mod mail;
@@ -318,6 +320,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
             satisfaction::update_config,
             satisfaction::delete_config
         ))
+        .routes(routes!(flows::list_flows, flows::create_flow))
+        .routes(routes!(
+            flows::get_flow,
+            flows::update_flow,
+            flows::delete_flow
+        ))
+        .routes(routes!(flows::list_versions))
+        .routes(routes!(faq::list_faq, faq::create_faq))
+        .routes(routes!(faq::get_faq, faq::update_faq, faq::delete_faq))
         .routes(routes!(channels::list_channels, channels::create_channel))
         .routes(routes!(
             channels::get_channel,

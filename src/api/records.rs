@@ -72,6 +72,8 @@ pub enum CloseByName {
     Admin,
     /// The user-reply timeout.
     Timer,
+    /// The session service flow ended without a human.
+    Flow,
 }
 
 impl From<CloseBy> for CloseByName {
@@ -81,6 +83,7 @@ impl From<CloseBy> for CloseByName {
             CloseBy::Seat => Self::Seat,
             CloseBy::Admin => Self::Admin,
             CloseBy::Timer => Self::Timer,
+            CloseBy::Flow => Self::Flow,
         }
     }
 }

@@ -232,6 +232,8 @@ pub struct ConversationEntry {
     pub messages: Conversation,
     /// Its service: live session, seat, ratings.
     pub service: crate::domain::service::Service,
+    /// The service flow of its latest session that ran one.
+    pub flow: Option<crate::domain::flow::FlowRun>,
 }
 
 impl ConversationEntry {
@@ -244,7 +246,15 @@ impl ConversationEntry {
             user: user.to_owned(),
             messages: Conversation::default(),
             service: Default::default(),
+            flow: None,
         }
+    }
+
+    /// The flow run of the live session, if it runs one.
+    pub fn live_flow(&self) -> Option<&crate::domain::flow::FlowRun> {
+        self.flow
+            .as_ref()
+            .filter(|r| Some(r.session) == self.service.session)
     }
 
     /// Folds one event of its stream (after `ConversationOpened`).
@@ -258,6 +268,13 @@ impl ConversationEntry {
                 }
             }
             Event::RatingInvited { .. } | Event::SessionRated { .. } => self.service.apply(event),
+            Event::FlowStepped { .. }
+            | Event::FlowCallRequested { .. }
+            | Event::FlowCallAnswered { .. }
+            | Event::FlowHumanRequested { .. }
+            | Event::FlowFinished { .. } => {
+                crate::domain::flow::FlowRun::apply(&mut self.flow, event)
+            }
             _ => debug_assert!(false, "not a conversation event: {}", event.name()),
         }
     }

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use crate::domain::Rejection;
 use crate::domain::event::Event;
 use crate::domain::ids::{
-    AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, FlowId, GroupId, QuickReplyId, RestReasonId,
-    RoleId, SatisfactionId, StreamId, StreamKind,
+    AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, FaqId, FlowId, GroupId, QuickReplyId,
+    RestReasonId, RoleId, SatisfactionId, StreamId, StreamKind,
 };
 use crate::durable;
 
@@ -245,6 +245,17 @@ durable! {
         pub satisfaction: Option<SatisfactionId>,
     }
 
+    /// A question and answer of the app's FAQ bot.
+    #[derive(ToSchema)]
+    pub struct FaqEntry {
+        /// Its id.
+        pub id: FaqId,
+        /// The question, as users would ask it (what the bot matches).
+        pub question: String,
+        /// The answer the bot sends.
+        pub answer: String,
+    }
+
     /// A page of another system embedded in the workstation.
     #[derive(ToSchema)]
     pub struct Extension {
@@ -352,6 +363,46 @@ pub struct GroupRecord {
     pub members: BTreeMap<AgentId, u8>,
 }
 
+/// One saved version of a session service flow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowVersion {
+    /// 1, 2, 3...
+    pub version: u32,
+    /// The flow's name at this version.
+    pub name: String,
+    /// When it was saved, ms since the epoch.
+    pub saved_at_ms: i64,
+    /// The graph, as the JSON that was saved.
+    pub graph: String,
+    /// The graph validated again when folded (none if it no longer passes: sessions cannot
+    /// start with it).
+    pub flow: Option<Arc<crate::domain::flow::Flow>>,
+}
+
+/// A session service flow with every version saved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRecord {
+    /// The flow.
+    pub id: FlowId,
+    /// Every version, oldest first (never empty).
+    pub versions: Vec<FlowVersion>,
+    /// Deleted: hidden from the console; sessions that began with it finish it.
+    pub deleted: bool,
+}
+
+impl FlowRecord {
+    /// The latest version.
+    pub fn current(&self) -> &FlowVersion {
+        debug_assert!(!self.versions.is_empty(), "a flow has a version");
+        &self.versions[self.versions.len() - 1]
+    }
+
+    /// A version by number.
+    pub fn version(&self, version: u32) -> Option<&FlowVersion> {
+        self.versions.iter().find(|v| v.version == version)
+    }
+}
+
 /// An API key: its name and the hash of its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiKey {
@@ -390,6 +441,12 @@ pub struct AppDirectory {
     pub extensions: BTreeMap<ExtensionId, Extension>,
     /// API keys.
     pub api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    /// Session service flows, deleted ones included (sessions may still run them).
+    pub flows: BTreeMap<FlowId, FlowRecord>,
+    /// The FAQ bot's questions and answers.
+    pub faq: BTreeMap<FaqId, FaqEntry>,
+    /// Changes to `faq` so far: the bot's index is rebuilt when it moved.
+    pub faq_version: u64,
     /// The IM secret that signs user tokens, if one was made.
     pub im_secret: Option<String>,
     /// The secret before the last rotation, and until when (ms) it is still accepted.
@@ -597,6 +654,52 @@ impl Directory {
             Event::ApiKeyRevoked { key } => {
                 dir.api_keys.remove(key);
                 self.by_key.remove(key);
+            }
+            Event::FlowSaved {
+                flow,
+                name,
+                version,
+                graph,
+                saved_at_ms,
+            } => {
+                let parsed = match crate::domain::flow::parse(graph) {
+                    Ok(f) => Some(Arc::new(f)),
+                    Err(errors) => {
+                        tracing::warn!(%flow, version, ?errors, "a saved flow no longer validates");
+                        None
+                    }
+                };
+                let record = dir.flows.entry(*flow).or_insert_with(|| FlowRecord {
+                    id: *flow,
+                    versions: Vec::new(),
+                    deleted: false,
+                });
+                record.versions.push(FlowVersion {
+                    version: *version,
+                    name: name.clone(),
+                    saved_at_ms: *saved_at_ms,
+                    graph: graph.clone(),
+                    flow: parsed,
+                });
+            }
+            Event::FlowDeleted { flow } => {
+                if let Some(record) = dir.flows.get_mut(flow) {
+                    record.deleted = true;
+                }
+            }
+            Event::FaqSaved { entry } => {
+                dir.faq.insert(entry.id, entry.clone());
+                dir.faq_version += 1;
+            }
+            Event::FaqDeleted { entry } => {
+                dir.faq.remove(entry);
+                dir.faq_version += 1;
+            }
+            Event::FaqImported { entries } => {
+                for entry in entries {
+                    dir.faq.insert(entry.id, entry.clone());
+                }
+                dir.faq_version += 1;
             }
             Event::ImSecretRotated {
                 secret,
@@ -876,6 +979,36 @@ impl AppDirectory {
             .collect()
     }
 
+    /// A live (not deleted) flow.
+    pub fn live_flow(&self, flow: FlowId) -> Option<&FlowRecord> {
+        self.flows.get(&flow).filter(|f| !f.deleted)
+    }
+
+    /// The channels bound to a flow.
+    pub fn channels_using_flow(&self, flow: FlowId) -> Vec<ChannelId> {
+        self.channels
+            .values()
+            .filter(|c| c.flow == Some(flow))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The live flows whose latest version hands sessions to a skill group.
+    pub fn flows_using_group(&self, group: GroupId) -> Vec<FlowId> {
+        self.flows
+            .values()
+            .filter(|f| !f.deleted)
+            .filter(|f| {
+                f.current().flow.as_ref().is_some_and(|flow| {
+                    flow.graph.nodes.iter().any(|n| {
+                        matches!(n.module, crate::domain::flow::Module::TransferToAgent { group: g, .. } if g == group)
+                    })
+                })
+            })
+            .map(|f| f.id)
+            .collect()
+    }
+
     /// The channels that name a skill group.
     pub fn channels_using_group(&self, group: GroupId) -> Vec<ChannelId> {
         self.channels
@@ -1129,8 +1262,9 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
 /// configurations, a unique virtual number.
 pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rejection> {
     validate_name("name", &channel.name)?;
-    if let Some(flow) = channel.flow {
-        // Flows arrive with the flow engine; until then no flow id exists.
+    if let Some(flow) = channel.flow
+        && dir.live_flow(flow).is_none()
+    {
         return Err(Rejection::invalid("flow", format!("{flow} does not exist")));
     }
     if let Some(g) = channel.skill_group

@@ -6,11 +6,12 @@
 
 use crate::domain::conversation::{Body, Message};
 use crate::domain::directory::{
-    Channel, Extension, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
+    Channel, Extension, FaqEntry, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
     SignOutCause,
 };
+use crate::domain::flow::FlowState;
 use crate::domain::ids::{
-    AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, GroupId, QuickReplyId, RoleId,
+    AgentId, ApiKeyId, AppId, ChannelId, ExtensionId, FaqId, FlowId, GroupId, QuickReplyId, RoleId,
     SatisfactionId, SessionId, StreamId,
 };
 use crate::domain::routing::RoutingDecision;
@@ -86,6 +87,8 @@ durable! {
         Admin,
         /// The user-reply timeout (auto-termination).
         Timer,
+        /// The session service flow reached its end without asking for a human.
+        Flow,
     }
 
     /// Why a session (re-)entered a queue.
@@ -517,6 +520,114 @@ durable! {
             /// SHA-256 of the URL's token, hex.
             token_hash: String,
         },
+
+        // ---- app stream: session service flows and the FAQ bot ----
+        /// A version of a session service flow was saved (validated before, and again when
+        /// folded). Every version stays in the log; sessions keep the version they began with.
+        FlowSaved {
+            /// The flow.
+            flow: FlowId,
+            /// Its name.
+            name: String,
+            /// 1 for the first save, then one more on every save.
+            version: u32,
+            /// The graph, as the JSON that was saved.
+            graph: String,
+            /// When, ms since the epoch.
+            saved_at_ms: i64,
+        },
+        /// A flow was deleted (no channel bound it); sessions running it finish it.
+        FlowDeleted {
+            /// The flow.
+            flow: FlowId,
+        },
+        /// A question and answer of the app's FAQ bot was created or edited.
+        FaqSaved {
+            /// The entry, whole.
+            entry: FaqEntry,
+        },
+        /// A question and answer was deleted.
+        FaqDeleted {
+            /// The entry.
+            entry: FaqId,
+        },
+        /// Questions and answers came in from a CSV upload (one upload is one append).
+        FaqImported {
+            /// The new entries.
+            entries: Vec<FaqEntry>,
+        },
+
+        // ---- conversation stream: the flow a session runs ----
+        /// The flow of a session took a step: where it stands now, whole.
+        FlowStepped {
+            /// The session running it.
+            session: SessionId,
+            /// The flow.
+            flow: FlowId,
+            /// The version it runs.
+            version: u32,
+            /// Its state after the step.
+            state: FlowState,
+        },
+        /// An HTTP call of the flow is due (the outbox): made once this is durable, made
+        /// again with the same key after a restart until its answer is in the log.
+        FlowCallRequested {
+            /// The session.
+            session: SessionId,
+            /// The call's key, the same on every attempt (the `Idempotency-Key`).
+            key: String,
+            /// Where it is POSTed.
+            url: String,
+            /// The JSON body.
+            body: String,
+            /// The attempt's timeout.
+            timeout_ms: u32,
+            /// Which attempt (from 1).
+            attempt: u32,
+        },
+        /// An HTTP call of the flow answered, failed or timed out (written with the step it
+        /// caused).
+        FlowCallAnswered {
+            /// The session.
+            session: SessionId,
+            /// The call's key.
+            key: String,
+            /// Which attempt.
+            attempt: u32,
+            /// The answer's JSON, when it succeeded.
+            answer: Option<String>,
+            /// Why it failed, when it did.
+            error: String,
+        },
+        /// The flow handed the session to a skill group (the session is asked to queue next).
+        FlowHumanRequested {
+            /// The session.
+            session: SessionId,
+            /// The group.
+            group: GroupId,
+            /// Told when it queues, with `${WaitNo}`.
+            queue_message: String,
+            /// Told when an agent takes it, with `${StaffNickName}` and `${StaffNo}`.
+            success_message: String,
+        },
+        /// The flow reached its end module: how the session ends from now on.
+        FlowFinished {
+            /// The session.
+            session: SessionId,
+            /// The user-reply timeout (0 is off).
+            reply_timeout_secs: u32,
+            /// Sent when the reply timeout ends the session.
+            auto_termination_message: String,
+            /// Sent when the human service ends.
+            human_termination_message: String,
+        },
+
+        // ---- session stream ----
+        /// The session's flow set its user-reply timeout (0: off), in place of the app's.
+        SessionReplyTimeoutSet {
+            /// Seconds.
+            secs: u32,
+        },
     }
 }
 
@@ -581,6 +692,17 @@ impl Event {
             Event::SessionStartedByAgent { .. } => "SessionStartedByAgent",
             Event::SdkTokenIssued { .. } => "SdkTokenIssued",
             Event::SdkTokenUsed { .. } => "SdkTokenUsed",
+            Event::FlowSaved { .. } => "FlowSaved",
+            Event::FlowDeleted { .. } => "FlowDeleted",
+            Event::FaqSaved { .. } => "FaqSaved",
+            Event::FaqDeleted { .. } => "FaqDeleted",
+            Event::FaqImported { .. } => "FaqImported",
+            Event::FlowStepped { .. } => "FlowStepped",
+            Event::FlowCallRequested { .. } => "FlowCallRequested",
+            Event::FlowCallAnswered { .. } => "FlowCallAnswered",
+            Event::FlowHumanRequested { .. } => "FlowHumanRequested",
+            Event::FlowFinished { .. } => "FlowFinished",
+            Event::SessionReplyTimeoutSet { .. } => "SessionReplyTimeoutSet",
         }
     }
 
@@ -614,6 +736,9 @@ impl Event {
             Event::ChannelSaved { channel } => Some(channel.id.0),
             Event::ExtensionSaved { extension } => Some(extension.id.0),
             Event::ApiKeyCreated { key, .. } => Some(key.0),
+            Event::FlowSaved { flow, .. } => Some(flow.0),
+            Event::FaqSaved { entry } => Some(entry.id.0),
+            Event::FaqImported { entries } => entries.iter().map(|e| e.id.0).max(),
             _ => None,
         }
     }
@@ -635,13 +760,15 @@ impl AgentStatus {
 }
 
 impl CloseBy {
-    /// The protocol's spelling (`client`, `seat`, `admin`, `timer`).
+    /// The protocol's spelling (`client`, `seat`, `admin`, `timer`; `flow` for a flow that
+    /// ended without a human).
     pub fn as_str(self) -> &'static str {
         match self {
             CloseBy::Client => "client",
             CloseBy::Seat => "seat",
             CloseBy::Admin => "admin",
             CloseBy::Timer => "timer",
+            CloseBy::Flow => "flow",
         }
     }
 }

@@ -65,6 +65,8 @@ id_type! {
     FlowId(u64), "flow-";
     /// The messages between one user and one virtual number of an app.
     ConversationId(u64), "conversation-";
+    /// A question and answer of an app's FAQ bot.
+    FaqId(u64), "faq-";
 }
 
 /// Ids below this are reserved for built-in things (the administrator and agent roles);

@@ -86,6 +86,8 @@ pub struct SessionState {
     /// Started by an agent and the user has not written yet: the agent's messages keep the
     /// proactive deadline instead of arming the user-reply timeout.
     pub unanswered: bool,
+    /// The user-reply timeout its flow set (0: off), in place of the app's.
+    pub reply_timeout_secs: Option<u32>,
 }
 
 /// What decisions about a session depend on besides its state.
@@ -158,6 +160,11 @@ pub enum SessionCommand {
     ReplyExpired {
         /// The deadline the timer was armed for (a stale one is ignored).
         deadline_ms: i64,
+    },
+    /// The flow sets the session's user-reply timeout (0: off).
+    SetReplyTimeout {
+        /// Seconds.
+        secs: u32,
     },
     /// End the session.
     End {
@@ -235,6 +242,16 @@ impl SessionState {
             agents: Vec::new(),
             reply_deadline_ms: None,
             unanswered: false,
+            reply_timeout_secs: None,
+        }
+    }
+
+    /// The user-reply timeout in force: the flow's, or else the app's.
+    pub fn reply_timeout_ms(&self, settings: &AppSettings) -> Option<i64> {
+        match self.reply_timeout_secs {
+            Some(0) => None,
+            Some(secs) => Some(i64::from(secs) * 1_000),
+            None => settings.user_reply_timeout_ms(),
         }
     }
 
@@ -500,13 +517,27 @@ pub fn decide(
             let reply_deadline_ms = if state.unanswered {
                 state.reply_deadline_ms
             } else {
-                ctx.settings.user_reply_timeout_ms().map(|t| ctx.now_ms + t)
+                state
+                    .reply_timeout_ms(&ctx.settings)
+                    .map(|t| ctx.now_ms + t)
             };
             Ok(vec![Event::SessionAgentMessage {
                 agent: *agent,
                 text: text.clone(),
                 reply_deadline_ms,
             }])
+        }
+        SessionCommand::SetReplyTimeout { secs } => {
+            if *secs != 0 && !(60..=86_400).contains(secs) {
+                return Err(Rejection::invalid(
+                    "reply_timeout_secs",
+                    format!("{secs} is neither 0 (off) nor within 60..=86400"),
+                ));
+            }
+            if state.reply_timeout_secs == Some(*secs) {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::SessionReplyTimeoutSet { secs: *secs }])
         }
         SessionCommand::ReplyExpired { deadline_ms } => {
             let live = matches!(state.phase, Phase::InService { .. })
@@ -531,7 +562,13 @@ pub fn decide(
                         "timer ends come from the timer",
                     ));
                 }
-                CloseBy::Client | CloseBy::Admin => {}
+                CloseBy::Flow if state.phase != Phase::Open => {
+                    return Err(Rejection::conflict(format_args!(
+                        "{} is past its flow: a human was asked for",
+                        state.id
+                    )));
+                }
+                CloseBy::Client | CloseBy::Admin | CloseBy::Flow => {}
             }
             Ok(vec![Event::SessionEnded {
                 close_by: *close_by,
@@ -638,6 +675,7 @@ pub fn apply(state: &mut SessionState, event: &Event) {
         Event::SessionAgentMessage {
             reply_deadline_ms, ..
         } => state.reply_deadline_ms = *reply_deadline_ms,
+        Event::SessionReplyTimeoutSet { secs } => state.reply_timeout_secs = Some(*secs),
         Event::SessionEnded { close_by } => {
             state.phase = Phase::Ended {
                 close_by: *close_by,
@@ -1055,6 +1093,68 @@ mod tests {
                 deadline_ms: 31_000
             }]
         );
+    }
+
+    #[test]
+    fn a_flow_sets_the_reply_timeout_and_ends_only_an_open_session() {
+        let mut c = ctx(5_000);
+        std::sync::Arc::make_mut(&mut c.settings).user_reply_timeout_secs = 600;
+        given(&[created()])
+            .when(SessionCommand::SetReplyTimeout { secs: 30 })
+            .then_expect_invalid("reply_timeout_secs");
+        given(&[created()])
+            .when(SessionCommand::SetReplyTimeout { secs: 120 })
+            .then_expect(&[Event::SessionReplyTimeoutSet { secs: 120 }]);
+        // The flow's timeout, not the app's, counts after the agent's message.
+        let served = [
+            created(),
+            Event::SessionReplyTimeoutSet { secs: 120 },
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
+        given(&served)
+            .with(c.clone())
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: Some(125_000),
+            }]);
+        // 0 is off, whatever the app says.
+        let off = [
+            created(),
+            Event::SessionReplyTimeoutSet { secs: 0 },
+            queued(1),
+            offered(A, 1, 9),
+            Event::SessionAccepted { agent: A },
+        ];
+        given(&off)
+            .with(c)
+            .when(SessionCommand::AgentMessage {
+                agent: A,
+                text: "hello".into(),
+            })
+            .then_expect(&[Event::SessionAgentMessage {
+                agent: A,
+                text: "hello".into(),
+                reply_deadline_ms: None,
+            }]);
+        let end = SessionCommand::End {
+            close_by: CloseBy::Flow,
+            agent: None,
+        };
+        given(&[created()])
+            .when(end.clone())
+            .then_expect(&[Event::SessionEnded {
+                close_by: CloseBy::Flow,
+            }]);
+        given(&[created(), queued(1)])
+            .when(end)
+            .then_expect_conflict();
     }
 
     #[test]

@@ -442,6 +442,8 @@ pub struct Hub {
     next_subscriber: AtomicU64,
     observers: Observers,
     news: std::sync::Mutex<Option<NewsReceivers>>,
+    /// The session service flows' runtime (outbox calls, FAQ bots).
+    pub(crate) flows: crate::im::flows::FlowRuntime,
 }
 
 /// Where the engine's news reach the hub (taken by [`Hub::start`]).
@@ -476,6 +478,7 @@ impl Hub {
                 agents: vec![agents_tx],
             },
             news: std::sync::Mutex::new(Some(NewsReceivers { sessions, agents })),
+            flows: Default::default(),
         };
         for entry in conversations.into_entries() {
             hub.index(&entry);
@@ -600,6 +603,13 @@ impl Hub {
             engine.observe_sessions(observers.sessions[0].clone());
             engine.observe_agents(observers.agents[0].clone());
         }
+        state.hub.flows.attach(state);
+        let weak = Arc::downgrade(state);
+        tokio::spawn(async move {
+            // Flows carry out what they had not finished before a restart.
+            let Some(state) = weak.upgrade() else { return };
+            state.hub.flows.resume(&state).await;
+        });
         let weak = Arc::downgrade(state);
         tokio::spawn(async move {
             while let Some(news) = agent_rx.recv().await {
@@ -795,8 +805,17 @@ impl Hub {
         self.by_session.get(&session).map(|s| s.conversation)
     }
 
+    /// Every conversation's id.
+    pub(crate) fn conversation_ids(&self) -> Vec<ConversationId> {
+        self.conversations.iter().map(|c| *c.key()).collect()
+    }
+
     /// Appends a conversation's events (opening its stream first if new), then folds them.
-    async fn store(state: &ApiState, slot: &mut Slot, events: Vec<Event>) -> Result<(), ApiError> {
+    pub(crate) async fn store(
+        state: &ApiState,
+        slot: &mut Slot,
+        events: Vec<Event>,
+    ) -> Result<(), ApiError> {
         let entry = &slot.entry;
         let stream = StreamId::conversation(entry.id);
         let mut drafts = Vec::with_capacity(events.len() + 1);
@@ -841,7 +860,13 @@ impl Hub {
     }
 
     /// Pushes a message to the user's sockets and to the serving agent's.
-    fn deliver(&self, dir: &AppDirectory, slot: &Slot, message: &Message, online_only: bool) {
+    pub(crate) fn deliver(
+        &self,
+        dir: &AppDirectory,
+        slot: &Slot,
+        message: &Message,
+        online_only: bool,
+    ) {
         let entry = &slot.entry;
         let frame = user_message_frame(dir, entry, message, online_only);
         self.push_user(entry.app, &entry.user, frame);
@@ -1117,8 +1142,15 @@ impl Hub {
         if let Some((seq, body)) = &answered {
             self.push_update(&slot, *seq, body);
         }
-        if live.is_none() {
-            self.open_session(state, &dir, &mut slot).await?;
+        match (live, &message.body) {
+            (None, _) => self.open_session(state, &dir, &mut slot).await?,
+            // A text may be what the session's flow waits for.
+            (Some(_), Body::Text { text }) => {
+                if let Err(e) = self.flows.user_text(state, &mut slot, text).await {
+                    tracing::warn!(conversation = %id, error = %e, "the flow did not take the text");
+                }
+            }
+            (Some(_), Body::Custom { .. }) => {}
         }
         Ok(SendOutcome {
             conversation_id: id,
@@ -1127,8 +1159,8 @@ impl Hub {
         })
     }
 
-    /// Opens a session for the conversation when none is live: into the channel's skill
-    /// group (the flow engine runs bound flows first, once it exists).
+    /// Opens a session for the conversation when none is live: a channel with a bound flow
+    /// runs it (`crate::im::flows`); otherwise the session queues in the channel's group.
     async fn open_session(
         &self,
         state: &ApiState,
@@ -1145,6 +1177,28 @@ impl Hub {
         let Some(channel) = dir.channels.get(&entry.channel) else {
             return Err(ApiError::NotFound(entry.channel.to_string()));
         };
+        let runnable = channel.flow.filter(|f| {
+            dir.live_flow(*f)
+                .is_some_and(|r| r.current().flow.is_some())
+        });
+        if let Some(flow) = runnable {
+            let session = state
+                .desk
+                .engine
+                .open_session(entry.app, entry.channel, &entry.user, None)
+                .await?;
+            self.by_session.insert(session, Served::of(entry));
+            let created = Event::SessionCreated {
+                channel: entry.channel,
+                user: entry.user.clone(),
+                last_agent: None,
+            };
+            slot.entry
+                .service
+                .on_session_events(session, std::slice::from_ref(&created), None);
+            self.flows.begin(state, dir, slot, session, flow).await?;
+            return Ok(());
+        }
         let Some(group) = channel.skill_group else {
             // Nothing to route to: the message is kept for when the channel gets a group.
             tracing::warn!(channel = %entry.channel, "channel has no skill group; no session opened");
@@ -1668,13 +1722,24 @@ impl Hub {
         for effect in effects {
             match effect {
                 Effect::Tell(DeskMessage::SessionTimedOut) => {
-                    // Auto-termination: the app's message (stored), then src 20.
-                    let text = state
-                        .desk
-                        .engine
-                        .settings(slot.entry.app)
-                        .auto_termination_message
-                        .clone();
+                    // Auto-termination: the flow's message, or else the app's (stored), then
+                    // src 20.
+                    let flow_text = slot
+                        .entry
+                        .flow
+                        .as_ref()
+                        .filter(|r| r.session == news.session)
+                        .and_then(|r| r.finished.as_ref())
+                        .map(|f| f.auto_termination_message.clone())
+                        .filter(|t| !t.trim().is_empty());
+                    let text = flow_text.unwrap_or_else(|| {
+                        state
+                            .desk
+                            .engine
+                            .settings(slot.entry.app)
+                            .auto_termination_message
+                            .clone()
+                    });
                     if !text.is_empty() {
                         let msg_id = format!("timeout-{}", news.session.0);
                         let said = self
@@ -1689,10 +1754,36 @@ impl Hub {
                     self.tell(&dir, &slot, &DeskMessage::SessionTimedOut, now);
                 }
                 Effect::Tell(message) => {
+                    let run = slot
+                        .entry
+                        .flow
+                        .clone()
+                        .filter(|r| r.session == news.session);
+                    // The human service ended: the flow's termination message first.
+                    if let (DeskMessage::SessionEnded, Some(run)) = (&message, &run)
+                        && run.human.is_some()
+                        && let Some(finish) = &run.finished
+                        && !finish.human_termination_message.trim().is_empty()
+                    {
+                        let text = finish.human_termination_message.clone();
+                        self.say_flow_text(state, &mut slot, news.session, "ended", text)
+                            .await;
+                    }
                     if let (DeskMessage::SeatStatus { in_seat: true }, Some(agent)) =
                         (&message, slot.entry.service.seat)
                     {
                         self.send_transcript(&slot, agent, news.session);
+                        self.tell(&dir, &slot, &message, now);
+                        // "Transfer successful: ${StaffNickName} is here to help."
+                        if let Some(text) = run
+                            .as_ref()
+                            .and_then(|r| crate::im::flows::success_message(&dir, r, agent))
+                        {
+                            let tag = format!("seated-{}", slot.entry.messages.last_seq() + 1);
+                            self.say_flow_text(state, &mut slot, news.session, &tag, text)
+                                .await;
+                        }
+                        continue;
                     }
                     self.tell(&dir, &slot, &message, now);
                 }
@@ -1713,6 +1804,34 @@ impl Hub {
                     if let Some(position) = told {
                         self.tell_place(slot.entry.app, &slot.entry.user, id, position);
                     }
+                    // The flow's queue message, once: when its request first queues.
+                    let first = news.events.iter().any(|e| {
+                        matches!(
+                            e,
+                            Event::SessionQueued {
+                                cause: crate::domain::event::QueueCause::New,
+                                ..
+                            }
+                        )
+                    });
+                    let queue_text = slot
+                        .entry
+                        .live_flow()
+                        .filter(|_| first)
+                        .and_then(|r| {
+                            let human = r.human.as_ref()?;
+                            let wait_no = told.unwrap_or(0).to_string();
+                            Some(crate::im::flows::render_with(
+                                r,
+                                &human.queue_message,
+                                &[("WaitNo", wait_no)],
+                            ))
+                        })
+                        .filter(|t| !t.trim().is_empty());
+                    if let Some(text) = queue_text {
+                        self.say_flow_text(state, &mut slot, news.session, "queued", text)
+                            .await;
+                    }
                     let waiting = Waiting {
                         session: news.session,
                         group,
@@ -1726,6 +1845,26 @@ impl Hub {
         }
         if slot.entry.service.queued_in.is_none() {
             self.waiting.remove(&id);
+        }
+    }
+
+    /// Stores and delivers one of a flow's texts told as its session's news comes.
+    async fn say_flow_text(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        session: SessionId,
+        tag: &str,
+        text: String,
+    ) {
+        let msg_id = format!("flow-{tag}-{}", session.0);
+        let said = self
+            .say(state, slot, None, msg_id, Body::Text { text }, |_| {
+                Vec::new()
+            })
+            .await;
+        if let Err(e) = said {
+            tracing::warn!(%session, error = %e, "a flow's message was not stored");
         }
     }
 

@@ -3,7 +3,9 @@
 //! custom-message protocol (`shared/PROTOCOL.md`) as pure parse and write functions, and the
 //! hub that stores conversations, serves sockets and wires conversations to sessions.
 
+pub mod faq;
 pub mod feed;
+pub mod flows;
 pub mod hub;
 pub mod protocol;
 pub mod token;

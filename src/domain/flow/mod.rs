@@ -8,6 +8,7 @@
 //! chatbot's answers and the clock are inputs and outputs that the session's shell performs
 //! and feeds back.
 
+mod run;
 mod schedule;
 mod step;
 mod template;
@@ -21,6 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::GroupId;
 
+pub use run::{
+    Act, Advance, Finish, FlowRun, HumanRequest, PendingCall, Runner, call_reply, redo,
+    webhook_body, webhook_reply,
+};
 pub use schedule::{DatedHours, Day, ServiceTime, TimeRange, WeeklyHours, in_hours};
 pub use step::{BotReply, FlowState, Input, Output, StepError, Wait, compare, step};
 pub use template::{SYSTEM_PARAMS, render, variables};

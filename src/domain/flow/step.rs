@@ -14,8 +14,20 @@ use super::template::render;
 use super::{Bot, BranchStyle, Combine, Comparison, Flow, FormKind, Module, Op};
 use crate::domain::ids::GroupId;
 
-/// Where a session's flow stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a session's flow stands (kept whole in the log after every step, so a restart
+/// resumes at the same node with the same variables).
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
 pub struct FlowState {
     /// The node it is at (waiting at, or about to run).
     pub node: String,
@@ -30,7 +42,18 @@ pub struct FlowState {
 }
 
 /// What a flow waits for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
 pub enum Wait {
     /// Not begun.
     #[default]

@@ -1,0 +1,694 @@
+//! Session service flows end to end, through the user-end protocol over real WebSockets on
+//! loopback, with interface calls to a real local HTTP server (axum on 127.0.0.1:0) whose
+//! answers a test holds and releases through channels: a welcome, service time, a menu
+//! answered wrongly then rightly, a form, three interface calls (one answered, one timed
+//! out, one failing then succeeding: retries and defaults seen), a condition on what came
+//! back, the FAQ bot, a transfer with the queue place, an agent taking it with the success
+//! message, and the end. A restart in the middle of a call makes it again with the same key,
+//! exactly once more, and the flow goes on at the same node with the same variables.
+//! Invalid flows are refused over HTTP with every error naming its node and field.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::response::IntoResponse;
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+/// A request the customer's system got.
+#[derive(Clone, Debug)]
+struct Seen {
+    path: String,
+    key: String,
+    body: Value,
+}
+
+#[derive(Clone)]
+struct Backend {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    arrivals: mpsc::UnboundedSender<Seen>,
+    released: watch::Receiver<bool>,
+}
+
+/// The customer's system: `/score` answers at once, `/held` answers only once released,
+/// `/flaky` fails its first call of a key and answers the next.
+struct CustomerSystem {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    arrivals: mpsc::UnboundedReceiver<Seen>,
+    release: watch::Sender<bool>,
+}
+
+async fn backend(
+    State(b): State<Backend>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let seen = Seen {
+        path: path.clone(),
+        key: key.clone(),
+        body: serde_json::from_str(&body).unwrap_or(Value::Null),
+    };
+    let earlier = {
+        let mut all = b.seen.lock().unwrap();
+        let earlier = all.iter().filter(|s| s.key == key).count();
+        all.push(seen.clone());
+        earlier
+    };
+    let _ = b.arrivals.send(seen.clone());
+    match path.as_str() {
+        "score" => axum::Json(json!({"score": "95", "name": seen.body["phone"]})).into_response(),
+        "held" => {
+            let mut released = b.released.clone();
+            let _ = released.wait_for(|r| *r).await;
+            axum::Json(json!({"greeting": "hello again"})).into_response()
+        }
+        "flaky" if earlier == 0 => (AxumStatus::INTERNAL_SERVER_ERROR, "not yet").into_response(),
+        "flaky" => axum::Json(json!({"tier": "gold"})).into_response(),
+        "bot" => axum::Json(
+            json!({"answer": format!("echo: {}", seen.body["text"].as_str().unwrap_or(""))}),
+        )
+        .into_response(),
+        _ => (AxumStatus::NOT_FOUND, "no").into_response(),
+    }
+}
+
+impl CustomerSystem {
+    async fn start() -> CustomerSystem {
+        let (tx, arrivals) = mpsc::unbounded_channel();
+        let (release, released) = watch::channel(false);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state = Backend {
+            seen: seen.clone(),
+            arrivals: tx,
+            released,
+        };
+        let app = axum::Router::new()
+            .route("/{path}", axum::routing::post(backend))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        CustomerSystem {
+            url,
+            seen,
+            arrivals,
+            release,
+        }
+    }
+
+    /// The next request to arrive (a bound, never a wait).
+    async fn arrival(&mut self) -> Seen {
+        tokio::time::timeout(FRAME_WAIT, self.arrivals.recv())
+            .await
+            .expect("no call in time")
+            .unwrap()
+    }
+
+    fn seen(&self, path: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+fn node(id: &str, module: Value) -> Value {
+    json!({"id": id, "module": module})
+}
+
+fn edge(from: &str, port: &str, to: &str) -> Value {
+    json!({"from": from, "port": port, "to": to})
+}
+
+fn end_module() -> Value {
+    json!({"type": "end", "reply_timeout_secs": 0,
+           "auto_termination_message": "", "human_termination_message": "Thank you for chatting with us"})
+}
+
+/// welcome -> hours { in: menu { Pre-sales: phone -> score -> held -> flaky -> judge
+/// { vip: vip-text -> desk, default: bot }, After-sales: bot -> desk }, out: closed -> end }
+fn full_flow(base: &str, group: u64) -> Value {
+    let call = |path: &str, timeout_ms: u32, attempts: u32, field: &str, default: &str| {
+        json!({"type": "interface_call", "url": format!("{base}/{path}"),
+               "params": [{"name": "phone", "value": "${phone}"}, {"name": "session", "value": "${SystemSessionId}"}],
+               "response": [{"field": field, "variable": field, "default": default}],
+               "timeout_ms": timeout_ms, "max_attempts": attempts})
+    };
+    json!({
+        "nodes": [
+            node("start", json!({"type": "start"})),
+            node("welcome", json!({"type": "send_message", "text": "Hello ${UserId}, welcome to ${ChannelName}"})),
+            node("hours", json!({"type": "service_time", "time_zone": "UTC",
+                "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": [{"from": "00:00", "to": "24:00"}]}]})),
+            node("closed", json!({"type": "send_message", "text": "We are closed"})),
+            node("menu", json!({"type": "branch", "style": "menu", "text": "Please select the service you require",
+                "invalid_prompt": "Your input is incorrect, please re-enter",
+                "options": [{"port": "sales", "content": "Pre-sales"}, {"port": "support", "content": "After-sales"}]})),
+            node("phone", json!({"type": "collect", "form": "text", "text": "Your phone number?", "variable": "phone"})),
+            node("score", call("score", 5_000, 1, "score", "0")),
+            node("held", call("held", 300, 1, "greeting", "late")),
+            node("flaky", call("flaky", 5_000, 3, "tier", "none")),
+            node("judge", json!({"type": "condition", "branches": [{"port": "vip", "combine": "all", "conditions": [
+                {"variable": "score", "op": "ge", "value": "90"}, {"variable": "tier", "op": "eq", "value": "gold"}]}]})),
+            node("vip", json!({"type": "send_message", "text": "Score ${score}, tier ${tier}, greeting ${greeting}"})),
+            node("bot", json!({"type": "chatbot", "bot": {"kind": "faq", "threshold": 0.5, "no_answer": "Sorry, I do not know that one"},
+                "handover_keywords": ["human"]})),
+            node("desk", json!({"type": "transfer_to_agent", "group": group,
+                "queue_message": "There are ${WaitNo} people ahead of you",
+                "success_message": "${StaffNickName} (staff no ${StaffNo}) is here to help"})),
+            node("end", end_module()),
+        ],
+        "edges": [
+            edge("start", "next", "welcome"), edge("welcome", "next", "hours"),
+            edge("hours", "in_hours", "menu"), edge("hours", "out_of_hours", "closed"),
+            edge("closed", "next", "end"),
+            edge("menu", "sales", "phone"), edge("menu", "support", "bot"),
+            edge("phone", "next", "score"), edge("score", "next", "held"), edge("held", "next", "flaky"),
+            edge("flaky", "next", "judge"), edge("judge", "vip", "vip"), edge("judge", "default", "bot"),
+            edge("vip", "next", "desk"), edge("bot", "handover", "desk"), edge("desk", "next", "end"),
+        ]
+    })
+}
+
+fn say(id: &str, text: &str) -> Value {
+    json!({"type": "send", "to": "desk", "msgId": id, "body": {"type": "text", "text": text}})
+}
+
+/// The next stored message from the desk (text or custom), skipping flags and echoes.
+async fn desk_message(user: &mut Ws) -> Value {
+    user.until(|v| v["type"] == "message" && v["from"] == "desk" && v["onlineUserOnly"] == false)
+        .await
+}
+
+async fn desk_text(user: &mut Ws) -> String {
+    let m = desk_message(user).await;
+    m["body"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a text: {m}"))
+        .to_owned()
+}
+
+struct Setup {
+    admin: String,
+    secret: String,
+    group: u64,
+    agent_token: String,
+}
+
+async fn setup(s: &Server, flow: impl FnOnce(u64) -> Value) -> Setup {
+    let admin = s.admin().await;
+    let secret = s.ok(&admin, Method::POST, "/im/secret", json!({})).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group = s.group(&admin, "sales").await;
+    let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
+    for (q, a) in [
+        (
+            "What are your opening hours?",
+            "We are open 9 to 5, Monday to Friday.",
+        ),
+        ("How much does shipping cost?", "Shipping is free over 50."),
+        (
+            "How do I reset my password?",
+            "Use the link on the sign-in page.",
+        ),
+    ] {
+        s.ok(
+            &admin,
+            Method::POST,
+            "/faq",
+            json!({"question": q, "answer": a}),
+        )
+        .await;
+    }
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/flows",
+            json!({"name": "reception", "graph": flow(group)}),
+        )
+        .await;
+    assert_eq!(created["version"], 1);
+    let flow_id = created["id"].as_u64().unwrap();
+    s.ok(
+        &admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "flow": flow_id}),
+    )
+    .await;
+    Setup {
+        admin,
+        secret,
+        group,
+        agent_token,
+    }
+}
+
+fn token_for(s: &Server, secret: &str, user: &str) -> String {
+    let now = s.state.clock.now_ms() / 1_000;
+    user_token(secret, 1, user, now + 3_600)
+}
+
+#[tokio::test]
+async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
+    let mut backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let base = backend.url.clone();
+    let set = setup(&s, |g| full_flow(&base, g)).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u1"), "").await;
+
+    // The first text opens the session: the welcome (with system parameters), then the menu.
+    user.send(say("m1", "hi")).await;
+    assert_eq!(desk_text(&mut user).await, "Hello u1, welcome to Support");
+    let menu = desk_message(&mut user).await;
+    let data = desk_data(&menu).unwrap();
+    assert_eq!(data["src"], "15");
+    assert_eq!(
+        data["content"]["items"],
+        json!([{"content": "Pre-sales", "desc": ""}, {"content": "After-sales", "desc": ""}])
+    );
+    // A wrong answer: the prompt, then the menu again.
+    user.send(say("m2", "pre-sales")).await;
+    assert_eq!(
+        desk_text(&mut user).await,
+        "Your input is incorrect, please re-enter"
+    );
+    assert_eq!(
+        desk_data(&desk_message(&mut user).await).unwrap()["src"],
+        "15"
+    );
+    // The right one: the menu gets `selected`, and the form comes.
+    user.send(say("m3", "Pre-sales")).await;
+    let update = user.until(of_type("update")).await;
+    assert_eq!(
+        desk_data(&update).unwrap()["content"]["selected"]["content"],
+        "Pre-sales"
+    );
+    let form = desk_data(&desk_message(&mut user).await).unwrap();
+    assert_eq!(
+        (form["src"].as_str(), form["content"]["type"].as_u64()),
+        (Some("21"), Some(0))
+    );
+    assert_eq!(form["content"]["header"], "Your phone number?");
+
+    // The answer goes into `phone`; three calls follow.
+    user.send(say("m4", "555-0100")).await;
+    let score = backend.arrival().await;
+    assert_eq!(score.path, "score");
+    assert_eq!(score.body["phone"], "555-0100");
+    let session = score.body["session"].as_str().unwrap().to_owned();
+    assert!(
+        score.key.starts_with(&format!("session-{session}/")),
+        "{score:?}"
+    );
+    let held = backend.arrival().await;
+    assert_eq!(held.path, "held", "it is never released: it times out");
+    let first = backend.arrival().await;
+    let second = backend.arrival().await;
+    assert_eq!(
+        (first.path.as_str(), second.path.as_str()),
+        ("flaky", "flaky")
+    );
+    assert_eq!(first.key, second.key, "a retry keeps its key");
+    assert_ne!(first.key, score.key);
+
+    // The condition took the values: the score, the tier after the retry, the default of
+    // the call that timed out.
+    assert_eq!(
+        desk_text(&mut user).await,
+        "Score 95, tier gold, greeting late"
+    );
+    assert_eq!(
+        desk_text(&mut user).await,
+        "There are 0 people ahead of you"
+    );
+    let place = user.until(of_type("queue")).await;
+    assert_eq!(place["position"], 0);
+
+    // An agent takes it: the success message names the agent.
+    let mut agent = s.agent_socket(&set.agent_token).await;
+    let offer = agent.until(of_type("offer")).await;
+    let session_id = offer["sessionId"].as_u64().unwrap();
+    assert_eq!(session_id.to_string(), session);
+    agent
+        .send(json!({"type": "accept", "sessionId": session_id}))
+        .await;
+    agent.until(of_type("seated")).await;
+    assert_eq!(
+        desk_text(&mut user).await,
+        "ann (staff no ann) is here to help"
+    );
+
+    // The agent ends it: the flow's end message, then src 19.
+    agent
+        .send(json!({"type": "end", "sessionId": session_id}))
+        .await;
+    assert_eq!(desk_text(&mut user).await, "Thank you for chatting with us");
+    user.until(src("19")).await;
+
+    // Every call once, but the failing one twice under one key.
+    assert_eq!(backend.seen("score").len(), 1);
+    assert_eq!(backend.seen("held").len(), 1);
+    assert_eq!(backend.seen("flaky").len(), 2);
+    let _ = set.admin;
+    let _ = set.group;
+    user.close().await;
+    agent.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_faq_bot_answers_and_hands_over_on_request() {
+    let backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let base = backend.url.clone();
+    let set = setup(&s, |g| full_flow(&base, g)).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u2"), "").await;
+    user.send(say("m1", "hello")).await;
+    desk_text(&mut user).await;
+    desk_message(&mut user).await;
+    user.send(say("m2", "After-sales")).await;
+    user.send(say("m3", "what are the opening hours?")).await;
+    assert_eq!(
+        desk_text(&mut user).await,
+        "We are open 9 to 5, Monday to Friday."
+    );
+    user.send(say("m4", "do you sell zebras")).await;
+    assert_eq!(desk_text(&mut user).await, "Sorry, I do not know that one");
+    user.send(say("m5", "HUMAN")).await;
+    assert_eq!(
+        desk_text(&mut user).await,
+        "There are 0 people ahead of you"
+    );
+    user.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_more() {
+    let mut backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = backend.url.clone();
+    let flow = move |group: u64| {
+        json!({
+            "nodes": [
+                node("start", json!({"type": "start"})),
+                node("name", json!({"type": "collect", "form": "text", "text": "Your name?", "variable": "name"})),
+                node("call", json!({"type": "interface_call", "url": format!("{base}/held"),
+                    "params": [{"name": "name", "value": "${name}"}],
+                    "response": [{"field": "greeting", "variable": "greeting", "default": "none"}],
+                    "timeout_ms": 30000, "max_attempts": 1})),
+                node("hi", json!({"type": "send_message", "text": "${greeting}, ${name}"})),
+                node("more", json!({"type": "collect", "form": "options", "text": "Anything else?",
+                    "options": [{"content": "Yes"}, {"content": "No"}], "variable": "more",
+                    "invalid_prompt": "Yes or No, please"})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group})),
+                node("end", end_module()),
+            ],
+            "edges": [
+                edge("start", "next", "name"), edge("name", "next", "call"), edge("call", "next", "hi"),
+                edge("hi", "next", "more"), edge("more", "next", "desk"), edge("desk", "next", "end"),
+            ]
+        })
+    };
+    let s = Server::start(dir.path()).await;
+    let set = setup(&s, flow).await;
+    let token = token_for(&s, &set.secret, "u3");
+    let mut user = s.user_socket(&token, "").await;
+    user.send(say("m1", "hi")).await;
+    let form = desk_message(&mut user).await;
+    let conversation = form["conversationId"].as_u64().unwrap();
+    user.send(say("m2", "Ann")).await;
+    let made = backend.arrival().await;
+    assert_eq!(
+        (made.path.as_str(), &made.body),
+        ("held", &json!({"name": "Ann"}))
+    );
+    let last_seq = user
+        .until(|v| v["type"] == "message" && v["msgId"] == "m2")
+        .await["seq"]
+        .as_u64()
+        .unwrap();
+
+    // Stop while the customer's system holds the answer.
+    user.close().await;
+    s.stop().await;
+    let s = Server::start(dir.path()).await;
+    let again = backend.arrival().await;
+    assert_eq!(again.key, made.key, "the same key after the restart");
+    assert_eq!(again.body, made.body);
+    assert_eq!(backend.seen("held").len(), 2, "exactly once more");
+
+    // Released: the flow goes on at the same node, with the name it had collected.
+    let _ = backend.release.send(true);
+    let mut user = s
+        .user_socket(&token, &format!("{conversation}:{last_seq}"))
+        .await;
+    assert_eq!(desk_text(&mut user).await, "hello again, Ann");
+    let next = desk_data(&desk_message(&mut user).await).unwrap();
+    assert_eq!(next["content"]["header"], "Anything else?");
+
+    // Answered: another restart makes no call.
+    user.close().await;
+    s.stop().await;
+    let s = Server::start(dir.path()).await;
+    let mut user = s.user_socket(&token, "").await;
+    user.send(say("m3", "No")).await;
+    user.until(of_type("queue")).await;
+    assert_eq!(
+        backend.seen("held").len(),
+        2,
+        "an answered call is never made again"
+    );
+    user.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "sales").await;
+    let bad = json!({
+        "nodes": [
+            node("start", json!({"type": "start"})),
+            node("ask", json!({"type": "branch", "style": "menu", "text": "", "invalid_prompt": "again",
+                "options": [{"port": "a", "content": "A"}]})),
+            node("call", json!({"type": "interface_call", "url": "ftp://x", "timeout_ms": 5, "max_attempts": 1})),
+            node("desk", json!({"type": "transfer_to_agent", "group": 999_999})),
+            node("end", end_module()),
+        ],
+        "edges": [edge("start", "next", "ask"), edge("ask", "a", "call"), edge("call", "next", "desk"),
+                  edge("desk", "next", "end")]
+    });
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/flows",
+            Some(json!({"name": "broken", "graph": bad})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_flow");
+    let errors: Vec<(String, String)> = body["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"].as_str().unwrap_or("").to_owned(),
+                e["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("ask", "text"),
+        ("call", "url"),
+        ("call", "timeout_ms"),
+        ("desk", "group"),
+    ] {
+        assert!(
+            errors.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {errors:?}"
+        );
+    }
+    // A malformed module names its node too.
+    let malformed = json!({"nodes": [node("start", json!({"type": "start"})),
+        node("x", json!({"type": "send_message", "txt": "hi"}))], "edges": []});
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/flows",
+            Some(json!({"name": "broken", "graph": malformed})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["errors"][0]["node"], "x", "{body}");
+    assert_eq!(s.get(&admin, "/flows").await, json!([]), "nothing saved");
+
+    // The FAQ names its fields; a role without the flows module sees neither.
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/faq",
+            Some(json!({"question": "  ", "answer": "yes"})),
+        )
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "question")
+    );
+    let role = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "channel keeper", "scopes": [{"module": "channels", "groups": null}]}),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let (_, keeper) = s.agent(&admin, "keeper@example.com", role, &[]).await;
+    for path in ["/flows", "/faq"] {
+        let (status, _) = s.call(&keeper, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // Versions, binding, deleting.
+    let ok = json!({"nodes": [node("start", json!({"type": "start"})),
+        node("desk", json!({"type": "transfer_to_agent", "group": group})), node("end", end_module())],
+        "edges": [edge("start", "next", "desk"), edge("desk", "next", "end")]});
+    let created = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/flows",
+            json!({"name": "simple", "graph": ok}),
+        )
+        .await;
+    let id = created["id"].as_u64().unwrap();
+    let updated = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &format!("/flows/{id}"),
+            json!({"name": "simple v2", "graph": ok}),
+        )
+        .await;
+    assert_eq!(updated["version"], 2);
+    let versions = s.get(&admin, &format!("/flows/{id}/versions")).await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_eq!(versions[0]["name"], "simple");
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/channels",
+            Some(json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}, "flow": 424_242})),
+        )
+        .await;
+    assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "flow"));
+    let channel = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/channels",
+            json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}, "flow": id}),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let (status, _) = s
+        .call(&admin, Method::DELETE, &format!("/flows/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "a bound flow stays");
+    let (status, _) = s
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/skill-groups/{group}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a group a flow hands to stays"
+    );
+    s.ok(
+        &admin,
+        Method::PUT,
+        &format!("/channels/{channel}"),
+        json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}}),
+    )
+    .await;
+    let (status, _) = s
+        .call(&admin, Method::DELETE, &format!("/flows/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Every version survives a restart (the log keeps them).
+    s.stop().await;
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let (status, _) = s
+        .call(&admin, Method::GET, &format!("/flows/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_bot_answers_what_the_user_writes() {
+    let backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = backend.url.clone();
+    let flow = move |group: u64| {
+        json!({
+            "nodes": [
+                node("start", json!({"type": "start"})),
+                node("bot", json!({"type": "chatbot", "bot": {"kind": "webhook", "url": format!("{base}/bot"), "timeout_ms": 5000},
+                    "handover_keywords": ["agent"]})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group, "queue_message": "Wait please"})),
+                node("end", end_module()),
+            ],
+            "edges": [edge("start", "next", "bot"), edge("bot", "handover", "desk"), edge("desk", "next", "end")]
+        })
+    };
+    let s = Server::start(dir.path()).await;
+    let set = setup(&s, flow).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u4"), "").await;
+    // The first text opens the session; the bot answers the texts after it.
+    user.send(say("m1", "hi")).await;
+    user.send(say("m2", "where is my parcel")).await;
+    assert_eq!(desk_text(&mut user).await, "echo: where is my parcel");
+    user.send(say("m3", "agent")).await;
+    assert_eq!(desk_text(&mut user).await, "Wait please");
+    user.close().await;
+    s.stop().await;
+}
