@@ -593,6 +593,32 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         )
         .await;
     let id = created["id"].as_u64().unwrap();
+
+    // A role scoped to other groups may not route a flow into this one's queue.
+    let other = s.group(&admin, "other").await;
+    let role = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "other designer", "scopes": [{"module": "flows", "groups": [other]}]}),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let (_, designer) = s.agent(&admin, "designer@example.com", role, &[]).await;
+    let (status, body) = s
+        .call(
+            &designer,
+            Method::POST,
+            "/flows",
+            Some(json!({"name": "sideways", "graph": ok})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["errors"][0]["node"], "desk", "{body}");
+    assert_eq!(body["error"]["errors"][0]["field"], "group", "{body}");
+
     let updated = s
         .ok(
             &admin,

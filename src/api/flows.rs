@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::directory::{AppDirectory, FlowRecord, FlowVersion, Module};
+use crate::domain::directory::{AppDirectory, FlowRecord, FlowVersion, Module, Scope};
 use crate::domain::event::Event;
 use crate::domain::flow::{self, FlowError, Graph};
 use crate::domain::ids::{ChannelId, FlowId, StreamId};
@@ -114,7 +114,7 @@ fn read_graph(value: &serde_json::Value) -> Result<Graph, Vec<FlowError>> {
 
 /// Validates a flow against the app: the graph, its name, and the skill groups it hands
 /// sessions to.
-fn checked(dir: &AppDirectory, input: &FlowInput) -> Result<String, ApiError> {
+fn checked(dir: &AppDirectory, scope: &Scope, input: &FlowInput) -> Result<String, ApiError> {
     crate::domain::directory::validate_name("name", &input.name)?;
     let refused = |errors: Vec<FlowError>| ApiError::InvalidFlow {
         message: format!(
@@ -127,15 +127,22 @@ fn checked(dir: &AppDirectory, input: &FlowInput) -> Result<String, ApiError> {
     let graph = read_graph(&input.graph).map_err(refused)?;
     let mut errors = Vec::new();
     for node in &graph.nodes {
-        if let flow::Module::TransferToAgent { group, .. } = &node.module
-            && !dir.groups.contains_key(group)
-        {
-            errors.push(FlowError {
-                node: Some(node.id.clone()),
-                field: "group".to_owned(),
-                message: format!("{group} does not exist"),
-            });
-        }
+        let flow::Module::TransferToAgent { group, .. } = &node.module else {
+            continue;
+        };
+        let message = if !dir.groups.contains_key(group) {
+            format!("{group} does not exist")
+        } else if !scope.covers(*group) {
+            // A role scoped to some groups cannot route sessions into the others' queues.
+            format!("{group} is outside your role's skill groups")
+        } else {
+            continue;
+        };
+        errors.push(FlowError {
+            node: Some(node.id.clone()),
+            field: "group".to_owned(),
+            message,
+        });
     }
     if let Err(mut found) = flow::validate(graph) {
         found.append(&mut errors);
@@ -179,7 +186,7 @@ async fn save(
 ) -> Result<FlowView, ApiError> {
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
-    who.scope(&dir, Module::Flows)?;
+    let scope = who.scope(&dir, Module::Flows)?;
     let (id, version) = match existing {
         Some(raw) => {
             let record = live(&dir, raw)?;
@@ -187,7 +194,7 @@ async fn save(
         }
         None => (FlowId(state.desk.next_id()), 1),
     };
-    let graph = checked(&dir, &input)?;
+    let graph = checked(&dir, &scope, &input)?;
     let event = Event::FlowSaved {
         flow: id,
         name: input.name.trim().to_owned(),

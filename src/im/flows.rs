@@ -58,6 +58,9 @@ impl Default for FlowRuntime {
     fn default() -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("helpline/", env!("CARGO_PKG_VERSION")))
+            // A redirect would turn the POST into a GET without its body, or carry the
+            // session's data to a host nobody configured: it is an error like any non-2xx.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
@@ -370,20 +373,23 @@ async fn post(http: &reqwest::Client, session: SessionId, call: &PendingCall) ->
             }
         })?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| format!("the answer could not be read: {e}"))?;
     if !status.is_success() {
         return Err(format!("answered {status}"));
     }
-    if body.len() > MAX_ANSWER_BYTES {
-        return Err(format!(
-            "the answer is {} bytes, over {MAX_ANSWER_BYTES}",
-            body.len()
-        ));
+    // Read at most the cap: an endless or huge answer costs no more memory than a big one.
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("the answer could not be read: {e}"))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body.to_vec()).map_err(|_| "the answer is not UTF-8".to_owned())
+    String::from_utf8(body).map_err(|_| "the answer is not UTF-8".to_owned())
 }
 
 /// Records a call's outcome with the step it causes, if the flow still waits for it.
