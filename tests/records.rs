@@ -103,6 +103,8 @@ struct Desk {
     carl: (u64, String),
     support: u64,
     sales: u64,
+    /// The app's IM secret.
+    secret: String,
     /// Sessions: ann's (support, rated), bob's (support), carl's (sales, ended by the user).
     sessions: [u64; 3],
 }
@@ -190,6 +192,7 @@ async fn desk(dir: &std::path::Path) -> Desk {
         carl,
         support: end.group,
         sales,
+        secret: end.secret,
         sessions: [first, second, third],
     }
 }
@@ -392,6 +395,211 @@ async fn filters_pages_detail_and_the_search_inside_a_transcript() {
     let (status, _) = s.call("", Method::GET, "/records", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(all(s, admin, "").await, [third, second, first]);
+    d.s.stop().await;
+}
+
+/// The UTC day of `ms`.
+fn utc_day(ms: i64) -> jiff::civil::Date {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+#[tokio::test]
+async fn data_analysis_reports_per_day_and_group_within_each_roles_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = desk(dir.path()).await;
+    let (s, admin) = (&d.s, &d.admin);
+
+    // A fourth session, abandoned: the night group's only agent is busy, the user gives up.
+    let night = s.group(admin, "night").await;
+    s.ok(
+        admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "Night", "kind": {"type": "in_app", "user_id": "night"}, "skill_group": night}),
+    )
+    .await;
+    let dan = s.agent(admin, "dan@example.com", 2, &[night]).await;
+    let mut dan_ws = s.agent_socket(&dan.1).await;
+    dan_ws
+        .send(json!({"type": "status", "status": "busy"}))
+        .await;
+    answer(&mut dan_ws, "status").await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let token = user_token(&d.secret, 1, "u4", now + 3_600);
+    let mut u4 = s.user_socket(&token, "").await;
+    u4.send(say("night", "n1", "Anyone there at night")).await;
+    u4.until(of_type("queue")).await;
+    u4.send(
+        json!({"type": "send", "to": "night", "msgId": "n2", "onlineUserOnly": true,
+                   "body": desk_body(json!({"customerServicePlugin": 0, "src": "27"}))}),
+    )
+    .await;
+    u4.until(src("19")).await;
+
+    let page = s.get(admin, "/records?limit=100").await;
+    let starts: Vec<i64> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["createdAtMs"].as_i64().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 4);
+    // A run across midnight UTC spreads the sessions over two days: ask for both sides.
+    let first_day = utc_day(*starts.iter().min().unwrap()).yesterday().unwrap();
+    let last_day = utc_day(*starts.iter().max().unwrap()).tomorrow().unwrap();
+    let range = format!("from={first_day}&to={last_day}");
+
+    let report = s.get(admin, &format!("/analysis/report?{range}")).await;
+    let total = &report["total"];
+    assert_eq!(total["sessions"], 4, "{report}");
+    assert_eq!(total["queued"], 4);
+    assert_eq!(total["answered"], 3);
+    assert_eq!(total["abandoned"], 1);
+    assert_eq!(total["waiting"], 0);
+    assert_eq!(
+        total["answeredInTarget"], 3,
+        "waits on loopback are far below 20 s"
+    );
+    assert_eq!(total["serviceLevel"], 0.75);
+    assert_eq!(total["abandonRate"], 0.25);
+    assert!(total["avgWaitMs"].as_u64().is_some() && total["p90WaitMs"].as_u64().is_some());
+    assert!(
+        total["avgHandleMs"].as_u64().is_some() && total["avgAbandonedWaitMs"].as_u64().is_some()
+    );
+    assert_eq!(total["rated"], 1);
+    assert_eq!(total["satisfaction"].as_array().unwrap().len(), 1);
+    assert_eq!(total["satisfaction"][0]["value"], 5);
+    assert_eq!(total["satisfaction"][0]["sessions"], 1);
+    assert_eq!(report["timeZone"], "UTC");
+    assert_eq!(report["targetWaitS"], 20);
+    let days = report["days"].as_array().unwrap();
+    assert!(
+        days.len() >= 3,
+        "every day of the range is listed: {report}"
+    );
+    assert_eq!(
+        days.iter()
+            .map(|d| d["sessions"].as_u64().unwrap())
+            .sum::<u64>(),
+        4
+    );
+    let per_group: Vec<(u64, u64, u64)> = report["skillGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["skillGroupId"].as_u64().unwrap(),
+                g["sessions"].as_u64().unwrap(),
+                g["abandoned"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![(d.support, 2, 0), (d.sales, 1, 0), (night, 1, 1)];
+    expected.sort();
+    assert_eq!(per_group, expected);
+    assert_eq!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sessions"].as_u64().unwrap())
+            .sum::<u64>(),
+        4
+    );
+    let named = report["skillGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["skillGroupId"].as_u64() == Some(night))
+        .unwrap();
+    assert_eq!(named["name"], "night");
+
+    // A group filter, a zero-second target and another time zone.
+    let support_only = s
+        .get(
+            admin,
+            &format!("/analysis/report?{range}&groupId={}", d.support),
+        )
+        .await;
+    assert_eq!(support_only["total"]["sessions"], 2);
+    let strict = s
+        .get(
+            admin,
+            &format!("/analysis/report?{range}&targetWaitS=0&timeZone=Asia/Shanghai"),
+        )
+        .await;
+    assert_eq!(strict["timeZone"], "Asia/Shanghai");
+    assert!(strict["total"]["answeredInTarget"].as_u64().unwrap() <= 3);
+
+    // A role scoped to sales sees sales only; agents and roles without the module are refused.
+    let role = s
+        .ok(
+            admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "sales analyst", "scopes": [{"module": "data_analysis", "groups": [d.sales]}]}),
+        )
+        .await;
+    let (_, analyst) = s
+        .agent(
+            admin,
+            "analyst@example.com",
+            role["id"].as_u64().unwrap(),
+            &[],
+        )
+        .await;
+    let scoped = s.get(&analyst, &format!("/analysis/report?{range}")).await;
+    assert_eq!(scoped["total"]["sessions"], 1, "{scoped}");
+    assert_eq!(scoped["skillGroups"].as_array().unwrap().len(), 1);
+    let (status, body) = s
+        .call(
+            &analyst,
+            Method::GET,
+            &format!("/analysis/report?{range}&groupId={}", d.support),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = s
+        .call(
+            &d.ann.1,
+            Method::GET,
+            &format!("/analysis/report?{range}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // Bad parameters name their field and change nothing.
+    for (query, field) in [
+        ("from=2026-13-01&to=2026-12-01".to_owned(), "from"),
+        ("from=2026-11-02&to=2026-11-01".to_owned(), "to"),
+        ("from=2024-01-01&to=2026-11-01".to_owned(), "to"),
+        (format!("{range}&timeZone=Mars/Olympus"), "timeZone"),
+        (format!("{range}&targetWaitS=90000"), "targetWaitS"),
+        (format!("{range}&groupId=999999"), "groupId"),
+    ] {
+        let (status, body) = s
+            .call(
+                admin,
+                Method::GET,
+                &format!("/analysis/report?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(field_of(&body), field, "{query}: {body}");
+    }
+    let (status, _) = s
+        .call(admin, Method::GET, "/analysis/report?from=2026-11-01", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "`to` is required");
+    u4.close().await;
+    dan_ws.close().await;
     d.s.stop().await;
 }
 

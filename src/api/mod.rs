@@ -5,6 +5,7 @@
 //! handlers themselves and served at `/api/v1/openapi.json`.
 
 pub mod agents;
+pub mod analysis;
 pub mod apps;
 pub mod auth;
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod groups;
 pub mod im;
 pub mod mail;
 pub mod metrics;
+pub mod monitoring;
 pub mod quick_replies;
 pub mod records;
 pub mod roles;
@@ -268,6 +270,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workstation::transfer_targets))
         .routes(routes!(records::list_records))
         .routes(routes!(records::get_record))
+        .routes(routes!(monitoring::groups))
+        .routes(routes!(monitoring::agents))
+        .routes(routes!(analysis::report))
         .routes(routes!(workstation::command))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(

@@ -245,8 +245,11 @@ impl Feeds {
 
     /// The agent's view now.
     pub fn view(&self, agent: AgentId) -> View {
-        let feed = self.feed(agent);
-        Self::guard(&feed).view.clone()
+        // Reading makes no feed: monitoring reads every agent, most of whom never had one.
+        match self.agents.get(&agent).map(|f| f.clone()) {
+            Some(feed) => Self::guard(&feed).view.clone(),
+            None => View::default(),
+        }
     }
 }
 

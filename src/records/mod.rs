@@ -20,6 +20,7 @@
 //!   of the log and nothing else: delete the directory, or let it be unreadable, and the
 //!   next start builds it again from the log.
 
+pub mod analysis;
 pub mod corpus;
 pub mod index;
 pub mod projection;
