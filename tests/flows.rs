@@ -80,6 +80,12 @@ async fn backend(
             json!({"answer": format!("echo: {}", seen.body["text"].as_str().unwrap_or(""))}),
         )
         .into_response(),
+        // Elsewhere: a call must not follow it (a POST would turn GET, or carry the
+        // session's data to a host nobody configured).
+        "moved" => axum::response::Redirect::temporary("/score").into_response(),
+        // Over the answer cap, streamed.
+        "huge" => axum::Json(json!({"score": "9".repeat(helpline::im::flows::MAX_ANSWER_BYTES)}))
+            .into_response(),
         _ => (AxumStatus::NOT_FOUND, "no").into_response(),
     }
 }
@@ -715,6 +721,45 @@ async fn a_webhook_bot_answers_what_the_user_writes() {
     assert_eq!(desk_text(&mut user).await, "echo: where is my parcel");
     user.send(say("m3", "agent")).await;
     assert_eq!(desk_text(&mut user).await, "Wait please");
+    user.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_answered_with_a_redirect_or_too_much_falls_back_to_its_defaults() {
+    let backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = backend.url.clone();
+    let flow = move |group: u64| {
+        let call = |path: &str, default: &str| {
+            json!({"type": "interface_call", "url": format!("{base}/{path}"), "params": [],
+                   "response": [{"field": "score", "variable": path, "default": default}],
+                   "timeout_ms": 5_000, "max_attempts": 1})
+        };
+        json!({
+            "nodes": [
+                node("start", json!({"type": "start"})),
+                node("moved", call("moved", "unmoved")),
+                node("huge", call("huge", "small")),
+                node("say", json!({"type": "send_message", "text": "${moved} ${huge}"})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group})),
+                node("end", end_module()),
+            ],
+            "edges": [edge("start", "next", "moved"), edge("moved", "next", "huge"),
+                      edge("huge", "next", "say"), edge("say", "next", "desk"), edge("desk", "next", "end")]
+        })
+    };
+    let s = Server::start(dir.path()).await;
+    let set = setup(&s, flow).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u5"), "").await;
+    user.send(say("m1", "hi")).await;
+    assert_eq!(desk_text(&mut user).await, "unmoved small");
+    assert_eq!(backend.seen("moved").len(), 1);
+    assert_eq!(backend.seen("huge").len(), 1);
+    assert!(
+        backend.seen("score").is_empty(),
+        "the redirect was not followed"
+    );
     user.close().await;
     s.stop().await;
 }
