@@ -47,8 +47,9 @@ impl Server {
     }
 
     /// Like [`Server::start`], but as `helpline serve` runs by default: every batch
-    /// fsynced, the metrics recorder installed before the replay, and the replay's time
-    /// recorded, so every engine-health metric has samples (the dashboards' test).
+    /// fsynced, the metrics recorder installed before the replay, and the start's time
+    /// recorded as `helpline_replay_seconds` (serve records its replay there), so every
+    /// engine-health metric has samples (the dashboards' test).
     pub async fn start_like_serve(dir: &Path) -> Server {
         helpline::stats::export::recorder();
         let config = ApiConfig {
@@ -57,10 +58,9 @@ impl Server {
             smtp: None,
             trust_forwarded_for: false,
         };
-        let started = std::time::Instant::now();
+        let started = helpline::clock::stopwatch();
         let server = Self::start_opts(dir, config, Durability::Fsync).await;
-        metrics::gauge!(helpline::stats::names::REPLAY.name)
-            .set(started.elapsed().as_secs_f64());
+        metrics::gauge!(helpline::stats::names::REPLAY.name).set(started.elapsed().as_secs_f64());
         server
     }
 
