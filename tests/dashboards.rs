@@ -107,17 +107,21 @@ fn variables(dashboard: &Value) -> Vec<(String, String, String)> {
         .expect("templating.list")
         .iter()
         .map(|v| {
-            let query = match &v["query"] {
-                Value::String(s) => s.clone(),
-                q => q["query"].as_str().unwrap_or("").to_owned(),
-            };
             (
                 v["name"].as_str().unwrap().to_owned(),
                 v["type"].as_str().unwrap().to_owned(),
-                query,
+                variable_query(v),
             )
         })
         .collect()
+}
+
+/// A template variable's query: a string, or the query editor's `{"query": ...}`.
+fn variable_query(v: &Value) -> String {
+    match &v["query"] {
+        Value::String(s) => s.clone(),
+        q => q["query"].as_str().unwrap_or("").to_owned(),
+    }
 }
 
 /// The alert rules' expressions in `alerts.yml`, by alert name. Reads the YAML as the file
@@ -254,8 +258,10 @@ fn selectors(expr: &str) -> Vec<Selector> {
             i += 1;
         } else if c == '{' {
             let (labels, next) = matchers(i);
-            let metric = labels_name(&labels);
-            out.push(Selector { metric, labels });
+            out.push(Selector {
+                metric: String::new(),
+                labels,
+            });
             i = next;
         } else if c.is_ascii_digit() || c == '.' {
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
@@ -309,15 +315,6 @@ fn selectors(expr: &str) -> Vec<Selector> {
     out
 }
 
-/// A bare `{__name__="..."}` selector's metric; empty when it names none.
-fn labels_name(labels: &[String]) -> String {
-    if labels.iter().any(|l| l == "__name__") {
-        "__name__".to_owned()
-    } else {
-        String::new()
-    }
-}
-
 /// Every series name helpline exports (histograms as their `_bucket`, `_sum`, `_count`),
 /// with its labels, and `up` with the target's.
 fn exported() -> BTreeMap<String, BTreeSet<&'static str>> {
@@ -347,6 +344,9 @@ fn unknown_names(place: &str, expr: &str, known: &BTreeMap<String, BTreeSet<&str
     }
     for s in found {
         match known.get(&s.metric) {
+            None if s.metric.is_empty() => problems.push(format!(
+                "{place}: a selector without a metric name, in {expr}"
+            )),
             None => problems.push(format!(
                 "{place}: {:?} is not a metric helpline exports (helpline::stats::names::all()), in {expr}",
                 s.metric
@@ -983,9 +983,7 @@ async fn every_panel_and_alert_expression_returns_data_from_a_real_prometheus() 
             match var["type"].as_str().unwrap() {
                 "query" => {
                     variable_count += 1;
-                    let query = variables(&json!({"templating": {"list": [var]}}))[0]
-                        .2
-                        .clone();
+                    let query = variable_query(var);
                     let place = format!("{name}: ${var_name}");
                     let (selector, label) = label_values(&query).unwrap();
                     let selector = substitute(&selector, &values, &place);
