@@ -43,10 +43,32 @@ impl Server {
     }
 
     pub async fn start_with(dir: &Path, config: ApiConfig) -> Server {
+        Self::start_opts(dir, config, Durability::None).await
+    }
+
+    /// Like [`Server::start`], but as `helpline serve` runs by default: every batch
+    /// fsynced, the metrics recorder installed before the replay, and the start's time
+    /// recorded as `helpline_replay_seconds` (serve records its replay there), so every
+    /// engine-health metric has samples (the dashboards' test).
+    pub async fn start_like_serve(dir: &Path) -> Server {
+        helpline::stats::export::recorder();
+        let config = ApiConfig {
+            token_ttl_secs: api::DEFAULT_TOKEN_TTL_SECS,
+            public_url: Some("https://desk.example.com/".to_owned()),
+            smtp: None,
+            trust_forwarded_for: false,
+        };
+        let started = helpline::clock::stopwatch();
+        let server = Self::start_opts(dir, config, Durability::Fsync).await;
+        metrics::gauge!(helpline::stats::names::REPLAY.name).set(started.elapsed().as_secs_f64());
+        server
+    }
+
+    async fn start_opts(dir: &Path, config: ApiConfig, durability: Durability) -> Server {
         let (log, _) = SledLog::open_with(
             dir,
             LogOptions {
-                durability: Durability::None,
+                durability,
                 stream_index: false,
             },
         )
