@@ -71,7 +71,7 @@ async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
     assert_eq!(g["longestWaitMs"], Value::Null);
     assert_eq!(g["agents"]["free"], 1, "{g}");
     assert_eq!(g["members"], 1);
-    assert!(g["freeCapacity"].as_u64().unwrap() >= 1, "{g}");
+    assert_eq!(g["freeCapacity"], g["receptionLimit"], "{g}");
     assert_eq!(group(&groups, sales)["agents"]["offline"], 1);
     let agents = s.get(&admin, "/monitoring/agents").await;
     assert_eq!(agent(&agents, ann_id)["status"], "free");
@@ -122,6 +122,11 @@ async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
         (Some(1), Some(1))
     );
     assert!(g["avgQueueWaitMs"].as_u64().is_some(), "{g}");
+    assert_eq!(
+        g["freeCapacity"].as_u64(),
+        g["receptionLimit"].as_u64().map(|l| l - 1),
+        "{g}"
+    );
     let a = s.get(&admin, "/monitoring/agents").await;
     let a = agent(&a, ann_id);
     assert_eq!(

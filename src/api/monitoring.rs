@@ -11,7 +11,7 @@
 //! (all when unscoped) and the agents in them; an administrator and an API key see the
 //! whole app; an agent (the built-in agent role) and a role without the module get 403.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::directory::{AppDirectory, Module, Scope};
 use crate::domain::ids::{AgentId, GroupId};
+use crate::domain::workstation::View;
 use crate::stats::cell::GroupSnapshot;
 use crate::stats::histogram::HistogramSnapshot;
 use crate::stats::status::{StatusCounts, StatusKind};
@@ -80,8 +81,8 @@ pub struct GroupMonitor {
     pub longest_wait_ms: Option<u64>,
     /// Sessions its members serve now, routed by this group.
     pub in_service: u64,
-    /// Sessions more its free members could take now: free members times the reception
-    /// limit, less what the group's sessions already hold (never below zero).
+    /// Sessions more its free members could take now: for each free member, the reception
+    /// limit less the sessions in their hands.
     pub free_capacity: u64,
     /// Sessions offered to an agent since the server started.
     pub offers: u64,
@@ -190,11 +191,19 @@ fn group_monitor(
     dir: &AppDirectory,
     id: GroupId,
     snapshot: GroupSnapshot,
+    views: &BTreeMap<AgentId, View>,
     now_ms: i64,
 ) -> Option<GroupMonitor> {
     let group = dir.groups.get(&id)?;
     let agents = StatusView::from(&snapshot.agents);
     let limit = u64::from(group.reception_limit);
+    let free_capacity = group
+        .members
+        .keys()
+        .filter_map(|a| views.get(a))
+        .filter(|v| v.presence.status == "free")
+        .map(|v| limit.saturating_sub(v.sessions.len() as u64))
+        .sum();
     Some(GroupMonitor {
         skill_group_id: id,
         name: group.name.clone(),
@@ -207,7 +216,7 @@ fn group_monitor(
             .oldest_ms
             .map(|t| (now_ms.max(0) as u64).saturating_sub(t)),
         in_service: snapshot.in_service,
-        free_capacity: (agents.free * limit).saturating_sub(snapshot.in_service),
+        free_capacity,
         offers: snapshot.offers,
         assignments: snapshot.assignments,
         accepts: snapshot.accepts,
@@ -239,27 +248,33 @@ pub async fn groups(
         in_service: 0,
         agents: StatusView::default(),
     };
-    let mut agents: BTreeSet<AgentId> = BTreeSet::new();
-    for (id, group) in &dir.groups {
-        if !scope.covers(*id) {
-            continue;
-        }
-        agents.extend(group.members.keys());
+    let groups: Vec<GroupId> = dir
+        .groups
+        .keys()
+        .copied()
+        .filter(|g| scope.covers(*g))
+        .collect();
+    // Each member's workstation view, read once however many groups they are in.
+    let views: BTreeMap<AgentId, View> = groups
+        .iter()
+        .flat_map(|g| dir.groups[g].members.keys())
+        .filter(|a| dir.live_agent(**a).is_some())
+        .map(|a| (*a, state.hub.feeds.view(*a)))
+        .collect();
+    for id in groups {
         let snapshot = live
-            .group(who.app, *id)
+            .group(who.app, id)
             .map(|g| g.snapshot())
             .unwrap_or_default();
-        if let Some(g) = group_monitor(&dir, *id, snapshot, now_ms) {
+        if let Some(g) = group_monitor(&dir, id, snapshot, &views, now_ms) {
             out.queue_length += g.queue_length;
             out.in_service += g.in_service;
             out.longest_wait_ms = out.longest_wait_ms.max(g.longest_wait_ms);
             out.groups.push(g);
         }
     }
-    for agent in agents {
-        if dir.live_agent(agent).is_some() {
-            count(&mut out.agents, state.hub.feeds.view(agent).presence.status);
-        }
+    for view in views.values() {
+        count(&mut out.agents, view.presence.status);
     }
     Ok(Json(out))
 }
