@@ -586,4 +586,68 @@ mod tests {
         assert!(doc["info"].get("contact").is_none());
         assert_eq!(doc["info"]["title"], "helpline management API");
     }
+
+    /// Two types with one schema name would share one component, and the document would
+    /// describe one of them wrongly (the role modules were once the flow modules). Every
+    /// `ToSchema` type of the source must have a name of its own (`#[schema(as = ...)]`).
+    #[test]
+    fn every_schema_name_is_one_type() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+        let mut clashes = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.contains("derive") && line.contains("ToSchema")) {
+                    continue;
+                }
+                let mut renamed = None;
+                for next in lines.iter().skip(i + 1).take(8) {
+                    if let Some(rest) = next.trim().strip_prefix("#[schema(as = ") {
+                        renamed = rest.split(')').next().map(str::to_owned);
+                    }
+                    let item = next
+                        .trim()
+                        .strip_prefix("pub struct ")
+                        .or_else(|| next.trim().strip_prefix("pub enum "));
+                    if let Some(item) = item {
+                        let name: String = item
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        let name = renamed.take().unwrap_or(name);
+                        let at = format!("{}:{}", file.display(), i + 1);
+                        if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                            clashes.push(format!("{name}: {first} and {at}"));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(clashes.is_empty(), "schema names used twice: {clashes:?}");
+        assert!(seen.len() > 50, "the scan found the schemas ({})", seen.len());
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let modules = &doc["components"]["schemas"]["Module"]["enum"];
+        assert!(
+            modules.as_array().is_some_and(|m| m.contains(&"monitoring".into())),
+            "{modules}"
+        );
+        assert!(doc["components"]["schemas"]["FlowModule"]["oneOf"].is_array());
+    }
 }

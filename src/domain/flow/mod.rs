@@ -81,6 +81,7 @@ pub struct Edge {
 
 /// The modules of a flow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = FlowModule)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Module {
     /// Where every session begins; its system parameters are known from here on. Port `next`.
