@@ -641,11 +641,17 @@ mod tests {
             }
         }
         assert!(clashes.is_empty(), "schema names used twice: {clashes:?}");
-        assert!(seen.len() > 50, "the scan found the schemas ({})", seen.len());
+        assert!(
+            seen.len() > 50,
+            "the scan found the schemas ({})",
+            seen.len()
+        );
         let doc = serde_json::to_value(super::openapi()).unwrap();
         let modules = &doc["components"]["schemas"]["Module"]["enum"];
         assert!(
-            modules.as_array().is_some_and(|m| m.contains(&"monitoring".into())),
+            modules
+                .as_array()
+                .is_some_and(|m| m.contains(&"monitoring".into())),
             "{modules}"
         );
         assert!(doc["components"]["schemas"]["FlowModule"]["oneOf"].is_array());
