@@ -50,93 +50,6 @@ pub struct ReportQuery {
     pub target_wait_s: Option<u32>,
 }
 
-/// Sessions rated with one satisfaction level.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RatedView {
-    /// The level's value.
-    pub value: u8,
-    /// Its label.
-    pub label: String,
-    /// Sessions rated so.
-    pub sessions: u64,
-}
-
-/// The figures of a set of sessions.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FiguresView {
-    /// Sessions started.
-    pub sessions: u64,
-    /// Of them, those that entered a queue.
-    pub queued: u64,
-    /// Taken by an agent.
-    pub answered: u64,
-    /// Taken within the target wait.
-    pub answered_in_target: u64,
-    /// Queued and ended before an agent took them.
-    pub abandoned: u64,
-    /// Queued, neither taken nor ended yet.
-    pub waiting: u64,
-    /// Times an agent handed one on.
-    pub transfers: u64,
-    /// `answeredInTarget / (answered + abandoned)`; null when both are zero.
-    pub service_level: Option<f64>,
-    /// `abandoned / (answered + abandoned)`; null when both are zero.
-    pub abandon_rate: Option<f64>,
-    /// Average wait of answered sessions, ms.
-    pub avg_wait_ms: Option<u64>,
-    /// 90th percentile of that wait (nearest rank), ms.
-    pub p90_wait_ms: Option<u64>,
-    /// Longest of that wait, ms.
-    pub max_wait_ms: Option<u64>,
-    /// Average wait of abandoned sessions until they ended, ms.
-    pub avg_abandoned_wait_ms: Option<u64>,
-    /// Average handle time of answered sessions that ended, ms.
-    pub avg_handle_ms: Option<u64>,
-    /// 90th percentile of the handle time (nearest rank), ms.
-    pub p90_handle_ms: Option<u64>,
-    /// Sessions rated.
-    pub rated: u64,
-    /// The average rating value.
-    pub avg_rating: Option<f64>,
-    /// Sessions per satisfaction level, lowest value first (levels nobody gave are absent).
-    pub satisfaction: Vec<RatedView>,
-}
-
-impl From<&Figures> for FiguresView {
-    fn from(f: &Figures) -> Self {
-        Self {
-            sessions: f.sessions,
-            queued: f.queued,
-            answered: f.answered,
-            answered_in_target: f.answered_in_target,
-            abandoned: f.abandoned,
-            waiting: f.waiting,
-            transfers: f.transfers,
-            service_level: f.service_level,
-            abandon_rate: f.abandon_rate,
-            avg_wait_ms: f.avg_wait_ms,
-            p90_wait_ms: f.p90_wait_ms,
-            max_wait_ms: f.max_wait_ms,
-            avg_abandoned_wait_ms: f.avg_abandoned_wait_ms,
-            avg_handle_ms: f.avg_handle_ms,
-            p90_handle_ms: f.p90_handle_ms,
-            rated: f.rated,
-            avg_rating: f.avg_rating,
-            satisfaction: f
-                .satisfaction
-                .iter()
-                .map(|r| RatedView {
-                    value: r.value,
-                    label: r.label.clone(),
-                    sessions: r.sessions,
-                })
-                .collect(),
-        }
-    }
-}
-
 /// One day's figures for one skill group.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -147,7 +60,7 @@ pub struct DayGroupRow {
     pub skill_group_id: Option<GroupId>,
     /// The figures.
     #[serde(flatten)]
-    pub figures: FiguresView,
+    pub figures: Figures,
 }
 
 /// One day's figures.
@@ -158,7 +71,7 @@ pub struct DayRow {
     pub day: String,
     /// The figures.
     #[serde(flatten)]
-    pub figures: FiguresView,
+    pub figures: Figures,
 }
 
 /// One skill group's figures over the range.
@@ -171,7 +84,7 @@ pub struct GroupRow {
     pub name: Option<String>,
     /// The figures.
     #[serde(flatten)]
-    pub figures: FiguresView,
+    pub figures: Figures,
 }
 
 /// A report.
@@ -193,7 +106,7 @@ pub struct ReportView {
     /// Per skill group over the range.
     pub skill_groups: Vec<GroupRow>,
     /// Over everything.
-    pub total: FiguresView,
+    pub total: Figures,
 }
 
 fn day(field: &'static str, raw: &str) -> Result<Date, ApiError> {
@@ -272,30 +185,30 @@ pub async fn report(
         target_wait_s,
         rows: report
             .rows
-            .iter()
+            .into_iter()
             .map(|r| DayGroupRow {
                 day: r.day.to_string(),
                 skill_group_id: r.group,
-                figures: (&r.figures).into(),
+                figures: r.figures,
             })
             .collect(),
         days: report
             .days
-            .iter()
-            .map(|(d, f)| DayRow {
+            .into_iter()
+            .map(|(d, figures)| DayRow {
                 day: d.to_string(),
-                figures: f.into(),
+                figures,
             })
             .collect(),
         skill_groups: report
             .groups
-            .iter()
-            .map(|(g, f)| GroupRow {
-                skill_group_id: *g,
+            .into_iter()
+            .map(|(g, figures)| GroupRow {
+                skill_group_id: g,
                 name: g.and_then(|g| dir.groups.get(&g)).map(|g| g.name.clone()),
-                figures: f.into(),
+                figures,
             })
             .collect(),
-        total: (&report.total).into(),
+        total: report.total,
     }))
 }

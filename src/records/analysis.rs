@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use serde::Serialize;
 
 use crate::domain::directory::Scope;
 use crate::domain::ids::GroupId;
@@ -114,8 +115,9 @@ impl Settings {
     }
 }
 
-/// Sessions rated with one level.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Sessions rated with one satisfaction level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Rated {
     /// The level's value.
     pub value: u8,
@@ -125,12 +127,13 @@ pub struct Rated {
     pub sessions: u64,
 }
 
-/// The figures of a set of sessions.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The figures of a set of sessions, as the data-analysis API answers them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Figures {
     /// Sessions started.
     pub sessions: u64,
-    /// Of them, those that queued.
+    /// Of them, those that entered a queue.
     pub queued: u64,
     /// Taken by an agent.
     pub answered: u64,
@@ -138,13 +141,13 @@ pub struct Figures {
     pub answered_in_target: u64,
     /// Queued and ended before an agent took them.
     pub abandoned: u64,
-    /// Queued, not yet taken nor ended.
+    /// Queued, neither taken nor ended yet.
     pub waiting: u64,
-    /// Handed on by an agent, in all.
+    /// Times an agent handed one on.
     pub transfers: u64,
-    /// Answered within target over answered plus abandoned.
+    /// `answeredInTarget / (answered + abandoned)`; null when both are zero.
     pub service_level: Option<f64>,
-    /// Abandoned over answered plus abandoned.
+    /// `abandoned / (answered + abandoned)`; null when both are zero.
     pub abandon_rate: Option<f64>,
     /// Average wait of answered sessions, ms.
     pub avg_wait_ms: Option<u64>,
@@ -152,17 +155,17 @@ pub struct Figures {
     pub p90_wait_ms: Option<u64>,
     /// Longest of that wait, ms.
     pub max_wait_ms: Option<u64>,
-    /// Average wait of abandoned sessions until their end, ms.
+    /// Average wait of abandoned sessions until they ended, ms.
     pub avg_abandoned_wait_ms: Option<u64>,
     /// Average handle time of answered sessions that ended, ms.
     pub avg_handle_ms: Option<u64>,
     /// 90th percentile (nearest rank) of that handle time, ms.
     pub p90_handle_ms: Option<u64>,
-    /// Sessions rated, by level, lowest value first.
+    /// Sessions per satisfaction level, lowest value first (levels nobody gave are absent).
     pub satisfaction: Vec<Rated>,
     /// Sessions rated.
     pub rated: u64,
-    /// Average rating value.
+    /// The average rating value.
     pub avg_rating: Option<f64>,
 }
 
