@@ -287,6 +287,32 @@ async fn a_second_sign_in_signs_the_first_socket_out() {
 }
 
 #[tokio::test]
+async fn signing_out_closes_the_sign_ins_sockets_with_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (false, false, false)).await;
+    let (_, token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+    let mut socket = s.agent_socket(&token).await;
+    socket.until(of_type("state")).await;
+    let (status, body) = s.call(&token, Method::POST, "/auth/logout", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // A signed-out workstation must not go on receiving the desk's traffic.
+    let rest = socket.closed().await;
+    let out = rest
+        .iter()
+        .find(|v| v["type"] == "signed_out")
+        .expect("told why");
+    assert_eq!(out["cause"], "signed_out", "{out}");
+    let refused = Ws::connect(&s.ws_url("/ws/agent", &format!("token={token}")))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused.0, 401);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn a_dropped_socket_resumes_with_the_stream_a_steady_socket_saw() {
     const MESSAGES: usize = 240;
     let dir = tempfile::tempdir().unwrap();

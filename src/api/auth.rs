@@ -552,6 +552,9 @@ pub async fn logout(
         .desk
         .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
         .await?;
+    // The sign-in's sockets are told and closed: a signed-out workstation must not go on
+    // receiving the desk's traffic until it next sends a command.
+    state.notify(who.app, agent, SignOutCause::SignedOut);
     Ok(StatusCode::NO_CONTENT)
 }
 
