@@ -837,3 +837,106 @@ async fn a_proactive_chat_the_user_answers_lives_past_the_timeout() {
     assert!(frames.iter().all(|f| f["type"] != "ended"), "{frames:?}");
     assert_eq!(d.state.hub.feeds.view(ann).sessions.len(), 1);
 }
+
+/// Signs the administrator in; answers the account and the sign-in's expiry.
+async fn sign_in(state: &AppState) -> (AgentId, i64) {
+    let account = state
+        .desk
+        .app(APP)
+        .unwrap()
+        .agents
+        .values()
+        .find(|a| !a.deleted && a.role == helpline::domain::directory::ADMINISTRATOR)
+        .cloned()
+        .unwrap();
+    let turn = state.desk.turn().await;
+    let (_, expires_at_ms) = api::auth::start_login(state, &turn, APP, &account, Vec::new())
+        .await
+        .unwrap();
+    (account.id, expires_at_ms)
+}
+
+/// The frames a feed subscription got so far, and whether it is closed.
+fn received(sub: &mut helpline::im::feed::FeedSubscription) -> (Vec<Value>, bool) {
+    let mut frames = Vec::new();
+    loop {
+        match sub.rx.try_recv() {
+            Ok(text) => frames.push(serde_json::from_str(&text).unwrap()),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => return (frames, false),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return (frames, true),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_sign_in_tells_its_sockets_and_closes_them() {
+    let d = desk(1).await;
+    let state = &d.state;
+    let (agent, expires_at_ms) = sign_in(state).await;
+    let mut socket = state.hub.subscribe_agent(agent, None);
+    let ttl_ms = (expires_at_ms - state.clock.now_ms()) as u64;
+
+    // A second before: nothing.
+    tokio::time::advance(Duration::from_millis(ttl_ms - 1_000)).await;
+    settle().await;
+    assert_eq!(received(&mut socket), (Vec::new(), false));
+
+    // At the expiry: told why, then closed.
+    tokio::time::advance(Duration::from_millis(2_000)).await;
+    settle().await;
+    let (frames, closed) = received(&mut socket);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "signed_out");
+    assert_eq!(frames[0]["cause"], "expired");
+    assert!(closed, "the socket closes after it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sign_in_replaced_before_its_expiry_does_not_expire_the_new_one() {
+    let d = desk(1).await;
+    let state = &d.state;
+    let (agent, first_expiry) = sign_in(state).await;
+    let ttl_ms = (first_expiry - state.clock.now_ms()) as u64;
+    tokio::time::advance(Duration::from_millis(ttl_ms / 2)).await;
+    let (_, second_expiry) = sign_in(state).await;
+    assert!(second_expiry > first_expiry);
+    let mut socket = state.hub.subscribe_agent(agent, None);
+
+    // The first sign-in's time comes: it is not the agent's sign-in any more.
+    tokio::time::advance(Duration::from_millis(ttl_ms / 2 + 1_000)).await;
+    settle().await;
+    assert_eq!(received(&mut socket), (Vec::new(), false));
+
+    // The second's does.
+    tokio::time::advance(Duration::from_millis(ttl_ms / 2)).await;
+    settle().await;
+    let (frames, closed) = received(&mut socket);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["cause"], "expired");
+    assert!(closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sign_ins_from_before_a_restart_expire_too() {
+    let d = desk(1).await;
+    let (agent, expires_at_ms) = sign_in(&d.state).await;
+    // A server started over the same directory, as a restart folds it from the log.
+    let directory = d.state.desk.read().clone();
+    let restarted = ApiState::new(
+        d.engine.clone(),
+        directory,
+        helpline::im::hub::Hub::new(Default::default(), Vec::new(), Vec::new()),
+        Clock::system(),
+        ApiConfig::default(),
+        "http://127.0.0.1".to_owned(),
+    )
+    .unwrap();
+    let mut socket = restarted.hub.subscribe_agent(agent, None);
+    let ttl_ms = (expires_at_ms - restarted.clock.now_ms()) as u64;
+    tokio::time::advance(Duration::from_millis(ttl_ms + 1_000)).await;
+    settle().await;
+    let (frames, closed) = received(&mut socket);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["cause"], "expired");
+    assert!(closed);
+}

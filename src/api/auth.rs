@@ -502,6 +502,7 @@ pub async fn start_login(
     with: Vec<(StreamId, Event)>,
 ) -> Result<(String, i64), ApiError> {
     let (token, token_hash) = new_token();
+    let watched_hash = token_hash.clone();
     let expires_at_ms = state.clock.now_ms() + state.config.token_ttl_secs as i64 * 1_000;
     let mut events = with;
     let replaced = account.login.is_some();
@@ -526,6 +527,12 @@ pub async fn start_login(
     if replaced {
         state.notify(app, account.id, SignOutCause::NewLogin);
     }
+    state.expiries.watch(Expiry {
+        at_ms: expires_at_ms,
+        app,
+        agent: account.id,
+        token_hash: watched_hash,
+    });
     tracing::info!(%app, agent = %account.id, "signed in");
     Ok((token, expires_at_ms))
 }
@@ -666,6 +673,116 @@ pub async fn change_password(
         .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// When a sign-in expires.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expiry {
+    /// Its expiry, ms since the epoch (first: the heap orders by it).
+    pub at_ms: i64,
+    /// The app.
+    pub app: AppId,
+    /// The agent.
+    pub agent: AgentId,
+    /// The sign-in's token hash: a newer sign-in of the agent is not this one.
+    pub token_hash: String,
+}
+
+/// The sign-ins whose sockets must hear when they expire. A sign-in's token stops
+/// authenticating at its expiry by itself (the directory compares times); what this adds is
+/// telling its open workstation sockets (`signed_out`, cause `expired`) and closing them, so
+/// a workstation left open does not go on receiving the desk's traffic.
+pub struct Expiries {
+    tx: tokio::sync::mpsc::UnboundedSender<Expiry>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Expiry>>>,
+}
+
+impl Default for Expiries {
+    fn default() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl Expiries {
+    /// Watches one more sign-in.
+    pub fn watch(&self, expiry: Expiry) {
+        // Closed only when the watcher stopped with the server.
+        let _ = self.tx.send(expiry);
+    }
+
+    /// Starts the watcher (once): the sign-ins the directory holds now (after a restart, the
+    /// ones from before it), then every new one. One task and one heap for all of them; a
+    /// sign-in replaced or ended before its expiry is skipped when its time comes.
+    pub fn start(state: &std::sync::Arc<super::ApiState>) {
+        let Some(mut rx) = state
+            .expiries
+            .rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Expiry>> = {
+            let dir = state.desk.read();
+            dir.apps
+                .values()
+                .flat_map(|a| {
+                    a.agents.values().filter_map(move |agent| {
+                        agent.login.as_ref().map(|login| {
+                            std::cmp::Reverse(Expiry {
+                                at_ms: login.expires_at_ms,
+                                app: a.id,
+                                agent: agent.id,
+                                token_hash: login.token_hash.clone(),
+                            })
+                        })
+                    })
+                })
+                .collect()
+        };
+        let weak = std::sync::Arc::downgrade(state);
+        let clock = state.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = heap.peek().map(|e| clock.instant_at(e.0.at_ms));
+                let due = async {
+                    match next {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    got = rx.recv() => match got {
+                        Some(expiry) => heap.push(std::cmp::Reverse(expiry)),
+                        None => return,
+                    },
+                    () = due => {
+                        let Some(state) = weak.upgrade() else { return };
+                        let now = state.clock.now_ms();
+                        while heap.peek().is_some_and(|e| e.0.at_ms <= now) {
+                            let Some(std::cmp::Reverse(e)) = heap.pop() else { break };
+                            let current = state
+                                .desk
+                                .read()
+                                .app(e.app)
+                                .and_then(|d| d.agents.get(&e.agent))
+                                .and_then(|a| a.login.as_ref())
+                                .is_some_and(|l| l.token_hash == e.token_hash);
+                            if current {
+                                tracing::info!(app = %e.app, agent = %e.agent, "sign-in expired");
+                                state.notify(e.app, e.agent, SignOutCause::Expired);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
 }
 
 impl super::ApiState {

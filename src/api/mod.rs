@@ -153,6 +153,8 @@ pub struct ApiState {
     pub hub: Hub,
     /// The service records (a projection of the log), once started.
     pub records: crate::records::Records,
+    /// The sign-ins whose sockets hear of their expiry.
+    pub expiries: auth::Expiries,
 }
 
 /// The state handlers share.
@@ -187,8 +189,10 @@ impl ApiState {
             dummy_hash: auth::hash_password(&auth::random_password()),
             hub,
             records: Default::default(),
+            expiries: Default::default(),
         });
         Hub::start(&state);
+        auth::Expiries::start(&state);
         Ok(state)
     }
 }

@@ -120,6 +120,9 @@ durable! {
         ForcedOffline,
         /// The account was deleted.
         Deleted,
+        /// The sign-in reached its expiry (told to its sockets; kept last, so the archived
+        /// causes before it keep their numbers).
+        Expired,
     }
 
     /// A reason for a short break.
