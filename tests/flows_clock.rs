@@ -7,27 +7,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use helpline::api::{self, ApiConfig, ApiState, AppState};
-use helpline::clock::Clock;
+use helpline::api::AppState;
 use helpline::domain::agent::AgentCommand;
 use helpline::domain::conversation::Body;
 use helpline::domain::directory::{Channel, ChannelKind};
 use helpline::domain::event::Event;
 use helpline::domain::group::GroupCommand;
-use helpline::domain::ids::{AppId, ChannelId, ConversationId, FlowId, GroupId, StreamId};
+use helpline::domain::ids::{ChannelId, ConversationId, FlowId, GroupId};
 use helpline::engine::Engine;
-use helpline::im::hub::{AgentAction, Subscription, UserMessage};
-use helpline::log::MemLog;
+use helpline::im::hub::{AgentAction, Subscription};
 use serde_json::{Value, json};
 
-const APP: AppId = AppId(1);
+mod hub_desk;
 
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
+use hub_desk::{APP, settle};
 
 struct Desk {
     state: AppState,
@@ -37,20 +30,7 @@ struct Desk {
 
 /// A desk whose channel "desk" runs `graph` (given the group's id).
 async fn desk(graph: impl FnOnce(GroupId) -> Value) -> Desk {
-    let log = Arc::new(MemLog::new());
-    let engine = Arc::new(Engine::start(log, Clock::system()).await.unwrap());
-    let state = ApiState::new(
-        engine.clone(),
-        Default::default(),
-        helpline::im::hub::Hub::new(Default::default(), Vec::new(), Vec::new()),
-        Clock::system(),
-        ApiConfig::default(),
-        "http://127.0.0.1".to_owned(),
-    )
-    .unwrap();
-    api::bootstrap(&state, Some("a-long-admin-password".to_owned()))
-        .await
-        .unwrap();
+    let (state, engine) = hub_desk::start().await;
     let group = engine.create_group(APP, "support", 3).await.unwrap();
     let flow = FlowId(state.desk.next_id());
     let channel = ChannelId(state.desk.next_id());
@@ -77,13 +57,7 @@ async fn desk(graph: impl FnOnce(GroupId) -> Value) -> Desk {
             },
         },
     ];
-    let events = events
-        .into_iter()
-        .map(|e| (StreamId::app(APP), e))
-        .collect();
-    let turn = state.desk.turn().await;
-    state.desk.append(&turn, APP, events).await.unwrap();
-    drop(turn);
+    hub_desk::append(&state, events).await;
     Desk {
         state,
         engine,
@@ -93,18 +67,7 @@ async fn desk(graph: impl FnOnce(GroupId) -> Value) -> Desk {
 
 impl Desk {
     async fn say(&self, user: &str, text: &str) -> ConversationId {
-        let message = UserMessage {
-            to: "desk".into(),
-            msg_id: format!("{user}-{text}"),
-            online_user_only: false,
-            body: Body::Text { text: text.into() },
-        };
-        self.state
-            .hub
-            .user_send(&self.state, APP, user, message)
-            .await
-            .unwrap()
-            .conversation_id
+        hub_desk::say(&self.state, user, text).await
     }
 
     async fn texts(&self, conversation: ConversationId) -> Vec<String> {

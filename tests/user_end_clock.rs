@@ -17,15 +17,16 @@ use helpline::domain::directory::{
 use helpline::domain::event::Event;
 use helpline::domain::group::GroupCommand;
 use helpline::domain::ids::{
-    AgentId, AppId, ChannelId, ConversationId, GroupId, SatisfactionId, SessionId, StreamId,
+    AgentId, ChannelId, ConversationId, GroupId, SatisfactionId, SessionId, StreamId,
 };
 use helpline::engine::Engine;
 use helpline::im::hub::{AgentAction, Subscription, UserMessage};
 use helpline::im::protocol::{DeskMessage, Item};
-use helpline::log::MemLog;
 use serde_json::{Value, json};
 
-const APP: AppId = AppId(1);
+mod hub_desk;
+
+use hub_desk::{APP, settle};
 
 struct Desk {
     state: AppState,
@@ -33,29 +34,8 @@ struct Desk {
     group: GroupId,
 }
 
-/// Lets every task run that can (the news workers, the group's routing).
-async fn settle() {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
 async fn desk(reception_limit: u32) -> Desk {
-    let log = Arc::new(MemLog::new());
-    let engine = Arc::new(Engine::start(log, Clock::system()).await.unwrap());
-    let state = ApiState::new(
-        engine.clone(),
-        Default::default(),
-        helpline::im::hub::Hub::new(Default::default(), Vec::new(), Vec::new()),
-        Clock::system(),
-        ApiConfig::default(),
-        "http://127.0.0.1".to_owned(),
-    )
-    .unwrap();
-    api::bootstrap(&state, Some("a-long-admin-password".to_owned()))
-        .await
-        .unwrap();
+    let (state, engine) = hub_desk::start().await;
     let group = engine
         .create_group(APP, "support", reception_limit)
         .await
@@ -97,13 +77,7 @@ async fn desk(reception_limit: u32) -> Desk {
             },
         },
     ];
-    let events = events
-        .into_iter()
-        .map(|e| (StreamId::app(APP), e))
-        .collect();
-    let turn = state.desk.turn().await;
-    state.desk.append(&turn, APP, events).await.unwrap();
-    drop(turn);
+    hub_desk::append(&state, events).await;
     Desk {
         state,
         engine,
@@ -127,19 +101,7 @@ impl Desk {
     }
 
     async fn say(&self, user: &str, text: &str) -> ConversationId {
-        let message = UserMessage {
-            to: "desk".into(),
-            msg_id: format!("{user}-{text}"),
-            online_user_only: false,
-            body: Body::Text { text: text.into() },
-        };
-        let sent = self
-            .state
-            .hub
-            .user_send(&self.state, APP, user, message)
-            .await
-            .unwrap();
-        sent.conversation_id
+        hub_desk::say(&self.state, user, text).await
     }
 
     async fn flag(&self, user: &str, data: Value) -> Result<(), api::error::ApiError> {

@@ -20,9 +20,9 @@ use crate::domain::directory::Module;
 use crate::domain::ids::GroupId;
 use crate::records::analysis::{Figures, MAX_DAYS, Settings};
 
-use super::AppState;
 use super::auth::Principal;
 use super::error::{ApiError, Params};
+use super::{AppState, records};
 
 /// The service level's target wait when the request names none, seconds.
 pub const DEFAULT_TARGET_WAIT_S: u32 = 20;
@@ -154,29 +154,18 @@ pub async fn report(
             )));
         }
     }
-    let settings = Settings {
+    // Checked before waiting on the records: a bad range is the caller's, not a 503.
+    let settings = Settings::new(
         time_zone,
         from,
         to,
-        target_wait_ms: u64::from(target_wait_s) * 1_000,
-        group: q.group_id,
+        u64::from(target_wait_s) * 1_000,
+        q.group_id,
         scope,
-    };
-    // Checked before waiting on the records: a bad range is the caller's, not a 503.
-    settings
-        .range_ms()
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let service = state
-        .records
-        .service()
-        .ok_or_else(|| ApiError::Unavailable("the service records are not running".to_owned()))?;
-    let view = service.caught_up(false).await.map_err(|e| {
-        tracing::warn!(error = %e, "service records unavailable");
-        ApiError::Unavailable(e.to_string())
-    })?;
-    let report = view
-        .analyse(who.app, &settings)
-        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    )
+    .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let view = records::caught_up(records::running(&state)?, false).await?;
+    let report = view.analyse(who.app, &settings);
     debug_assert!(report.days.len() <= MAX_DAYS as usize);
     Ok(Json(ReportView {
         from: from.to_string(),

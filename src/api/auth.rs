@@ -2,8 +2,11 @@
 //! SHA-256 hashes, one live login per account, API keys for servers, login rate limits,
 //! and the [`Principal`] every handler is given with its role's scopes.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -693,16 +696,16 @@ pub struct Expiry {
 /// telling its open workstation sockets (`signed_out`, cause `expired`) and closing them, so
 /// a workstation left open does not go on receiving the desk's traffic.
 pub struct Expiries {
-    tx: tokio::sync::mpsc::UnboundedSender<Expiry>,
-    rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Expiry>>>,
+    tx: mpsc::UnboundedSender<Expiry>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Expiry>>>,
 }
 
 impl Default for Expiries {
     fn default() -> Self {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         Self {
             tx,
-            rx: std::sync::Mutex::new(Some(rx)),
+            rx: Mutex::new(Some(rx)),
         }
     }
 }
@@ -717,7 +720,7 @@ impl Expiries {
     /// Starts the watcher (once): the sign-ins the directory holds now (after a restart, the
     /// ones from before it), then every new one. One task and one heap for all of them; a
     /// sign-in replaced or ended before its expiry is skipped when its time comes.
-    pub fn start(state: &std::sync::Arc<super::ApiState>) {
+    pub fn start(state: &Arc<super::ApiState>) {
         let Some(mut rx) = state
             .expiries
             .rx
@@ -727,14 +730,14 @@ impl Expiries {
         else {
             return;
         };
-        let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Expiry>> = {
+        let mut heap: BinaryHeap<Reverse<Expiry>> = {
             let dir = state.desk.read();
             dir.apps
                 .values()
                 .flat_map(|a| {
                     a.agents.values().filter_map(move |agent| {
                         agent.login.as_ref().map(|login| {
-                            std::cmp::Reverse(Expiry {
+                            Reverse(Expiry {
                                 at_ms: login.expires_at_ms,
                                 app: a.id,
                                 agent: agent.id,
@@ -745,7 +748,7 @@ impl Expiries {
                 })
                 .collect()
         };
-        let weak = std::sync::Arc::downgrade(state);
+        let weak = Arc::downgrade(state);
         let clock = state.clock.clone();
         tokio::spawn(async move {
             loop {
@@ -758,14 +761,14 @@ impl Expiries {
                 };
                 tokio::select! {
                     got = rx.recv() => match got {
-                        Some(expiry) => heap.push(std::cmp::Reverse(expiry)),
+                        Some(expiry) => heap.push(Reverse(expiry)),
                         None => return,
                     },
                     () = due => {
                         let Some(state) = weak.upgrade() else { return };
                         let now = state.clock.now_ms();
                         while heap.peek().is_some_and(|e| e.0.at_ms <= now) {
-                            let Some(std::cmp::Reverse(e)) = heap.pop() else { break };
+                            let Some(Reverse(e)) = heap.pop() else { break };
                             let current = state
                                 .desk
                                 .read()

@@ -47,17 +47,36 @@ pub struct StatusView {
     pub offline: u64,
 }
 
+impl StatusView {
+    fn add(&mut self, status: StatusKind, agents: u64) {
+        let slot = match status {
+            StatusKind::Free => &mut self.free,
+            StatusKind::Busy => &mut self.busy,
+            StatusKind::Rest => &mut self.rest,
+            StatusKind::Arrange => &mut self.arrange,
+            StatusKind::NotReady => &mut self.not_ready,
+            StatusKind::Offline => &mut self.offline,
+        };
+        *slot += agents;
+    }
+
+    /// Counts one agent whose workstation shows `status` (the names are the stats' own).
+    fn count(&mut self, status: &str) {
+        let kind = StatusKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == status)
+            .unwrap_or(StatusKind::Offline);
+        self.add(kind, 1);
+    }
+}
+
 impl From<&StatusCounts> for StatusView {
-    fn from(c: &StatusCounts) -> Self {
-        let of = |s: StatusKind| c[StatusKind::ALL.iter().position(|k| *k == s).unwrap_or(0)];
-        Self {
-            free: of(StatusKind::Free),
-            busy: of(StatusKind::Busy),
-            rest: of(StatusKind::Rest),
-            arrange: of(StatusKind::Arrange),
-            not_ready: of(StatusKind::NotReady),
-            offline: of(StatusKind::Offline),
+    fn from(counts: &StatusCounts) -> Self {
+        let mut view = Self::default();
+        for (kind, agents) in StatusKind::ALL.into_iter().zip(counts) {
+            view.add(kind, *agents);
         }
+        view
     }
 }
 
@@ -274,20 +293,9 @@ pub async fn groups(
         }
     }
     for view in views.values() {
-        count(&mut out.agents, view.presence.status);
+        out.agents.count(view.presence.status);
     }
     Ok(Json(out))
-}
-
-fn count(view: &mut StatusView, status: &str) {
-    match status {
-        "free" => view.free += 1,
-        "busy" => view.busy += 1,
-        "rest" => view.rest += 1,
-        "arrange" => view.arrange += 1,
-        "not_ready" => view.not_ready += 1,
-        _ => view.offline += 1,
-    }
 }
 
 /// Every agent in the caller's scope: status, sessions in hand, offers waiting and load, now.
@@ -333,7 +341,7 @@ pub async fn agents(
         let view = state.hub.feeds.view(agent.id);
         let limit = groups.iter().map(|g| g.reception_limit).max().unwrap_or(0);
         let sessions = view.sessions.len() as u64;
-        count(&mut out.by_status, view.presence.status);
+        out.by_status.count(view.presence.status);
         out.agents.push(AgentMonitor {
             agent_id: agent.id,
             name: agent.name.clone(),

@@ -256,7 +256,7 @@ fn instant(field: &'static str, raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::invalid(field, format!("{raw:?} is before 1970")))
 }
 
-fn running(state: &AppState) -> Result<&Service, ApiError> {
+pub(super) fn running(state: &AppState) -> Result<&Service, ApiError> {
     state
         .records
         .service()
@@ -269,7 +269,7 @@ fn unavailable(e: RecordsError) -> ApiError {
     ApiError::Unavailable(e.to_string())
 }
 
-async fn caught_up(service: &Service, keyword: bool) -> Result<&View, ApiError> {
+pub(super) async fn caught_up(service: &Service, keyword: bool) -> Result<&View, ApiError> {
     service.caught_up(keyword).await.map_err(unavailable)
 }
 

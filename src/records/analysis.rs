@@ -33,15 +33,15 @@ use crate::records::projection::Record;
 /// Most days one report covers.
 pub const MAX_DAYS: i32 = 366;
 
-/// What a report covers and how it measures.
+/// What a report covers and how it measures. Made by [`Settings::new`], which checks the
+/// days and works out their range once.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The time zone whose calendar days the report is cut into.
-    pub time_zone: TimeZone,
-    /// The first day.
-    pub from: Date,
-    /// The last day (inclusive).
-    pub to: Date,
+    time_zone: TimeZone,
+    from: Date,
+    to: Date,
+    /// From the start of `from` to the start of the day after `to`, ms since the epoch.
+    range_ms: (i64, i64),
     /// The service level's target wait, ms.
     pub target_wait_ms: u64,
     /// Only sessions that came in by this group.
@@ -60,39 +60,52 @@ pub struct SettingsError {
 }
 
 impl Settings {
-    /// The report's range, ms since the epoch: from the start of `from` to the start of the
-    /// day after `to`, in the time zone (days of 23 or 25 hours across a DST change).
-    pub fn range_ms(&self) -> Result<(i64, i64), SettingsError> {
-        if self.to < self.from {
-            return Err(SettingsError {
-                field: "to",
-                message: format!("{} is before `from` ({})", self.to, self.from),
-            });
+    /// The days `from` to `to` (inclusive, at most [`MAX_DAYS`]) of `time_zone`, with the
+    /// service level's target and who sees what. Its range runs from the start of `from` to
+    /// the start of the day after `to` (days of 23 or 25 hours across a DST change).
+    pub fn new(
+        time_zone: TimeZone,
+        from: Date,
+        to: Date,
+        target_wait_ms: u64,
+        group: Option<GroupId>,
+        scope: Scope,
+    ) -> Result<Self, SettingsError> {
+        let wrong = |field: &'static str, message: String| SettingsError { field, message };
+        if to < from {
+            return Err(wrong("to", format!("{to} is before `from` ({from})")));
         }
         // Between two civil dates the span's largest unit is the day.
-        let days = self
-            .from
-            .until(self.to)
-            .map_or(i32::MAX, |span| span.get_days());
+        let days = from.until(to).map_or(i32::MAX, |span| span.get_days());
         if days >= MAX_DAYS {
-            return Err(SettingsError {
-                field: "to",
-                message: format!("a report covers at most {MAX_DAYS} days"),
-            });
+            return Err(wrong(
+                "to",
+                format!("a report covers at most {MAX_DAYS} days"),
+            ));
         }
         let start = |field: &'static str, d: Date| {
-            d.to_zoned(self.time_zone.clone())
+            d.to_zoned(time_zone.clone())
                 .map(|z| z.timestamp().as_millisecond())
-                .map_err(|e| SettingsError {
-                    field,
-                    message: e.to_string(),
-                })
+                .map_err(|e| wrong(field, e.to_string()))
         };
-        let after = self.to.checked_add(1.day()).map_err(|e| SettingsError {
-            field: "to",
-            message: e.to_string(),
-        })?;
-        Ok((start("from", self.from)?, start("to", after)?))
+        let after = to
+            .checked_add(1.day())
+            .map_err(|e| wrong("to", e.to_string()))?;
+        let range_ms = (start("from", from)?, start("to", after)?);
+        Ok(Self {
+            time_zone,
+            from,
+            to,
+            range_ms,
+            target_wait_ms,
+            group,
+            scope,
+        })
+    }
+
+    /// The report's range, ms since the epoch: `[start of from, start of the day after to)`.
+    pub fn range_ms(&self) -> (i64, i64) {
+        self.range_ms
     }
 
     /// Whether the report counts `record` (of the caller's app, started in range).
@@ -215,12 +228,7 @@ impl Tally {
         self.sessions += 1;
         self.transfers += u64::from(r.transfers);
         if let Some(rating) = &r.satisfaction {
-            let entry = self
-                .ratings
-                .entry(rating.value)
-                .or_insert_with(|| (String::new(), 0));
-            entry.0.clone_from(&rating.label);
-            entry.1 += 1;
+            self.rate(rating.value, &rating.label, 1);
         }
         if r.queued_at_ms.is_some() {
             self.queued += 1;
@@ -258,21 +266,26 @@ impl Tally {
             .extend_from_slice(&other.abandoned_waits);
         self.handles.extend_from_slice(&other.handles);
         for (value, (label, n)) in &other.ratings {
-            let entry = self
-                .ratings
-                .entry(*value)
-                .or_insert_with(|| (String::new(), 0));
-            entry.0.clone_from(label);
-            entry.1 += n;
+            self.rate(*value, label, *n);
         }
     }
 
-    fn figures(&self) -> Figures {
+    fn rate(&mut self, value: u8, label: &str, sessions: u64) {
+        let entry = self
+            .ratings
+            .entry(value)
+            .or_insert_with(|| (String::new(), 0));
+        label.clone_into(&mut entry.0);
+        entry.1 += sessions;
+    }
+
+    /// The figures, the tally spent (its waits are sorted in place for the percentiles).
+    fn figures(mut self) -> Figures {
         let settled = self.answered + self.abandoned;
         let ratio = |n: u64| (settled > 0).then(|| n as f64 / settled as f64);
-        let mut waits = self.waits.clone();
+        let mut waits = std::mem::take(&mut self.waits);
         waits.sort_unstable();
-        let mut handles = self.handles.clone();
+        let mut handles = std::mem::take(&mut self.handles);
         handles.sort_unstable();
         let rated: u64 = self.ratings.values().map(|(_, n)| n).sum();
         let rating_sum: u64 = self
@@ -329,11 +342,8 @@ pub fn percentile(sorted: &[u64], p: u32) -> Option<u64> {
 
 /// The report of `records` (the caller's app's, any order; those outside the settings'
 /// range, group or scope are left out).
-pub fn report<'a>(
-    settings: &Settings,
-    records: impl IntoIterator<Item = &'a Record>,
-) -> Result<Report, SettingsError> {
-    let (from_ms, to_ms) = settings.range_ms()?;
+pub fn report<'a>(settings: &Settings, records: impl IntoIterator<Item = &'a Record>) -> Report {
+    let (from_ms, to_ms) = settings.range_ms;
     let mut cells: BTreeMap<(Date, Option<GroupId>), Tally> = BTreeMap::new();
     for r in records {
         if r.created_at_ms < from_ms || r.created_at_ms >= to_ms || !settings.counts(r) {
@@ -361,19 +371,19 @@ pub fn report<'a>(
         groups.entry(*group).or_default().merge(tally);
         total.merge(tally);
     }
-    Ok(Report {
+    Report {
         rows: cells
-            .iter()
+            .into_iter()
             .map(|((day, group), t)| Row {
-                day: *day,
-                group: *group,
+                day,
+                group,
                 figures: t.figures(),
             })
             .collect(),
-        days: days.iter().map(|(d, t)| (*d, t.figures())).collect(),
-        groups: groups.iter().map(|(g, t)| (*g, t.figures())).collect(),
+        days: days.into_iter().map(|(d, t)| (d, t.figures())).collect(),
+        groups: groups.into_iter().map(|(g, t)| (g, t.figures())).collect(),
         total: total.figures(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -396,15 +406,19 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn try_settings(tz: &str, from: &str, to: &str) -> Result<Settings, SettingsError> {
+        Settings::new(
+            TimeZone::get(tz).unwrap(),
+            date(from),
+            date(to),
+            20_000,
+            None,
+            Scope::All,
+        )
+    }
+
     fn settings(tz: &str, from: &str, to: &str) -> Settings {
-        Settings {
-            time_zone: TimeZone::get(tz).unwrap(),
-            from: date(from),
-            to: date(to),
-            target_wait_ms: 20_000,
-            group: None,
-            scope: Scope::All,
-        }
+        try_settings(tz, from, to).unwrap()
     }
 
     /// A session started at `start`, in `group`, queued at once, taken after `wait` ms (none:
@@ -460,7 +474,7 @@ mod tests {
             record(5, base + 4, Some(3), None, None),
             record(6, base + 5, None, None, Some(1_000)),
         ];
-        let report = report(&settings("UTC", "2026-11-25", "2026-11-25"), &records).unwrap();
+        let report = report(&settings("UTC", "2026-11-25", "2026-11-25"), &records);
         let t = &report.total;
         assert_eq!(
             (t.sessions, t.queued, t.answered, t.abandoned, t.waiting),
@@ -496,8 +510,7 @@ mod tests {
         let shanghai = report(
             &settings("Asia/Shanghai", "2026-11-24", "2026-11-26"),
             &records,
-        )
-        .unwrap();
+        );
         let per_day: Vec<(String, u64)> = shanghai
             .days
             .iter()
@@ -514,8 +527,7 @@ mod tests {
         let new_york = report(
             &settings("America/New_York", "2026-11-24", "2026-11-24"),
             &records,
-        )
-        .unwrap();
+        );
         assert_eq!(new_york.total.sessions, 1);
         assert_eq!(new_york.rows[0].day, date("2026-11-24"));
     }
@@ -524,18 +536,17 @@ mod tests {
     fn a_day_across_a_dst_change_is_23_or_25_hours_long() {
         // Europe/Berlin leaves summer time on 2026-10-25: that day has 25 hours.
         let s = settings("Europe/Berlin", "2026-10-25", "2026-10-25");
-        let (from, to) = s.range_ms().unwrap();
+        let (from, to) = s.range_ms();
         assert_eq!(to - from, 25 * HOUR);
         let s = settings("Europe/Berlin", "2026-03-29", "2026-03-29");
-        let (from, to) = s.range_ms().unwrap();
+        let (from, to) = s.range_ms();
         assert_eq!(to - from, 23 * HOUR);
         // A session at 23:30 local on the long day is still that day.
         let late = at("2026-10-25T22:30:00Z");
         let r = report(
             &settings("Europe/Berlin", "2026-10-25", "2026-10-25"),
             &[record(1, late, Some(1), None, None)],
-        )
-        .unwrap();
+        );
         assert_eq!(r.total.sessions, 1);
     }
 
@@ -549,12 +560,12 @@ mod tests {
         ];
         let mut s = settings("UTC", "2026-11-25", "2026-11-25");
         s.scope = Scope::Only(BTreeSet::from([GroupId(2)]));
-        let r = report(&s, &records).unwrap();
+        let r = report(&s, &records);
         assert_eq!(r.total.sessions, 1);
         assert_eq!(r.rows[0].group, Some(GroupId(2)));
         let mut s = settings("UTC", "2026-11-25", "2026-11-25");
         s.group = Some(GroupId(1));
-        let r = report(&s, &records).unwrap();
+        let r = report(&s, &records);
         assert_eq!(r.total.sessions, 1);
         assert_eq!(r.rows[0].group, Some(GroupId(1)));
     }
@@ -576,7 +587,7 @@ mod tests {
             rated(record(3, base, Some(1), Some(1), Some(1)), 2, "unsatisfied"),
             record(4, base, Some(1), Some(1), Some(1)),
         ];
-        let r = report(&settings("UTC", "2026-11-25", "2026-11-25"), &records).unwrap();
+        let r = report(&settings("UTC", "2026-11-25", "2026-11-25"), &records);
         assert_eq!(r.total.rated, 3);
         assert_eq!(
             r.total.satisfaction,
@@ -598,18 +609,13 @@ mod tests {
 
     #[test]
     fn bad_ranges_name_the_field() {
-        let s = settings("UTC", "2026-11-25", "2026-11-24");
-        assert_eq!(s.range_ms().unwrap_err().field, "to");
-        let s = settings("UTC", "2025-01-01", "2026-11-24");
-        let e = s.range_ms().unwrap_err();
+        let e = try_settings("UTC", "2026-11-25", "2026-11-24").unwrap_err();
+        assert_eq!(e.field, "to");
+        let e = try_settings("UTC", "2025-01-01", "2026-11-24").unwrap_err();
         assert_eq!(e.field, "to");
         assert!(e.message.contains("366"), "{}", e.message);
         // 366 days exactly is allowed.
-        assert!(
-            settings("UTC", "2024-01-01", "2024-12-31")
-                .range_ms()
-                .is_ok()
-        );
+        assert!(try_settings("UTC", "2024-01-01", "2024-12-31").is_ok());
     }
 
     #[test]
@@ -648,7 +654,7 @@ mod tests {
         #[test]
         fn every_cut_adds_up_to_the_total(records in prop::collection::vec(any_record(), 0..60)) {
             let s = settings("Europe/Paris", "2026-11-24", "2026-11-26");
-            let r = report(&s, &records).unwrap();
+            let r = report(&s, &records);
             let sum = |it: &mut dyn Iterator<Item = &Figures>| {
                 it.fold((0, 0, 0, 0, 0), |acc, f| {
                     (acc.0 + f.sessions, acc.1 + f.answered, acc.2 + f.abandoned,

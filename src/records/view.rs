@@ -6,7 +6,7 @@ use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::domain::ids::{AppId, SessionId};
-use crate::records::analysis::{self, Report, Settings, SettingsError};
+use crate::records::analysis::{self, Report, Settings};
 use crate::records::index::Searcher;
 use crate::records::projection::{Projection, Record};
 use crate::records::query::{self, Cursor, Filter, Viewer};
@@ -85,8 +85,8 @@ impl View {
     /// The data-analysis report of `app`'s records under `settings`. Reads the range under
     /// the projection's read lock: folding new events waits meanwhile (a few hundred ns a
     /// record), answering the API does not.
-    pub fn analyse(&self, app: AppId, settings: &Settings) -> Result<Report, SettingsError> {
-        let (from_ms, to_ms) = settings.range_ms()?;
+    pub fn analyse(&self, app: AppId, settings: &Settings) -> Report {
+        let (from_ms, to_ms) = settings.range_ms();
         let projection = self.read();
         analysis::report(settings, projection.newest_first(app, from_ms, to_ms, None))
     }
