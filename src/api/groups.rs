@@ -306,7 +306,10 @@ pub async fn put_member(
     let scope = who.scope(&dir, Module::SkillGroups)?;
     let group = visible(&dir, &scope, GroupId(id))?;
     let agent = AgentId(agent_id);
-    if dir.live_agent(agent).is_none() {
+    // A role scoped to some groups adds only agents it already sees: joining them to its
+    // group would otherwise bring any agent of the app into its reach (password resets).
+    let joining = !group.members.contains_key(&agent);
+    if dir.live_agent(agent).is_none() || (joining && !dir.agent_in_scope(agent, &scope)) {
         return Err(ApiError::NotFound(agent.to_string()));
     }
     match group.members.get(&agent) {

@@ -574,6 +574,26 @@ enum AgentInbound {
     Ping {},
 }
 
+impl AgentInbound {
+    /// The session the command names, if any.
+    fn session_id(&self) -> Option<SessionId> {
+        match self {
+            Self::TransferToGroup { session_id, .. }
+            | Self::TransferToAgent { session_id, .. }
+            | Self::QuickReply { session_id, .. }
+            | Self::Accept { session_id }
+            | Self::Send { session_id, .. }
+            | Self::Typing { session_id }
+            | Self::InviteRating { session_id }
+            | Self::End { session_id } => Some(*session_id),
+            Self::Online {} | Self::Offline {} | Self::Status { .. } | Self::Proactive { .. } => {
+                None
+            }
+            Self::Ping {} => None,
+        }
+    }
+}
+
 /// Handles one frame from an agent's socket; answers the frame to send back.
 pub async fn agent_frame(
     state: &ApiState,
@@ -670,6 +690,16 @@ pub async fn agent_command(state: &ApiState, app: AppId, agent: AgentId, text: &
         Err(e) => return refused(reference, e),
     };
     let engine = &state.desk.engine;
+    // Another app's session is answered as one that does not exist, and left asleep.
+    if let Some(session) = frame.session_id()
+        && state
+            .hub
+            .session_app(engine, session)
+            .await
+            .is_some_and(|owner| owner != app)
+    {
+        return refused(reference, ApiError::NotFound(session.to_string()));
+    }
     let (name, session, outcome) = match frame {
         AgentInbound::Ping {} => {
             return Handled {

@@ -730,6 +730,14 @@ impl Engine {
         ask(&actor, SessionMsg::Dump).await
     }
 
+    /// The app a live session belongs to, read without waking it: a waiting session's
+    /// state says, an awake one is asked. `None` when no live session has that id. Commands
+    /// that name a session from outside (an agent's, with its own app) check this first, so
+    /// another tenant's session is neither woken nor told apart from one that does not exist.
+    pub async fn session_app(&self, session: SessionId) -> Option<AppId> {
+        self.session_state(session).await.ok().map(|s| s.app)
+    }
+
     /// One agent's state as its actor holds it (see [`Engine::session_state`]).
     pub async fn agent_state(&self, agent: AgentId) -> Result<AgentState, EngineError> {
         let actor = self.agent_actor(agent)?;

@@ -395,6 +395,7 @@ impl AgentAction {
 /// Who a live session serves.
 #[derive(Clone, Debug)]
 struct Served {
+    app: AppId,
     conversation: ConversationId,
     channel: ChannelId,
     user: Arc<str>,
@@ -403,6 +404,7 @@ struct Served {
 impl Served {
     fn of(entry: &ConversationEntry) -> Self {
         Served {
+            app: entry.app,
             conversation: entry.id,
             channel: entry.channel,
             user: entry.user.as_str().into(),
@@ -436,6 +438,10 @@ pub struct Hub {
     waiting: DashMap<ConversationId, Waiting>,
     /// Who handed a session over, until someone takes it.
     transferred_by: DashMap<SessionId, AgentId>,
+    /// Where a proactive session's transcript starts: the conversation's last seq when the
+    /// agent made contact. What the user said before is not the contacting agent's to read
+    /// (an agent may name any user), so its seat shows only what follows.
+    contact_from: DashMap<SessionId, u64>,
     users: DashMap<(AppId, String), Vec<Subscriber>>,
     /// Every agent's numbered feed, with its workstation view.
     pub feeds: Feeds,
@@ -470,6 +476,7 @@ impl Hub {
             holders: holders.into_iter().collect(),
             waiting: DashMap::new(),
             transferred_by: DashMap::new(),
+            contact_from: DashMap::new(),
             users: DashMap::new(),
             feeds: Feeds::new(views),
             next_subscriber: AtomicU64::new(1),
@@ -803,6 +810,19 @@ impl Hub {
     /// The conversation a session serves.
     pub fn conversation_of(&self, session: SessionId) -> Option<ConversationId> {
         self.by_session.get(&session).map(|s| s.conversation)
+    }
+
+    /// The app a session belongs to, as the desk knows it (its conversation here, or the
+    /// engine's live session), found without waking anything; `None` for an unknown id.
+    pub async fn session_app(
+        &self,
+        engine: &crate::engine::Engine,
+        session: SessionId,
+    ) -> Option<AppId> {
+        if let Some(served) = self.by_session.get(&session) {
+            return Some(served.app);
+        }
+        engine.session_app(session).await
     }
 
     /// Every conversation's id.
@@ -1564,6 +1584,10 @@ impl Hub {
             .start_proactive(app, channel, user, agent, group, answer_by_ms)
             .await?;
         self.by_session.insert(session, Served::of(&slot.entry));
+        // Set while the conversation is locked: the seat's transcript is sent under the
+        // same lock, so it cannot miss this.
+        self.contact_from
+            .insert(session, slot.entry.messages.last_seq());
         // The news worker folds the same events; this makes the session known at once, so
         // the user's answer reaches it.
         let created = Event::SessionCreated {
@@ -1612,6 +1636,7 @@ impl Hub {
                     let key = (news.app, *channel, user.clone());
                     if let Some(c) = self.by_key.get(&key).map(|c| *c) {
                         let s = Served {
+                            app: news.app,
                             conversation: c,
                             channel: *channel,
                             user: user.as_str().into(),
@@ -1683,6 +1708,7 @@ impl Hub {
                 }
                 Event::SessionEnded { close_by } => {
                     self.transferred_by.remove(&session);
+                    self.contact_from.remove(&session);
                     if let Some((_, agent)) = self.holders.remove(&session) {
                         let frame = AgentFrame::Ended {
                             session_id: session,
@@ -1868,10 +1894,12 @@ impl Hub {
         }
     }
 
-    /// Gives an agent who just took a session the conversation's latest messages.
+    /// Gives an agent who just took a session the conversation's latest messages (of a
+    /// proactive session, only those since the contact).
     fn send_transcript(&self, slot: &Slot, agent: AgentId, session: SessionId) {
         let entry = &slot.entry;
-        let all = entry.messages.after(0);
+        let from = self.contact_from.get(&session).map_or(0, |seq| *seq);
+        let all = entry.messages.after(from);
         let latest = &all[all.len().saturating_sub(TRANSCRIPT_MESSAGES)..];
         let frame = AgentFrame::Transcript {
             session_id: session,
