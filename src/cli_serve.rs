@@ -8,20 +8,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use helpline::api::{self, ApiConfig, ApiState};
 use helpline::clock::{Clock, stopwatch};
-use helpline::engine::{Engine, Shared};
+use helpline::engine::Engine;
 use helpline::log::{Durability, EventLog, LogOptions};
-
-/// What the readiness probe reports besides the live counts.
-#[derive(Clone)]
-struct Ready {
-    shared: Shared,
-    replay_ms: u64,
-}
 
 /// Reads the operator's configuration file; every error names the key.
 fn load_config(path: Option<&Path>) -> anyhow::Result<ApiConfig> {
@@ -108,13 +98,7 @@ pub async fn serve(
         tracing::warn!(%listen, "listening beyond loopback: anyone who can reach it can call it");
     }
     tracing::info!(%listen, data = %data.display(), ?durability, "serving");
-    let probes = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(Ready {
-            shared: engine.shared().clone(),
-            replay_ms,
-        });
+    let probes = api::probes::router(engine.shared().clone(), replay_ms);
     let router = probes.merge(api::router(state.clone()));
     axum::serve(
         listener,
@@ -130,20 +114,6 @@ pub async fn serve(
     let durable = log.sync().context("cannot sync the event log")?;
     tracing::info!(durable_seq = durable, "stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// `GET /readyz`: ready once replay is done (the server only listens after it).
-async fn readyz(State(ready): State<Ready>) -> Json<serde_json::Value> {
-    let registry = &ready.shared.registry;
-    Json(serde_json::json!({
-        "ready": true,
-        "lastSeq": ready.shared.log.last_seq(),
-        "apps": registry.apps.len(),
-        "agents": registry.agents.len(),
-        "groups": registry.groups.len(),
-        "liveSessions": registry.sessions.len(),
-        "replayMs": ready.replay_ms,
-    }))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use helpline::domain::ids::SessionId;
 use helpline::engine::registry::SessionSlot;
+use helpline::log::EventLog;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -252,5 +253,87 @@ async fn a_proactive_contact_sees_only_what_follows_it() {
     assert_eq!(answer(&mut bob, "send").await["type"], "ok");
     let heard = user.until(|v| v.to_string().contains("hello again")).await;
     assert!(heard.to_string().contains("hello again"));
+    s.stop().await;
+}
+
+/// A full disk stalls the log: `/readyz` answers 503 with the error and the gauge says 0,
+/// the write waiting on it is not acknowledged; once the disk takes writes again the write
+/// completes without a restart, the desk is ready again, and a restart finds the write.
+#[tokio::test]
+async fn a_full_disk_makes_the_desk_unready_until_writes_succeed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_like_serve(dir.path()).await;
+    let admin = s.admin().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let probe = |path: &'static str| {
+        let (http, url) = (s.http.clone(), format!("{root}{path}"));
+        async move {
+            let response = http.get(url).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = probe("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ready: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (ready["ready"].clone(), ready["log"]["writable"].clone()),
+        (json!(true), json!(true))
+    );
+
+    s.log.inject_write_failures(true);
+    let held = {
+        let request = s
+            .http
+            .post(format!("{}/skill-groups", s.base))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "held", "reception_limit": 2}));
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    };
+    let mut spins = 0;
+    while s.log.health().writable {
+        spins += 1;
+        assert!(spins < 1_000_000, "the write never reached the log");
+        tokio::task::yield_now().await;
+    }
+    let (status, body) = probe("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let ready: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["ready"], false, "{ready}");
+    assert_eq!(ready["log"]["writable"], false, "{ready}");
+    assert!(
+        ready["log"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("No space left"),
+        "{ready}"
+    );
+    let (_, metrics) = probe("/metrics").await;
+    assert!(metrics.contains("helpline_log_writable 0"), "{metrics}");
+    let (status, _) = probe("/healthz").await;
+    assert_eq!(status, StatusCode::OK, "the process itself is alive");
+    assert!(
+        !held.is_finished(),
+        "a write answered before it was durable"
+    );
+
+    s.log.inject_write_failures(false);
+    assert!(held.await.unwrap().is_success());
+    let (status, body) = probe("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, metrics) = probe("/metrics").await;
+    assert!(metrics.contains("helpline_log_writable 1"), "{metrics}");
+    s.stop().await;
+
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let groups = s.get(&admin, "/skill-groups").await;
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "held"),
+        "the write made durable after the stall is kept: {groups}"
+    );
     s.stop().await;
 }

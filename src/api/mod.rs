@@ -21,6 +21,7 @@ pub mod im;
 pub mod mail;
 pub mod metrics;
 pub mod monitoring;
+pub mod probes;
 pub mod quick_replies;
 pub mod records;
 pub mod roles;

@@ -26,7 +26,7 @@ pub use index::IndexPause;
 pub use mem::MemLog;
 pub use sled_log::{LogOptions, OpenReport, SledLog};
 pub use verify::VerifyReport;
-pub use writer::WriterFigures;
+pub use writer::{LogHealth, WriterFigures};
 
 use std::ops::RangeInclusive;
 
@@ -144,6 +144,15 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Waits (blocking the calling thread) until everything appended so far is durable.
     fn sync(&self) -> Result<u64, LogError>;
+    /// Whether the log takes writes now (a backend without storage errors always does).
+    fn health(&self) -> LogHealth {
+        LogHealth {
+            writable: true,
+            error: None,
+            failed_attempts: 0,
+            durable_seq: self.durable_seq(),
+        }
+    }
 
     /// Checks the whole log: checksums, sequence density, stream index, decodability.
     fn verify(&self) -> Result<VerifyReport, LogError>;

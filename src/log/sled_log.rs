@@ -26,6 +26,7 @@ use sled::{IVec, Tree};
 
 use crate::domain::event::{ArchivedEnvelope, Envelope};
 use crate::domain::ids::{StreamId, StreamKind};
+use crate::log::LogHealth;
 use crate::log::codec::{self, FORMAT_VERSION};
 use crate::log::index::{self, Index, IndexJob, IndexPause, IndexTrees};
 use crate::log::verify::{self, VerifyReport};
@@ -56,6 +57,8 @@ pub struct SledLog {
     writer: Writer,
     index: Arc<Index>,
     indexer: Mutex<Option<JoinHandle<()>>>,
+    /// Set by [`SledLog::inject_write_failures`]: the store refuses writes as a full disk would.
+    faults: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What opening a log found and did, for the startup log line and the operator.
@@ -212,10 +215,12 @@ impl SledLog {
         } else {
             (Index::off(indexed_through, frames), None, None)
         };
+        let faults = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let target = SledTarget {
             db: db.clone(),
             log: log.clone(),
             index_jobs,
+            faults: Arc::clone(&faults),
         };
         let writer = Writer::start(tail.last_seq, durability, target)?;
 
@@ -241,8 +246,21 @@ impl SledLog {
             writer,
             index,
             indexer: Mutex::new(indexer),
+            faults,
         };
         Ok((log, report))
+    }
+
+    /// Makes the store refuse every write as a full disk would (`true`), or take them again
+    /// (`false`, and the stalled writer retries at once): how tests drive a storage failure
+    /// through a real server.
+    #[doc(hidden)]
+    pub fn inject_write_failures(&self, fail: bool) {
+        self.faults
+            .store(fail, std::sync::atomic::Ordering::Release);
+        if !fail {
+            self.writer.retry_now();
+        }
     }
 
     /// Frames, events and time spent writing and in fsync since the log was opened.
@@ -495,6 +513,10 @@ impl EventLog for SledLog {
         self.writer.sync()
     }
 
+    fn health(&self) -> LogHealth {
+        self.writer.health()
+    }
+
     fn verify(&self) -> Result<VerifyReport, LogError> {
         // The index mark first, then the durable seq: frames written after this point are
         // not checked, and index entries past the mark may still be in flight.
@@ -568,15 +590,25 @@ struct SledTarget {
     db: sled::Db,
     log: Tree,
     index_jobs: Option<Sender<IndexJob>>,
+    faults: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CommitTarget for SledTarget {
     fn write_frame(&mut self, first_seq: u64, frame: &[u8]) -> Result<(), LogError> {
+        if self.faults.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(LogError::Storage(
+                "write frame: No space left on device (os error 28, injected)".to_owned(),
+            ));
+        }
         let previous = self
             .log
             .insert(frame_key(first_seq), frame)
             .map_err(storage("write frame"))?;
-        debug_assert!(previous.is_none(), "frame {first_seq} written twice");
+        // A batch retried after a failed fsync is written again, the same bytes.
+        debug_assert!(
+            previous.is_none_or(|p| p == frame),
+            "frame {first_seq} written twice with other contents"
+        );
         Ok(())
     }
 

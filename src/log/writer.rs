@@ -8,9 +8,14 @@
 //! only then runs the completions, in seq order. The more appenders are waiting, the
 //! bigger the batch: throughput rises with load instead of drowning in fsyncs.
 //!
-//! A storage error **poisons** the log: the failed batch's completions and every queued
-//! one get the error, and every later append is refused with it, because a log with a
-//! hole it cannot fill must not hand out more seqs. Restarting (reopening) is the cure.
+//! A storage error (a full disk, a failed fsync) **stalls** the log: the failed batch is
+//! kept, whole, with its seqs and completions, and written again after a back-off until the
+//! store takes it; appends are refused meanwhile (their callers get the error at once and
+//! apply nothing), and acknowledgements are withheld, so nobody is told of an event that is
+//! not durable. Appends queued before the failure stay queued behind the batch. Once a
+//! retry succeeds the log goes on where it stopped, without a restart and without a hole.
+//! [`Writer::health`] (and `/readyz`, and the `helpline_log_writable` gauge) tell which.
+//! Closing a stalled log fails what it holds: those completions get the error.
 
 use std::collections::VecDeque;
 use std::ops::RangeInclusive;
@@ -36,6 +41,17 @@ pub const METRIC_BATCH_EVENTS: &str = crate::stats::names::LOG_BATCH_EVENTS.name
 pub const METRIC_EVENTS_APPENDED: &str = crate::stats::names::LOG_EVENTS.name;
 /// Gauge: the highest durable seq.
 pub const METRIC_DURABLE_SEQ: &str = crate::stats::names::LOG_DURABLE_SEQ.name;
+
+/// Gauge: 1 while the log takes writes, 0 while a storage error stalls it.
+pub const METRIC_WRITABLE: &str = crate::stats::names::LOG_WRITABLE.name;
+/// Counter: failed attempts to write or fsync a batch.
+pub const METRIC_WRITE_FAILURES: &str = crate::stats::names::LOG_WRITE_FAILURES.name;
+
+/// The first wait before a failed batch is written again; it doubles up to
+/// [`RETRY_BACKOFF_MAX`]. Short, since a freed disk should be used at once.
+pub const RETRY_BACKOFF_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest wait between two attempts: a full disk is retried at least this often.
+pub const RETRY_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Name of the writer thread (shows in `top -H`, debuggers and panics).
 pub const WRITER_THREAD_NAME: &str = "helpline-log-writer";
@@ -72,14 +88,39 @@ struct Queue {
     durable_seq: u64,
     /// Appends (and barriers) not yet taken by the writer, in seq order.
     pending: VecDeque<Pending>,
-    /// The storage error that stopped the log, if any.
+    /// The storage error that stopped the log for good (closed while stalled), if any.
     poisoned: Option<LogError>,
+    /// The storage error the writer is retrying past, if any: appends are refused meanwhile.
+    stalled: Option<Stall>,
+    /// Wake the writer's back-off early (a test or an operator says the store is back).
+    retry_now: bool,
     /// The writer has taken a batch and not yet run all its completions.
     in_flight: bool,
     /// `close` was called: no more appends; the writer drains and stops.
     closing: bool,
     /// The writer thread has stopped; nobody will take queued work any more.
     stopped: bool,
+}
+
+/// A storage error the writer is retrying past.
+#[derive(Clone, Debug)]
+struct Stall {
+    error: LogError,
+    attempts: u64,
+}
+
+/// Whether the log takes writes now.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogHealth {
+    /// Appends are taken and made durable.
+    pub writable: bool,
+    /// The storage error that stalls it, while it does.
+    pub error: Option<String>,
+    /// Failed attempts at the batch it holds, while stalled.
+    pub failed_attempts: u64,
+    /// The highest durable seq.
+    pub durable_seq: u64,
 }
 
 struct Shared {
@@ -92,6 +133,8 @@ struct Shared {
     last_seq: AtomicU64,
     durable_seq: AtomicU64,
     durability: Durability,
+    /// The first back-off after a storage error ([`RETRY_BACKOFF_FIRST`]; tests use none).
+    retry_first: std::time::Duration,
     stats: WriterStats,
 }
 
@@ -138,6 +181,16 @@ pub struct WriterFigures {
     pub fsync_ns_max: u64,
 }
 
+impl Queue {
+    /// Why an append or barrier is refused now: the log stalled or stopped on an error.
+    fn refusal(&self) -> Option<LogError> {
+        self.poisoned
+            .as_ref()
+            .or(self.stalled.as_ref().map(|s| &s.error))
+            .cloned()
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // A panic while holding this lock cannot leave the queue half-updated (each update
@@ -156,12 +209,24 @@ impl Writer {
         durability: Durability,
         target: impl CommitTarget,
     ) -> Result<Self, LogError> {
+        Self::start_retrying(last_seq, durability, target, RETRY_BACKOFF_FIRST)
+    }
+
+    /// [`Writer::start`] with the first back-off after a storage error given.
+    fn start_retrying(
+        last_seq: u64,
+        durability: Durability,
+        target: impl CommitTarget,
+        retry_first: std::time::Duration,
+    ) -> Result<Self, LogError> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 next_seq: last_seq + 1,
                 durable_seq: last_seq,
                 pending: VecDeque::new(),
                 poisoned: None,
+                stalled: None,
+                retry_now: false,
                 in_flight: false,
                 closing: false,
                 stopped: false,
@@ -171,6 +236,7 @@ impl Writer {
             last_seq: AtomicU64::new(last_seq),
             durable_seq: AtomicU64::new(last_seq),
             durability,
+            retry_first,
             stats: WriterStats::default(),
         });
         let thread_shared = Arc::clone(&shared);
@@ -181,6 +247,8 @@ impl Writer {
                 LogError::Storage(format!("cannot start {WRITER_THREAD_NAME} thread: {e}"))
             })?;
         metrics::gauge!(METRIC_DURABLE_SEQ).set(last_seq as f64);
+        metrics::gauge!(METRIC_WRITABLE).set(1.0);
+        metrics::counter!(METRIC_WRITE_FAILURES).increment(0);
         Ok(Self {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -224,8 +292,8 @@ impl Writer {
 
         let count = events.len() as u64;
         let mut queue = self.shared.lock();
-        if let Some(err) = &queue.poisoned {
-            return Err(err.clone());
+        if let Some(err) = queue.refusal() {
+            return Err(err);
         }
         if queue.closing {
             return Err(LogError::Closed);
@@ -253,8 +321,7 @@ impl Writer {
     /// otherwise on the writer thread, after them.
     pub fn barrier(&self, on_durable: Completion) {
         let mut queue = self.shared.lock();
-        if let Some(err) = &queue.poisoned {
-            let err = err.clone();
+        if let Some(err) = queue.refusal() {
             drop(queue);
             return complete(on_durable, Err(err));
         }
@@ -297,6 +364,28 @@ impl Writer {
         self.shared.durable_seq.load(Ordering::Acquire)
     }
 
+    /// Whether the log takes writes now, and the error that stalls it if not.
+    pub fn health(&self) -> LogHealth {
+        let queue = self.shared.lock();
+        let error = queue
+            .stalled
+            .as_ref()
+            .map(|s| &s.error)
+            .or(queue.poisoned.as_ref());
+        LogHealth {
+            writable: error.is_none() && !queue.closing,
+            error: error.map(ToString::to_string),
+            failed_attempts: queue.stalled.as_ref().map_or(0, |s| s.attempts),
+            durable_seq: queue.durable_seq,
+        }
+    }
+
+    /// Ends a stalled writer's back-off: it tries the batch it holds again now.
+    pub fn retry_now(&self) {
+        self.shared.lock().retry_now = true;
+        self.shared.work.notify_one();
+    }
+
     /// Blocks until everything appended before the call is durable (their completions may
     /// still be running: use a barrier to wait for those). Never call it from a completion:
     /// those run on the writer thread, which would wait for itself.
@@ -307,8 +396,8 @@ impl Writer {
             if queue.durable_seq >= target {
                 return Ok(queue.durable_seq);
             }
-            if let Some(err) = &queue.poisoned {
-                return Err(err.clone());
+            if let Some(err) = queue.refusal() {
+                return Err(err);
             }
             if queue.stopped {
                 return Err(LogError::Closed);
@@ -419,13 +508,8 @@ fn commit(
     }
     let count = next_seq - first_seq;
 
-    let result = if count == 0 {
-        // Only barriers: everything before them is already durable.
-        Ok(())
-    } else {
-        write_durably(shared, target, first_seq, frame)
-    };
-    if let Err(err) = result {
+    if count > 0 && !write_until_durable(shared, target, first_seq, frame) {
+        let err = shared.lock().refusal().unwrap_or(LogError::Closed);
         return poison(shared, err, completions);
     }
 
@@ -449,6 +533,68 @@ fn commit(
     }
     for completion in completions {
         complete(completion, Ok(durable_seq));
+    }
+}
+
+/// Writes the frame durably, retrying after a storage error with a growing back-off (the
+/// log refuses appends meanwhile) until it succeeds, or until the log is closed: `false`.
+fn write_until_durable(
+    shared: &Shared,
+    target: &mut impl CommitTarget,
+    first_seq: u64,
+    frame: &[u8],
+) -> bool {
+    let mut backoff = shared.retry_first;
+    loop {
+        let err = match write_durably(shared, target, first_seq, frame) {
+            Ok(()) => {
+                let mut queue = shared.lock();
+                if let Some(stall) = queue.stalled.take() {
+                    drop(queue);
+                    metrics::gauge!(METRIC_WRITABLE).set(1.0);
+                    tracing::warn!(
+                        attempts = stall.attempts,
+                        "event log writable again; appends are taken"
+                    );
+                }
+                return true;
+            }
+            Err(err) => err,
+        };
+        metrics::counter!(METRIC_WRITE_FAILURES).increment(1);
+        let mut queue = shared.lock();
+        match &mut queue.stalled {
+            Some(stall) => {
+                stall.attempts += 1;
+                stall.error = err;
+            }
+            None => {
+                tracing::error!(error = %err, "event log write failed; refusing appends and retrying");
+                metrics::gauge!(METRIC_WRITABLE).set(0.0);
+                queue.stalled = Some(Stall {
+                    error: err,
+                    attempts: 1,
+                });
+            }
+        }
+        // Callers of `sync` learn of the stall now rather than after it.
+        shared.durable.notify_all();
+        let deadline = backoff;
+        backoff = (backoff * 2).min(RETRY_BACKOFF_MAX);
+        if !queue.retry_now && !queue.closing {
+            queue = shared
+                .work
+                .wait_timeout_while(queue, deadline, |q| !q.retry_now && !q.closing)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        queue.retry_now = false;
+        if queue.closing {
+            // Shutting down while the store fails: what the log holds cannot be kept.
+            let err = queue.stalled.take().map(|s| s.error);
+            queue.poisoned = err.or(Some(LogError::Closed));
+            return false;
+        }
     }
 }
 
@@ -484,9 +630,10 @@ fn write_durably(
     Ok(())
 }
 
-/// Fails the batch and everything queued behind it with `err`, and refuses appends from now on.
+/// Fails the batch and everything queued behind it with `err`, and refuses appends from now
+/// on: a log closed while its store fails.
 fn poison(shared: &Shared, err: LogError, mut completions: Vec<Completion>) {
-    tracing::error!(error = %err, "event log write failed; refusing further appends");
+    tracing::error!(error = %err, "event log closed while its store fails; unwritten appends are failed");
     let mut queue = shared.lock();
     queue.poisoned = Some(err.clone());
     completions.extend(queue.pending.drain(..).filter_map(|p| p.completion));
@@ -512,11 +659,13 @@ mod tests {
     use crate::domain::event::Event;
     use crate::domain::ids::{AppId, SessionId};
 
-    /// Frames kept in memory; fails every write once `fail_from` frames are stored.
+    /// Frames kept in memory; fails every write once `fail_from` frames are stored, and the
+    /// next `failures` writes.
     #[derive(Clone, Default)]
     struct Memory {
         frames: Frames,
         fail_from: Option<usize>,
+        failures: Arc<std::sync::atomic::AtomicUsize>,
         /// Held by a test to stop the writer inside `write_frame`.
         gate: Option<Arc<Mutex<()>>>,
     }
@@ -529,6 +678,13 @@ mod tests {
             let mut frames = self.frames.lock().unwrap();
             if self.fail_from.is_some_and(|n| frames.len() >= n) {
                 return Err(LogError::Storage("disk on fire".into()));
+            }
+            let failing = self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if failing {
+                return Err(LogError::Storage("no space left on device".into()));
             }
             frames.push((first_seq, frame.to_vec()));
             Ok(())
@@ -681,26 +837,67 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_error_fails_the_batch_and_poisons_the_log() {
+    fn a_storage_error_stalls_the_log_and_closing_fails_what_it_holds() {
         let memory = Memory {
             fail_from: Some(1),
             ..Memory::default()
         };
-        let writer = Writer::start(0, Durability::Fsync, memory).unwrap();
+        let writer =
+            Writer::start_retrying(0, Durability::Fsync, memory, std::time::Duration::ZERO)
+                .unwrap();
         let (tx, rx) = recorder();
         writer.append(1, drafts(1), tagged(&tx, 1)).unwrap();
         assert_eq!(writer.sync().unwrap(), 1);
+        assert!(writer.health().writable);
         writer.append(1, drafts(1), tagged(&tx, 2)).unwrap();
+        // The stall is told to `sync` and refuses appends and barriers at once; the held
+        // append's acknowledgement is withheld, not failed.
         assert!(matches!(writer.sync(), Err(LogError::Storage(_))));
         assert!(matches!(rx.recv().unwrap(), (1, Ok(1))));
-        assert!(matches!(rx.recv().unwrap(), (2, Err(LogError::Storage(_)))));
         assert!(matches!(
             writer.append(1, drafts(1), None),
             Err(LogError::Storage(_))
         ));
         writer.barrier(tagged(&tx, 3).unwrap());
         assert!(matches!(rx.recv().unwrap(), (3, Err(LogError::Storage(_)))));
+        let health = writer.health();
+        assert!(!health.writable);
+        assert!(health.error.unwrap().contains("disk on fire"));
+        assert_eq!(health.durable_seq, 1);
+        assert_eq!(writer.last_seq(), 2, "the refused append got no seq");
+        assert!(rx.try_recv().is_err(), "nothing acknowledged while stalled");
+        // Closing gives up: the held append is failed, never acknowledged.
+        writer.close();
+        assert!(matches!(rx.recv().unwrap(), (2, Err(LogError::Storage(_)))));
         assert_eq!(writer.durable_seq(), 1);
+    }
+
+    #[test]
+    fn a_stalled_log_writes_what_it_holds_once_the_store_takes_it_again() {
+        let memory = Memory::default();
+        let frames = memory.frames.clone();
+        let failures = memory.failures.clone();
+        let writer =
+            Writer::start_retrying(0, Durability::Fsync, memory, std::time::Duration::ZERO)
+                .unwrap();
+        let (tx, rx) = recorder();
+        writer.append(1, drafts(1), tagged(&tx, 1)).unwrap();
+        assert_eq!(writer.sync().unwrap(), 1);
+        // The next 50 attempts fail (a full disk); the writer keeps the batch and retries.
+        failures.store(50, Ordering::SeqCst);
+        writer.append(1, drafts(2), tagged(&tx, 2)).unwrap();
+        assert!(matches!(rx.recv().unwrap(), (1, Ok(1))));
+        // Acknowledged only once durable, in order, with no hole and nothing twice.
+        assert_eq!(rx.recv().unwrap().1.unwrap(), 3);
+        assert_eq!(failures.load(Ordering::SeqCst), 0);
+        let health = writer.health();
+        assert!(health.writable, "{health:?}");
+        assert_eq!(health.error, None);
+        writer.append(1, drafts(1), tagged(&tx, 3)).unwrap();
+        assert_eq!(writer.sync().unwrap(), 4);
+        assert!(matches!(rx.recv().unwrap(), (3, Ok(4))));
+        let firsts: Vec<u64> = frames.lock().unwrap().iter().map(|f| f.0).collect();
+        assert_eq!(firsts, [1, 2, 4], "each batch stored once, dense");
     }
 
     #[test]

@@ -208,6 +208,20 @@ pub const LOG_DURABLE_SEQ: Metric = metric(
     &[],
     "The highest durable sequence number of the event log.",
 );
+/// Whether the event log takes writes.
+pub const LOG_WRITABLE: Metric = metric(
+    "helpline_log_writable",
+    Kind::Gauge,
+    &[],
+    "1 while the event log takes writes, 0 while a storage error (a full disk, a failed fsync) stalls it.",
+);
+/// Failed batch writes.
+pub const LOG_WRITE_FAILURES: Metric = metric(
+    "helpline_log_write_failures_total",
+    Kind::Counter,
+    &[],
+    "Attempts to write or fsync a batch of the event log that failed; the batch is retried.",
+);
 /// Replay time at start.
 pub const REPLAY: Metric = metric(
     "helpline_replay_seconds",
@@ -271,6 +285,8 @@ pub const ENGINE: &[Metric] = &[
     LOG_BATCH_EVENTS,
     LOG_EVENTS,
     LOG_DURABLE_SEQ,
+    LOG_WRITABLE,
+    LOG_WRITE_FAILURES,
     REPLAY,
     ACTOR_RESTARTS,
     TIMERS_PENDING,

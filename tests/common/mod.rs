@@ -103,7 +103,8 @@ impl Server {
         api::bootstrap(&state, Some(ADMIN_PASSWORD.to_owned()))
             .await
             .unwrap();
-        let router = api::router(state.clone());
+        let router =
+            api::probes::router(engine.shared().clone(), 0).merge(api::router(state.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(
