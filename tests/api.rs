@@ -69,7 +69,7 @@ async fn first_sign_in_password_change_and_me() {
         (status, field_of(&body)),
         (StatusCode::BAD_REQUEST, "current_password")
     );
-    let (status, _) = s
+    let (status, changed) = s
         .call(
             token,
             Method::POST,
@@ -77,7 +77,12 @@ async fn first_sign_in_password_change_and_me() {
             Some(json!({"current_password": first, "new_password": "a-new-password"})),
         )
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    // The change ends the sign-in that made it, and answers a fresh one.
+    let (status, _) = s.call(token, Method::GET, "/auth/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old sign-in ended");
+    let token = changed["token"].as_str().unwrap();
+    assert_eq!(changed["must_change_password"], false);
     s.get(token, "/quick-replies").await;
     let (status, _) = s.login("ann@example.com", first).await;
     assert_eq!(

@@ -86,7 +86,7 @@ pub async fn create_app(
         other => other.into(),
     })?;
     let password = auth::random_password();
-    let hash = auth::hash_password_async(password.clone()).await?;
+    let hash = state.hasher.hash(password.clone()).await?;
     let turn = state.desk.turn().await;
     let name = input.name.trim().to_owned();
     let app = state.desk.engine.create_app(&name).await?;
