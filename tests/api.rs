@@ -130,7 +130,7 @@ async fn one_login_place_and_the_socket_is_told_why() {
 async fn sign_in_is_rate_limited_per_account_and_per_address() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path()).await;
-    for _ in 0..api::auth::ACCOUNT_FAILURES {
+    for _ in 0..helpline::domain::signin::FREE_FAILURES {
         let (status, _) = s.login(ADMIN_EMAIL, "wrong-password").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
@@ -1865,6 +1865,7 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
         public_url: None,
         smtp: Some(smtp),
         trust_forwarded_for: false,
+        ..ApiConfig::default()
     };
     let s = Server::start_with(dir.path(), config).await;
     let admin = s.admin().await;

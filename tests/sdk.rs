@@ -14,6 +14,11 @@ use helpline::log::EventLog;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// Who a test's own SDK URLs are recorded as issued by.
+const TEST_ISSUER: helpline::domain::event::Issuer = helpline::domain::event::Issuer::ApiKey {
+    key: helpline::domain::ids::ApiKeyId(1),
+};
+
 /// An API key of app 1.
 async fn api_key(s: &Server, admin: &str) -> String {
     s.ok(admin, Method::POST, "/api-keys", json!({"name": "crm"}))
@@ -115,9 +120,15 @@ async fn an_sdk_url_signs_its_agent_in_once_within_ten_minutes() {
     // Ten minutes: one issued ten minutes and a millisecond ago has expired, one issued a
     // millisecond less long ago has not.
     let now = s.state.clock.now_ms();
-    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), now - SDK_TOKEN_TTL_MS - 1)
-        .await
-        .unwrap();
+    let (old, _) = issue_token(
+        &s.state,
+        AppId(1),
+        AgentId(ann),
+        TEST_ISSUER,
+        now - SDK_TOKEN_TTL_MS - 1,
+    )
+    .await
+    .unwrap();
     let (status, body) = exchange(&s, &old).await;
     assert_eq!(
         (status, code(&body)),
@@ -128,6 +139,7 @@ async fn an_sdk_url_signs_its_agent_in_once_within_ten_minutes() {
         &s.state,
         AppId(1),
         AgentId(ann),
+        TEST_ISSUER,
         s.state.clock.now_ms() - SDK_TOKEN_TTL_MS + 60_000,
     )
     .await

@@ -25,6 +25,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+/// Who a test's own SDK URLs are recorded as issued by.
+const TEST_ISSUER: helpline::domain::event::Issuer = helpline::domain::event::Issuer::ApiKey {
+    key: helpline::domain::ids::ApiKeyId(1),
+};
+
 /// The browser the test drives: Debian's, never a downloaded one.
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Each step of the browser answers within this long, or the test fails (a bound, not a
@@ -343,7 +348,7 @@ async fn the_sdk_serves_a_session_in_chromium() {
     assert_eq!(e["code"], "sdk_token_used", "{e}");
     assert!(e["message"].as_str().unwrap().contains("used"), "{e}");
     let issued_at = s.state.clock.now_ms() - SDK_TOKEN_TTL_MS - 1;
-    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), issued_at)
+    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), TEST_ISSUER, issued_at)
         .await
         .unwrap();
     b.open("expired", &format!("{root}/sdk/agent.js?token={old}"))
