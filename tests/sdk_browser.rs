@@ -381,11 +381,24 @@ async fn the_sdk_serves_a_session_in_chromium() {
     b.run(json!({"cut": "b"})).await;
     let (status, body) = s.login("bob@example.com", "bob-own-password").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    b.run(json!({"held": "b"})).await;
+    // The reconnect's ticket is refused, or (asked before the sign-in ended) its socket
+    // is: either way the SDK learns the sign-in ended.
     b.run(json!({"release": "b"})).await;
     let e = b.event("b", "tokenExpired").await;
     assert_eq!(e["code"], "signed_out", "{e}");
     assert_eq!(b.count("b", "ready", |_| true), 1);
+
+    // Every socket the SDK opened carried a single-use ticket, never the sign-in token.
+    for page in ["a", "b"] {
+        let urls = b.run(json!({"urls": page})).await;
+        let urls = urls.as_array().unwrap();
+        assert!(!urls.is_empty(), "{page}");
+        for url in urls {
+            let url = url.as_str().unwrap();
+            assert!(url.contains("ticket=ht_"), "{url}");
+            assert!(!url.contains("token="), "{url}");
+        }
+    }
 
     b.quit().await;
     s.stop().await;

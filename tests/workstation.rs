@@ -392,7 +392,11 @@ async fn a_dropped_socket_resumes_with_the_stream_a_steady_socket_saw() {
 
     // The steady socket saw the same frames, in the same order.
     steady.until(|v| v["msgId"] == last_id.as_str()).await;
-    let steady_frames: Vec<Value> = numbered(&steady.seen, 0)
+    // Counted from the steady socket's state frame: the feed numbers what came before it
+    // (the first sign-in's end at the password change).
+    let steady_start = steady.seen[0]["feedSeq"].as_u64().unwrap();
+    assert_eq!(steady.seen[0]["type"], "state");
+    let steady_frames: Vec<Value> = numbered(&steady.seen, steady_start)
         .into_iter()
         .filter(|v| v["feedSeq"].as_u64().unwrap() > start)
         .collect();

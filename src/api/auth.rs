@@ -1143,6 +1143,26 @@ mod tests {
         check_new_password("p", &p).unwrap();
     }
 
+    #[tokio::test]
+    async fn the_hasher_runs_no_more_than_its_permits_at_once() {
+        let hasher = Hasher::new(1);
+        let held = hasher.hold_all().await;
+        let hashing = hasher.hash("correct horse battery".to_owned());
+        tokio::pin!(hashing);
+        // Polled once: it waits for a permit, no argon2 started.
+        assert!(futures_util::FutureExt::now_or_never(hashing.as_mut()).is_none());
+        assert_eq!((hasher.waiting(), hasher.runs()), (1, 0));
+        drop(held);
+        let hash = hashing.await.unwrap();
+        assert_eq!((hasher.waiting(), hasher.runs()), (0, 1));
+        assert!(
+            hasher
+                .verify(hash, "correct horse battery".to_owned())
+                .await
+        );
+        assert_eq!(hasher.runs(), 2);
+    }
+
     #[test]
     fn throttle_counts_within_its_window() {
         let t = Throttle::default();
