@@ -98,10 +98,19 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 /// a good part of a second, so at most one per core runs at once and the rest wait their
 /// turn (a burst of refused resets once took the server from 134 to 1,084 MiB).
 pub struct Hasher {
-    permits: tokio::sync::Semaphore,
+    permits: Arc<tokio::sync::Semaphore>,
     size: u32,
-    waiting: AtomicUsize,
+    waiting: Arc<AtomicUsize>,
     runs: AtomicU64,
+}
+
+/// Counts a hash waiting for its permit, until the wait ends or is given up.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Hasher {
@@ -109,9 +118,9 @@ impl Hasher {
     pub fn new(permits: usize) -> Self {
         let permits = permits.clamp(1, MAX_HASHING_PERMITS);
         Self {
-            permits: tokio::sync::Semaphore::new(permits),
+            permits: Arc::new(tokio::sync::Semaphore::new(permits)),
             size: permits as u32,
-            waiting: AtomicUsize::new(0),
+            waiting: Arc::default(),
             runs: AtomicU64::new(0),
         }
     }
@@ -125,14 +134,22 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit.map_err(|_| ApiError::Unavailable("the server is stopping".into()))?;
+        let permit = {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let _waiting = Waiting(self.waiting.clone());
+            self.permits.clone().acquire_owned().await
+        };
+        let permit = permit.map_err(|_| ApiError::Unavailable("the server is stopping".into()))?;
         self.runs.fetch_add(1, Ordering::SeqCst);
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))
+        // The permit goes with the work: a caller that gives up (a client that hangs up)
+        // does not free it while argon2 still runs.
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
     }
 
     /// The argon2id hash of `password`, on the blocking pool, in its turn.
