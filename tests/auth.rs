@@ -321,6 +321,8 @@ async fn agents_per_app_are_capped() {
 #[tokio::test]
 async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed() {
     let dir = tempfile::tempdir().unwrap();
+    // The metrics recorder is installed before any refusal, so each is counted.
+    helpline::stats::export::recorder();
     let s = behind_a_proxy(dir.path()).await;
     let admin = s.admin().await;
     s.agent(&admin, "ann@example.com", 2, &[]).await;
@@ -422,6 +424,26 @@ async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed()
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Every such refusal is counted.
+    let metrics = s
+        .http
+        .get(s.base.replace("/api/v1", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("helpline_password_checks_refused_total")
+                && l.contains("route=\"login\"")
+                && l.contains("limit=\"backoff\"")
+        })
+        .unwrap_or_else(|| panic!("not counted:\n{metrics}"));
+    let count: f64 = refused.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 2.0, "{refused}");
     s.stop().await;
 }
 
@@ -545,6 +567,23 @@ async fn the_agent_socket_opens_with_a_single_use_ticket_only() {
             .contains("ws-tickets"),
         "{body}"
     );
+    // A client that can set headers may send the sign-in as a bearer instead.
+    {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = s.ws_url("/ws/agent", "").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        use futures_util::StreamExt;
+        let first = tokio::time::timeout(FRAME_WAIT, socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let first: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+        assert_eq!(first["type"], "state");
+    }
     // A ticket opens it once.
     let ticket = s.ticket(&token).await;
     assert!(ticket.starts_with("ht_"), "{ticket}");

@@ -240,8 +240,9 @@ pub struct SdkSessionRequest {
         (status = 200, description = "signed in", body = LoginResponse),
         (status = 401, description = "the SDK URL is unknown (`sdk_token_unknown`), expired \
             (`sdk_token_expired`) or used already (`sdk_token_used`)", body = super::error::ErrorBody),
-        (status = 403, description = "the agent is forced offline (`forced_offline`) or must \
-            change its password (`password_change_required`)", body = super::error::ErrorBody),
+        (status = 403, description = "the agent is forced offline (`forced_offline`), must \
+            change its password (`password_change_required`), or no longer holds the agent \
+            role (`forbidden`)", body = super::error::ErrorBody),
     ))]
 pub async fn start_session(
     State(state): State<AppState>,
@@ -287,6 +288,12 @@ pub async fn start_session(
             message: "the agent must change its password first (POST /api/v1/auth/password)"
                 .to_owned(),
         });
+    }
+    // Checked again at the use: the account may have been given another role since.
+    if account.role != AGENT {
+        return Err(ApiError::forbidden(format!(
+            "{agent} no longer holds the agent role; SDK URLs sign in agent-role accounts only"
+        )));
     }
     let used = Event::SdkTokenUsed { agent, token_hash };
     let (token, expires_at_ms) = auth::start_login(
