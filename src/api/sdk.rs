@@ -31,7 +31,7 @@ use crate::domain::event::{Event, Issuer};
 use crate::domain::ids::{AgentId, AppId, StreamId};
 use crate::domain::sdk::{MAX_OPEN_SDK_TOKENS_PER_AGENT, SDK_TOKEN_TTL_MS};
 
-use super::auth::{self, LoginResponse, Principal};
+use super::auth::{self, LoginResponse, NoStore, Principal};
 use super::error::{ApiError, Body};
 use super::{ApiState, AppState};
 
@@ -197,14 +197,15 @@ fn public_base(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> Result<Strin
 /// the log records who asked. The URL is on the configured `public_url`, or else on the
 /// host this request was sent to.
 #[utoipa::path(post, path = "/sdk/login-tokens", tag = "sdk", request_body = NewSdkLoginToken,
-    responses((status = 201, description = "the URL, shown only now", body = SdkLoginToken)))]
+    responses((status = 201, description = "the URL, shown only now", body = SdkLoginToken,
+        headers(("Cache-Control" = String, description = "`no-store`: the URL works once")))))]
 pub async fn create_login_token(
     State(state): State<AppState>,
     who: Principal,
     headers: HeaderMap,
     uri: Uri,
     Body(input): Body<NewSdkLoginToken>,
-) -> Result<(StatusCode, Json<SdkLoginToken>), ApiError> {
+) -> Result<(StatusCode, NoStore<Json<SdkLoginToken>>), ApiError> {
     who.require_admin()?;
     let base = public_base(&state, &headers, &uri)?;
     let now = state.clock.now_ms();
@@ -216,10 +217,10 @@ pub async fn create_login_token(
     let (token, expires_at_ms) = issue_token(&state, who.app, input.agent_id, issuer, now).await?;
     Ok((
         StatusCode::CREATED,
-        Json(SdkLoginToken {
+        NoStore(Json(SdkLoginToken {
             sdk_url: format!("{base}/sdk/agent.js?token={token}"),
             expires_at_ms,
-        }),
+        })),
     ))
 }
 
@@ -237,7 +238,8 @@ pub struct SdkSessionRequest {
 /// minutes. The SDK calls this itself; it answers any origin.
 #[utoipa::path(post, path = "/sdk/sessions", tag = "sdk", request_body = SdkSessionRequest,
     responses(
-        (status = 200, description = "signed in", body = LoginResponse),
+        (status = 200, description = "signed in", body = LoginResponse,
+            headers(("Cache-Control" = String, description = "`no-store`: the token is shown only now"))),
         (status = 401, description = "the SDK URL is unknown (`sdk_token_unknown`), expired \
             (`sdk_token_expired`) or used already (`sdk_token_used`)", body = super::error::ErrorBody),
         (status = 403, description = "the agent is forced offline (`forced_offline`), must \
@@ -247,7 +249,7 @@ pub struct SdkSessionRequest {
 pub async fn start_session(
     State(state): State<AppState>,
     Body(input): Body<SdkSessionRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
+) -> Result<NoStore<Json<LoginResponse>>, ApiError> {
     let chars = input.token.chars().count();
     if chars == 0 || chars > MAX_SDK_TOKEN_CHARS {
         return Err(ApiError::invalid(
@@ -305,14 +307,14 @@ pub async fn start_session(
     )
     .await?;
     drop(turn);
-    Ok(Json(LoginResponse {
+    Ok(NoStore(Json(LoginResponse {
         token,
         expires_at_ms,
         app_id: app,
         agent_id: agent,
         role_id: account.role,
         must_change_password: false,
-    }))
+    })))
 }
 
 /// A live sign-in.
