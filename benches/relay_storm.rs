@@ -257,9 +257,22 @@ async fn server(args: Args) {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Opens `url`; a `#bearer=<token>` suffix is sent as `Authorization: Bearer` instead (the
+/// agent socket takes no sign-in token in its URL).
 async fn connect(url: String) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (url, bearer) = match url.split_once("#bearer=") {
+        Some((url, token)) => (url.to_owned(), Some(token.to_owned())),
+        None => (url, None),
+    };
     for attempt in 0.. {
-        match tokio_tungstenite::connect_async(&url).await {
+        let mut request = url.as_str().into_client_request().unwrap();
+        if let Some(token) = &bearer {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => return socket,
             Err(e) if attempt < 20 => {
                 eprintln!("retrying a connection: {e}");
@@ -292,7 +305,7 @@ async fn client(args: Args, addr: String) {
     let started = stopwatch();
     // Agents: online, then echo every user line back.
     let agent_urls = (0..args.agents)
-        .map(|i| format!("ws://{addr}/ws/agent?token={}", agent_token(i)))
+        .map(|i| format!("ws://{addr}/ws/agent#bearer={}", agent_token(i)))
         .collect();
     let agents = open_all(agent_urls, 200).await;
     let mut agent_tasks = Vec::new();

@@ -264,6 +264,21 @@ pub fn event(event: &Event) -> String {
             expires_at_ms,
             ..
         } => format!("SDK URL issued for {agent}, until {}", time(*expires_at_ms)),
+        Event::SdkTokenIssuedBy {
+            agent,
+            expires_at_ms,
+            issuer,
+            ..
+        } => {
+            let by = match issuer {
+                helpline::domain::event::Issuer::ApiKey { key } => format!("API key {key}"),
+                helpline::domain::event::Issuer::Account { agent } => agent.to_string(),
+            };
+            format!(
+                "SDK URL issued for {agent} by {by}, until {}",
+                time(*expires_at_ms)
+            )
+        }
         Event::SdkTokenUsed { agent, .. } => format!("SDK URL signed {agent} in"),
         Event::FlowSaved {
             flow,

@@ -14,6 +14,11 @@ use helpline::log::EventLog;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// Who a test's own SDK URLs are recorded as issued by.
+const TEST_ISSUER: helpline::domain::event::Issuer = helpline::domain::event::Issuer::ApiKey {
+    key: helpline::domain::ids::ApiKeyId(1),
+};
+
 /// An API key of app 1.
 async fn api_key(s: &Server, admin: &str) -> String {
     s.ok(admin, Method::POST, "/api-keys", json!({"name": "crm"}))
@@ -115,9 +120,15 @@ async fn an_sdk_url_signs_its_agent_in_once_within_ten_minutes() {
     // Ten minutes: one issued ten minutes and a millisecond ago has expired, one issued a
     // millisecond less long ago has not.
     let now = s.state.clock.now_ms();
-    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), now - SDK_TOKEN_TTL_MS - 1)
-        .await
-        .unwrap();
+    let (old, _) = issue_token(
+        &s.state,
+        AppId(1),
+        AgentId(ann),
+        TEST_ISSUER,
+        now - SDK_TOKEN_TTL_MS - 1,
+    )
+    .await
+    .unwrap();
     let (status, body) = exchange(&s, &old).await;
     assert_eq!(
         (status, code(&body)),
@@ -128,6 +139,7 @@ async fn an_sdk_url_signs_its_agent_in_once_within_ten_minutes() {
         &s.state,
         AppId(1),
         AgentId(ann),
+        TEST_ISSUER,
         s.state.clock.now_ms() - SDK_TOKEN_TTL_MS + 60_000,
     )
     .await
@@ -482,4 +494,64 @@ fn the_document_describes_the_sdk_routes() {
         assert!(refused.contains(code), "{refused}");
     }
     assert!(paths["/api/v1/sdk/sessions/current"]["get"]["security"].is_array());
+}
+
+#[tokio::test]
+async fn sdk_urls_are_for_agent_role_accounts_and_record_who_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let admin_id = s.get(&admin, "/auth/me").await["agent_id"]
+        .as_u64()
+        .unwrap();
+    let key = api_key(&s, &admin).await;
+    let key_id: u64 = key.split('_').nth(1).unwrap().parse().unwrap();
+    let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[]).await;
+    let (chief, _) = s.agent(&admin, "chief@example.com", 1, &[]).await;
+
+    // A key must not become an administrator: no SDK URL for one, itself or another.
+    for target in [admin_id, chief] {
+        let (status, body) = login_token(&s, &key, json!(target)).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("agentId")),
+            "{body}"
+        );
+    }
+    // An agent's URL records who asked: the key, or the administrator's account.
+    let (status, by_key) = login_token(&s, &key, json!(ann)).await;
+    assert_eq!(status, StatusCode::CREATED, "{by_key}");
+    let (status, _) = login_token(&s, &admin, json!(ann)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let issuers: Vec<Value> = s
+        .log
+        .read_from(1)
+        .map(|e| serde_json::to_value(e.unwrap().event).unwrap())
+        .filter(|e| e["type"] == "SdkTokenIssuedBy")
+        .map(|e| e["issuer"].clone())
+        .collect();
+    assert_eq!(
+        issuers,
+        [
+            json!({"ApiKey": {"key": key_id}}),
+            json!({"Account": {"agent": admin_id}})
+        ]
+    );
+
+    // Given another role after its URL was issued, the account is not signed in by it.
+    let url = by_key["sdkUrl"].as_str().unwrap();
+    s.ok(
+        &admin,
+        Method::PATCH,
+        &format!("/agents/{ann}"),
+        json!({"role_id": 1}),
+    )
+    .await;
+    let (status, body) = exchange(&s, &token_of(url)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{body}"
+    );
+    s.stop().await;
 }

@@ -25,6 +25,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+/// Who a test's own SDK URLs are recorded as issued by.
+const TEST_ISSUER: helpline::domain::event::Issuer = helpline::domain::event::Issuer::ApiKey {
+    key: helpline::domain::ids::ApiKeyId(1),
+};
+
 /// The browser the test drives: Debian's, never a downloaded one.
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Each step of the browser answers within this long, or the test fails (a bound, not a
@@ -343,7 +348,7 @@ async fn the_sdk_serves_a_session_in_chromium() {
     assert_eq!(e["code"], "sdk_token_used", "{e}");
     assert!(e["message"].as_str().unwrap().contains("used"), "{e}");
     let issued_at = s.state.clock.now_ms() - SDK_TOKEN_TTL_MS - 1;
-    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), issued_at)
+    let (old, _) = issue_token(&s.state, AppId(1), AgentId(ann), TEST_ISSUER, issued_at)
         .await
         .unwrap();
     b.open("expired", &format!("{root}/sdk/agent.js?token={old}"))
@@ -376,11 +381,24 @@ async fn the_sdk_serves_a_session_in_chromium() {
     b.run(json!({"cut": "b"})).await;
     let (status, body) = s.login("bob@example.com", "bob-own-password").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    b.run(json!({"held": "b"})).await;
+    // The reconnect's ticket is refused, or (asked before the sign-in ended) its socket
+    // is: either way the SDK learns the sign-in ended.
     b.run(json!({"release": "b"})).await;
     let e = b.event("b", "tokenExpired").await;
     assert_eq!(e["code"], "signed_out", "{e}");
     assert_eq!(b.count("b", "ready", |_| true), 1);
+
+    // Every socket the SDK opened carried a single-use ticket, never the sign-in token.
+    for page in ["a", "b"] {
+        let urls = b.run(json!({"urls": page})).await;
+        let urls = urls.as_array().unwrap();
+        assert!(!urls.is_empty(), "{page}");
+        for url in urls {
+            let url = url.as_str().unwrap();
+            assert!(url.contains("ticket=ht_"), "{url}");
+            assert!(!url.contains("token="), "{url}");
+        }
+    }
 
     b.quit().await;
     s.stop().await;

@@ -32,10 +32,10 @@ fn plugin(src: &str) -> Value {
 /// A socket of the agent, with no command sent: its first frame is the `state` frame.
 async fn raw_socket(s: &Server, token: &str, resume: Option<(&str, u64)>) -> Ws {
     let query = match resume {
-        Some((feed, seq)) => format!("token={token}&resume={feed}:{seq}"),
-        None => format!("token={token}"),
+        Some((feed, seq)) => format!("&resume={feed}:{seq}"),
+        None => String::new(),
     };
-    Ws::connect(&s.ws_url("/ws/agent", &query)).await.unwrap()
+    s.agent_ws(token, &query).await.unwrap()
 }
 
 /// The numbered frames a socket saw, checked to follow `after` one by one.
@@ -272,10 +272,7 @@ async fn a_second_sign_in_signs_the_first_socket_out() {
     assert_eq!(out["cause"], "new_login", "{out}");
     assert!(out["feedSeq"].as_u64().is_some(), "{out}");
     // The old sign-in opens nothing any more; the new one does, and it is not signed out.
-    let refused = Ws::connect(&s.ws_url("/ws/agent", &format!("token={token}")))
-        .await
-        .err()
-        .expect("refused");
+    let refused = s.agent_ws(&token, "").await.err().expect("refused");
     assert_eq!(refused.0, 401);
     let fresh = body["token"].as_str().unwrap();
     let mut second = s.agent_socket(fresh).await;
@@ -304,10 +301,7 @@ async fn signing_out_closes_the_sign_ins_sockets_with_the_cause() {
         .find(|v| v["type"] == "signed_out")
         .expect("told why");
     assert_eq!(out["cause"], "signed_out", "{out}");
-    let refused = Ws::connect(&s.ws_url("/ws/agent", &format!("token={token}")))
-        .await
-        .err()
-        .expect("refused");
+    let refused = s.agent_ws(&token, "").await.err().expect("refused");
     assert_eq!(refused.0, 401);
     s.stop().await;
 }
@@ -398,7 +392,11 @@ async fn a_dropped_socket_resumes_with_the_stream_a_steady_socket_saw() {
 
     // The steady socket saw the same frames, in the same order.
     steady.until(|v| v["msgId"] == last_id.as_str()).await;
-    let steady_frames: Vec<Value> = numbered(&steady.seen, 0)
+    // Counted from the steady socket's state frame: the feed numbers what came before it
+    // (the first sign-in's end at the password change).
+    let steady_start = steady.seen[0]["feedSeq"].as_u64().unwrap();
+    assert_eq!(steady.seen[0]["type"], "state");
+    let steady_frames: Vec<Value> = numbered(&steady.seen, steady_start)
         .into_iter()
         .filter(|v| v["feedSeq"].as_u64().unwrap() > start)
         .collect();

@@ -19,7 +19,7 @@ use crate::domain::event::Event;
 use crate::domain::group::GroupCommand;
 use crate::domain::ids::{AgentId, AppId, GroupId, RoleId, StreamId};
 
-use super::auth::{self, Principal};
+use super::auth::{self, NoStore, Principal};
 use super::csv_import::{self, CsvBody, RowErrors};
 use super::desk::WriteTurn;
 use super::error::{ApiError, Body, Id, Params};
@@ -434,18 +434,29 @@ pub async fn list_agents(
 
 /// Creates an agent with a random first password.
 #[utoipa::path(post, path = "/agents", tag = "agents", request_body = NewAgent,
-    responses((status = 201, description = "created", body = CreatedAgent)))]
+    responses((status = 201, description = "created", body = CreatedAgent,
+        headers(("Cache-Control" = String, description = "`no-store`: the password is shown only now")))))]
 pub async fn create_agent(
     State(state): State<AppState>,
     who: Principal,
     Body(input): Body<NewAgent>,
-) -> Result<(StatusCode, Json<CreatedAgent>), ApiError> {
+) -> Result<(StatusCode, NoStore<Json<CreatedAgent>>), ApiError> {
+    // Authorized and checked before argon2 runs, and hashed before the turn: the turn is
+    // every tenant's, and a hash takes a good part of a second.
+    {
+        let dir = state.desk.app(who.app)?;
+        let scope = who.scope(&dir, Module::Agents)?;
+        check_room(&state, &dir, "max_agents_per_app", 1)?;
+        check_new(&dir, &who, &scope, input.clone())?;
+    }
+    let password = auth::random_password();
+    let hash = state.hasher.hash(password.clone()).await?;
     let turn = state.desk.turn().await;
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
+    check_room(&state, &dir, "max_agents_per_app", 1)?;
+    // Checked again under the turn: the app may have changed while argon2 ran.
     let input = check_new(&dir, &who, &scope, input)?;
-    let password = auth::random_password();
-    let hash = auth::hash_password_async(password.clone()).await?;
     let (email, name) = (input.email.clone(), input.name.clone());
     let ids = create_accounts(&state, &turn, who.app, vec![(input, hash, true)]).await?;
     drop(turn);
@@ -454,11 +465,33 @@ pub async fn create_agent(
     let agent = view(&dir, &dir.agents[&ids[0]]);
     Ok((
         StatusCode::CREATED,
-        Json(CreatedAgent {
+        NoStore(Json(CreatedAgent {
             agent,
             password,
             emailed_to,
-        }),
+        })),
+    ))
+}
+
+/// Refuses when `adding` more live agents would put the app over `max_agents_per_app`.
+fn check_room(
+    state: &ApiState,
+    dir: &AppDirectory,
+    field: &'static str,
+    adding: usize,
+) -> Result<(), ApiError> {
+    let cap = state.config.max_agents_per_app;
+    let live = dir.agents.values().filter(|a| !a.deleted).count();
+    if live + adding <= cap {
+        return Ok(());
+    }
+    metrics::counter!(crate::stats::names::AGENTS_REFUSED.name).increment(1);
+    Err(ApiError::invalid(
+        field,
+        format!(
+            "the app has {live} agents and may hold {cap} (max_agents_per_app); {adding} more \
+             would pass it: delete some, or raise the limit"
+        ),
     ))
 }
 
@@ -650,20 +683,11 @@ pub async fn resume(
         .map(Json)
 }
 
-/// Gives an agent a new random password; the old one and any login end.
-#[utoipa::path(post, path = "/agents/{id}/password-reset", tag = "agents", params(("id" = u64, Path, description = "agent id")),
-    responses((status = 200, description = "reset", body = PasswordReset)))]
-pub async fn reset_password(
-    State(state): State<AppState>,
-    who: Principal,
-    Id(id): Id<u64>,
-) -> Result<Json<PasswordReset>, ApiError> {
-    let password = auth::random_password();
-    let hash = auth::hash_password_async(password.clone()).await?;
-    let turn = state.desk.turn().await;
+/// The agent `id` whose password the caller may reset now.
+fn resettable(state: &ApiState, who: &Principal, id: AgentId) -> Result<AgentRecord, ApiError> {
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
-    let agent = manageable(&dir, &who, &scope, AgentId(id))?;
+    let agent = manageable(&dir, who, &scope, id)?;
     if agent.email.is_empty() {
         return Err(ApiError::NotFound(agent.id.to_string()));
     }
@@ -673,6 +697,24 @@ pub async fn reset_password(
                 .to_owned(),
         ));
     }
+    Ok(agent)
+}
+
+/// Gives an agent a new random password; the old one and any login end.
+#[utoipa::path(post, path = "/agents/{id}/password-reset", tag = "agents", params(("id" = u64, Path, description = "agent id")),
+    responses((status = 200, description = "reset", body = PasswordReset,
+        headers(("Cache-Control" = String, description = "`no-store`: the password is shown only now")))))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<NoStore<Json<PasswordReset>>, ApiError> {
+    // Authorized before argon2 runs: a refused caller costs no hash.
+    resettable(&state, &who, AgentId(id))?;
+    let password = auth::random_password();
+    let hash = state.hasher.hash(password.clone()).await?;
+    let turn = state.desk.turn().await;
+    let agent = resettable(&state, &who, AgentId(id))?;
     let mut events = vec![(
         StreamId::app(who.app),
         Event::PasswordSet {
@@ -697,10 +739,10 @@ pub async fn reset_password(
     }
     let (password, emailed_to) =
         deliver_password(&state, &agent.email, &agent.name, password).await?;
-    Ok(Json(PasswordReset {
+    Ok(NoStore(Json(PasswordReset {
         password,
         emailed_to,
-    }))
+    })))
 }
 
 /// The CSV template of the agent import.
@@ -719,25 +761,21 @@ pub async fn import_template(_who: Principal) -> impl IntoResponse {
     )
 }
 
-/// Imports agents from a CSV file: every row is checked first; one bad cell and nothing
-/// is imported.
-#[utoipa::path(post, path = "/agents/import", tag = "agents",
-    request_body(content = String, content_type = "text/csv", description = "a file in the template's format"),
-    responses((status = 201, description = "all rows imported", body = ImportedAgents)))]
-pub async fn import_agents(
-    State(state): State<AppState>,
-    who: Principal,
-    CsvBody(file): CsvBody,
-) -> Result<(StatusCode, Json<ImportedAgents>), ApiError> {
-    let rows = csv_import::read(&file, IMPORT_COLUMNS)?;
-    let turn = state.desk.turn().await;
+/// Checks every row of an agent import against the app as it is; answers the agents to
+/// create, or every bad cell.
+fn check_rows(
+    state: &ApiState,
+    who: &Principal,
+    rows: &[csv_import::Row],
+) -> Result<Vec<NewAgent>, ApiError> {
     let dir = state.desk.app(who.app)?;
     let scope = who.scope(&dir, Module::Agents)?;
+    check_room(state, &dir, "file", rows.len())?;
     let mut errors = RowErrors::default();
     let mut emails = HashSet::new();
     let mut staff = HashSet::new();
     let mut agents = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let role = match dir.role_by_name(row.get("role")) {
             Some(r) => r,
             None => {
@@ -777,7 +815,7 @@ pub async fn import_agents(
             role_id: role,
             skill_group_ids: groups,
         };
-        match check_new(&dir, &who, &scope, input) {
+        match check_new(&dir, who, &scope, input) {
             Ok(a) => {
                 if !emails.insert(a.email.clone()) {
                     errors.push(
@@ -808,19 +846,41 @@ pub async fn import_agents(
         }
     }
     errors.finish(rows.len())?;
+    Ok(agents)
+}
+
+/// Imports agents from a CSV file: every row is checked first; one bad cell and nothing
+/// is imported. The passwords are hashed before the directory's turn is taken (the turn is
+/// every tenant's); the rows are checked again under it.
+#[utoipa::path(post, path = "/agents/import", tag = "agents",
+    request_body(content = String, content_type = "text/csv", description = "a file in the template's format"),
+    responses((status = 201, description = "all rows imported", body = ImportedAgents,
+        headers(("Cache-Control" = String, description = "`no-store`: the passwords are shown only now")))))]
+pub async fn import_agents(
+    State(state): State<AppState>,
+    who: Principal,
+    CsvBody(file): CsvBody,
+) -> Result<(StatusCode, NoStore<Json<ImportedAgents>>), ApiError> {
+    let rows = csv_import::read(&file, IMPORT_COLUMNS)?;
+    check_rows(&state, &who, &rows)?;
+    let passwords: Vec<String> = rows.iter().map(|_| auth::random_password()).collect();
+    let hashes =
+        futures_util::future::try_join_all(passwords.iter().map(|p| state.hasher.hash(p.clone())))
+            .await?;
+    let turn = state.desk.turn().await;
+    // The app may have changed while argon2 ran (an email taken, a group deleted).
+    let agents = check_rows(&state, &who, &rows)?;
     let mut with_passwords = Vec::with_capacity(agents.len());
-    let mut passwords = Vec::with_capacity(agents.len());
-    for a in agents {
-        let password = auth::random_password();
-        let hash = auth::hash_password_async(password.clone()).await?;
-        passwords.push((a.email.clone(), a.name.clone(), password));
+    let mut delivered = Vec::with_capacity(agents.len());
+    for ((a, hash), password) in agents.into_iter().zip(hashes).zip(passwords) {
+        delivered.push((a.email.clone(), a.name.clone(), password));
         with_passwords.push((a, hash, true));
     }
     let ids = create_accounts(&state, &turn, who.app, with_passwords).await?;
     drop(turn);
     let dir = state.desk.app(who.app)?;
     let mut created = Vec::with_capacity(ids.len());
-    for (id, (email, name, password)) in ids.into_iter().zip(passwords) {
+    for (id, (email, name, password)) in ids.into_iter().zip(delivered) {
         let (password, emailed_to) = deliver_password(&state, &email, &name, password).await?;
         created.push(CreatedAgent {
             agent: view(&dir, &dir.agents[&id]),
@@ -829,5 +889,8 @@ pub async fn import_agents(
         });
     }
     tracing::info!(app = %who.app, agents = created.len(), "imported agents");
-    Ok((StatusCode::CREATED, Json(ImportedAgents { created })))
+    Ok((
+        StatusCode::CREATED,
+        NoStore(Json(ImportedAgents { created })),
+    ))
 }

@@ -71,12 +71,13 @@ pub async fn list_apps(
 
 /// Creates an app with its first administrator (instance owners only).
 #[utoipa::path(post, path = "/apps", tag = "apps", request_body = NewApp,
-    responses((status = 201, description = "created", body = CreatedApp)))]
+    responses((status = 201, description = "created", body = CreatedApp,
+        headers(("Cache-Control" = String, description = "`no-store`: the password is shown only now")))))]
 pub async fn create_app(
     State(state): State<AppState>,
     who: Principal,
     Body(input): Body<NewApp>,
-) -> Result<(StatusCode, Json<CreatedApp>), ApiError> {
+) -> Result<(StatusCode, auth::NoStore<Json<CreatedApp>>), ApiError> {
     who.require_owner()?;
     directory::validate_name("name", &input.name)?;
     let email = directory::normalize_email(&input.admin_email).map_err(|e| match e {
@@ -86,7 +87,7 @@ pub async fn create_app(
         other => other.into(),
     })?;
     let password = auth::random_password();
-    let hash = auth::hash_password_async(password.clone()).await?;
+    let hash = state.hasher.hash(password.clone()).await?;
     let turn = state.desk.turn().await;
     let name = input.name.trim().to_owned();
     let app = state.desk.engine.create_app(&name).await?;
@@ -99,11 +100,11 @@ pub async fn create_app(
     tracing::info!(%app, "created an app");
     Ok((
         StatusCode::CREATED,
-        Json(CreatedApp {
+        auth::NoStore(Json(CreatedApp {
             app: AppView { id: app, name },
             admin_agent_id: ids[0],
             admin_password: password,
-        }),
+        })),
     ))
 }
 

@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -12,9 +13,10 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,8 @@ use utoipa::ToSchema;
 use crate::domain::directory::{ADMINISTRATOR, AppDirectory, Module, Scope, SignOutCause};
 use crate::domain::event::Event;
 use crate::domain::ids::{AgentId, ApiKeyId, AppId, RoleId, StreamId};
+use crate::domain::signin::{Failures, MAX_OPEN_TICKETS_PER_SIGN_IN, TICKET_TTL_MS, TicketRefusal};
+use crate::stats::names;
 
 use super::error::{ApiError, Body};
 use super::{ApiState, AppState, SignOutNotice};
@@ -36,10 +40,11 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const ADDRESS_ATTEMPTS: usize = 20;
 /// The window of the per-address limit.
 pub const ADDRESS_WINDOW_MS: i64 = 60_000;
-/// Wrong passwords one account may take per [`ACCOUNT_WINDOW_MS`] before it is locked.
-pub const ACCOUNT_FAILURES: usize = 5;
-/// The window of the per-account limit (15 minutes).
-pub const ACCOUNT_WINDOW_MS: i64 = 15 * 60_000;
+/// Most apps one email's password is checked in at a sign-in without `app_id`: each check
+/// is an argon2 run, and a person has accounts in a handful.
+pub const MAX_APPS_PER_EMAIL: usize = 8;
+/// Argon2 runs at once at most, whatever the cores: each holds 19 MiB.
+pub const MAX_HASHING_PERMITS: usize = 64;
 /// Most keys the throttle remembers before it forgets the stalest.
 const MAX_THROTTLE_KEYS: usize = 100_000;
 
@@ -89,17 +94,95 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
-/// Hashes on the blocking pool: argon2 is deliberately slow.
-pub async fn hash_password_async(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))
+/// Every argon2 hash and verify of the server, bounded: each costs 19 MiB and a core for
+/// a good part of a second, so at most one per core runs at once and the rest wait their
+/// turn (a burst of refused resets once took the server from 134 to 1,084 MiB).
+pub struct Hasher {
+    permits: Arc<tokio::sync::Semaphore>,
+    size: u32,
+    waiting: Arc<AtomicUsize>,
+    runs: AtomicU64,
 }
 
-async fn verify_password_async(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+/// Counts a hash waiting for its permit, until the wait ends or is given up.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Hasher {
+    /// A hasher running at most `permits` argon2 computations at once.
+    pub fn new(permits: usize) -> Self {
+        let permits = permits.clamp(1, MAX_HASHING_PERMITS);
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+            size: permits as u32,
+            waiting: Arc::default(),
+            runs: AtomicU64::new(0),
+        }
+    }
+
+    /// A hasher sized to the cores this process may use.
+    pub fn for_this_machine() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let _waiting = Waiting(self.waiting.clone());
+            self.permits.clone().acquire_owned().await
+        };
+        let permit = permit.map_err(|_| ApiError::Unavailable("the server is stopping".into()))?;
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        // The permit goes with the work: a caller that gives up (a client that hangs up)
+        // does not free it while argon2 still runs.
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
         .await
-        .unwrap_or(false)
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
+    }
+
+    /// The argon2id hash of `password`, on the blocking pool, in its turn.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.run(move || hash_password(&password)).await
+    }
+
+    /// Whether `password` matches `hash`, on the blocking pool, in its turn.
+    pub async fn verify(&self, hash: String, password: String) -> bool {
+        self.run(move || verify_password(&hash, &password))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// How many hashes and verifications have started: tests see with it that a refusal
+    /// came before any argon2 work.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    /// How many wait for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Takes every turn until the guard drops, so hashing waits: tests use it to observe
+    /// what runs meanwhile (an ordering, not a timing).
+    pub async fn hold_all(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.permits
+            .acquire_many(self.size)
+            .await
+            .expect("the semaphore is never closed")
+    }
 }
 
 /// A password an account may choose.
@@ -138,13 +221,67 @@ pub fn new_api_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
-/// Sliding-window counters of sign-in attempts, by address and by account.
+/// Sign-in's rate limits: attempts per client address in a sliding window, and wrong
+/// passwords per (email, address) with an exponential back-off ([`Failures`]). Every
+/// refusal is counted in [`names::PASSWORD_CHECKS_REFUSED`].
 #[derive(Default)]
 pub struct Throttle {
     hits: Mutex<HashMap<String, VecDeque<i64>>>,
+    failures: Mutex<Failures>,
 }
 
 impl Throttle {
+    /// Counts one attempt of `address` (sign-in, password change) and refuses past
+    /// [`ADDRESS_ATTEMPTS`] per [`ADDRESS_WINDOW_MS`].
+    pub fn address(
+        &self,
+        address: std::net::IpAddr,
+        now_ms: i64,
+        route: &'static str,
+    ) -> Result<(), ApiError> {
+        let key = format!("address {address}");
+        self.check(&key, now_ms, ADDRESS_ATTEMPTS, ADDRESS_WINDOW_MS)
+            .inspect_err(|_| refused(route, "address"))?;
+        self.hit(&key, now_ms, ADDRESS_ATTEMPTS);
+        Ok(())
+    }
+
+    /// Refuses while `key` is locked by its wrong passwords.
+    pub fn locked(&self, key: &str, now_ms: i64, route: &'static str) -> Result<(), ApiError> {
+        let wait_ms = self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(key, now_ms);
+        let Err(wait_ms) = wait_ms else {
+            return Ok(());
+        };
+        refused(route, "backoff");
+        let retry_after_secs = (wait_ms.max(0) as u64).div_ceil(1_000).max(1);
+        Err(ApiError::TooManyRequests {
+            retry_after_secs,
+            message: format!(
+                "too many wrong passwords from this address; try again in {retry_after_secs} s"
+            ),
+        })
+    }
+
+    /// Records a wrong password for `key`.
+    pub fn failed(&self, key: &str, now_ms: i64) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fail(key, now_ms);
+    }
+
+    /// The right password for `key`: its failures are forgotten.
+    pub fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .succeed(key);
+    }
+
     /// Refuses when `key` has `limit` hits within `window_ms` before `now_ms`.
     fn check(&self, key: &str, now_ms: i64, limit: usize, window_ms: i64) -> Result<(), ApiError> {
         let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
@@ -189,12 +326,19 @@ impl Throttle {
         }
     }
 
+    #[cfg(test)]
     fn clear(&self, key: &str) {
         self.hits
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
     }
+}
+
+/// Counts a refusal of the password checks' limits.
+fn refused(route: &'static str, limit: &'static str) {
+    metrics::counter!(names::PASSWORD_CHECKS_REFUSED.name, "route" => route, "limit" => limit)
+        .increment(1);
 }
 
 /// Who is calling, with what role.
@@ -311,22 +455,28 @@ pub fn signed(state: &ApiState, credential: &str) -> Result<Principal, ApiError>
                 must_change_password: false,
             });
         }
-        let hash = sha256_hex(credential);
-        let now = state.clock.now_ms();
-        let Some((app, account)) = dir.by_token(&hash, now) else {
-            return Err(ApiError::Unauthorized(
-                "the token is unknown, expired or ended by a newer sign-in".to_owned(),
-            ));
-        };
-        Ok(Principal {
-            app,
-            agent: Some(account.id),
-            role: account.role,
-            token_hash: Some(hash),
-            api_key: None,
-            must_change_password: account.must_change_password,
-        })
     }
+    signed_hash(state, &sha256_hex(credential))
+}
+
+/// Who the sign-in whose token hashes to `token_hash` belongs to (a socket opened with a
+/// ticket keeps only the hash, and checks it again on every frame).
+pub fn signed_hash(state: &ApiState, token_hash: &str) -> Result<Principal, ApiError> {
+    let dir = state.desk.read();
+    let now = state.clock.now_ms();
+    let Some((app, account)) = dir.by_token(token_hash, now) else {
+        return Err(ApiError::Unauthorized(
+            "the token is unknown, expired or ended by a newer sign-in".to_owned(),
+        ));
+    };
+    Ok(Principal {
+        app,
+        agent: Some(account.id),
+        role: account.role,
+        token_hash: Some(token_hash.to_owned()),
+        api_key: None,
+        must_change_password: account.must_change_password,
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -396,15 +546,28 @@ pub struct LoginResponse {
     pub must_change_password: bool,
 }
 
+/// What every failed sign-in answers, whatever failed (unknown email, wrong password, an
+/// email of several apps whose password matched none): the answer tells a stranger nothing.
+fn wrong_email_or_password() -> ApiError {
+    ApiError::Unauthorized("wrong email or password".to_owned())
+}
+
 /// Signs in. A live login of the same account elsewhere ends (one login place).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "signed in", body = LoginResponse)))]
+    responses(
+        (status = 200, description = "signed in", body = LoginResponse,
+            headers(("Cache-Control" = String, description = "`no-store`: the token is shown only now"))),
+        (status = 401, description = "wrong email or password (the same answer for an unknown email)",
+            body = super::error::ErrorBody),
+        (status = 429, description = "too many sign-in attempts from this address, or too many \
+            wrong passwords for this email from this address", body = super::error::ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
     Body(req): Body<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
+) -> Result<NoStore<Json<LoginResponse>>, ApiError> {
     let email = crate::domain::directory::normalize_email(&req.email)?;
     if req.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid(
@@ -413,56 +576,60 @@ pub async fn login(
         ));
     }
     let now = state.clock.now_ms();
-    let address = format!(
-        "address {}",
-        client_address(peer.ip(), &headers, state.config.trust_forwarded_for)
-    );
-    state
-        .throttle
-        .check(&address, now, ADDRESS_ATTEMPTS, ADDRESS_WINDOW_MS)?;
-    state.throttle.hit(&address, now, ADDRESS_ATTEMPTS);
+    let client = client_address(peer.ip(), &headers, state.config.trust_forwarded_for);
+    state.throttle.address(client, now, "login")?;
+    // Locked per email and address: a stranger's guesses lock only the stranger out, and an
+    // unknown email is locked the same way a known one is.
+    let pair = format!("{email} from {client}");
+    state.throttle.locked(&pair, now, "login")?;
 
-    let candidates = match req.app_id {
-        Some(app) => state
-            .desk
-            .read()
-            .app(app)
-            .and_then(|d| d.account_by_email(&email).map(|a| (app, a.id)))
-            .into_iter()
-            .collect(),
-        None => state.desk.read().accounts_by_email(&email),
+    let candidates: Vec<(AppId, crate::domain::directory::AgentRecord)> = {
+        let dir = state.desk.read();
+        let ids = match req.app_id {
+            Some(app) => dir
+                .app(app)
+                .and_then(|d| d.account_by_email(&email).map(|a| (app, a.id)))
+                .into_iter()
+                .collect(),
+            None => dir.accounts_by_email(&email),
+        };
+        ids.into_iter()
+            .filter_map(|(app, agent)| Some((app, dir.app(app)?.live_agent(agent)?.clone())))
+            .take(MAX_APPS_PER_EMAIL)
+            .collect()
     };
-    if candidates.len() > 1 {
-        let apps: Vec<String> = candidates.iter().map(|(a, _)| a.0.to_string()).collect();
+    // Every candidate's password is checked before anything about the email is told; an
+    // unknown email costs the same argon2 work, against a hash nothing matches.
+    let mut matched = Vec::new();
+    if candidates.is_empty() {
+        state
+            .hasher
+            .verify(state.dummy_hash.clone(), req.password.clone())
+            .await;
+    }
+    for (app, account) in candidates {
+        if state
+            .hasher
+            .verify(account.password_hash.clone(), req.password.clone())
+            .await
+        {
+            matched.push((app, account));
+        }
+    }
+    if matched.is_empty() {
+        state.throttle.failed(&pair, state.clock.now_ms());
+        return Err(wrong_email_or_password());
+    }
+    if matched.len() > 1 {
+        // The password is right, so naming the apps tells the owner only.
+        let apps: Vec<String> = matched.iter().map(|(a, _)| a.0.to_string()).collect();
         return Err(ApiError::invalid(
             "app_id",
             format!("{email} has accounts in apps {}: name one", apps.join(", ")),
         ));
     }
-    let account_key = format!(
-        "account {email} in {}",
-        candidates.first().map_or(0, |(a, _)| a.0)
-    );
-    state
-        .throttle
-        .check(&account_key, now, ACCOUNT_FAILURES, ACCOUNT_WINDOW_MS)?;
-
-    let found = candidates.first().and_then(|(app, agent)| {
-        let dir = state.desk.read();
-        let record = dir.app(*app)?.live_agent(*agent)?;
-        Some((*app, record.clone()))
-    });
-    // An unknown email costs the same argon2 work as a wrong password.
-    let hash = found.as_ref().map_or_else(
-        || state.dummy_hash.clone(),
-        |(_, a)| a.password_hash.clone(),
-    );
-    let matches = verify_password_async(hash, req.password).await;
-    let Some((app, account)) = found.filter(|_| matches) else {
-        state.throttle.hit(&account_key, now, ACCOUNT_FAILURES);
-        return Err(ApiError::Unauthorized("wrong email or password".to_owned()));
-    };
-    state.throttle.clear(&account_key);
+    state.throttle.succeeded(&pair);
+    let (app, account) = matched.remove(0);
     if account.forced_offline {
         return Err(ApiError::Forbidden {
             code: "forced_offline",
@@ -477,20 +644,33 @@ pub async fn login(
         .read()
         .app(app)
         .and_then(|d| d.live_agent(account.id).cloned())
-        .ok_or_else(|| ApiError::Unauthorized("wrong email or password".to_owned()))?;
+        .ok_or_else(wrong_email_or_password)?;
     if current.forced_offline || current.password_hash != account.password_hash {
-        return Err(ApiError::Unauthorized("wrong email or password".to_owned()));
+        return Err(wrong_email_or_password());
     }
     let (token, expires_at_ms) = start_login(&state, &turn, app, &current, Vec::new()).await?;
     drop(turn);
-    Ok(Json(LoginResponse {
+    Ok(NoStore(Json(LoginResponse {
         token,
         expires_at_ms,
         app_id: app,
         agent_id: account.id,
         role_id: current.role,
         must_change_password: current.must_change_password,
-    }))
+    })))
+}
+
+/// An answer that no cache may keep: it carries a password or a token shown only once.
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
 }
 
 /// Signs `account` in: ends its live login (one login place; that socket is told why) and
@@ -568,6 +748,97 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A ticket that opens the agent's socket once: `/ws/agent?ticket=<ticket>`.
+#[derive(Serialize, ToSchema)]
+pub struct SocketTicket {
+    /// Put it in the socket's URL; it works once, within 30 seconds, and only for the
+    /// sign-in that asked for it. Proxies may log it: by then it is spent.
+    pub ticket: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_at_ms: i64,
+}
+
+/// What a socket ticket starts with (sign-ins are `hl_`, API keys `hk_`, SDK URLs `hs_`).
+pub const TICKET_PREFIX: &str = "ht_";
+
+/// A ticket for the caller's sign-in to open `/ws/agent` with, so the sign-in token never
+/// travels in a URL (browsers cannot set headers on a WebSocket, and proxies log URLs).
+#[utoipa::path(post, path = "/ws-tickets", tag = "auth",
+    responses(
+        (status = 201, description = "a single-use ticket, valid 30 seconds", body = SocketTicket,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 429, description = "the sign-in holds too many unused tickets",
+            body = super::error::ErrorBody),
+    ))]
+pub async fn socket_ticket(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<(StatusCode, NoStore<Json<SocketTicket>>), ApiError> {
+    let (Some(_), Some(sign_in)) = (who.agent, who.token_hash) else {
+        return Err(ApiError::invalid(
+            "Authorization",
+            "an agent's sign-in opens the agent socket, not an API key",
+        ));
+    };
+    let ticket = format!(
+        "{TICKET_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    );
+    let now = state.clock.now_ms();
+    let issued = state
+        .tickets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .issue(sha256_hex(&ticket), &sign_in, now);
+    let expires_at_ms = issued.map_err(|refusal| {
+        metrics::counter!(names::SOCKET_TICKETS_REFUSED.name).increment(1);
+        let message = match refusal {
+            TicketRefusal::TooMany => format!(
+                "this sign-in holds {MAX_OPEN_TICKETS_PER_SIGN_IN} unused tickets; use one or \
+                 let them expire ({} s)",
+                TICKET_TTL_MS / 1_000
+            ),
+            TicketRefusal::Full | TicketRefusal::Unknown => {
+                "the server holds too many unused tickets; try again shortly".to_owned()
+            }
+        };
+        ApiError::TooManyRequests {
+            retry_after_secs: (TICKET_TTL_MS / 1_000) as u64,
+            message,
+        }
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        NoStore(Json(SocketTicket {
+            ticket,
+            expires_at_ms,
+        })),
+    ))
+}
+
+/// The sign-in a ticket opens a socket for, using the ticket up.
+pub fn take_ticket(state: &ApiState, ticket: &str) -> Result<Principal, ApiError> {
+    let spent = || {
+        ApiError::Unauthorized(
+            "the ticket is unknown, used or expired: ask POST /api/v1/ws-tickets for another"
+                .to_owned(),
+        )
+    };
+    if !ticket.starts_with(TICKET_PREFIX) || ticket.len() > MAX_TICKET_CHARS {
+        return Err(spent());
+    }
+    let taken = state
+        .tickets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(&sha256_hex(ticket), state.clock.now_ms())
+        .map_err(|_| spent())?;
+    signed_hash(state, &taken.sign_in_hash)
+}
+
+/// The longest ticket read (ours are 46 characters).
+const MAX_TICKET_CHARS: usize = 128;
+
 /// The signed-in account.
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -622,13 +893,24 @@ pub struct PasswordChange {
 }
 
 /// Changes the caller's password (required after the first sign-in and after a reset).
+/// Every sign-in of the account ends (its sockets hear `signed_out`, cause
+/// `password_changed`), and the answer carries a fresh one: whoever held the old token
+/// holds nothing now.
 #[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204, description = "changed")))]
+    responses(
+        (status = 200, description = "changed; the old sign-in ended and this is the new one",
+            body = LoginResponse,
+            headers(("Cache-Control" = String, description = "`no-store`: the token is shown only now"))),
+        (status = 429, description = "too many wrong current passwords, or too many attempts \
+            from this address", body = super::error::ErrorBody),
+    ))]
 pub async fn change_password(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Signed(who): Signed,
     Body(req): Body<PasswordChange>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoStore<Json<LoginResponse>>, ApiError> {
     let Some(agent) = who.agent else {
         return Err(ApiError::invalid(
             "Authorization",
@@ -645,37 +927,71 @@ pub async fn change_password(
     if req.current_password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::invalid("current_password", "is wrong"));
     }
+    // A stolen token must not become a free password oracle: the current password is
+    // checked under the same limits as a sign-in.
+    let now = state.clock.now_ms();
+    let client = client_address(peer.ip(), &headers, state.config.trust_forwarded_for);
+    state.throttle.address(client, now, "password")?;
+    let key = format!("password of {} in {}", agent, who.app);
+    state.throttle.locked(&key, now, "password")?;
     let hash = state
         .desk
         .app(who.app)?
         .live_agent(agent)
         .map(|a| a.password_hash.clone())
         .ok_or_else(|| ApiError::NotFound(agent.to_string()))?;
-    if !verify_password_async(hash.clone(), req.current_password).await {
+    if !state
+        .hasher
+        .verify(hash.clone(), req.current_password)
+        .await
+    {
+        state.throttle.failed(&key, state.clock.now_ms());
         return Err(ApiError::invalid("current_password", "is wrong"));
     }
-    let new_hash = hash_password_async(req.new_password).await?;
+    state.throttle.succeeded(&key);
+    let new_hash = state.hasher.hash(req.new_password).await?;
     let turn = state.desk.turn().await;
-    let still = state
-        .desk
-        .app(who.app)?
-        .live_agent(agent)
-        .map(|a| a.password_hash.clone());
-    if still.as_deref() != Some(hash.as_str()) {
+    let Some(mut account) = state.desk.app(who.app)?.live_agent(agent).cloned() else {
+        return Err(ApiError::NotFound(agent.to_string()));
+    };
+    if account.password_hash != hash {
         return Err(ApiError::Conflict(
             "the password changed meanwhile; sign in again".to_owned(),
         ));
     }
-    let event = Event::PasswordSet {
-        agent,
-        password_hash: new_hash,
+    let mut events = vec![(
+        StreamId::app(who.app),
+        Event::PasswordSet {
+            agent,
+            password_hash: new_hash.clone(),
+            must_change_password: false,
+        },
+    )];
+    let ended = account.login.take().is_some();
+    if ended {
+        events.push((
+            StreamId::app(who.app),
+            Event::SignedOut {
+                agent,
+                cause: SignOutCause::PasswordChanged,
+            },
+        ));
+    }
+    account.password_hash = new_hash;
+    account.must_change_password = false;
+    let (token, expires_at_ms) = start_login(&state, &turn, who.app, &account, events).await?;
+    drop(turn);
+    if ended {
+        state.notify(who.app, agent, SignOutCause::PasswordChanged);
+    }
+    Ok(NoStore(Json(LoginResponse {
+        token,
+        expires_at_ms,
+        app_id: who.app,
+        agent_id: agent,
+        role_id: account.role,
         must_change_password: false,
-    };
-    state
-        .desk
-        .append(&turn, who.app, vec![(StreamId::app(who.app), event)])
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    })))
 }
 
 /// When a sign-in expires.
@@ -842,6 +1158,26 @@ mod tests {
         assert!(p.bytes().all(|b| PASSWORD_ALPHABET.contains(&b)));
         assert_ne!(p, random_password());
         check_new_password("p", &p).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_hasher_runs_no_more_than_its_permits_at_once() {
+        let hasher = Hasher::new(1);
+        let held = hasher.hold_all().await;
+        let hashing = hasher.hash("correct horse battery".to_owned());
+        tokio::pin!(hashing);
+        // Polled once: it waits for a permit, no argon2 started.
+        assert!(futures_util::FutureExt::now_or_never(hashing.as_mut()).is_none());
+        assert_eq!((hasher.waiting(), hasher.runs()), (1, 0));
+        drop(held);
+        let hash = hashing.await.unwrap();
+        assert_eq!((hasher.waiting(), hasher.runs()), (0, 1));
+        assert!(
+            hasher
+                .verify(hash, "correct horse battery".to_owned())
+                .await
+        );
+        assert_eq!(hasher.runs(), 2);
     }
 
     #[test]

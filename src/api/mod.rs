@@ -77,6 +77,19 @@ pub struct ApiConfig {
     /// `X-Forwarded-For`: rate limits then count per client, not per proxy.
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// The most live agents one app may hold (default 10,000): each costs memory in the
+    /// directory and the engine, and one import must not grow an app without bound.
+    #[serde(default = "default_max_agents_per_app")]
+    pub max_agents_per_app: usize,
+}
+
+/// The default of `max_agents_per_app`: a large contact centre's agents, with room.
+pub const DEFAULT_MAX_AGENTS_PER_APP: usize = 10_000;
+/// The highest `max_agents_per_app` accepted: beyond it one app outgrows one server.
+pub const MAX_AGENTS_PER_APP_LIMIT: usize = 1_000_000;
+
+fn default_max_agents_per_app() -> usize {
+    DEFAULT_MAX_AGENTS_PER_APP
 }
 
 fn default_token_ttl() -> u64 {
@@ -90,6 +103,7 @@ impl Default for ApiConfig {
             public_url: None,
             smtp: None,
             trust_forwarded_for: false,
+            max_agents_per_app: DEFAULT_MAX_AGENTS_PER_APP,
         }
     }
 }
@@ -112,6 +126,15 @@ impl ApiConfig {
                     "must be an http or https URL",
                 ));
             }
+        }
+        if !(1..=MAX_AGENTS_PER_APP_LIMIT).contains(&self.max_agents_per_app) {
+            return Err(ApiError::invalid(
+                "max_agents_per_app",
+                format!(
+                    "must be 1 to {MAX_AGENTS_PER_APP_LIMIT}, got {}",
+                    self.max_agents_per_app
+                ),
+            ));
         }
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
@@ -156,6 +179,10 @@ pub struct ApiState {
     pub records: crate::records::Records,
     /// The sign-ins whose sockets hear of their expiry.
     pub expiries: auth::Expiries,
+    /// Every argon2 hash and verify, one per core at a time.
+    pub hasher: auth::Hasher,
+    /// Unused single-use tickets that open agent sockets.
+    pub tickets: std::sync::Mutex<crate::domain::signin::SocketTickets>,
 }
 
 /// The state handlers share.
@@ -191,6 +218,8 @@ impl ApiState {
             hub,
             records: Default::default(),
             expiries: Default::default(),
+            hasher: auth::Hasher::for_this_machine(),
+            tickets: Default::default(),
         });
         Hub::start(&state);
         auth::Expiries::start(&state);
@@ -247,7 +276,7 @@ pub async fn bootstrap(
     let password = admin_password.unwrap_or_else(auth::random_password);
     let input = agents::NewAgent::first_administrator(FIRST_ADMIN_EMAIL.to_owned());
     let turn = state.desk.turn().await;
-    let hash = auth::hash_password_async(password.clone()).await?;
+    let hash = state.hasher.hash(password.clone()).await?;
     agents::create_accounts(state, &turn, app, vec![(input, hash, generated)]).await?;
     Ok(Some(FirstAdmin {
         app,

@@ -7,7 +7,9 @@
 //! exchanges the URL's token for an ordinary sign-in (`POST /api/v1/sdk/sessions`) and
 //! opens the agent's socket. The token works once, for 10 minutes
 //! ([`crate::domain::sdk`]). The SDK runs on the customer's pages, another origin: its
-//! routes answer any origin (they take no cookies, only the token or bearer given).
+//! routes answer any origin (they take no cookies, only the token or bearer given), and so
+//! does `POST /api/v1/ws-tickets`, which it asks before each (re)connect for the ticket
+//! that opens its socket.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,11 +26,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::event::Event;
+use crate::domain::directory::AGENT;
+use crate::domain::event::{Event, Issuer};
 use crate::domain::ids::{AgentId, AppId, StreamId};
 use crate::domain::sdk::{MAX_OPEN_SDK_TOKENS_PER_AGENT, SDK_TOKEN_TTL_MS};
 
-use super::auth::{self, LoginResponse, Principal};
+use super::auth::{self, LoginResponse, NoStore, Principal};
 use super::error::{ApiError, Body};
 use super::{ApiState, AppState};
 
@@ -47,8 +50,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     let cross_origin = OpenApiRouter::new()
         .routes(routes!(start_session))
         .routes(routes!(current_session))
+        .routes(routes!(auth::socket_ticket))
         .route("/sdk/sessions", axum::routing::options(preflight))
         .route("/sdk/sessions/current", axum::routing::options(preflight))
+        .route("/ws-tickets", axum::routing::options(preflight))
         .layer(axum::middleware::map_response(allow_any_origin));
     OpenApiRouter::new()
         .routes(routes!(create_login_token))
@@ -97,6 +102,7 @@ pub async fn issue_token(
     state: &ApiState,
     app: AppId,
     agent: AgentId,
+    issuer: Issuer,
     issued_at_ms: i64,
 ) -> Result<(String, i64), ApiError> {
     let turn = state.desk.turn().await;
@@ -109,6 +115,17 @@ pub async fn issue_token(
     };
     if account.deleted {
         return Err(ApiError::invalid("agentId", format!("{agent} was deleted")));
+    }
+    // An SDK URL signs its account in without a password: for an administrator that would
+    // make any API key the instance's owner.
+    if account.role != AGENT {
+        return Err(ApiError::invalid(
+            "agentId",
+            format!(
+                "{agent} holds the {} role; SDK URLs sign in agent-role accounts only",
+                dir.role_name(account.role).unwrap_or("custom")
+            ),
+        ));
     }
     if account.forced_offline {
         return Err(ApiError::Conflict(format!(
@@ -132,17 +149,18 @@ pub async fn issue_token(
     }
     let (token, token_hash) = new_sdk_token();
     let expires_at_ms = issued_at_ms + SDK_TOKEN_TTL_MS;
-    let event = Event::SdkTokenIssued {
+    let event = Event::SdkTokenIssuedBy {
         agent,
         token_hash,
         issued_at_ms,
         expires_at_ms,
+        issuer,
     };
     state
         .desk
         .append(&turn, app, vec![(StreamId::app(app), event)])
         .await?;
-    tracing::info!(%app, %agent, "issued an SDK URL");
+    tracing::info!(%app, %agent, ?issuer, "issued an SDK URL");
     Ok((token, expires_at_ms))
 }
 
@@ -175,27 +193,34 @@ fn public_base(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> Result<Strin
 }
 
 /// Makes an SDK URL that signs an agent into the SDK once, within 10 minutes (the seed's
-/// CreateSDKLoginToken; API keys and administrators). The URL is on the configured
-/// `public_url`, or else on the host this request was sent to.
+/// CreateSDKLoginToken; API keys and administrators). Only agent-role accounts get one;
+/// the log records who asked. The URL is on the configured `public_url`, or else on the
+/// host this request was sent to.
 #[utoipa::path(post, path = "/sdk/login-tokens", tag = "sdk", request_body = NewSdkLoginToken,
-    responses((status = 201, description = "the URL, shown only now", body = SdkLoginToken)))]
+    responses((status = 201, description = "the URL, shown only now", body = SdkLoginToken,
+        headers(("Cache-Control" = String, description = "`no-store`: the URL works once")))))]
 pub async fn create_login_token(
     State(state): State<AppState>,
     who: Principal,
     headers: HeaderMap,
     uri: Uri,
     Body(input): Body<NewSdkLoginToken>,
-) -> Result<(StatusCode, Json<SdkLoginToken>), ApiError> {
+) -> Result<(StatusCode, NoStore<Json<SdkLoginToken>>), ApiError> {
     who.require_admin()?;
     let base = public_base(&state, &headers, &uri)?;
     let now = state.clock.now_ms();
-    let (token, expires_at_ms) = issue_token(&state, who.app, input.agent_id, now).await?;
+    let issuer = match (who.api_key, who.agent) {
+        (Some(key), _) => Issuer::ApiKey { key },
+        (None, Some(agent)) => Issuer::Account { agent },
+        (None, None) => return Err(ApiError::Internal("a principal is a key or an account")),
+    };
+    let (token, expires_at_ms) = issue_token(&state, who.app, input.agent_id, issuer, now).await?;
     Ok((
         StatusCode::CREATED,
-        Json(SdkLoginToken {
+        NoStore(Json(SdkLoginToken {
             sdk_url: format!("{base}/sdk/agent.js?token={token}"),
             expires_at_ms,
-        }),
+        })),
     ))
 }
 
@@ -213,16 +238,18 @@ pub struct SdkSessionRequest {
 /// minutes. The SDK calls this itself; it answers any origin.
 #[utoipa::path(post, path = "/sdk/sessions", tag = "sdk", request_body = SdkSessionRequest,
     responses(
-        (status = 200, description = "signed in", body = LoginResponse),
+        (status = 200, description = "signed in", body = LoginResponse,
+            headers(("Cache-Control" = String, description = "`no-store`: the token is shown only now"))),
         (status = 401, description = "the SDK URL is unknown (`sdk_token_unknown`), expired \
             (`sdk_token_expired`) or used already (`sdk_token_used`)", body = super::error::ErrorBody),
-        (status = 403, description = "the agent is forced offline (`forced_offline`) or must \
-            change its password (`password_change_required`)", body = super::error::ErrorBody),
+        (status = 403, description = "the agent is forced offline (`forced_offline`), must \
+            change its password (`password_change_required`), or no longer holds the agent \
+            role (`forbidden`)", body = super::error::ErrorBody),
     ))]
 pub async fn start_session(
     State(state): State<AppState>,
     Body(input): Body<SdkSessionRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
+) -> Result<NoStore<Json<LoginResponse>>, ApiError> {
     let chars = input.token.chars().count();
     if chars == 0 || chars > MAX_SDK_TOKEN_CHARS {
         return Err(ApiError::invalid(
@@ -264,6 +291,12 @@ pub async fn start_session(
                 .to_owned(),
         });
     }
+    // Checked again at the use: the account may have been given another role since.
+    if account.role != AGENT {
+        return Err(ApiError::forbidden(format!(
+            "{agent} no longer holds the agent role; SDK URLs sign in agent-role accounts only"
+        )));
+    }
     let used = Event::SdkTokenUsed { agent, token_hash };
     let (token, expires_at_ms) = auth::start_login(
         &state,
@@ -274,14 +307,14 @@ pub async fn start_session(
     )
     .await?;
     drop(turn);
-    Ok(Json(LoginResponse {
+    Ok(NoStore(Json(LoginResponse {
         token,
         expires_at_ms,
         app_id: app,
         agent_id: agent,
         role_id: account.role,
         must_change_password: false,
-    }))
+    })))
 }
 
 /// A live sign-in.

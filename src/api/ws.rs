@@ -55,7 +55,10 @@ pub struct UserSocketQuery {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSocketQuery {
-    /// The sign-in token.
+    /// A single-use ticket from `POST /api/v1/ws-tickets` (browsers cannot set headers on
+    /// a WebSocket; a ticket in a URL a proxy logs is spent by then).
+    pub ticket: Option<String>,
+    /// A sign-in token: read only to refuse it, with the reason (URLs end up in logs).
     pub token: Option<String>,
     /// `<feed>:<feedSeq>`: the feed id and the last number the client received.
     pub resume: Option<String>,
@@ -369,9 +372,25 @@ pub async fn agent_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let token = credential(query.token.as_deref(), &headers, None)?.to_owned();
-    let who = super::auth::signed(&state, &token)?;
-    let Some(agent) = who.agent else {
+    if query.token.is_some() {
+        return Err(ApiError::Unauthorized(
+            "a sign-in token is not taken in the URL (proxies log URLs): ask POST \
+             /api/v1/ws-tickets for a ticket and open /ws/agent?ticket=<ticket>"
+                .to_owned(),
+        ));
+    }
+    let who = match (&query.ticket, super::auth::bearer_header(&headers)) {
+        (Some(ticket), _) => super::auth::take_ticket(&state, ticket)?,
+        (None, Some(bearer)) => super::auth::signed(&state, bearer?)?,
+        (None, None) => {
+            return Err(ApiError::Unauthorized(
+                "no credential: give ?ticket= (POST /api/v1/ws-tickets) or an Authorization \
+                 header"
+                    .to_owned(),
+            ));
+        }
+    };
+    let Some((agent, token_hash)) = who.agent.zip(who.token_hash) else {
         return Err(ApiError::forbidden(
             "an agent's sign-in token opens this socket, not an API key",
         ));
@@ -390,7 +409,7 @@ pub async fn agent_socket(
         .map_err(|e| ApiError::invalid("resume", e))?;
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)
-        .on_upgrade(move |socket| serve_agent(state, agent, token, resume, socket)))
+        .on_upgrade(move |socket| serve_agent(state, agent, token_hash, resume, socket)))
 }
 
 /// Longest `ref` a command may carry.
@@ -424,7 +443,7 @@ fn take_ref(text: &str) -> Result<(Option<String>, std::borrow::Cow<'_, str>), A
 async fn serve_agent(
     state: AppState,
     agent: AgentId,
-    token: String,
+    token_hash: String,
     resume: Option<crate::im::feed::Resume>,
     socket: WebSocket,
 ) {
@@ -441,7 +460,9 @@ async fn serve_agent(
         tokio::select! {
             inbound = stream.next() => {
                 let reply = match read(inbound) {
-                    Read::Text(text) => agent_frame(&state, agent, &token, text.as_str()).await,
+                    Read::Text(text) => {
+                        agent_frame(&state, agent, &token_hash, text.as_str()).await
+                    }
                     Read::Binary => Some(hub::agent_error(None, None, &not_text())),
                     Read::Nothing => None,
                     Read::Closed => break,
@@ -594,15 +615,16 @@ impl AgentInbound {
     }
 }
 
-/// Handles one frame from an agent's socket; answers the frame to send back.
+/// Handles one frame from an agent's socket opened by the sign-in whose token hashes to
+/// `token_hash`; answers the frame to send back.
 pub async fn agent_frame(
     state: &ApiState,
     agent: AgentId,
-    token: &str,
+    token_hash: &str,
     text: &str,
 ) -> Option<std::sync::Arc<str>> {
     // The sign-in may have ended or expired since the socket opened.
-    let handled = match super::auth::signed(state, token) {
+    let handled = match super::auth::signed_hash(state, token_hash) {
         Ok(who) => agent_command(state, who.app, agent, text).await,
         Err(e) => Handled {
             command: None,

@@ -497,7 +497,10 @@ impl Directory {
         if matches!(stream.kind, StreamKind::Session | StreamKind::Conversation) {
             return;
         }
-        if let Event::SdkTokenIssued { .. } | Event::SdkTokenUsed { .. } = event {
+        if let Event::SdkTokenIssued { .. }
+        | Event::SdkTokenIssuedBy { .. }
+        | Event::SdkTokenUsed { .. } = event
+        {
             // Not part of any app's shared snapshot: no copy of it for a URL.
             self.sdk_tokens.apply(app, event);
             return;

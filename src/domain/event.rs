@@ -628,6 +628,37 @@ durable! {
             /// Seconds.
             secs: u32,
         },
+
+        // ---- app stream: the agent SDK, continued ----
+        /// An SDK login URL was issued for an agent, and by whom (written in place of
+        /// `SdkTokenIssued` since issuers are recorded; older logs keep that one).
+        SdkTokenIssuedBy {
+            /// The agent it signs in.
+            agent: AgentId,
+            /// SHA-256 of the URL's token, hex (the token itself is never stored).
+            token_hash: String,
+            /// When it was issued, ms since the epoch.
+            issued_at_ms: i64,
+            /// When it stops working, ms since the epoch.
+            expires_at_ms: i64,
+            /// Who asked for it.
+            issuer: Issuer,
+        },
+    }
+
+    /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
+    #[derive(Copy)]
+    pub enum Issuer {
+        /// A server, with this API key.
+        ApiKey {
+            /// The key.
+            key: ApiKeyId,
+        },
+        /// A signed-in account.
+        Account {
+            /// Its agent.
+            agent: AgentId,
+        },
     }
 }
 
@@ -703,6 +734,7 @@ impl Event {
             Event::FlowHumanRequested { .. } => "FlowHumanRequested",
             Event::FlowFinished { .. } => "FlowFinished",
             Event::SessionReplyTimeoutSet { .. } => "SessionReplyTimeoutSet",
+            Event::SdkTokenIssuedBy { .. } => "SdkTokenIssuedBy",
         }
     }
 
@@ -716,6 +748,7 @@ impl Event {
             | Event::PasswordSet { password_hash, .. } => *password_hash = REDACTED.to_owned(),
             Event::SignedIn { token_hash, .. }
             | Event::SdkTokenIssued { token_hash, .. }
+            | Event::SdkTokenIssuedBy { token_hash, .. }
             | Event::SdkTokenUsed { token_hash, .. } => *token_hash = REDACTED.to_owned(),
             Event::ApiKeyCreated { secret_hash, .. } => *secret_hash = REDACTED.to_owned(),
             Event::ImSecretRotated { secret, .. } => *secret = REDACTED.to_owned(),
@@ -816,6 +849,13 @@ mod tests {
             Event::SdkTokenUsed {
                 agent,
                 token_hash: "abc".into(),
+            },
+            Event::SdkTokenIssuedBy {
+                agent,
+                token_hash: "abc".into(),
+                issued_at_ms: 0,
+                expires_at_ms: 1,
+                issuer: Issuer::ApiKey { key: ApiKeyId(30) },
             },
         ];
         for event in secrets {

@@ -15,6 +15,7 @@ pub mod sdk;
 pub mod service;
 pub mod session;
 pub mod settings;
+pub mod signin;
 pub mod workstation;
 pub mod world;
 

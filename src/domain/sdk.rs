@@ -83,6 +83,13 @@ impl SdkTokens {
                 token_hash,
                 issued_at_ms,
                 expires_at_ms,
+            }
+            | Event::SdkTokenIssuedBy {
+                agent,
+                token_hash,
+                issued_at_ms,
+                expires_at_ms,
+                ..
             } => {
                 self.forget_before(*issued_at_ms - SDK_TOKEN_MEMORY_MS);
                 self.by_hash.insert(
@@ -200,6 +207,27 @@ mod tests {
             tokens.check("a", 1_000 + SDK_TOKEN_TTL_MS),
             Err(SdkTokenRefusal::Used)
         );
+    }
+
+    #[test]
+    fn a_url_with_its_issuer_folds_as_one_without() {
+        let mut tokens = SdkTokens::default();
+        tokens.apply(
+            APP,
+            &Event::SdkTokenIssuedBy {
+                agent: ANN,
+                token_hash: "a".into(),
+                issued_at_ms: 0,
+                expires_at_ms: SDK_TOKEN_TTL_MS,
+                issuer: crate::domain::event::Issuer::ApiKey {
+                    key: crate::domain::ids::ApiKeyId(3),
+                },
+            },
+        );
+        tokens.apply(APP, &issued("b", 0));
+        assert_eq!(tokens.open_for(APP, ANN, 1), 2);
+        tokens.apply(APP, &used("a"));
+        assert_eq!(tokens.check("a", 1), Err(SdkTokenRefusal::Used));
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! token   base64url(header) "." base64url(claims) "." base64url(HMAC-SHA256(secret, first two parts))
 //! ```
 //!
+//! The optional registered claims are honoured: `nbf` (not before) and `iat` (issued at),
+//! Unix seconds, each with [`CLOCK_SKEW_SECS`] of slack for the app's clock; and `aud`, a
+//! string or an array of strings, which when present must name [`AUDIENCE`] (so a token an
+//! app minted for another of its services with the same secret does not open the desk).
+//!
 //! Verification is pure: the caller hands in the time and a lookup of the app's secrets (the
 //! current one and, during a rotation's grace period, the previous one).
 
@@ -26,6 +31,12 @@ pub const MAX_USER_ID_BYTES: usize = 128;
 /// Tokens valid for longer than this from now are refused: a leaked token must not live for
 /// years.
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 30 * 86_400;
+
+/// How far the app's clock may run ahead of the desk's: a token issued (`iat`) or valid
+/// from (`nbf`) up to this far in the future is taken, beyond it refused.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+/// The audience a token's `aud`, when it has one, must name.
+pub const AUDIENCE: &str = "helpline";
 
 /// What a token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +86,25 @@ pub enum TokenError {
         /// The token's expiry.
         exp: i64,
     },
+    /// `nbf` is later than now (beyond the skew allowance).
+    #[error("not valid before {nbf} (now {now})")]
+    NotYetValid {
+        /// The token's `nbf`, Unix seconds.
+        nbf: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// `iat` is later than now (beyond the skew allowance): the minting clock is wrong.
+    #[error("issued in the future at {iat} (now {now})")]
+    IssuedInFuture {
+        /// The token's `iat`, Unix seconds.
+        iat: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// `aud` is present and does not name [`AUDIENCE`].
+    #[error("for audience {0}, not {AUDIENCE:?}")]
+    WrongAudience(String),
     /// The user named by the request is not the token's.
     #[error("the token is for user {token:?}, not {claimed:?}")]
     UserMismatch {
@@ -83,6 +113,42 @@ pub enum TokenError {
         /// The user the request names.
         claimed: String,
     },
+}
+
+/// The optional registered claims, read beside [`UserClaims`] (whose three claims apps and
+/// tools build as a struct).
+#[derive(Deserialize)]
+struct Registered {
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    aud: Option<Audience>,
+}
+
+/// `aud`: one audience or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn names(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(a) => a == audience,
+            Audience::Many(all) => all.iter().any(|a| a == audience),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Audience::One(a) => format!("{a:?}"),
+            Audience::Many(all) => format!("{all:?}"),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -100,15 +166,29 @@ fn sign(secret: &[u8], signing_input: &str) -> Hmac<Sha256> {
 
 /// Mints a token (helpline's own tests and tools; apps mint with their JWT library).
 pub fn mint(secret: &[u8], claims: &UserClaims) -> String {
+    mint_bytes(
+        secret,
+        &serde_json::to_vec(claims).expect("claims serialize"),
+    )
+}
+
+/// Mints a token of any claims (to test the optional ones: `nbf`, `iat`, `aud`).
+pub fn mint_json(secret: &[u8], claims: &serde_json::Value) -> String {
+    mint_bytes(
+        secret,
+        &serde_json::to_vec(claims).expect("claims serialize"),
+    )
+}
+
+fn mint_bytes(secret: &[u8], claims: &[u8]) -> String {
     let header = Header {
         alg: "HS256".to_owned(),
         typ: Some("JWT".to_owned()),
     };
-    let part = |json: Vec<u8>| URL_SAFE_NO_PAD.encode(json);
     let signing_input = format!(
         "{}.{}",
-        part(serde_json::to_vec(&header).expect("a header serializes")),
-        part(serde_json::to_vec(claims).expect("claims serialize"))
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("a header serializes")),
+        URL_SAFE_NO_PAD.encode(claims)
     );
     let signature = sign(secret, &signing_input).finalize().into_bytes();
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
@@ -180,6 +260,23 @@ pub fn verify(
     }
     if claims.exp - now > MAX_TOKEN_LIFETIME_SECS {
         return Err(TokenError::TooLong { exp: claims.exp });
+    }
+    let registered: Registered = serde_json::from_slice(&claims_json)
+        .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
+    if let Some(nbf) = registered.nbf
+        && nbf > now.saturating_add(CLOCK_SKEW_SECS)
+    {
+        return Err(TokenError::NotYetValid { nbf, now });
+    }
+    if let Some(iat) = registered.iat
+        && iat > now.saturating_add(CLOCK_SKEW_SECS)
+    {
+        return Err(TokenError::IssuedInFuture { iat, now });
+    }
+    if let Some(aud) = &registered.aud
+        && !aud.names(AUDIENCE)
+    {
+        return Err(TokenError::WrongAudience(aud.describe()));
     }
     Ok(claims)
 }
@@ -342,7 +439,82 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn nbf_and_iat_are_honoured_with_a_small_skew() {
+        let with = |extra: serde_json::Value| {
+            let mut claims = serde_json::to_value(claims()).unwrap();
+            claims
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            mint_json(b"current secret", &claims)
+        };
+        let at = |token: &str| verify(token, AppId(1), &secrets(), NOW);
+        assert_eq!(
+            at(&with(serde_json::json!({"nbf": NOW - 10, "iat": NOW - 10}))),
+            Ok(claims())
+        );
+        assert_eq!(
+            at(&with(serde_json::json!({"nbf": NOW + CLOCK_SKEW_SECS}))),
+            Ok(claims())
+        );
+        assert_eq!(
+            at(&with(serde_json::json!({"nbf": NOW + CLOCK_SKEW_SECS + 1}))),
+            Err(TokenError::NotYetValid {
+                nbf: NOW + CLOCK_SKEW_SECS + 1,
+                now: NOW
+            })
+        );
+        assert_eq!(
+            at(&with(serde_json::json!({"iat": NOW + CLOCK_SKEW_SECS}))),
+            Ok(claims())
+        );
+        assert!(matches!(
+            at(&with(serde_json::json!({"iat": NOW + CLOCK_SKEW_SECS + 1}))),
+            Err(TokenError::IssuedInFuture { .. })
+        ));
+        assert!(matches!(
+            at(&with(serde_json::json!({"nbf": "soon"}))),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn an_audience_when_present_must_name_the_desk() {
+        let with_aud = |aud: serde_json::Value| {
+            let mut claims = serde_json::to_value(claims()).unwrap();
+            claims["aud"] = aud;
+            mint_json(b"current secret", &claims)
+        };
+        let at = |token: &str| verify(token, AppId(1), &secrets(), NOW);
+        assert_eq!(at(&with_aud(serde_json::json!(AUDIENCE))), Ok(claims()));
+        assert_eq!(
+            at(&with_aud(serde_json::json!(["billing", AUDIENCE]))),
+            Ok(claims())
+        );
+        assert!(matches!(
+            at(&with_aud(serde_json::json!("billing"))),
+            Err(TokenError::WrongAudience(_))
+        ));
+        assert!(matches!(
+            at(&with_aud(serde_json::json!(["billing"]))),
+            Err(TokenError::WrongAudience(_))
+        ));
+    }
+
     proptest::proptest! {
+        /// Whatever `nbf` and `iat` say, a token is taken only when neither is later than
+        /// now plus the skew allowance.
+        #[test]
+        fn time_claims_decide_by_the_skew(nbf in -200i64..200, iat in -200i64..200) {
+            let mut c = serde_json::to_value(claims()).unwrap();
+            c["nbf"] = (NOW + nbf).into();
+            c["iat"] = (NOW + iat).into();
+            let token = mint_json(b"current secret", &c);
+            let ok = verify(&token, AppId(1), &secrets(), NOW).is_ok();
+            proptest::prop_assert_eq!(ok, nbf <= CLOCK_SKEW_SECS && iat <= CLOCK_SKEW_SECS);
+        }
+
         /// Any text is refused or verified, never a panic; nothing unsigned gets through.
         #[test]
         fn any_text_is_refused_without_panic(token in "\\PC{0,200}") {

@@ -257,6 +257,27 @@ pub const HTTP_REQUESTS: Metric = metric(
     &["method", "route", "status"],
     "HTTP requests answered, by method, matched route (the pattern, not the URL) and status.",
 );
+/// Password checks refused by a limit.
+pub const PASSWORD_CHECKS_REFUSED: Metric = metric(
+    "helpline_password_checks_refused_total",
+    Kind::Counter,
+    &["route", "limit"],
+    "Sign-ins and password changes refused before any password check, by route (login, password) and limit (address: attempts per address, backoff: wrong passwords per email and address).",
+);
+/// Agent socket tickets refused.
+pub const SOCKET_TICKETS_REFUSED: Metric = metric(
+    "helpline_socket_tickets_refused_total",
+    Kind::Counter,
+    &[],
+    "Agent socket tickets refused because the sign-in (or the server) holds too many unused ones.",
+);
+/// Agents refused by the per-app cap.
+pub const AGENTS_REFUSED: Metric = metric(
+    "helpline_agents_refused_total",
+    Kind::Counter,
+    &[],
+    "Agent creations and imports refused because the app would exceed max_agents_per_app.",
+);
 
 /// The live stats, in the order the exporter writes them.
 pub const LIVE: &[Metric] = &[
@@ -292,6 +313,9 @@ pub const ENGINE: &[Metric] = &[
     TIMERS_PENDING,
     WEBSOCKETS,
     HTTP_REQUESTS,
+    PASSWORD_CHECKS_REFUSED,
+    SOCKET_TICKETS_REFUSED,
+    AGENTS_REFUSED,
 ];
 
 /// Every metric helpline exports.

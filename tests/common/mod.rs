@@ -37,6 +37,7 @@ impl Server {
                 public_url: Some("https://desk.example.com/".to_owned()),
                 smtp: None,
                 trust_forwarded_for: false,
+                ..ApiConfig::default()
             },
         )
         .await
@@ -57,6 +58,7 @@ impl Server {
             public_url: Some("https://desk.example.com/".to_owned()),
             smtp: None,
             trust_forwarded_for: false,
+            ..ApiConfig::default()
         };
         let started = helpline::clock::stopwatch();
         let server = Self::start_opts(dir, config, Durability::Fsync).await;
@@ -251,8 +253,9 @@ impl Server {
                 Some(json!({"current_password": first, "new_password": own})),
             )
             .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-        (id, token)
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // The change ends the sign-in that made it and answers a fresh one.
+        (id, body["token"].as_str().unwrap().to_owned())
     }
 
     pub async fn group(&self, admin: &str, name: &str) -> u64 {
@@ -534,11 +537,27 @@ impl Server {
         Ws::connect(&url).await.unwrap()
     }
 
+    /// A single-use ticket for the sign-in `token` to open `/ws/agent` with.
+    pub async fn ticket(&self, token: &str) -> String {
+        let (status, body) = self.call(token, Method::POST, "/ws-tickets", None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["ticket"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens the agent's socket of the sign-in `token` (through a ticket), with `query`
+    /// after it (`&resume=...`); a refused ticket or upgrade answers its status and body.
+    pub async fn agent_ws(&self, token: &str, query: &str) -> Result<Ws, (u16, Value)> {
+        let (status, body) = self.call(token, Method::POST, "/ws-tickets", None).await;
+        if status != StatusCode::CREATED {
+            return Err((status.as_u16(), body));
+        }
+        let ticket = body["ticket"].as_str().unwrap();
+        Ws::connect(&self.ws_url("/ws/agent", &format!("ticket={ticket}{query}"))).await
+    }
+
     /// An agent's socket, online and free.
     pub async fn agent_socket(&self, token: &str) -> Ws {
-        let mut ws = Ws::connect(&self.ws_url("/ws/agent", &format!("token={token}")))
-            .await
-            .unwrap();
+        let mut ws = self.agent_ws(token, "").await.unwrap();
         ws.send(json!({"type": "online"})).await;
         let ok = ws.until(of_type("ok")).await;
         assert_eq!(ok["command"], "online", "{ok}");

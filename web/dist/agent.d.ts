@@ -8,7 +8,8 @@
  *
  * The script reads its own URL, exchanges the token for a sign-in of the agent
  * (`POST /api/v1/sdk/sessions`; the URL works once, within 10 minutes), opens the agent's
- * socket `/ws/agent` on the same origin, and fires `ready`. Commands answer a
+ * socket `/ws/agent` on the same origin with a single-use ticket asked just before each
+ * (re)connect (`POST /api/v1/ws-tickets`: no sign-in token in a URL), and fires `ready`. Commands answer a
  * `CommonSDKResponse` and never reject. A dropped socket is reopened with backoff and
  * resumed where it stopped, so no event is lost or fired twice.
  *

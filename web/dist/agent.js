@@ -9,7 +9,8 @@
  *
  * The script reads its own URL, exchanges the token for a sign-in of the agent
  * (`POST /api/v1/sdk/sessions`; the URL works once, within 10 minutes), opens the agent's
- * socket `/ws/agent` on the same origin, and fires `ready`. Commands answer a
+ * socket `/ws/agent` on the same origin with a single-use ticket asked just before each
+ * (re)connect (`POST /api/v1/ws-tickets`: no sign-in token in a URL), and fires `ready`. Commands answer a
  * `CommonSDKResponse` and never reject. A dropped socket is reopened with backoff and
  * resumed where it stopped, so no event is lost or fired twice.
  *
@@ -195,7 +196,7 @@
             }
             this.signIn = body.token;
             this.agentId = (_d = num(body.agent_id)) !== null && _d !== void 0 ? _d : 0;
-            this.connect();
+            void this.connect();
         }
         /** Closes for good, firing nothing (another SDK URL takes over, or the end). */
         stop() {
@@ -228,11 +229,51 @@
                 socket.send(JSON.stringify(Object.assign(Object.assign({ type }, fields), { ref })));
             });
         }
-        connect() {
+        /**
+         * Asks for a single-use socket ticket (`POST /api/v1/ws-tickets`), so the sign-in
+         * token never travels in a URL a proxy may log. Answers the ticket, or null after
+         * handling the failure (the sign-in ended: `tokenExpired`; otherwise a reconnect).
+         */
+        async ticket() {
+            var _a, _b, _c;
+            let response;
+            try {
+                response = await fetch(`${this.origin}/api/v1/ws-tickets`, {
+                    method: "POST",
+                    headers: { authorization: `Bearer ${(_a = this.signIn) !== null && _a !== void 0 ? _a : ""}` },
+                    credentials: "omit",
+                });
+            }
+            catch (_d) {
+                // The network: try again later.
+                this.failures += 1;
+                this.reconnect();
+                return null;
+            }
+            const body = (await response.json().catch(() => null));
+            if (this.stopped)
+                return null;
+            if (response.status === 401 || response.status === 403) {
+                const error = ((_b = body === null || body === void 0 ? void 0 : body.error) !== null && _b !== void 0 ? _b : {});
+                this.expire(`the sign-in ended: ${(_c = str(error.message)) !== null && _c !== void 0 ? _c : response.status}`, "signed_out");
+                return null;
+            }
+            const ticket = str(body === null || body === void 0 ? void 0 : body.ticket);
+            if (!response.ok || ticket === null) {
+                this.failures += 1;
+                this.reconnect();
+                return null;
+            }
+            return ticket;
+        }
+        async connect() {
             if (this.stopped || this.signIn === null)
                 return;
+            const ticket = await this.ticket();
+            if (ticket === null || this.stopped)
+                return;
             const ws = this.origin.replace(/^http/, "ws");
-            let url = `${ws}/ws/agent?token=${encodeURIComponent(this.signIn)}`;
+            let url = `${ws}/ws/agent?ticket=${encodeURIComponent(ticket)}`;
             if (this.feed !== null)
                 url += `&resume=${encodeURIComponent(`${this.feed}:${this.feedSeq}`)}`;
             const socket = new WebSocket(url);
@@ -306,7 +347,7 @@
             const delay = base / 2 + Math.random() * (base / 2);
             this.reconnectTimer = setTimeout(() => {
                 this.reconnectTimer = null;
-                this.connect();
+                void this.connect();
             }, delay);
         }
         startPing(socket) {

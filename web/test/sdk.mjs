@@ -7,7 +7,8 @@
 //   {"id": 3, "cut": "a"}       drops the page's agent socket and holds its reconnects
 //   {"id": 4, "held": "a"}      answers once the SDK tried to reconnect (and was held)
 //   {"id": 5, "release": "a"}   lets the held reconnects through to the server
-//   {"id": 6, "quit": true}
+//   {"id": 6, "urls": "a"}      answers the URL of every agent socket the page opened
+//   {"id": 7, "quit": true}
 //
 // Out: {"started": true}, {"id": N, "ok": value} or {"id": N, "error": "..."}, and
 // {"page": "a", "event": "<name>", "payload": {...}}. Chromium is Debian's
@@ -81,13 +82,14 @@ const pages = new Map();
 
 async function open({ page: name, url }) {
   const page = await context.newPage();
-  const entry = { page, live: new Set(), held: [], hold: false, onHeld: [] };
+  const entry = { page, live: new Set(), held: [], hold: false, onHeld: [], urls: [] };
   pages.set(name, entry);
   page.on("console", (m) => process.stderr.write(`[${name}] ${m.type()}: ${m.text()}\n`));
   page.on("pageerror", (e) => out({ page: name, event: "pageerror", payload: String(e) }));
   await page.exposeFunction("report", (event, payload) => out({ page: name, event, payload }));
   // The agent socket goes through here, so a test can drop it as a network would.
   await page.routeWebSocket(/\/ws\/agent/, (ws) => {
+    entry.urls.push(ws.url());
     if (entry.hold) {
       // Not connected to the server: the page sees a socket that says nothing.
       entry.held.push(ws);
@@ -144,6 +146,7 @@ async function handle(command) {
   if (command.cut) return cut(command.cut);
   if (command.held) return held(command.held);
   if (command.release) return release(command.release);
+  if (command.urls) return entryOf(command.urls).urls;
   if (command.quit) return quit();
   throw new Error(`unknown command ${JSON.stringify(command)}`);
 }
