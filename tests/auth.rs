@@ -524,6 +524,10 @@ async fn answers_with_a_password_are_not_cached() {
         post(&format!("/agents/{ann}/password-reset"), None, None)
             .await
             .unwrap(),
+        post("/api-keys", Some(json!({"name": "crm"})), None)
+            .await
+            .unwrap(),
+        post("/im/secret", Some(json!({})), None).await.unwrap(),
         post(
             "/agents/import",
             None,

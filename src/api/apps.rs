@@ -159,12 +159,13 @@ pub async fn list_api_keys(
 
 /// Creates an API key; it acts as an administrator of the app.
 #[utoipa::path(post, path = "/api-keys", tag = "apps", request_body = NewApiKey,
-    responses((status = 201, description = "created", body = CreatedApiKey)))]
+    responses((status = 201, description = "created", body = CreatedApiKey,
+        headers(("Cache-Control" = String, description = "`no-store`: the key is shown only now")))))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     who: Principal,
     Body(input): Body<NewApiKey>,
-) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+) -> Result<(StatusCode, auth::NoStore<Json<CreatedApiKey>>), ApiError> {
     who.require_admin()?;
     directory::validate_name("name", &input.name)?;
     let turn = state.desk.turn().await;
@@ -182,11 +183,11 @@ pub async fn create_api_key(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedApiKey {
+        auth::NoStore(Json(CreatedApiKey {
             id,
             name,
             key: format!("hk_{}_{secret}", id.0),
-        }),
+        })),
     ))
 }
 
@@ -280,11 +281,12 @@ pub async fn new_im_secret(
 /// Makes a new IM secret (the app's backend signs user tokens with it); the previous one
 /// keeps working for 24 hours.
 #[utoipa::path(post, path = "/im/secret", tag = "apps",
-    responses((status = 201, description = "the new secret, shown only now", body = ImSecret)))]
+    responses((status = 201, description = "the new secret, shown only now", body = ImSecret,
+        headers(("Cache-Control" = String, description = "`no-store`: the secret is shown only now")))))]
 pub async fn rotate_im_secret(
     State(state): State<AppState>,
     who: Principal,
-) -> Result<(StatusCode, Json<ImSecret>), ApiError> {
+) -> Result<(StatusCode, auth::NoStore<Json<ImSecret>>), ApiError> {
     who.require_admin()?;
     let turn = state.desk.turn().await;
     let had = state.desk.app(who.app)?.im_secret.is_some();
@@ -292,9 +294,9 @@ pub async fn rotate_im_secret(
     let secret = new_im_secret(&state, &turn, who.app, until).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ImSecret {
+        auth::NoStore(Json(ImSecret {
             secret,
             previous_valid_until_ms: had.then_some(until),
-        }),
+        })),
     ))
 }
