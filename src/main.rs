@@ -56,7 +56,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// A TOML file: `token_ttl_secs`, `public_url` and an `[smtp]` table (see README).
+    /// A TOML file: `token_ttl_secs`, `public_url`, and the `[smtp]`, `[outbound]`, `[server]`
+    /// and `[metrics]` tables (see README).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
     /// fsync (each batch is flushed before anyone hears of it) or none.

@@ -74,7 +74,6 @@ pub async fn serve(
             drop(tcp);
             continue;
         };
-        let _ = tcp.set_nodelay(true);
         let io = TokioIo::new(Guarded::new(tcp, idle, permit));
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request| {
@@ -103,8 +102,7 @@ pub async fn serve(
                         }
                         break;
                     }
-                    changed = stop.changed(), if !stopping => {
-                        let _ = changed;
+                    _ = stop.changed(), if !stopping => {
                         stopping = true;
                         connection.as_mut().graceful_shutdown();
                     }
