@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use helpline::clock::stopwatch;
 use helpline::domain::event::Event;
+use helpline::domain::flow::SYSTEM_PARAMS;
 use helpline::log::{EventLog, LogOptions};
 
 /// Writes every envelope with `seq >= from` to stdout, one JSON object per line, with
 /// password, token and API key hashes redacted, and the bodies and answers of flows'
-/// interface calls too unless `unredacted`.
+/// interface calls (and the flows' variables) too unless `unredacted`.
 pub fn export(data: &Path, json: bool, from: u64, unredacted: bool) -> anyhow::Result<ExitCode> {
     if !json {
         anyhow::bail!("log export writes JSON lines only: pass --json");
@@ -50,7 +51,9 @@ pub fn export(data: &Path, json: bool, from: u64, unredacted: bool) -> anyhow::R
 const REDACTED_CALL: &str = "redacted (log export --unredacted shows it)";
 
 /// Blanks what a flow's interface call sent and got: the user's answers, and whatever the
-/// customer's system returned about them. An export travels further than the log.
+/// customer's system returned about them. An export travels further than the log. The
+/// flow's variables hold the same (the calls' bodies are made of them, their answers are
+/// read into them): all but the system parameters are blanked too.
 fn redact_call(event: &mut Event) {
     match event {
         Event::FlowCallRequested { body, .. } => *body = REDACTED_CALL.to_owned(),
@@ -58,6 +61,13 @@ fn redact_call(event: &mut Event) {
             answer: Some(answer),
             ..
         } => *answer = REDACTED_CALL.to_owned(),
+        Event::FlowStepped { state, .. } => {
+            for (name, value) in state.vars.iter_mut() {
+                if !SYSTEM_PARAMS.contains(&name.as_str()) && !value.is_empty() {
+                    *value = REDACTED_CALL.to_owned();
+                }
+            }
+        }
         _ => {}
     }
 }

@@ -302,13 +302,11 @@ fn the_data_directory_is_created_private_and_a_shared_one_is_refused_unless_told
     assert_eq!(mode(&data), 0o700, "created readable by its owner only");
 
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let (started, stderr) = serve_on(&data, &[]);
+    assert!(
+        !started,
+        "serve started on a shared data directory: {stderr}"
+    );
     assert!(
         stderr.contains(&data.display().to_string()) && stderr.contains("--allow-shared-data-dir"),
         "{stderr}"
@@ -316,28 +314,40 @@ fn the_data_directory_is_created_private_and_a_shared_one_is_refused_unless_told
     assert!(envelopes(&data).is_empty(), "nothing was written");
 
     // Told: it starts.
+    let (started, stderr) = serve_on(&data, &["--allow-shared-data-dir"]);
+    assert!(
+        started,
+        "serve did not start with --allow-shared-data-dir: {stderr}"
+    );
+}
+
+/// Runs `helpline serve` on `data` until it serves or exits (then it is killed): whether it
+/// served, and what it said.
+fn serve_on(data: &Path, flags: &[&str]) -> (bool, String) {
     let mut child = Reaped(
         Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--allow-shared-data-dir",
-                "--data",
-            ])
-            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .arg("--data")
+            .arg(data)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
-    let stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let started = stderr
-        .lines()
-        .take(100)
-        .map_while(Result::ok)
-        .any(|line| line.contains("serving"));
-    assert!(started, "serve did not start with --allow-shared-data-dir");
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            return (false, seen);
+        }
+        seen.push_str(&line);
+        if line.contains("serving") {
+            return (true, seen);
+        }
+    }
+    (false, seen)
 }
 
 #[test]
@@ -354,7 +364,23 @@ fn export_redacts_interface_call_bodies_and_answers_unless_unredacted() {
             stream,
             event,
         };
+        let state = helpline::domain::flow::FlowState {
+            node: "call".into(),
+            vars: [("UserId", "u-77"), ("phone", "+44 7700 900123")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            wait: Default::default(),
+            calls: 1,
+            attempt: 1,
+        };
         let drafts = vec![
+            event(Event::FlowStepped {
+                session: SessionId(1),
+                flow: helpline::domain::ids::FlowId(1),
+                version: 1,
+                state,
+            }),
             event(Event::FlowCallRequested {
                 session: SessionId(1),
                 key: "k1".into(),
@@ -381,8 +407,9 @@ fn export_redacts_interface_call_bodies_and_answers_unless_unredacted() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 2);
+    assert_eq!(text.lines().count(), 3);
     assert!(!text.contains("7700") && !text.contains("4200"), "{text}");
+    assert!(text.contains("u-77"), "system parameters stay: {text}");
     assert!(
         text.contains("crm.example.com"),
         "the call's address stays: {text}"
