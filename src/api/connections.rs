@@ -41,8 +41,8 @@ use crate::stats::names;
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` (HTTP/1.1 with upgrades, as helpline has always spoken)
-/// until `shutdown` resolves, then lets the requests in
-/// flight finish. Handlers see the peer as `ConnectInfo<SocketAddr>`.
+/// until `shutdown` resolves, then lets the requests in flight finish. Handlers see the
+/// peer as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -52,7 +52,8 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs);
     let idle = Duration::from_secs(limits.idle_timeout_secs);
-    // Told to every connection on shutdown; its receivers' drops tell us they are done.
+    // `stop` tells every connection to finish; each holds a `done` receiver, so `done_tx`
+    // closes once the last connection has ended.
     let (stop_tx, stop_rx) = watch::channel(());
     let (done_tx, done_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);

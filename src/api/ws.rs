@@ -241,7 +241,8 @@ async fn serve_user(
                     }
                 }
                 None => break,
-            },            ping = heartbeat.due() => match ping {
+            },
+            ping = heartbeat.due() => match ping {
                 Some(ping) => open = sink.send(ping).await.is_ok(),
                 None => break,
             },
@@ -464,7 +465,8 @@ async fn serve_agent(
             outbound = feed.rx.recv() => match outbound {
                 Some(frame) => open = send(&mut sink, &frame).await,
                 None => break,
-            },            ping = heartbeat.due() => match ping {
+            },
+            ping = heartbeat.due() => match ping {
                 Some(ping) => open = sink.send(ping).await.is_ok(),
                 None => break,
             },
