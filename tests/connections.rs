@@ -97,6 +97,9 @@ async fn a_connection_over_the_cap_is_closed_at_once_and_a_freed_slot_serves_aga
         dir.path(),
         limits(ServerConfig {
             max_connections: 2,
+            // The held connections stay however slow the machine.
+            header_read_timeout_secs: 3_600,
+            idle_timeout_secs: 3_600,
             ..ServerConfig::default()
         }),
     )
