@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use helpline::clock::stopwatch;
+use helpline::domain::event::Event;
+use helpline::domain::flow::SYSTEM_PARAMS;
 use helpline::log::{EventLog, LogOptions};
 
 /// Writes every envelope with `seq >= from` to stdout, one JSON object per line, with
-/// password, token and API key hashes redacted.
-pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
+/// password, token and API key hashes redacted, and the bodies and answers of flows'
+/// interface calls (and the flows' variables) too unless `unredacted`.
+pub fn export(data: &Path, json: bool, from: u64, unredacted: bool) -> anyhow::Result<ExitCode> {
     if !json {
         anyhow::bail!("log export writes JSON lines only: pass --json");
     }
@@ -22,6 +25,9 @@ pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
             let mut envelope = envelope.context("cannot read the event log")?;
             if let Some(event) = envelope.event.redacted() {
                 envelope.event = event;
+            }
+            if !unredacted {
+                redact_call(&mut envelope.event);
             }
             serde_json::to_writer(&mut out, &envelope)?;
             out.write_all(b"\n")?;
@@ -38,6 +44,31 @@ pub fn export(data: &Path, json: bool, from: u64) -> anyhow::Result<ExitCode> {
             tracing::debug!(written, from, "exported");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// What replaces a call's body or answer in an export.
+const REDACTED_CALL: &str = "redacted (log export --unredacted shows it)";
+
+/// Blanks what a flow's interface call sent and got: the user's answers, and whatever the
+/// customer's system returned about them. An export travels further than the log. The
+/// flow's variables hold the same (the calls' bodies are made of them, their answers are
+/// read into them): all but the system parameters are blanked too.
+fn redact_call(event: &mut Event) {
+    match event {
+        Event::FlowCallRequested { body, .. } => *body = REDACTED_CALL.to_owned(),
+        Event::FlowCallAnswered {
+            answer: Some(answer),
+            ..
+        } => *answer = REDACTED_CALL.to_owned(),
+        Event::FlowStepped { state, .. } => {
+            for (name, value) in state.vars.iter_mut() {
+                if !SYSTEM_PARAMS.contains(&name.as_str()) && !value.is_empty() {
+                    *value = REDACTED_CALL.to_owned();
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -31,12 +31,14 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<ApiConfig> {
 /// Runs the desk until a shutdown signal.
 pub async fn serve(
     data: &Path,
+    allow_shared_data_dir: bool,
     listen: SocketAddr,
     durability: Durability,
     stream_index: bool,
     config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(config)?;
+    crate::check_private_dir(data, allow_shared_data_dir)?;
     // Installed first, so the log's metrics from replay on are recorded.
     helpline::stats::export::recorder();
     let log = Arc::new(crate::open_log(
@@ -100,13 +102,32 @@ pub async fn serve(
     tracing::info!(%listen, data = %data.display(), ?durability, "serving");
     let probes = api::probes::router(engine.shared().clone(), replay_ms);
     let router = probes.merge(api::router(state.clone()));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("http server failed")?;
+    let limits = state.config.server.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let metrics_server = match state.config.metrics.listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics.listen)"))?;
+            tracing::info!(%address, "serving /metrics");
+            let router = api::metrics_router(state.clone());
+            let (limits, stop) = (limits.clone(), stop.clone());
+            Some(tokio::spawn(async move {
+                api::connections::serve(listener, router, &limits, stop.cancelled_owned()).await;
+            }))
+        }
+        None => None,
+    };
+    let stopping = stop.clone();
+    api::connections::serve(listener, router, &limits, async move {
+        shutdown_signal().await;
+        stopping.cancel();
+    })
+    .await;
+    stop.cancel();
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
 
     state.records.stop().await;
     tracing::info!("shutting down: draining the engine");

@@ -56,7 +56,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// A TOML file: `token_ttl_secs`, `public_url` and an `[smtp]` table (see README).
+    /// A TOML file: `token_ttl_secs`, `public_url`, and the `[smtp]`, `[outbound]`, `[server]`
+    /// and `[metrics]` tables (see README).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
     /// fsync (each batch is flushed before anyone hears of it) or none.
@@ -65,6 +66,10 @@ struct ServeArgs {
     /// Keep the per-stream index of the log (costs commit throughput; see LogOptions).
     #[arg(long)]
     stream_index: bool,
+    /// Start although the data directory is readable by its group or others (it holds
+    /// every conversation and the sign-in hashes).
+    #[arg(long)]
+    allow_shared_data_dir: bool,
 }
 
 /// Options of `helpline replay`.
@@ -93,6 +98,10 @@ enum LogCommand {
         /// First sequence number to export.
         #[arg(long, default_value_t = 1)]
         from: u64,
+        /// Keep the bodies and answers of flows' interface calls (redacted by default: they
+        /// carry what users typed and what the customer's systems know of them).
+        #[arg(long)]
+        unredacted: bool,
     },
     /// Check checksums, sequence density, the stream index and the routing invariants.
     Verify,
@@ -148,8 +157,10 @@ fn parse_time_ms(s: &str) -> Result<i64, String> {
     i64::try_from(since.as_millis()).map_err(|_| format!("time {s:?} is too far away"))
 }
 
-/// Opens the log at `data`, telling on stderr about any torn tail the open cut off.
+/// Opens the log at `data`, telling on stderr about any torn tail the open cut off. A data
+/// directory that does not exist yet is created readable by its owner only.
 pub(crate) fn open_log(data: &Path, options: LogOptions) -> anyhow::Result<SledLog> {
+    create_private_dir(data)?;
     let (log, report) = SledLog::open_with(data, options)
         .with_context(|| format!("cannot open the event log at {}", data.display()))?;
     if report.cut_records > 0 {
@@ -159,6 +170,43 @@ pub(crate) fn open_log(data: &Path, options: LogOptions) -> anyhow::Result<SledL
         );
     }
     Ok(log)
+}
+
+/// Creates `dir` (and its missing parents) with mode 0700 when it does not exist: the log
+/// holds every conversation, and the umask would leave it readable by everyone.
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
+}
+
+/// Refuses a data directory its group or others may read or enter, unless the operator
+/// said so (`--allow-shared-data-dir`): anyone on the host could copy the log.
+pub(crate) fn check_private_dir(dir: &Path, allow_shared: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    if allow_shared {
+        tracing::warn!(data = %dir.display(), mode = format!("{mode:o}"), "the data directory is readable beyond its owner (--allow-shared-data-dir)");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the data directory {} has mode {mode:o}: its group or others can read the log; \
+         run `chmod 700 {}`, or pass --allow-shared-data-dir to start anyway",
+        dir.display(),
+        dir.display()
+    )
 }
 
 /// Folds the envelopes of `log` with `at_ms <= until_ms` (all when none) into a [`World`];
@@ -198,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(cli_serve::serve(
             &data,
+            args.allow_shared_data_dir,
             args.listen,
             args.durability,
             args.stream_index,
@@ -209,7 +258,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             (None, None) => anyhow::bail!("replay needs --session or --until"),
         },
         Command::Log { command } => match command {
-            LogCommand::Export { json, from } => cli_log::export(&data, json, from),
+            LogCommand::Export {
+                json,
+                from,
+                unredacted,
+            } => cli_log::export(&data, json, from, unredacted),
             LogCommand::Verify => cli_log::verify(&data),
         },
         Command::Loadgen(args) => runtime.block_on(cli_loadgen::loadgen(&data, args)),

@@ -24,6 +24,9 @@ fn helpline(args: &[&str], data: &Path) -> std::process::Output {
 /// A small log of real traffic: 30 sessions driven by loadgen.
 fn traffic() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    // Private, as serve wants a data directory (see the data directory's own test).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let out = helpline(
         &[
             "loadgen",
@@ -245,6 +248,25 @@ fn a_bad_config_file_stops_serve_naming_the_key() {
             "smtp.from",
         ),
         ("public_url = \"ftp://x\"\n", "public_url"),
+        (
+            "[outbound]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/99\"]\n",
+            "10.0.0.0/99",
+        ),
+        ("[server]\nmax_connections = 0\n", "server.max_connections"),
+        (
+            "[server]\nheader_read_timeout_secs = 0\n",
+            "server.header_read_timeout_secs",
+        ),
+        (
+            "[server]\nidle_timeout_secs = 5\nws_ping_secs = 10\n",
+            "server.idle_timeout_secs",
+        ),
+        ("[metrics]\ntoken = \"short\"\n", "metrics.token"),
+        (
+            "[smtp]\nhost = \"mail.example.com\"\nsecurity = \"none\"\nusername = \"desk\"\n\
+             password = \"secret\"\nfrom = \"helpline <desk@example.com>\"\n",
+            "smtp.security",
+        ),
     ] {
         let config = dir.path().join("helpline.toml");
         std::fs::write(&config, text).unwrap();
@@ -259,4 +281,140 @@ fn a_bad_config_file_stops_serve_naming_the_key() {
         assert!(!out.status.success(), "{text}");
         assert!(stderr.contains(key), "{key} not named in: {stderr}");
     }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_data_directory_is_created_private_and_a_shared_one_is_refused_unless_told() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    let out = helpline(&["log", "verify"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&data), 0o700, "created readable by its owner only");
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (started, stderr) = serve_on(&data, &[]);
+    assert!(
+        !started,
+        "serve started on a shared data directory: {stderr}"
+    );
+    assert!(
+        stderr.contains(&data.display().to_string()) && stderr.contains("--allow-shared-data-dir"),
+        "{stderr}"
+    );
+    assert!(envelopes(&data).is_empty(), "nothing was written");
+
+    // Told: it starts.
+    let (started, stderr) = serve_on(&data, &["--allow-shared-data-dir"]);
+    assert!(
+        started,
+        "serve did not start with --allow-shared-data-dir: {stderr}"
+    );
+}
+
+/// Runs `helpline serve` on `data` until it serves or exits (then it is killed): whether it
+/// served, and what it said.
+fn serve_on(data: &Path, flags: &[&str]) -> (bool, String) {
+    let mut child = Reaped(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .arg("--data")
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            return (false, seen);
+        }
+        seen.push_str(&line);
+        if line.contains("serving") {
+            return (true, seen);
+        }
+    }
+    (false, seen)
+}
+
+#[test]
+fn export_redacts_interface_call_bodies_and_answers_unless_unredacted() {
+    use helpline::domain::event::Event;
+    use helpline::domain::ids::{AppId, ConversationId, SessionId, StreamId};
+    use helpline::log::Draft;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (log, _) = SledLog::open_with(dir.path(), LogOptions::default()).unwrap();
+        let stream = StreamId::conversation(ConversationId(1));
+        let event = |event| Draft {
+            app: AppId(1),
+            stream,
+            event,
+        };
+        let state = helpline::domain::flow::FlowState {
+            node: "call".into(),
+            vars: [("UserId", "u-77"), ("phone", "+44 7700 900123")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            wait: Default::default(),
+            calls: 1,
+            attempt: 1,
+        };
+        let drafts = vec![
+            event(Event::FlowStepped {
+                session: SessionId(1),
+                flow: helpline::domain::ids::FlowId(1),
+                version: 1,
+                state,
+            }),
+            event(Event::FlowCallRequested {
+                session: SessionId(1),
+                key: "k1".into(),
+                url: "https://crm.example.com/score".into(),
+                body: r#"{"phone":"+44 7700 900123"}"#.into(),
+                timeout_ms: 1_000,
+                attempt: 1,
+            }),
+            event(Event::FlowCallAnswered {
+                session: SessionId(1),
+                key: "k1".into(),
+                attempt: 1,
+                answer: Some(r#"{"debt":"4200"}"#.into()),
+                error: String::new(),
+            }),
+        ];
+        log.append(1_000, drafts, None).unwrap();
+        log.sync().unwrap();
+    }
+    let out = helpline(&["log", "export", "--json"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(!text.contains("7700") && !text.contains("4200"), "{text}");
+    assert!(text.contains("u-77"), "system parameters stay: {text}");
+    assert!(
+        text.contains("crm.example.com"),
+        "the call's address stays: {text}"
+    );
+    let out = helpline(&["log", "export", "--json", "--unredacted"], dir.path());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("7700") && text.contains("4200"), "{text}");
 }

@@ -93,6 +93,9 @@ type Acked = Arc<Mutex<HashMap<(String, String), u64>>>;
 
 async fn round(seed: u64) {
     let dir = tempfile::tempdir().unwrap();
+    // Private, as serve wants its data directory.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let http = reqwest::Client::new();
     let (server, port) = serve(dir.path());
     let login = http

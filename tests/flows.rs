@@ -135,6 +135,22 @@ impl CustomerSystem {
     }
 }
 
+/// A desk whose flows may call the customer's system on loopback: internal addresses are
+/// refused unless the operator allows them.
+async fn start(dir: &std::path::Path) -> Server {
+    Server::start_with(dir, allowing(&["127.0.0.1"])).await
+}
+
+fn allowing(entries: &[&str]) -> helpline::api::ApiConfig {
+    helpline::api::ApiConfig {
+        public_url: Some("https://desk.example.com/".to_owned()),
+        outbound: helpline::api::OutboundConfig {
+            allow: entries.iter().map(|e| (*e).to_owned()).collect(),
+        },
+        ..Default::default()
+    }
+}
+
 fn node(id: &str, module: Value) -> Value {
     json!({"id": id, "module": module})
 }
@@ -279,7 +295,7 @@ fn token_for(s: &Server, secret: &str, user: &str) -> String {
 async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
     let mut backend = CustomerSystem::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let base = backend.url.clone();
     let set = setup(&s, |g| full_flow(&base, g)).await;
     let mut user = s.user_socket(&token_for(&s, &set.secret, "u1"), "").await;
@@ -388,7 +404,7 @@ async fn a_user_goes_through_the_whole_flow_to_an_agent_and_the_end() {
 async fn the_faq_bot_answers_and_hands_over_on_request() {
     let backend = CustomerSystem::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let base = backend.url.clone();
     let set = setup(&s, |g| full_flow(&base, g)).await;
     let mut user = s.user_socket(&token_for(&s, &set.secret, "u2"), "").await;
@@ -439,7 +455,7 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
             ]
         })
     };
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let set = setup(&s, flow).await;
     let token = token_for(&s, &set.secret, "u3");
     let mut user = s.user_socket(&token, "").await;
@@ -461,7 +477,7 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
     // Stop while the customer's system holds the answer.
     user.close().await;
     s.stop().await;
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let again = backend.arrival().await;
     assert_eq!(again.key, made.key, "the same key after the restart");
     assert_eq!(again.body, made.body);
@@ -479,7 +495,7 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
     // Answered: another restart makes no call.
     user.close().await;
     s.stop().await;
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let mut user = s.user_socket(&token, "").await;
     user.send(say("m3", "No")).await;
     user.until(of_type("queue")).await;
@@ -495,7 +511,7 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
 #[tokio::test]
 async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let admin = s.admin().await;
     let group = s.group(&admin, "sales").await;
     let bad = json!({
@@ -686,7 +702,7 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     // Every version survives a restart (the log keeps them).
     s.stop().await;
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let admin = s.admin().await;
     let (status, _) = s
         .call(&admin, Method::GET, &format!("/flows/{id}"), None)
@@ -712,7 +728,7 @@ async fn a_webhook_bot_answers_what_the_user_writes() {
             "edges": [edge("start", "next", "bot"), edge("bot", "handover", "desk"), edge("desk", "next", "end")]
         })
     };
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let set = setup(&s, flow).await;
     let mut user = s.user_socket(&token_for(&s, &set.secret, "u4"), "").await;
     // The first text opens the session; the bot answers the texts after it.
@@ -749,7 +765,7 @@ async fn a_call_answered_with_a_redirect_or_too_much_falls_back_to_its_defaults(
                       edge("huge", "next", "say"), edge("say", "next", "desk"), edge("desk", "next", "end")]
         })
     };
-    let s = Server::start(dir.path()).await;
+    let s = start(dir.path()).await;
     let set = setup(&s, flow).await;
     let mut user = s.user_socket(&token_for(&s, &set.secret, "u5"), "").await;
     user.send(say("m1", "hi")).await;
@@ -762,4 +778,105 @@ async fn a_call_answered_with_a_redirect_or_too_much_falls_back_to_its_defaults(
     );
     user.close().await;
     s.stop().await;
+}
+
+/// A flow that calls `url` once and says what came back, or its default.
+fn calling(url: String) -> impl FnOnce(u64) -> Value {
+    move |group: u64| {
+        json!({
+            "nodes": [
+                node("start", json!({"type": "start"})),
+                node("call", json!({"type": "interface_call", "url": url, "params": [],
+                    "response": [{"field": "score", "variable": "score", "default": "refused"}],
+                    "timeout_ms": 5_000, "max_attempts": 1})),
+                node("say", json!({"type": "send_message", "text": "${score}"})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group})),
+                node("end", end_module()),
+            ],
+            "edges": [edge("start", "next", "call"), edge("call", "next", "say"),
+                      edge("say", "next", "desk"), edge("desk", "next", "end")]
+        })
+    }
+}
+
+/// What the log recorded of the flow's calls' failures.
+fn call_errors(s: &Server) -> Vec<String> {
+    use helpline::log::EventLog;
+    s.log
+        .read_from(1)
+        .filter_map(|e| match e.unwrap().event {
+            helpline::domain::event::Event::FlowCallAnswered { error, .. } => Some(error),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_call_to_loopback_takes_the_failure_path_unless_the_operator_allows_it() {
+    let backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // By address: the client would connect without resolving anything.
+    let s = Server::start_with(dir.path(), allowing(&[])).await;
+    let set = setup(&s, calling(format!("{}/score", backend.url))).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u6"), "").await;
+    user.send(say("m1", "hi")).await;
+    assert_eq!(desk_text(&mut user).await, "refused");
+    assert!(
+        backend.seen("score").is_empty(),
+        "the call reached loopback"
+    );
+    let errors = call_errors(&s);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("loopback") && e.contains("outbound.allow")),
+        "{errors:?}"
+    );
+    user.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_loopback_is_refused_too_and_allowed_by_name() {
+    let backend = CustomerSystem::start().await;
+    let port = backend.url.rsplit(':').next().unwrap().to_owned();
+    let url = format!("http://localhost:{port}/score");
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), allowing(&[])).await;
+    let set = setup(&s, calling(url.clone())).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u7"), "").await;
+    user.send(say("m1", "hi")).await;
+    assert_eq!(desk_text(&mut user).await, "refused");
+    assert!(
+        backend.seen("score").is_empty(),
+        "the call reached loopback"
+    );
+    assert!(
+        call_errors(&s).iter().any(|e| e.contains("loopback")),
+        "{:?}",
+        call_errors(&s)
+    );
+    user.close().await;
+    s.stop().await;
+
+    // The operator names the host: the same call goes through.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), allowing(&["localhost"])).await;
+    let set = setup(&s, calling(url)).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u8"), "").await;
+    user.send(say("m1", "hi")).await;
+    assert_eq!(desk_text(&mut user).await, "95");
+    assert_eq!(backend.seen("score").len(), 1);
+    user.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_allow_list_entry_that_is_no_address_range_or_host_is_refused_naming_it() {
+    let config = allowing(&["10.0.0.0/8", "10.0.0.0/33"]);
+    let e = config.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("outbound.allow") && e.contains("10.0.0.0/33"),
+        "{e}"
+    );
 }

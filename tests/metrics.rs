@@ -371,3 +371,71 @@ async fn live_stats_come_back_whole_when_actors_fail_and_are_rebuilt() {
     );
     assert_eq!(cell.in_service, 0);
 }
+
+fn metrics_config(metrics: helpline::api::MetricsConfig) -> helpline::api::ApiConfig {
+    helpline::api::ApiConfig {
+        public_url: Some("https://desk.example.com/".to_owned()),
+        metrics,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn with_a_token_metrics_want_it_as_a_bearer_and_count_those_refused() {
+    helpline::stats::export::recorder();
+    const TOKEN: &str = "scrape-token-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(
+        dir.path(),
+        metrics_config(helpline::api::MetricsConfig {
+            token: Some(TOKEN.to_owned()),
+            listen: None,
+        }),
+    )
+    .await;
+    let url = format!("{}/metrics", s.base.trim_end_matches("/api/v1"));
+    for bearer in [None, Some("scrape-token-0123456788"), Some("short")] {
+        let mut request = s.http.get(&url);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{bearer:?}");
+        assert!(resp.headers().contains_key("www-authenticate"));
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains("helpline_"), "{body}");
+    }
+    let resp = s.http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let scrape = Scrape::parse(resp.text().await.unwrap());
+    assert!(
+        scrape.get(names::METRICS_UNAUTHORIZED.name, &[]) >= 3.0,
+        "{}",
+        scrape.text
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_listen_address_metrics_are_served_there_and_not_on_the_public_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(
+        dir.path(),
+        metrics_config(helpline::api::MetricsConfig {
+            token: None,
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+        }),
+    )
+    .await;
+    let public = format!("{}/metrics", s.base.trim_end_matches("/api/v1"));
+    let resp = s.http.get(&public).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let own = s.metrics_url.clone().expect("a metrics listener");
+    let resp = s.http.get(&own).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("# TYPE helpline_"));
+    // The API is not on the metrics listener.
+    let api = own.replace("/metrics", "/api/v1/auth/me");
+    assert_eq!(s.http.get(&api).send().await.unwrap().status(), 404);
+    s.stop().await;
+}

@@ -56,8 +56,28 @@ impl SmtpConfig {
                 "username and password come together",
             ));
         }
+        if self.security == "none" && self.username.is_some() && !is_loopback(&self.host) {
+            // The login would cross the network in clear text.
+            return Err(ApiError::invalid(
+                "smtp.security",
+                "none sends the username and password in clear text: use starttls or tls \
+                 for a server that is not on loopback",
+            ));
+        }
         Ok(())
     }
+}
+
+/// Whether `host` is this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Sends mail through the configured server.
@@ -116,5 +136,41 @@ impl Mailer {
             ApiError::Unavailable(format!("the mail server refused the email: {e}"))
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(host: &str, security: &str, login: bool) -> SmtpConfig {
+        SmtpConfig {
+            host: host.to_owned(),
+            port: 25,
+            security: security.to_owned(),
+            username: login.then(|| "desk".to_owned()),
+            password: login.then(|| "secret".to_owned()),
+            from: "helpline <desk@example.com>".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_login_in_clear_text_is_refused_beyond_loopback() {
+        let e = config("mail.example.com", "none", true)
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(&e, ApiError::Invalid { field, .. } if field == "smtp.security"),
+            "{e}"
+        );
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]"] {
+            config(host, "none", true).validate().unwrap();
+        }
+        config("mail.example.com", "none", false)
+            .validate()
+            .unwrap();
+        config("mail.example.com", "starttls", true)
+            .validate()
+            .unwrap();
     }
 }

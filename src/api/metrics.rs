@@ -1,25 +1,35 @@
 //! `GET /metrics`: the Prometheus exposition of the live stats and the engine's health,
 //! and the middleware that counts HTTP requests by matched route and status.
 //!
-//! Like most exporters it is served on the main listener without authentication: it holds
-//! counts and ids, no names or messages. To restrict it, keep `--listen` on a private
-//! address, or put a reverse proxy in front that forwards `/metrics` only from the
-//! Prometheus servers (e.g. nginx `location = /metrics { allow 10.0.0.0/8; deny all; }`).
-//! It is not part of the OpenAPI document: it is not a JSON API.
+//! By default it is served on the main listener without authentication, like most
+//! exporters: it holds counts and ids, no names or messages, but every app's. The operator
+//! restricts it in `[metrics]`: a `token` the scraper sends as a bearer, and/or a `listen`
+//! address of its own (e.g. loopback or the monitoring network), in which case the main
+//! listener does not serve it at all. It is not part of the OpenAPI document: it is not a
+//! JSON API.
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::AppState;
+use crate::api::error::ApiError;
 use crate::stats::{export, names};
 
 /// The exposition format's content type.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders every metric: engine health first, then the live stats.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token
+        && !bearer_is(&headers, token)
+    {
+        metrics::counter!(names::METRICS_UNAUTHORIZED.name).increment(1);
+        return ApiError::Unauthorized("/metrics wants the bearer token of [metrics] token".into())
+            .into_response();
+    }
     let recorder = export::recorder();
     let engine = &state.desk.engine;
     if let Ok(pending) = engine.pending_timers().await {
@@ -68,4 +78,19 @@ pub async fn count_request(request: Request, next: Next) -> Response {
     )
     .increment(1);
     response
+}
+
+/// Whether the request's bearer is `token`, compared in constant time (a scraper's token
+/// must not leak a byte per guess through the answer's timing).
+fn bearer_is(headers: &HeaderMap, token: &str) -> bool {
+    let Some(Ok(given)) = crate::api::auth::bearer_header(headers) else {
+        return false;
+    };
+    let (given, token) = (given.as_bytes(), token.as_bytes());
+    given.len() == token.len()
+        && given
+            .iter()
+            .zip(token)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }

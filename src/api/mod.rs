@@ -10,6 +10,7 @@ pub mod apps;
 pub mod auth;
 pub mod catalog;
 pub mod channels;
+pub mod connections;
 pub mod csv_import;
 pub mod desk;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod extensions;
 pub mod faq;
 pub mod flows;
 pub mod groups;
+pub mod heartbeat;
 pub mod im;
 pub mod mail;
 pub mod metrics;
@@ -81,6 +83,15 @@ pub struct ApiConfig {
     /// directory and the engine, and one import must not grow an app without bound.
     #[serde(default = "default_max_agents_per_app")]
     pub max_agents_per_app: usize,
+    /// What flows' outbound calls may reach besides public addresses (`[outbound]`).
+    #[serde(default)]
+    pub outbound: OutboundConfig,
+    /// Connection timeouts and caps of the HTTP server (`[server]`).
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Who may read `/metrics` (`[metrics]`).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// The default of `max_agents_per_app`: a large contact centre's agents, with room.
@@ -90,6 +101,143 @@ pub const MAX_AGENTS_PER_APP_LIMIT: usize = 1_000_000;
 
 fn default_max_agents_per_app() -> usize {
     DEFAULT_MAX_AGENTS_PER_APP
+}
+
+/// The `[outbound]` table: internal systems flows call on purpose.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Addresses, CIDR ranges and host names interface calls and webhook bots may reach
+    /// although they are loopback, private, link-local... (refused by default).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// How long a client may take to send a request's headers: a slow or half-open client
+/// holds a connection and its task for no longer than this.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// How long a connection may carry nothing either way before it is closed: a keep-alive
+/// connection a client forgot, or a peer that vanished without closing.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
+/// Open connections at most: each costs a task and buffers; past this, new ones are
+/// accepted and closed at once, so a flood cannot exhaust file descriptors.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// How often the server pings a WebSocket: a socket whose pong has not come back by the
+/// next ping is closed (its peer is gone, or cannot read).
+pub const DEFAULT_WS_PING_SECS: u64 = 30;
+/// The longest any of the server's timeouts may be set to (one hour): longer is no timeout.
+pub const MAX_SERVER_TIMEOUT_SECS: u64 = 3_600;
+/// The most connections `server.max_connections` may allow.
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+
+/// The `[server]` table: connection timeouts and caps.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Seconds a client has to send a request's headers (default 10).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may carry nothing either way before it is closed (default 120).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Open connections at most (default 10 000).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds between the server's WebSocket pings (default 30).
+    #[serde(default = "default_ws_ping")]
+    pub ws_ping_secs: u64,
+}
+
+fn default_header_read_timeout() -> u64 {
+    DEFAULT_HEADER_READ_TIMEOUT_SECS
+}
+
+fn default_idle_timeout() -> u64 {
+    DEFAULT_IDLE_TIMEOUT_SECS
+}
+
+fn default_max_connections() -> usize {
+    DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_ws_ping() -> u64 {
+    DEFAULT_WS_PING_SECS
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            ws_ping_secs: DEFAULT_WS_PING_SECS,
+        }
+    }
+}
+
+impl ServerConfig {
+    fn validate(&self) -> Result<(), ApiError> {
+        let timeouts = [
+            (
+                "server.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+            ),
+            ("server.idle_timeout_secs", self.idle_timeout_secs),
+            ("server.ws_ping_secs", self.ws_ping_secs),
+        ];
+        for (key, secs) in timeouts {
+            if !(1..=MAX_SERVER_TIMEOUT_SECS).contains(&secs) {
+                return Err(ApiError::invalid(key, "must be 1 s to 1 hour"));
+            }
+        }
+        if self.idle_timeout_secs <= self.ws_ping_secs {
+            // A WebSocket is quiet between pings: it would be closed as idle.
+            return Err(ApiError::invalid(
+                "server.idle_timeout_secs",
+                "must be longer than server.ws_ping_secs",
+            ));
+        }
+        if !(1..=MAX_MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(ApiError::invalid(
+                "server.max_connections",
+                "must be 1 to 1000000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The shortest `metrics.token`: a bearer anyone can guess protects nothing.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+/// The `[metrics]` table: who may read `/metrics`, which lists every app's figures.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// When set, `/metrics` is served only on this address (e.g. `127.0.0.1:9100`), not on
+    /// the main listener.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+impl MetricsConfig {
+    fn validate(&self) -> Result<(), ApiError> {
+        if let Some(token) = &self.token
+            && (token.chars().count() < MIN_METRICS_TOKEN_CHARS
+                || token.chars().any(|c| !c.is_ascii_graphic()))
+        {
+            return Err(ApiError::invalid(
+                "metrics.token",
+                format!(
+                    "must be at least {MIN_METRICS_TOKEN_CHARS} printable characters without spaces"
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_token_ttl() -> u64 {
@@ -104,6 +252,9 @@ impl Default for ApiConfig {
             smtp: None,
             trust_forwarded_for: false,
             max_agents_per_app: DEFAULT_MAX_AGENTS_PER_APP,
+            outbound: OutboundConfig::default(),
+            server: ServerConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -139,6 +290,10 @@ impl ApiConfig {
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
         }
+        crate::domain::address::AllowList::parse(&self.outbound.allow)
+            .map_err(|e| ApiError::invalid("outbound.allow", e))?;
+        self.server.validate()?;
+        self.metrics.validate()?;
         Ok(())
     }
 }
@@ -393,21 +548,36 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     finish_document(&mut doc);
     let doc = Arc::new(doc);
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { Json(doc.as_ref().clone()) }
-        }),
-    )
-    .route("/ws/im", axum::routing::get(ws::user_socket))
-    .route("/ws/agent", axum::routing::get(ws::agent_socket))
-    .merge(sdk::files())
-    .route("/metrics", axum::routing::get(metrics::metrics))
-    .fallback(not_found)
-    .method_not_allowed_fallback(method_not_allowed)
-    .layer(axum::middleware::from_fn(metrics::count_request))
-    .with_state(state)
+    let api = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/ws/im", axum::routing::get(ws::user_socket))
+        .route("/ws/agent", axum::routing::get(ws::agent_socket))
+        .merge(sdk::files());
+    // With a listener of its own, `/metrics` is not on the public one at all.
+    let api = if state.config.metrics.listen.is_none() {
+        api.route("/metrics", axum::routing::get(metrics::metrics))
+    } else {
+        api
+    };
+    api.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(metrics::count_request))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for the listener of `[metrics] listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
 }
 
 /// The OpenAPI document alone (for tests and `helpline openapi`).

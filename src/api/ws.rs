@@ -10,6 +10,7 @@
 //! frames wait for it; its client reconnects and resumes.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -25,6 +26,7 @@ use crate::domain::ids::{AgentId, AppId, ConversationId, SessionId};
 use crate::im::hub::{self, AgentAction, Outbound, UserMessage};
 
 use super::error::{ApiError, Params, parse_frame};
+use super::heartbeat::Heartbeat;
 use super::im::{ImUser, user_checked};
 use super::{ApiState, AppState};
 
@@ -220,9 +222,11 @@ async fn serve_user(
             break;
         }
     }
+    let mut heartbeat = Heartbeat::new(Duration::from_secs(state.config.server.ws_ping_secs));
     while open {
         tokio::select! {
             inbound = stream.next() => {
+                heartbeat.heard();
                 let reply = match read(inbound) {
                     Read::Text(text) => user_frame(&state, app, &user, text.as_str()).await,
                     Read::Binary => Some(hub::user_error(None, &not_text())),
@@ -239,6 +243,10 @@ async fn serve_user(
                         open = send(&mut sink, &frame.text).await;
                     }
                 }
+                None => break,
+            },
+            ping = heartbeat.due() => match ping {
+                Some(ping) => open = sink.send(ping).await.is_ok(),
                 None => break,
             },
         }
@@ -456,9 +464,11 @@ async fn serve_agent(
             break;
         }
     }
+    let mut heartbeat = Heartbeat::new(Duration::from_secs(state.config.server.ws_ping_secs));
     while open {
         tokio::select! {
             inbound = stream.next() => {
+                heartbeat.heard();
                 let reply = match read(inbound) {
                     Read::Text(text) => {
                         agent_frame(&state, agent, &token_hash, text.as_str()).await
@@ -475,6 +485,10 @@ async fn serve_agent(
             // the `signed_out` frame).
             outbound = feed.rx.recv() => match outbound {
                 Some(frame) => open = send(&mut sink, &frame).await,
+                None => break,
+            },
+            ping = heartbeat.due() => match ping {
+                Some(ping) => open = sink.send(ping).await.is_ok(),
                 None => break,
             },
         }

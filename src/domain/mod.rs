@@ -3,6 +3,7 @@
 //! command into events (or a [`Rejection`]) and an `apply` that folds an event into the
 //! state. Actors in `crate::engine` are the shell around these functions.
 
+pub mod address;
 pub mod agent;
 pub mod conversation;
 pub mod directory;

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::ApiState;
 use crate::api::error::ApiError;
+use crate::domain::address::AllowList;
 use crate::domain::conversation::{Message, Sender};
 use crate::domain::directory::AppDirectory;
 use crate::domain::event::{CloseBy, Event};
@@ -40,6 +41,7 @@ use crate::domain::ids::{AgentId, ConversationId, FlowId, SessionId};
 use crate::domain::session::{Phase, SessionCommand};
 use crate::im::faq::FaqBots;
 use crate::im::hub::{Hub, Slot};
+use crate::im::outbound::Outbound;
 
 /// Largest answer an interface call or webhook bot may give.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -47,7 +49,8 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// What running flows needs besides the hub: the HTTP client of the outbox, the FAQ bots'
 /// indexes, and the cancellation of calls in flight when the hub goes away.
 pub struct FlowRuntime {
-    http: reqwest::Client,
+    /// The outbound client, built from the operator's allow list when the hub starts.
+    outbound: OnceLock<Outbound>,
     /// The FAQ bots' indexes.
     pub faq: FaqBots,
     state: OnceLock<Weak<ApiState>>,
@@ -56,15 +59,8 @@ pub struct FlowRuntime {
 
 impl Default for FlowRuntime {
     fn default() -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("helpline/", env!("CARGO_PKG_VERSION")))
-            // A redirect would turn the POST into a GET without its body, or carry the
-            // session's data to a host nobody configured: it is an error like any non-2xx.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         Self {
-            http,
+            outbound: OnceLock::new(),
             faq: FaqBots::default(),
             state: OnceLock::new(),
             cancel: CancellationToken::new(),
@@ -110,6 +106,9 @@ impl FlowRuntime {
     /// Remembers the state calls report back to (set once, when the hub starts).
     pub(crate) fn attach(&self, state: &Arc<ApiState>) {
         let _ = self.state.set(Arc::downgrade(state));
+        // Validated with the configuration: an entry that does not parse never gets here.
+        let allow = AllowList::parse(&state.config.outbound.allow).unwrap_or_default();
+        let _ = self.outbound.set(Outbound::new(allow));
     }
 
     /// Starts the channel's flow for a session just opened, under the conversation's lock.
@@ -275,11 +274,13 @@ impl FlowRuntime {
             tracing::error!(%session, "no hub to report the call to");
             return;
         };
-        let http = self.http.clone();
+        let Some(outbound) = self.outbound.get().cloned() else {
+            return;
+        };
         let cancel = self.cancel.clone();
         tokio::spawn(async move {
             let outcome = tokio::select! {
-                outcome = post(&http, session, &call) => outcome,
+                outcome = post(&outbound, session, &call) => outcome,
                 () = cancel.cancelled() => return,
             };
             let Some(state) = weak.upgrade() else { return };
@@ -355,9 +356,11 @@ impl FlowRuntime {
 /// What a call came to: its answer's body, or why it failed.
 type Outcome = Result<String, String>;
 
-async fn post(http: &reqwest::Client, session: SessionId, call: &PendingCall) -> Outcome {
+async fn post(outbound: &Outbound, session: SessionId, call: &PendingCall) -> Outcome {
+    outbound.check_url(&call.url)?;
     let key = format!("{session}/{}", call.key);
-    let response = http
+    let response = outbound
+        .http()
         .post(&call.url)
         .header("idempotency-key", key)
         .header("content-type", "application/json; charset=utf-8")
@@ -369,7 +372,14 @@ async fn post(http: &reqwest::Client, session: SessionId, call: &PendingCall) ->
             if e.is_timeout() {
                 format!("timed out after {} ms", call.timeout_ms)
             } else {
-                format!("the call failed: {e}")
+                // The cause (a refused address, a refused connection) is in the source chain.
+                let mut message = format!("the call failed: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                message
             }
         })?;
     let status = response.status();

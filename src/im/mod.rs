@@ -7,5 +7,6 @@ pub mod faq;
 pub mod feed;
 pub mod flows;
 pub mod hub;
+pub mod outbound;
 pub mod protocol;
 pub mod token;

@@ -66,6 +66,28 @@ pub struct Card {
     pub url: String,
 }
 
+impl Card {
+    /// Refuses a link or image that is not http(s): the agent's workstation opens `url`
+    /// on a click and loads `pic`, and a `javascript:` or `data:` one would run or show
+    /// whatever the sender wrote. Empty means none.
+    pub fn check(&self) -> Result<(), ProtocolError> {
+        for (field, value) in [("content.url", &self.url), ("content.pic", &self.pic)] {
+            if value.is_empty() {
+                continue;
+            }
+            let web = url::Url::parse(value)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !web {
+                return Err(ProtocolError::Field {
+                    field,
+                    reason: "must be an http or https URL".to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A desk message, by `src`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeskMessage {
@@ -376,6 +398,7 @@ impl DeskMessage {
                     .ok_or_else(|| field("content", "is missing".to_owned()))?;
                 let card: Card =
                     serde_json::from_value(content).map_err(|e| field("content", e.to_string()))?;
+                card.check()?;
                 Ok(DeskMessage::Card(card))
             }
             // The protocol has typing from the desk only; helpline lets users type too, so
@@ -640,6 +663,45 @@ mod tests {
                 proptest::prop_assert_eq!(message.src(), src.as_str());
                 proptest::prop_assert_eq!(plugin, 0);
             }
+        }
+    }
+
+    #[test]
+    fn a_card_links_only_to_the_web() {
+        let card = |url: &str, pic: &str| {
+            format!(
+                r#"{{"customerServicePlugin":0,"src":"22","content":{{"header":"Phone","url":{url:?},"pic":{pic:?}}}}}"#
+            )
+        };
+        for (url, pic, bad) in [
+            ("javascript:alert(1)", "", "content.url"),
+            ("JavaScript:alert(1)", "", "content.url"),
+            ("data:text/html,<script>1</script>", "", "content.url"),
+            (
+                "https://shop.example.com/p",
+                "javascript:alert(1)",
+                "content.pic",
+            ),
+            (
+                "https://shop.example.com/p",
+                "file:///etc/passwd",
+                "content.pic",
+            ),
+            ("//shop.example.com/p", "", "content.url"),
+        ] {
+            match DeskMessage::parse_from_user(&card(url, pic)) {
+                Err(ProtocolError::Field { field, .. }) => assert_eq!(field, bad, "{url} {pic}"),
+                other => panic!("{url} {pic}: {other:?}"),
+            }
+        }
+        for (url, pic) in [
+            ("https://shop.example.com/p", "http://img.example.com/p.png"),
+            ("", ""),
+        ] {
+            assert!(
+                DeskMessage::parse_from_user(&card(url, pic)).is_ok(),
+                "{url} {pic}"
+            );
         }
     }
 }

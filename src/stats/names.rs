@@ -278,6 +278,34 @@ pub const AGENTS_REFUSED: Metric = metric(
     &[],
     "Agent creations and imports refused because the app would exceed max_agents_per_app.",
 );
+/// Outbound calls refused for their address.
+pub const OUTBOUND_REFUSED: Metric = metric(
+    "helpline_outbound_refused_total",
+    Kind::Counter,
+    &[],
+    "Flow interface calls and webhook bot questions refused because their address is internal (loopback, private, link-local...) and not in outbound.allow.",
+);
+/// Connections refused over the cap.
+pub const CONNECTIONS_REFUSED: Metric = metric(
+    "helpline_connections_refused_total",
+    Kind::Counter,
+    &[],
+    "TCP connections accepted and closed at once because server.max_connections were open.",
+);
+/// Connections closed by a timeout.
+pub const CONNECTIONS_TIMED_OUT: Metric = metric(
+    "helpline_connections_timed_out_total",
+    Kind::Counter,
+    &["timeout"],
+    "Connections closed by a timeout: header (request headers too slow), idle (nothing either way), ws_ping (a WebSocket pong missing).",
+);
+/// Scrapes refused for their token.
+pub const METRICS_UNAUTHORIZED: Metric = metric(
+    "helpline_metrics_unauthorized_total",
+    Kind::Counter,
+    &[],
+    "Requests to /metrics refused because they lacked the bearer token of metrics.token.",
+);
 
 /// The live stats, in the order the exporter writes them.
 pub const LIVE: &[Metric] = &[
@@ -316,6 +344,10 @@ pub const ENGINE: &[Metric] = &[
     PASSWORD_CHECKS_REFUSED,
     SOCKET_TICKETS_REFUSED,
     AGENTS_REFUSED,
+    OUTBOUND_REFUSED,
+    CONNECTIONS_REFUSED,
+    CONNECTIONS_TIMED_OUT,
+    METRICS_UNAUTHORIZED,
 ];
 
 /// Every metric helpline exports.

@@ -20,6 +20,10 @@ pub const ADMIN_PASSWORD: &str = "first-admin-password";
 /// A helpline serving the API on a loopback port, over a sled log in `dir`.
 pub struct Server {
     pub base: String,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// `/metrics` on its own listener, when `[metrics] listen` is set.
+    pub metrics_url: Option<String>,
     pub http: reqwest::Client,
     pub state: AppState,
     pub engine: Arc<Engine>,
@@ -108,19 +112,32 @@ impl Server {
         let router =
             api::probes::router(engine.shared().clone(), 0).merge(api::router(state.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let limits = state.config.server.clone();
+        // `[metrics] listen` (a port of 0 in tests): /metrics on a listener of its own.
+        let metrics_url = match state.config.metrics.listen {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+                let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+                let (router, limits) = (api::metrics_router(state.clone()), limits.clone());
+                tokio::spawn(async move {
+                    api::connections::serve(listener, router, &limits, std::future::pending())
+                        .await;
+                });
+                Some(url)
+            }
+            None => None,
+        };
+        // Served as `helpline serve` serves: with its connection cap and timeouts.
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            api::connections::serve(listener, router, &limits, async {
                 let _ = stopped.await;
             })
-            .await
-            .unwrap();
+            .await;
         });
         Server {
             base: format!("http://{addr}/api/v1"),
+            addr,
+            metrics_url,
             http: reqwest::Client::new(),
             state,
             engine,
