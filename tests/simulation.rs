@@ -8,6 +8,8 @@
 //! - a queued session is never lost: every session the log says is queued sits in its
 //!   group's live queue;
 //! - a free agent with capacity never idles while its group has a queue;
+//! - no queue holds more sessions than its group's `max_queued` (two groups have small caps,
+//!   one a wait limit the steps' time passing runs out);
 //! - a restart changes nothing: every actor's state is the same after it.
 //!
 //! A failing case prints its seed and the minimal list of steps that breaks.
@@ -18,7 +20,7 @@ use std::time::Duration;
 use helpline::clock::Clock;
 use helpline::domain::agent::AgentCommand;
 use helpline::domain::event::{AgentStatus, CloseBy};
-use helpline::domain::group::GroupCommand;
+use helpline::domain::group::{GroupCommand, QueueLimits};
 use helpline::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
 use helpline::domain::session::{Phase, SessionCommand};
 use helpline::domain::settings::AppSettings;
@@ -132,6 +134,18 @@ impl Sim {
                     .await
                     .unwrap(),
             );
+        }
+        // Small caps, and a wait limit within reach of a few steps' time.
+        for (g, (wait, cap)) in groups.iter().zip([(120, 3), (0, 4)]) {
+            let limits = QueueLimits {
+                max_queue_wait_secs: wait,
+                max_queued: cap,
+                ..QueueLimits::default()
+            };
+            engine
+                .group(*g, GroupCommand::SetQueueLimits(limits))
+                .await
+                .unwrap();
         }
         let mut agents = Vec::new();
         for i in 0..AGENTS {
@@ -348,6 +362,16 @@ impl Sim {
             return Err(format!("free capacity idles beside a queue: {idle:?}"));
         }
         let dump = self.engine.dump().await.map_err(|e| e.to_string())?;
+        for g in &dump.groups {
+            if g.queue.len() > g.state.queue_limits.max_queued as usize {
+                return Err(format!(
+                    "{} holds {} waiting, over its max_queued {}",
+                    g.state.id,
+                    g.queue.len(),
+                    g.state.queue_limits.max_queued
+                ));
+            }
+        }
         for s in world.sessions.values() {
             if let Phase::Queued { group, .. } = s.phase {
                 let queue = &dump
