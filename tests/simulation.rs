@@ -8,8 +8,9 @@
 //! - a queued session is never lost: every session the log says is queued sits in its
 //!   group's live queue;
 //! - a free agent with capacity never idles while its group has a queue;
-//! - no queue holds more sessions than its group's `max_queued` (two groups have small caps,
-//!   one a wait limit the steps' time passing runs out);
+//! - no session is let into a queue already holding its group's `max_queued` (two groups have
+//!   small caps, one a wait limit the steps' time passing runs out); a session back from a
+//!   missed offer returns to the place it held, full or not;
 //! - a restart changes nothing: every actor's state is the same after it.
 //!
 //! A failing case prints its seed and the minimal list of steps that breaks.
@@ -362,16 +363,7 @@ impl Sim {
             return Err(format!("free capacity idles beside a queue: {idle:?}"));
         }
         let dump = self.engine.dump().await.map_err(|e| e.to_string())?;
-        for g in &dump.groups {
-            if g.queue.len() > g.state.queue_limits.max_queued as usize {
-                return Err(format!(
-                    "{} holds {} waiting, over its max_queued {}",
-                    g.state.id,
-                    g.queue.len(),
-                    g.state.queue_limits.max_queued
-                ));
-            }
-        }
+        admitted_within_caps(&self.log.all())?;
         for s in world.sessions.values() {
             if let Phase::Queued { group, .. } = s.phase {
                 let queue = &dump
@@ -498,4 +490,30 @@ proptest! {
         });
         prop_assert!(result.is_ok(), "{}", result.unwrap_err());
     }
+}
+
+/// Every new entry into a queue (a new session, a transfer) found it under its cap, replaying
+/// the log one event at a time.
+fn admitted_within_caps(log: &[helpline::domain::event::Envelope]) -> Result<(), String> {
+    use helpline::domain::event::{Event, QueueCause};
+    let mut world = World::default();
+    for env in log {
+        if let Event::SessionQueued {
+            group,
+            cause: QueueCause::New | QueueCause::Transfer { .. },
+            ..
+        } = &env.event
+        {
+            let waiting = world.queue(*group).len();
+            let cap = world.groups[group].queue_limits.max_queued as usize;
+            if waiting >= cap {
+                return Err(format!(
+                    "session {} entered {group} holding {waiting} waiting, its max_queued {cap}",
+                    env.stream.id
+                ));
+            }
+        }
+        world.apply(env);
+    }
+    Ok(())
 }
