@@ -334,6 +334,22 @@ pub fn event(event: &Event) -> String {
         Event::SessionReplyTimeoutSet { secs } => {
             format!("the flow set the user-reply timeout to {secs}s")
         }
+        Event::GroupQueueLimitsChanged {
+            max_queue_wait_secs,
+            max_queued,
+            ..
+        } => format!(
+            "queue limits: wait {max_queue_wait_secs}s (0 off), at most {max_queued} waiting"
+        ),
+        Event::SessionQueueDeadlineSet { deadline_ms, .. } => {
+            format!("waits in the queue until {deadline_ms} at most")
+        }
+        Event::SessionQueueTimedOut { group, .. } => {
+            format!("waited in {group} past its queue wait limit")
+        }
+        Event::SessionQueueRefused {
+            group, max_queued, ..
+        } => format!("refused: {group}'s queue was full ({max_queued} waiting)"),
     }
 }
 

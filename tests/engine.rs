@@ -8,7 +8,7 @@ use std::time::Duration;
 use helpline::clock::Clock;
 use helpline::domain::agent::AgentCommand;
 use helpline::domain::event::{AgentStatus, CloseBy, Event, MissCause, QueueCause, TransferTarget};
-use helpline::domain::group::GroupCommand;
+use helpline::domain::group::{GroupCommand, QueueLimits};
 use helpline::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId};
 use helpline::domain::routing::ChoiceRule;
 use helpline::domain::session::{Phase, SessionCommand};
@@ -788,4 +788,162 @@ async fn a_reservation_answered_to_a_failing_group_is_not_leaked() {
     assert_eq!(d.holder(s1).await, Some(a));
     assert_eq!(d.holder(s2).await, Some(a));
     d.world().check_invariants().unwrap();
+}
+
+/// Sets a group's queue limits: a wait limit of `wait_secs` (0: off) and a cap.
+async fn limit_queue(d: &Desk, group: GroupId, wait_secs: u32, max_queued: u32) {
+    let limits = QueueLimits {
+        max_queue_wait_secs: wait_secs,
+        max_queued,
+        queue_wait_message: "nobody could take your chat".into(),
+        queue_full_message: "the queue is full".into(),
+    };
+    d.engine
+        .group(group, GroupCommand::SetQueueLimits(limits))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_queued_past_its_wait_limit_ends_by_timer() {
+    let d = desk(|_| {}).await;
+    let g = d.group("support", 1).await;
+    limit_queue(&d, g, 60, 10).await;
+    let s = d.open("u1", g).await;
+    tokio::time::advance(Duration::from_secs(59)).await;
+    settle().await;
+    assert!(matches!(d.phase(s).await, Phase::Queued { .. }));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    assert_eq!(d.closed_by(s), Some(CloseBy::Timer));
+    assert!(d.events(s).contains(&Event::SessionQueueTimedOut {
+        group: g,
+        message: "nobody could take your chat".into(),
+    }));
+    assert!(d.engine.queue_order(g).await.unwrap().is_empty());
+    d.world().check_invariants().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_limit_is_stale_once_the_session_is_placed() {
+    let d = desk(auto).await;
+    let g = d.group("support", 1).await;
+    limit_queue(&d, g, 60, 10).await;
+    let a = d.agent("ann", &[(g, 1)]).await;
+    let s = d.open("u1", g).await;
+    d.online(a).await;
+    settle().await;
+    assert_eq!(d.holder(s).await, Some(a));
+    tokio::time::advance(Duration::from_secs(120)).await;
+    settle().await;
+    assert_eq!(d.holder(s).await, Some(a), "still served past the limit");
+    assert_eq!(d.closed_by(s), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_limit_is_armed_again_after_a_restart() {
+    let d = desk(|_| {}).await;
+    let g = d.group("support", 1).await;
+    limit_queue(&d, g, 60, 10).await;
+    let s = d.open("u1", g).await;
+    tokio::time::advance(Duration::from_secs(10)).await;
+    settle().await;
+    d.engine.shutdown().await.unwrap();
+    settle().await;
+    let engine = Engine::start(d.log.clone(), Clock::starting_at(T0 + 10_000))
+        .await
+        .unwrap();
+    settle().await;
+    assert_eq!(engine.pending_timers().await.unwrap(), 1);
+    tokio::time::advance(Duration::from_secs(51)).await;
+    settle().await;
+    assert_eq!(d.closed_by(s), Some(CloseBy::Timer));
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_refuses_new_sessions_even_when_they_come_at_once() {
+    let d = desk(|_| {}).await;
+    let g = d.group("support", 1).await;
+    limit_queue(&d, g, 0, 3).await;
+    let opens = (0..8)
+        .map(|i| {
+            let (engine, app) = (&d.engine, d.app);
+            async move {
+                engine
+                    .open_session(app, ChannelId(1), &format!("u{i}"), Some(g))
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect();
+    let sessions = futures_join_all(opens).await;
+    settle().await;
+    assert_eq!(d.engine.queue_order(g).await.unwrap().len(), 3);
+    let refused: Vec<SessionId> = sessions
+        .iter()
+        .copied()
+        .filter(|s| {
+            d.events(*s).iter().any(|e| {
+                matches!(e, Event::SessionQueueRefused { group, max_queued: 3, .. } if *group == g)
+            })
+        })
+        .collect();
+    assert_eq!(refused.len(), 5);
+    for s in refused {
+        assert_eq!(d.closed_by(s), Some(CloseBy::Timer));
+    }
+    // A flow's ask after the session opened is refused the same way.
+    let late = d
+        .engine
+        .open_session(d.app, ChannelId(1), "late", None)
+        .await
+        .unwrap();
+    d.engine
+        .session(late, SessionCommand::RequestHuman { group: g })
+        .await
+        .unwrap();
+    assert_eq!(d.closed_by(late), Some(CloseBy::Timer));
+    // Room again once one leaves.
+    d.end(d.engine.queue_order(g).await.unwrap()[0]).await;
+    settle().await;
+    let next = d.open("next", g).await;
+    assert!(matches!(d.phase(next).await, Phase::Queued { .. }));
+    d.world().check_invariants().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transfer_into_a_full_group_is_refused_and_the_agent_keeps_the_chat() {
+    let d = desk(auto).await;
+    let g1 = d.group("pre-sales", 1).await;
+    let g2 = d.group("after-sales", 1).await;
+    limit_queue(&d, g2, 0, 1).await;
+    let a = d.agent("ann", &[(g1, 1)]).await;
+    d.online(a).await;
+    let served = d.open("u1", g1).await;
+    let _waiting = d.open("u2", g2).await;
+    settle().await;
+    assert_eq!(d.holder(served).await, Some(a));
+    let refused = d
+        .engine
+        .session(
+            served,
+            SessionCommand::TransferToGroup { from: a, group: g2 },
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("full"), "{refused}");
+    settle().await;
+    assert_eq!(d.holder(served).await, Some(a));
+    assert_eq!(d.engine.queue_order(g2).await.unwrap().len(), 1);
+    // The refusal held no place: with room, the transfer goes through.
+    limit_queue(&d, g2, 0, 2).await;
+    d.engine
+        .session(
+            served,
+            SessionCommand::TransferToGroup { from: a, group: g2 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.engine.queue_order(g2).await.unwrap().len(), 2);
 }

@@ -8,6 +8,9 @@
 //! - a queued session is never lost: every session the log says is queued sits in its
 //!   group's live queue;
 //! - a free agent with capacity never idles while its group has a queue;
+//! - no session is let into a queue already holding its group's `max_queued` (two groups have
+//!   small caps, one a wait limit the steps' time passing runs out); a session back from a
+//!   missed offer returns to the place it held, full or not;
 //! - a restart changes nothing: every actor's state is the same after it.
 //!
 //! A failing case prints its seed and the minimal list of steps that breaks.
@@ -18,7 +21,7 @@ use std::time::Duration;
 use helpline::clock::Clock;
 use helpline::domain::agent::AgentCommand;
 use helpline::domain::event::{AgentStatus, CloseBy};
-use helpline::domain::group::GroupCommand;
+use helpline::domain::group::{GroupCommand, QueueLimits};
 use helpline::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
 use helpline::domain::session::{Phase, SessionCommand};
 use helpline::domain::settings::AppSettings;
@@ -132,6 +135,18 @@ impl Sim {
                     .await
                     .unwrap(),
             );
+        }
+        // Small caps, and a wait limit within reach of a few steps' time.
+        for (g, (wait, cap)) in groups.iter().zip([(120, 3), (0, 4)]) {
+            let limits = QueueLimits {
+                max_queue_wait_secs: wait,
+                max_queued: cap,
+                ..QueueLimits::default()
+            };
+            engine
+                .group(*g, GroupCommand::SetQueueLimits(limits))
+                .await
+                .unwrap();
         }
         let mut agents = Vec::new();
         for i in 0..AGENTS {
@@ -348,6 +363,7 @@ impl Sim {
             return Err(format!("free capacity idles beside a queue: {idle:?}"));
         }
         let dump = self.engine.dump().await.map_err(|e| e.to_string())?;
+        admitted_within_caps(&self.log.all())?;
         for s in world.sessions.values() {
             if let Phase::Queued { group, .. } = s.phase {
                 let queue = &dump
@@ -474,4 +490,30 @@ proptest! {
         });
         prop_assert!(result.is_ok(), "{}", result.unwrap_err());
     }
+}
+
+/// Every new entry into a queue (a new session, a transfer) found it under its cap, replaying
+/// the log one event at a time.
+fn admitted_within_caps(log: &[helpline::domain::event::Envelope]) -> Result<(), String> {
+    use helpline::domain::event::{Event, QueueCause};
+    let mut world = World::default();
+    for env in log {
+        if let Event::SessionQueued {
+            group,
+            cause: QueueCause::New | QueueCause::Transfer { .. },
+            ..
+        } = &env.event
+        {
+            let waiting = world.queue(*group).len();
+            let cap = world.groups[group].queue_limits.max_queued as usize;
+            if waiting >= cap {
+                return Err(format!(
+                    "session {} entered {group} holding {waiting} waiting, its max_queued {cap}",
+                    env.stream.id
+                ));
+            }
+        }
+        world.apply(env);
+    }
+    Ok(())
 }

@@ -902,3 +902,45 @@ async fn sign_ins_from_before_a_restart_expire_too() {
     assert_eq!(frames[0]["cause"], "expired");
     assert!(closed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_queue_wait_limit_ends_a_waiting_session_with_the_groups_message_and_src_20() {
+    let d = desk(3).await;
+    let limits = helpline::domain::group::QueueLimits {
+        max_queue_wait_secs: 60,
+        queue_wait_message: "Nobody is free now, sorry.".into(),
+        ..Default::default()
+    };
+    d.engine
+        .group(d.group, GroupCommand::SetQueueLimits(limits))
+        .await
+        .unwrap();
+    let mut user = d.state.hub.subscribe_user(APP, "u1");
+    let conversation = d.say("u1", "hello").await;
+    settle().await;
+    drain(&mut user);
+    tokio::time::advance(Duration::from_secs(58)).await;
+    settle().await;
+    assert!(d.session_of(conversation).await.is_some(), "still waiting");
+    tokio::time::advance(Duration::from_secs(3)).await;
+    settle().await;
+    let frames = drain(&mut user);
+    let texts: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| f["body"]["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["Nobody is free now, sorry."], "{frames:?}");
+    let text_at = frames.iter().position(|f| f["body"]["type"] == "text");
+    let timeout_at = frames.iter().position(|f| data(f)["src"] == "20");
+    assert!(
+        text_at.is_some() && text_at < timeout_at,
+        "the message, then src 20: {frames:?}"
+    );
+    assert_eq!(d.session_of(conversation).await, None);
+    assert_eq!(d.stored(conversation).await.len(), 2, "hello, the message");
+    // Counted as an expiry and as an abandon.
+    use helpline::stats::Label;
+    let live = d.engine.shared().registry.live.read();
+    let g = &live.groups[&(Label::Id(u64::from(APP.0)), Label::Id(d.group.0))];
+    assert_eq!((g.queue_wait_expiries, g.abandons), (1, 1));
+}

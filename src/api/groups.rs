@@ -1,5 +1,5 @@
-//! Skill group management: create (name, reception limit), rename, change the limit,
-//! delete (members keep their accounts), add and remove members, set member priority.
+//! Skill group management: create (name, reception limit, queue limits), rename, change the
+//! limits, delete (members keep their accounts), add and remove members, set member priority.
 //! Lists and lookups are limited to the caller's skill-group range.
 
 use axum::Json;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::domain::directory::{AppDirectory, GroupRecord, Module, Scope};
 use crate::domain::event::Event;
-use crate::domain::group::GroupCommand;
+use crate::domain::group::{GroupCommand, QueueLimits};
 use crate::domain::ids::{AgentId, GroupId, StreamId};
 
 use super::AppState;
@@ -28,6 +28,20 @@ pub struct NewGroup {
     /// Most sessions one agent serves at once for this group.
     #[schema(minimum = 1, maximum = 100)]
     pub reception_limit: u32,
+    /// Longest wait in the queue before the session ends (closeBy timer), seconds from its
+    /// entry (a redirect keeps it); 0 turns the limit off, else 60 to 86400. Default 1800.
+    #[schema(maximum = 86400)]
+    pub max_queue_wait_secs: Option<u32>,
+    /// Told to the user when the wait limit ends the session (1 to 1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub queue_wait_message: Option<String>,
+    /// Most sessions waiting at once: a new session past it ends (closeBy timer) and an
+    /// agent's transfer into it is refused. Default 1000.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_queued: Option<u32>,
+    /// Told to the user whose session the full queue refused (1 to 1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub queue_full_message: Option<String>,
 }
 
 /// An edit of a skill group.
@@ -40,6 +54,40 @@ pub struct GroupEdit {
     /// New reception limit.
     #[schema(minimum = 1, maximum = 100)]
     pub reception_limit: Option<u32>,
+    /// Longest wait in the queue before the session ends (closeBy timer), seconds from its
+    /// entry (a redirect keeps it); 0 turns the limit off, else 60 to 86400. Default 1800.
+    #[schema(maximum = 86400)]
+    pub max_queue_wait_secs: Option<u32>,
+    /// Told to the user when the wait limit ends the session (1 to 1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub queue_wait_message: Option<String>,
+    /// Most sessions waiting at once: a new session past it ends (closeBy timer) and an
+    /// agent's transfer into it is refused. Default 1000.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_queued: Option<u32>,
+    /// Told to the user whose session the full queue refused (1 to 1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
+    pub queue_full_message: Option<String>,
+}
+
+/// `current` with the queue fields a request sets in place, checked (naming the field).
+fn queue_limits(
+    current: &QueueLimits,
+    max_queue_wait_secs: Option<u32>,
+    queue_wait_message: Option<String>,
+    max_queued: Option<u32>,
+    queue_full_message: Option<String>,
+) -> Result<QueueLimits, ApiError> {
+    let limits = QueueLimits {
+        max_queue_wait_secs: max_queue_wait_secs.unwrap_or(current.max_queue_wait_secs),
+        queue_wait_message: queue_wait_message
+            .unwrap_or_else(|| current.queue_wait_message.clone()),
+        max_queued: max_queued.unwrap_or(current.max_queued),
+        queue_full_message: queue_full_message
+            .unwrap_or_else(|| current.queue_full_message.clone()),
+    };
+    limits.validate()?;
+    Ok(limits)
 }
 
 /// A member's priority.
@@ -71,6 +119,14 @@ pub struct GroupView {
     pub name: String,
     /// Most sessions one agent serves at once for it.
     pub reception_limit: u32,
+    /// Longest wait in the queue before the session ends, seconds (0: off).
+    pub max_queue_wait_secs: u32,
+    /// Told to the user when the wait limit ends the session.
+    pub queue_wait_message: String,
+    /// Most sessions waiting at once.
+    pub max_queued: u32,
+    /// Told to the user whose session the full queue refused.
+    pub queue_full_message: String,
     /// Members, by agent id.
     pub members: Vec<Member>,
 }
@@ -80,6 +136,10 @@ fn view(dir: &AppDirectory, g: &GroupRecord) -> GroupView {
         id: g.id,
         name: g.name.clone(),
         reception_limit: g.reception_limit,
+        max_queue_wait_secs: g.queue_limits.max_queue_wait_secs,
+        queue_wait_message: g.queue_limits.queue_wait_message.clone(),
+        max_queued: g.queue_limits.max_queued,
+        queue_full_message: g.queue_limits.queue_full_message.clone(),
         members: g
             .members
             .iter()
@@ -139,6 +199,13 @@ pub async fn create_group(
     }
     let name = input.name.trim().to_owned();
     crate::domain::group::create(&name, input.reception_limit).map_err(rename_fields)?;
+    let limits = queue_limits(
+        &QueueLimits::default(),
+        input.max_queue_wait_secs,
+        input.queue_wait_message,
+        input.max_queued,
+        input.queue_full_message,
+    )?;
     if dir
         .groups
         .values()
@@ -164,6 +231,12 @@ pub async fn create_group(
             },
         )],
     );
+    if limits != QueueLimits::default() {
+        state
+            .desk
+            .group(&turn, who.app, id, GroupCommand::SetQueueLimits(limits))
+            .await?;
+    }
     drop(turn);
     let dir = state.desk.app(who.app)?;
     Ok((StatusCode::CREATED, Json(view(&dir, &dir.groups[&id]))))
@@ -193,7 +266,7 @@ pub async fn get_group(
     Ok(Json(view(&dir, &visible(&dir, &scope, GroupId(id))?)))
 }
 
-/// Renames a group or changes its reception limit.
+/// Renames a group or changes its reception limit or queue limits.
 #[utoipa::path(patch, path = "/skill-groups/{id}", tag = "skill groups", params(("id" = u64, Path, description = "group id")),
     request_body = GroupEdit, responses((status = 200, description = "the group after the edit", body = GroupView)))]
 pub async fn update_group(
@@ -223,6 +296,14 @@ pub async fn update_group(
     if let Some(limit) = edit.reception_limit {
         crate::domain::group::validate_reception_limit(limit).map_err(rename_fields)?;
     }
+    // Checked before anything is written, so a bad field changes nothing.
+    let limits = queue_limits(
+        &group.queue_limits,
+        edit.max_queue_wait_secs,
+        edit.queue_wait_message.clone(),
+        edit.max_queued,
+        edit.queue_full_message.clone(),
+    )?;
     if let Some(name) = edit
         .name
         .map(|n| n.trim().to_owned())
@@ -241,6 +322,17 @@ pub async fn update_group(
                 who.app,
                 group.id,
                 GroupCommand::SetReceptionLimit(limit),
+            )
+            .await?;
+    }
+    if limits != group.queue_limits {
+        state
+            .desk
+            .group(
+                &turn,
+                who.app,
+                group.id,
+                GroupCommand::SetQueueLimits(limits),
             )
             .await?;
     }

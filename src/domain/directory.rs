@@ -364,6 +364,8 @@ pub struct GroupRecord {
     pub reception_limit: u32,
     /// Members and their priority (1 highest to 5 lowest).
     pub members: BTreeMap<AgentId, u8>,
+    /// Its queue's wait limit and cap.
+    pub queue_limits: crate::domain::group::QueueLimits,
 }
 
 /// One saved version of a session service flow.
@@ -844,6 +846,7 @@ impl AppDirectory {
                         name: name.clone(),
                         reception_limit: *reception_limit,
                         members: BTreeMap::new(),
+                        queue_limits: Default::default(),
                     },
                 );
             }
@@ -872,6 +875,11 @@ impl AppDirectory {
                     }
                     Event::MemberRemoved { agent } => {
                         g.members.remove(agent);
+                    }
+                    Event::GroupQueueLimitsChanged { .. } => {
+                        if let Some(limits) = crate::domain::group::QueueLimits::of(event) {
+                            g.queue_limits = limits;
+                        }
                     }
                     _ => {}
                 }

@@ -644,6 +644,47 @@ durable! {
             /// Who asked for it.
             issuer: Issuer,
         },
+
+        // ---- group stream ----
+        /// The queue's wait limit, cap and messages changed (validated beforehand).
+        GroupQueueLimitsChanged {
+            /// Longest wait in the queue, seconds (0: off).
+            max_queue_wait_secs: u32,
+            /// Told to the user when the wait limit ends the session.
+            queue_wait_message: String,
+            /// Most sessions waiting at once.
+            max_queued: u32,
+            /// Told to the user whose session the full queue refused.
+            queue_full_message: String,
+        },
+
+        // ---- session stream ----
+        /// The session entered a queue that gives up on it at `deadline_ms` (written with the
+        /// `SessionQueued` of a new entry; a redirect keeps the deadline, as it keeps the place).
+        SessionQueueDeadlineSet {
+            /// When the wait limit ends the session, ms since the epoch.
+            deadline_ms: i64,
+            /// What the user is told then.
+            message: String,
+        },
+        /// The queue wait limit ran out while the session still waited (written with its
+        /// `SessionEnded`, closeBy timer).
+        SessionQueueTimedOut {
+            /// The group it waited in.
+            group: GroupId,
+            /// What the user was told.
+            message: String,
+        },
+        /// The group's queue was full: the session was not let in (written with its
+        /// `SessionEnded`, closeBy timer).
+        SessionQueueRefused {
+            /// The group.
+            group: GroupId,
+            /// The cap it was at.
+            max_queued: u32,
+            /// What the user was told.
+            message: String,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -735,6 +776,10 @@ impl Event {
             Event::FlowFinished { .. } => "FlowFinished",
             Event::SessionReplyTimeoutSet { .. } => "SessionReplyTimeoutSet",
             Event::SdkTokenIssuedBy { .. } => "SdkTokenIssuedBy",
+            Event::GroupQueueLimitsChanged { .. } => "GroupQueueLimitsChanged",
+            Event::SessionQueueDeadlineSet { .. } => "SessionQueueDeadlineSet",
+            Event::SessionQueueTimedOut { .. } => "SessionQueueTimedOut",
+            Event::SessionQueueRefused { .. } => "SessionQueueRefused",
         }
     }
 

@@ -18,6 +18,134 @@ pub const MAX_RECEPTION_LIMIT: u32 = 100;
 pub const LOWEST_PRIORITY: u8 = 5;
 /// The priority of a member added without one.
 pub const DEFAULT_PRIORITY: u8 = 3;
+/// How long a session waits in a queue by default before the desk gives up on it: half an
+/// hour is past what a person waits for a chat, and it clears sessions nobody will answer.
+pub const DEFAULT_MAX_QUEUE_WAIT_SECS: u32 = 30 * 60;
+/// Longest queue wait limit that can be set (a day): a chat is not a ticket.
+pub const MAX_QUEUE_WAIT_SECS: u32 = 86_400;
+/// Shortest queue wait limit other than 0 (off): under a minute nobody could be served.
+pub const MIN_QUEUE_WAIT_SECS: u32 = 60;
+/// Sessions one group's queue holds by default: far more than real users wait at once, few
+/// enough that scripted visitors cannot grow it without bound.
+pub const DEFAULT_MAX_QUEUED: u32 = 1_000;
+/// Highest queue cap that can be set: a queue is held in memory and scanned on dispatch.
+pub const MAX_MAX_QUEUED: u32 = 100_000;
+/// Longest queue wait or queue full message, in bytes.
+pub const MAX_QUEUE_MESSAGE_BYTES: usize = 1_024;
+/// What a user is told when the queue wait limit ends the session, by default.
+pub const DEFAULT_QUEUE_WAIT_MESSAGE: &str =
+    "Sorry, no agent could take your chat in time. Please write to us again later.";
+/// What a user is told when the queue is full, by default.
+pub const DEFAULT_QUEUE_FULL_MESSAGE: &str =
+    "Sorry, all our agents are busy and the queue is full. Please write to us again later.";
+
+/// How long sessions may wait in a group's queue and how many may wait there at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueLimits {
+    /// Longest wait in the queue, from the entry time (kept across redirects); 0 is off.
+    pub max_queue_wait_secs: u32,
+    /// Told to the user when the wait limit ends the session.
+    pub queue_wait_message: String,
+    /// Most sessions waiting in the queue at once.
+    pub max_queued: u32,
+    /// Told to the user whose session the full queue refused.
+    pub queue_full_message: String,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            max_queue_wait_secs: DEFAULT_MAX_QUEUE_WAIT_SECS,
+            queue_wait_message: DEFAULT_QUEUE_WAIT_MESSAGE.to_owned(),
+            max_queued: DEFAULT_MAX_QUEUED,
+            queue_full_message: DEFAULT_QUEUE_FULL_MESSAGE.to_owned(),
+        }
+    }
+}
+
+impl QueueLimits {
+    /// Whether one more session may enter a queue where `waiting` sessions wait.
+    pub fn has_room(&self, waiting: usize) -> bool {
+        waiting < self.max_queued as usize
+    }
+
+    /// When a session that entered the queue at `queued_at_ms` is given up on, if ever.
+    pub fn deadline_ms(&self, queued_at_ms: i64) -> Option<i64> {
+        (self.max_queue_wait_secs > 0)
+            .then(|| queued_at_ms + i64::from(self.max_queue_wait_secs) * 1_000)
+    }
+
+    /// Checks every field, naming the one that is wrong.
+    pub fn validate(&self) -> Result<(), Rejection> {
+        let wait = self.max_queue_wait_secs;
+        if wait != 0 && !(MIN_QUEUE_WAIT_SECS..=MAX_QUEUE_WAIT_SECS).contains(&wait) {
+            return Err(Rejection::invalid(
+                "max_queue_wait_secs",
+                format!(
+                    "{wait} is neither 0 (off) nor within {MIN_QUEUE_WAIT_SECS}..={MAX_QUEUE_WAIT_SECS}"
+                ),
+            ));
+        }
+        if !(1..=MAX_MAX_QUEUED).contains(&self.max_queued) {
+            return Err(Rejection::invalid(
+                "max_queued",
+                format!("{} is outside 1..={MAX_MAX_QUEUED}", self.max_queued),
+            ));
+        }
+        for (field, text) in [
+            ("queue_wait_message", &self.queue_wait_message),
+            ("queue_full_message", &self.queue_full_message),
+        ] {
+            if text.trim().is_empty() || text.len() > MAX_QUEUE_MESSAGE_BYTES {
+                return Err(Rejection::invalid(
+                    field,
+                    format!(
+                        "must be 1 to {MAX_QUEUE_MESSAGE_BYTES} bytes, got {}",
+                        text.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits a `GroupQueueLimitsChanged` event records.
+    pub fn of(event: &Event) -> Option<Self> {
+        match event {
+            Event::GroupQueueLimitsChanged {
+                max_queue_wait_secs,
+                queue_wait_message,
+                max_queued,
+                queue_full_message,
+            } => Some(Self {
+                max_queue_wait_secs: *max_queue_wait_secs,
+                queue_wait_message: queue_wait_message.clone(),
+                max_queued: *max_queued,
+                queue_full_message: queue_full_message.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The event that records these limits.
+    pub fn event(&self) -> Event {
+        Event::GroupQueueLimitsChanged {
+            max_queue_wait_secs: self.max_queue_wait_secs,
+            queue_wait_message: self.queue_wait_message.clone(),
+            max_queued: self.max_queued,
+            queue_full_message: self.queue_full_message.clone(),
+        }
+    }
+}
+
+/// What a group says of its queue to a session asking to enter it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueRoom {
+    /// Sessions waiting there now (those being let in included), not counting the asker.
+    pub waiting: usize,
+    /// The group's limits.
+    pub limits: QueueLimits,
+}
 
 /// The durable state of a skill group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -34,6 +162,8 @@ pub struct GroupState {
     pub deleted: bool,
     /// Members and their priority, 1 (highest) to 5 (lowest).
     pub members: BTreeMap<AgentId, u8>,
+    /// The queue's wait limit and cap (the defaults until first changed).
+    pub queue_limits: QueueLimits,
 }
 
 /// What can be asked of a group's configuration.
@@ -54,6 +184,8 @@ pub enum GroupCommand {
     SetPriority(AgentId, u8),
     /// Remove a member.
     RemoveMember(AgentId),
+    /// Change the queue's wait limit, cap and messages.
+    SetQueueLimits(QueueLimits),
 }
 
 impl GroupState {
@@ -66,6 +198,7 @@ impl GroupState {
             reception_limit: 1,
             deleted: false,
             members: BTreeMap::new(),
+            queue_limits: QueueLimits::default(),
         }
     }
 }
@@ -172,6 +305,13 @@ pub fn decide(state: &GroupState, command: &GroupCommand, _: &()) -> Result<Vec<
             member(agent)?;
             vec![Event::MemberRemoved { agent: *agent }]
         }
+        GroupCommand::SetQueueLimits(limits) => {
+            limits.validate()?;
+            if *limits == state.queue_limits {
+                return Ok(vec![]);
+            }
+            vec![limits.event()]
+        }
     })
 }
 
@@ -197,6 +337,11 @@ pub fn apply(state: &mut GroupState, event: &Event) {
         }
         Event::MemberRemoved { agent } => {
             state.members.remove(agent);
+        }
+        Event::GroupQueueLimitsChanged { .. } => {
+            if let Some(limits) = QueueLimits::of(event) {
+                state.queue_limits = limits;
+            }
         }
         _ => debug_assert!(false, "not a group event: {}", event.name()),
     }
@@ -256,6 +401,11 @@ impl Queue {
             },
         );
         true
+    }
+
+    /// Whether a session waits here.
+    pub fn contains(&self, session: SessionId) -> bool {
+        self.places.contains_key(&session)
     }
 
     /// Takes a session out of the queue.
@@ -388,5 +538,96 @@ mod tests {
         q.get_mut(SessionId(1)).unwrap().reserving = Some(AgentId(7));
         assert_eq!(q.next_waiting(None).unwrap().0, (200, SessionId(2)));
         assert_eq!(q.oldest_ms(), Some(100));
+    }
+
+    #[test]
+    fn queue_limits_are_checked_field_by_field_and_an_unchanged_set_writes_nothing() {
+        let with = |f: fn(&mut QueueLimits)| {
+            let mut l = QueueLimits::default();
+            f(&mut l);
+            GroupCommand::SetQueueLimits(l)
+        };
+        given(&[])
+            .when(with(|l| l.max_queue_wait_secs = 59))
+            .then_expect_invalid("max_queue_wait_secs");
+        given(&[])
+            .when(with(|l| l.max_queue_wait_secs = MAX_QUEUE_WAIT_SECS + 1))
+            .then_expect_invalid("max_queue_wait_secs");
+        given(&[])
+            .when(with(|l| l.max_queued = 0))
+            .then_expect_invalid("max_queued");
+        given(&[])
+            .when(with(|l| l.queue_wait_message = " ".into()))
+            .then_expect_invalid("queue_wait_message");
+        given(&[])
+            .when(with(|l| {
+                l.queue_full_message = "x".repeat(MAX_QUEUE_MESSAGE_BYTES + 1)
+            }))
+            .then_expect_invalid("queue_full_message");
+        given(&[])
+            .when(GroupCommand::SetQueueLimits(QueueLimits::default()))
+            .then_expect(&[]);
+        let off = QueueLimits {
+            max_queue_wait_secs: 0,
+            max_queued: 2,
+            ..QueueLimits::default()
+        };
+        given(&[])
+            .when(GroupCommand::SetQueueLimits(off.clone()))
+            .then_expect(&[off.event()]);
+        let mut state = GroupState::new(GroupId(1), AppId(1));
+        apply(&mut state, &off.event());
+        assert_eq!(state.queue_limits, off);
+        assert_eq!(off.deadline_ms(1_000), None, "0 is off");
+        assert_eq!(QueueLimits::default().deadline_ms(1_000), Some(1_801_000));
+    }
+
+    #[test]
+    fn a_queue_has_room_below_its_cap_only() {
+        let l = QueueLimits {
+            max_queued: 2,
+            ..QueueLimits::default()
+        };
+        assert!(l.has_room(0) && l.has_room(1));
+        assert!(!l.has_room(2) && !l.has_room(3));
+    }
+
+    proptest::proptest! {
+        /// Sessions let in only when `has_room` says so never grow a queue past its cap,
+        /// whatever mix of arrivals, departures and cap changes comes.
+        #[test]
+        fn an_admitted_queue_never_holds_more_than_max_queued(
+            ops in proptest::collection::vec((0u8..3, 1u32..6), 1..200)
+        ) {
+            let mut q = Queue::default();
+            let mut limits = QueueLimits { max_queued: 3, ..QueueLimits::default() };
+            let mut next = 0u64;
+            for (op, n) in ops {
+                match op {
+                    0 => {
+                        next += 1;
+                        let before = q.len();
+                        if limits.has_room(before) {
+                            q.enqueue(SessionId(next), next as i64, RoutingRequest::default());
+                        }
+                        // Never grown past the cap (a lowered cap only stops growth).
+                        let cap = limits.max_queued as usize;
+                        proptest::prop_assert!(q.len() <= cap.max(before));
+                    }
+                    1 => {
+                        let first = q.sessions().next();
+                        if let Some(first) = first {
+                            q.remove(first);
+                        }
+                    }
+                    _ => {
+                        // Lowering the cap refuses newcomers; those waiting stay.
+                        let before = q.len();
+                        limits.max_queued = n;
+                        proptest::prop_assert_eq!(q.len(), before);
+                    }
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::domain::Rejection;
 use crate::domain::event::{CloseBy, Event, MissCause, QueueCause, TransferTarget};
+use crate::domain::group::QueueRoom;
 use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId};
 use crate::domain::routing::{RoutingDecision, RoutingRequest};
 use crate::domain::settings::AppSettings;
@@ -88,6 +89,9 @@ pub struct SessionState {
     pub unanswered: bool,
     /// The user-reply timeout its flow set (0: off), in place of the app's.
     pub reply_timeout_secs: Option<u32>,
+    /// When the queue wait limit ends the session while it waits, and what the user is told
+    /// then (set on entering a queue, kept across redirects).
+    pub queue_deadline: Option<(i64, String)>,
 }
 
 /// What decisions about a session depend on besides its state.
@@ -97,6 +101,9 @@ pub struct SessionCtx {
     pub settings: std::sync::Arc<AppSettings>,
     /// Now, ms since the epoch.
     pub now_ms: i64,
+    /// The queue a `RequestHuman` or `TransferToGroup` would enter, as its group sees it
+    /// (none: no limits, as for callers that route no queue).
+    pub room: Option<QueueRoom>,
 }
 
 /// What can happen to a session.
@@ -161,6 +168,11 @@ pub enum SessionCommand {
         /// The deadline the timer was armed for (a stale one is ignored).
         deadline_ms: i64,
     },
+    /// The queue wait limit that ends at `deadline_ms` ran out.
+    QueueWaitExpired {
+        /// The deadline the timer was armed for (a stale one is ignored).
+        deadline_ms: i64,
+    },
     /// The flow sets the session's user-reply timeout (0: off).
     SetReplyTimeout {
         /// Seconds.
@@ -214,6 +226,11 @@ pub enum SessionAction {
         /// When it ends.
         deadline_ms: i64,
     },
+    /// Arm the queue wait limit.
+    ArmQueueTimer {
+        /// When it ends.
+        deadline_ms: i64,
+    },
     /// The placement is written: the agent's reservation is confirmed (it may count it for
     /// good; a reservation never confirmed dies with a group that fails before placing it).
     Confirm {
@@ -243,6 +260,7 @@ impl SessionState {
             reply_deadline_ms: None,
             unanswered: false,
             reply_timeout_secs: None,
+            queue_deadline: None,
         }
     }
 
@@ -286,6 +304,12 @@ impl SessionState {
         if let (Phase::InService { .. }, Some(deadline_ms)) = (&self.phase, self.reply_deadline_ms)
         {
             timers.push(SessionAction::ArmReplyTimer { deadline_ms });
+        }
+        if let (Phase::Queued { .. }, Some((deadline_ms, _))) = (&self.phase, &self.queue_deadline)
+        {
+            timers.push(SessionAction::ArmQueueTimer {
+                deadline_ms: *deadline_ms,
+            });
         }
         timers
     }
@@ -365,6 +389,35 @@ fn placed(
     }
 }
 
+/// The refusal of a new entry into `group`, when its queue is full.
+fn full_queue(group: GroupId, ctx: &SessionCtx) -> Option<Event> {
+    let room = ctx.room.as_ref()?;
+    (!room.limits.has_room(room.waiting)).then(|| Event::SessionQueueRefused {
+        group,
+        max_queued: room.limits.max_queued,
+        message: room.limits.queue_full_message.clone(),
+    })
+}
+
+/// The events of a new entry (not a redirect) into `group`'s queue: queued now, and the
+/// deadline of the group's wait limit when it has one.
+fn enter_queue(group: GroupId, cause: QueueCause, ctx: &SessionCtx) -> Vec<Event> {
+    let mut events = vec![Event::SessionQueued {
+        group,
+        queued_at_ms: ctx.now_ms,
+        cause,
+    }];
+    if let Some(limits) = ctx.room.as_ref().map(|r| &r.limits)
+        && let Some(deadline_ms) = limits.deadline_ms(ctx.now_ms)
+    {
+        events.push(Event::SessionQueueDeadlineSet {
+            deadline_ms,
+            message: limits.queue_wait_message.clone(),
+        });
+    }
+    events
+}
+
 /// Turns a command into events, or refuses it. Stale timers yield no events.
 pub fn decide(
     state: &SessionState,
@@ -373,7 +426,9 @@ pub fn decide(
 ) -> Result<Vec<Event>, Rejection> {
     if let Phase::Ended { close_by } = state.phase {
         return match command {
-            SessionCommand::OfferExpired { .. } | SessionCommand::ReplyExpired { .. } => Ok(vec![]),
+            SessionCommand::OfferExpired { .. }
+            | SessionCommand::ReplyExpired { .. }
+            | SessionCommand::QueueWaitExpired { .. } => Ok(vec![]),
             _ => Err(Rejection::conflict(format_args!(
                 "{} has ended (closeBy {})",
                 state.id,
@@ -390,11 +445,16 @@ pub fn decide(
     };
     match command {
         SessionCommand::RequestHuman { group } => match state.phase {
-            Phase::Open => Ok(vec![Event::SessionQueued {
-                group: *group,
-                queued_at_ms: ctx.now_ms,
-                cause: QueueCause::New,
-            }]),
+            Phase::Open => Ok(match full_queue(*group, ctx) {
+                // A new session is not let in: it ends, and the user is told why.
+                Some(refusal) => vec![
+                    refusal,
+                    Event::SessionEnded {
+                        close_by: CloseBy::Timer,
+                    },
+                ],
+                None => enter_queue(*group, QueueCause::New, ctx),
+            }),
             _ => Err(Rejection::conflict(format_args!(
                 "{} already asked for a human",
                 state.id
@@ -495,17 +555,23 @@ pub fn decide(
         },
         SessionCommand::TransferToGroup { from, group } => {
             serving(*from)?;
-            Ok(vec![
-                Event::SessionTransferred {
-                    from: *from,
-                    to: TransferTarget::Group(*group),
-                },
-                Event::SessionQueued {
-                    group: *group,
-                    queued_at_ms: ctx.now_ms,
-                    cause: QueueCause::Transfer { from: *from },
-                },
-            ])
+            if let Some(room) = ctx.room.as_ref().filter(|r| !r.limits.has_room(r.waiting)) {
+                // The agent keeps the chat: refusing the transfer strands nobody.
+                return Err(Rejection::conflict(format_args!(
+                    "{group}'s queue is full ({} waiting, max_queued {}): the session stays with {from}",
+                    room.waiting, room.limits.max_queued
+                )));
+            }
+            let mut events = vec![Event::SessionTransferred {
+                from: *from,
+                to: TransferTarget::Group(*group),
+            }];
+            events.extend(enter_queue(
+                *group,
+                QueueCause::Transfer { from: *from },
+                ctx,
+            ));
+            Ok(events)
         }
         SessionCommand::UserMessage(text) => {
             check_text("text", text)?;
@@ -526,6 +592,24 @@ pub fn decide(
                 text: text.clone(),
                 reply_deadline_ms,
             }])
+        }
+        SessionCommand::QueueWaitExpired { deadline_ms } => {
+            match (&state.phase, &state.queue_deadline) {
+                (Phase::Queued { group, .. }, Some((d, message)))
+                    if d == deadline_ms && ctx.now_ms >= *d =>
+                {
+                    Ok(vec![
+                        Event::SessionQueueTimedOut {
+                            group: *group,
+                            message: message.clone(),
+                        },
+                        Event::SessionEnded {
+                            close_by: CloseBy::Timer,
+                        },
+                    ])
+                }
+                _ => Ok(vec![]),
+            }
         }
         SessionCommand::SetReplyTimeout { secs } => {
             if *secs != 0 && !(60..=86_400).contains(secs) {
@@ -605,7 +689,17 @@ pub fn apply(state: &mut SessionState, event: &Event) {
             };
             state.route = Some((*group, *queued_at_ms));
             state.reply_deadline_ms = None;
+            // A new entry waits under its new group's limit (its deadline event follows); a
+            // redirect keeps the one it had, as it keeps its place.
+            if !matches!(cause, QueueCause::Redirect { .. }) {
+                state.queue_deadline = None;
+            }
         }
+        Event::SessionQueueDeadlineSet {
+            deadline_ms,
+            message,
+        } => state.queue_deadline = Some((*deadline_ms, message.clone())),
+        Event::SessionQueueTimedOut { .. } | Event::SessionQueueRefused { .. } => {}
         Event::SessionOffered {
             agent,
             group,
@@ -681,6 +775,7 @@ pub fn apply(state: &mut SessionState, event: &Event) {
                 close_by: *close_by,
             };
             state.reply_deadline_ms = None;
+            state.queue_deadline = None;
         }
         _ => debug_assert!(false, "not a session event: {}", event.name()),
     }
@@ -698,13 +793,26 @@ pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
                 QueueCause::Redirect { from } => Some(*from),
                 _ => None,
             };
-            vec![SessionAction::Enqueue {
+            let mut actions = vec![SessionAction::Enqueue {
                 group: *group,
                 queued_at_ms: *queued_at_ms,
                 request: RoutingRequest {
                     last_agent: before.last_agent,
                     excluded,
                 },
+            }];
+            // Back from a missed offer: the wait limit's timer may have fired (stale) while
+            // the session was offered, so it is armed again.
+            if let (Some(_), Some((deadline_ms, _))) = (excluded, &before.queue_deadline) {
+                actions.push(SessionAction::ArmQueueTimer {
+                    deadline_ms: *deadline_ms,
+                });
+            }
+            actions
+        }
+        Event::SessionQueueDeadlineSet { deadline_ms, .. } => {
+            vec![SessionAction::ArmQueueTimer {
+                deadline_ms: *deadline_ms,
             }]
         }
         Event::SessionOffered {
@@ -781,6 +889,7 @@ mod tests {
         SessionCtx {
             settings: AppSettings::default().into(),
             now_ms,
+            room: None,
         }
     }
 
@@ -1169,5 +1278,189 @@ mod tests {
                 .field(),
             Some("userId")
         );
+    }
+
+    fn room(waiting: usize, max_queued: u32) -> QueueRoom {
+        QueueRoom {
+            waiting,
+            limits: crate::domain::group::QueueLimits {
+                max_queue_wait_secs: 600,
+                max_queued,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn with_room(now_ms: i64, waiting: usize, max_queued: u32) -> SessionCtx {
+        SessionCtx {
+            room: Some(room(waiting, max_queued)),
+            ..ctx(now_ms)
+        }
+    }
+
+    fn deadline(deadline_ms: i64) -> Event {
+        Event::SessionQueueDeadlineSet {
+            deadline_ms,
+            message: crate::domain::group::DEFAULT_QUEUE_WAIT_MESSAGE.into(),
+        }
+    }
+
+    #[test]
+    fn entering_a_queue_writes_the_deadline_of_its_wait_limit() {
+        given(&[created()])
+            .with(with_room(1_000, 0, 5))
+            .when(SessionCommand::RequestHuman { group: G })
+            .then_expect(&[
+                Event::SessionQueued {
+                    group: G,
+                    queued_at_ms: 1_000,
+                    cause: QueueCause::New,
+                },
+                deadline(601_000),
+            ]);
+        // Limit off: no deadline.
+        let mut off = with_room(1_000, 0, 5);
+        off.room.as_mut().unwrap().limits.max_queue_wait_secs = 0;
+        given(&[created()])
+            .with(off)
+            .when(SessionCommand::RequestHuman { group: G })
+            .then_expect(&[queued(1_000)]);
+    }
+
+    #[test]
+    fn the_wait_limit_ends_a_session_still_queued_by_the_timer() {
+        let past = [created(), queued(1_000), deadline(601_000)];
+        given(&past)
+            .with(ctx(601_000))
+            .when(SessionCommand::QueueWaitExpired {
+                deadline_ms: 601_000,
+            })
+            .then_expect(&[
+                Event::SessionQueueTimedOut {
+                    group: G,
+                    message: crate::domain::group::DEFAULT_QUEUE_WAIT_MESSAGE.into(),
+                },
+                Event::SessionEnded {
+                    close_by: CloseBy::Timer,
+                },
+            ]);
+        // Early, or another deadline: nothing.
+        given(&past)
+            .with(ctx(600_999))
+            .when(SessionCommand::QueueWaitExpired {
+                deadline_ms: 601_000,
+            })
+            .then_expect(&[]);
+        given(&past)
+            .with(ctx(700_000))
+            .when(SessionCommand::QueueWaitExpired { deadline_ms: 5 })
+            .then_expect(&[]);
+    }
+
+    #[test]
+    fn a_stale_wait_limit_does_nothing_once_placed_and_a_redirect_keeps_and_rearms_it() {
+        let mut past = vec![
+            created(),
+            queued(1_000),
+            deadline(601_000),
+            offered(A, 1, 31_000),
+        ];
+        given(&past)
+            .with(ctx(601_000))
+            .when(SessionCommand::QueueWaitExpired {
+                deadline_ms: 601_000,
+            })
+            .then_expect(&[]);
+        let mut s = SessionState::new(SessionId(7), AppId(1));
+        for e in &past {
+            apply(&mut s, e);
+        }
+        let back = Event::SessionQueued {
+            group: G,
+            queued_at_ms: 1_000,
+            cause: QueueCause::Redirect { from: A },
+        };
+        assert!(actions(&s, &back).contains(&SessionAction::ArmQueueTimer {
+            deadline_ms: 601_000
+        }));
+        past.push(Event::SessionOfferMissed {
+            agent: A,
+            generation: 1,
+            cause: MissCause::Timeout,
+        });
+        past.push(back);
+        given(&past)
+            .with(ctx(601_000))
+            .when(SessionCommand::QueueWaitExpired {
+                deadline_ms: 601_000,
+            })
+            .then_expect(&[
+                Event::SessionQueueTimedOut {
+                    group: G,
+                    message: crate::domain::group::DEFAULT_QUEUE_WAIT_MESSAGE.into(),
+                },
+                Event::SessionEnded {
+                    close_by: CloseBy::Timer,
+                },
+            ]);
+        // After a restart the replayed state re-arms it.
+        let mut replayed = SessionState::new(SessionId(7), AppId(1));
+        for e in &past {
+            apply(&mut replayed, e);
+        }
+        assert_eq!(
+            replayed.pending_timers(),
+            [SessionAction::ArmQueueTimer {
+                deadline_ms: 601_000
+            }]
+        );
+    }
+
+    #[test]
+    fn a_full_queue_refuses_a_new_session_which_ends_by_the_timer() {
+        given(&[created()])
+            .with(with_room(1_000, 5, 5))
+            .when(SessionCommand::RequestHuman { group: G })
+            .then_expect(&[
+                Event::SessionQueueRefused {
+                    group: G,
+                    max_queued: 5,
+                    message: crate::domain::group::DEFAULT_QUEUE_FULL_MESSAGE.into(),
+                },
+                Event::SessionEnded {
+                    close_by: CloseBy::Timer,
+                },
+            ]);
+    }
+
+    #[test]
+    fn a_transfer_into_a_full_queue_is_refused_and_the_agent_keeps_the_chat() {
+        let served = [
+            created(),
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
+        let g2 = GroupId(11);
+        given(&served)
+            .with(with_room(9_000, 3, 3))
+            .when(SessionCommand::TransferToGroup { from: A, group: g2 })
+            .then_expect_conflict();
+        // With room, the transfer starts a fresh wait under the new group's limit.
+        given(&served)
+            .with(with_room(9_000, 2, 3))
+            .when(SessionCommand::TransferToGroup { from: A, group: g2 })
+            .then_expect(&[
+                Event::SessionTransferred {
+                    from: A,
+                    to: TransferTarget::Group(g2),
+                },
+                Event::SessionQueued {
+                    group: g2,
+                    queued_at_ms: 9_000,
+                    cause: QueueCause::Transfer { from: A },
+                },
+                deadline(609_000),
+            ]);
     }
 }

@@ -6,12 +6,12 @@
 //! routes the next session to the next agent, counting the pending one against the
 //! agent's limit. The agent's answer is final; a refusal is recorded in the decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::domain::event::Event;
-use crate::domain::group::{self, GroupCommand, GroupState, Queue};
+use crate::domain::group::{self, GroupCommand, GroupState, Queue, QueueRoom};
 use crate::domain::ids::{AgentId, SessionId, StreamId};
 use crate::domain::routing::{Candidate, Refusal, RefuseReason, RoutingRequest, choose};
 use crate::domain::session::SessionCommand;
@@ -43,7 +43,16 @@ pub enum GroupMsg {
         /// What routing needs.
         request: RoutingRequest,
     },
-    /// A session left the queue (ended while waiting).
+    /// A session asks to enter the queue: how full it is and its limits (none for a
+    /// deleted group). When there is room the session's place is held until its `Enqueue`
+    /// (or `Dequeue`, if it did not enter after all), so concurrent askers never overfill it.
+    Admit {
+        /// The session.
+        session: SessionId,
+        /// The room it would have.
+        reply: RpcReplyPort<Option<QueueRoom>>,
+    },
+    /// A session left the queue (ended while waiting), or gave up a place it was let in to.
     Dequeue {
         /// The session.
         session: SessionId,
@@ -96,6 +105,8 @@ pub struct GroupRuntime {
     state: GroupState,
     queue: Queue,
     members: BTreeMap<AgentId, Candidate>,
+    /// Sessions let in whose `SessionQueued` is on its way: they count against the cap.
+    admitting: HashSet<SessionId>,
     stats: QueueStats,
 }
 
@@ -136,6 +147,27 @@ impl GroupRuntime {
             self.after(myself, event);
         }
         self.dispatch(myself);
+    }
+
+    /// How full the queue is for `session`, holding its place when there is room.
+    fn admit(&mut self, session: SessionId) -> Option<QueueRoom> {
+        if self.state.deleted {
+            return None;
+        }
+        let queued = self.queue.contains(session);
+        let held = self.admitting.contains(&session);
+        let waiting = self.queue.len() + self.admitting.len() - usize::from(queued || held);
+        let limits = self.state.queue_limits.clone();
+        if limits.has_room(waiting) {
+            if !queued {
+                self.admitting.insert(session);
+            }
+            debug_assert!(self.queue.len() + self.admitting.len() <= limits.max_queued as usize);
+        } else {
+            self.admitting.remove(&session);
+            self.stats.refused_full();
+        }
+        Some(QueueRoom { waiting, limits })
     }
 
     /// Keeps members' links in step with membership events.
@@ -339,6 +371,7 @@ impl Actor for GroupActor {
             state: args.state,
             queue: args.queue,
             members,
+            admitting: HashSet::new(),
             stats,
         };
         for view in args.views {
@@ -361,11 +394,16 @@ impl Actor for GroupActor {
                 queued_at_ms,
                 request,
             } => {
+                state.admitting.remove(&session);
                 if state.queue.enqueue(session, queued_at_ms, request) {
                     state.dispatch(&myself);
                 }
             }
+            GroupMsg::Admit { session, reply } => {
+                let _ = reply.send(state.admit(session));
+            }
             GroupMsg::Dequeue { session } => {
+                state.admitting.remove(&session);
                 state.queue.remove(session);
             }
             GroupMsg::AgentView(view) => {

@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::domain::Rejection;
 use crate::domain::agent::{AgentCommand, AgentState};
 use crate::domain::event::Event;
-use crate::domain::group::{GroupCommand, Queue};
+use crate::domain::group::{GroupCommand, Queue, QueueRoom};
 use crate::domain::ids::{AgentId, AppId, ChannelId, GroupId, SessionId, StreamId, UserKey};
 use crate::domain::routing::{RefuseReason, RoutingDecision, RoutingRequest};
 use crate::domain::session::{Phase, SessionCommand, SessionState};
@@ -162,6 +162,7 @@ impl Engine {
                 // Its group already has it queued; it wakes when placed or spoken to.
                 let slot = SessionSlot::Waiting(Box::new(s.clone()));
                 engine.shared.registry.sessions.insert(s.id, slot);
+                crate::engine::timers::arm_waiting(&engine.shared, s);
                 continue;
             }
             let actor = spawn_session(&engine.shared, &cell, s.clone()).await?;
@@ -477,16 +478,27 @@ impl Engine {
         // Straight into a queue: the session waits as its state alone, and its stream's first
         // events are written here (no actor exists yet to write them). The group hears of it
         // once the events are appended, so anything it appends in response is ordered after.
-        let now = self.shared.clock.now_ms();
-        let events = vec![
-            created,
-            Event::SessionQueued {
-                group,
-                queued_at_ms: now,
-                cause: crate::domain::event::QueueCause::New,
-            },
-        ];
+        // It is let in as a flow's ask would be: the group's cap and wait limit hold.
         let mut state = SessionState::new(id, app);
+        crate::domain::session::apply(&mut state, &created);
+        let room = self.admit(group, id).await;
+        let ctx = crate::domain::session::SessionCtx {
+            settings: self.shared.registry.settings(app),
+            now_ms: self.shared.clock.now_ms(),
+            room,
+        };
+        let ask = SessionCommand::RequestHuman { group };
+        let decided = crate::domain::session::decide(&state, &ask, &ctx);
+        let queued = match decided {
+            Ok(queued) => queued,
+            Err(e) => {
+                self.give_up_place(group, id);
+                return Err(e.into());
+            }
+        };
+        let mut state = SessionState::new(id, app);
+        let events: Vec<Event> = std::iter::once(created).chain(queued).collect();
+        let now = ctx.now_ms;
         let (tx, rx) = ractor::concurrency::oneshot();
         let durable: Reply<()> = tx.into();
         let on_durable = crate::engine::with_news(
@@ -498,23 +510,40 @@ impl Engine {
         );
         self.shared
             .append_then(app, StreamId::session(id), &events, now, on_durable)?;
-        let mut actions = Vec::new();
         for event in &events {
-            actions.extend(crate::domain::session::actions(&state, event));
             crate::domain::session::apply(&mut state, event);
         }
-        debug_assert!(matches!(
-            actions.as_slice(),
-            [crate::domain::session::SessionAction::Enqueue { .. }]
-        ));
-        self.shared
-            .registry
-            .sessions
-            .insert(id, SessionSlot::Waiting(Box::new(state.clone())));
-        enqueue_waiting(&self.shared, &state);
+        if matches!(state.phase, Phase::Queued { .. }) {
+            self.shared
+                .registry
+                .sessions
+                .insert(id, SessionSlot::Waiting(Box::new(state.clone())));
+            enqueue_waiting(&self.shared, &state);
+        } else {
+            // Refused by the full queue: it ended as it began, and holds no place.
+            debug_assert!(state.ended());
+            self.give_up_place(group, id);
+        }
         rx.await
             .map_err(|_| EngineError::Unavailable("log stopped before answering".into()))??;
         Ok(id)
+    }
+
+    /// Asks `group` to let `session` in: how full its queue is, the place held if there is
+    /// room (none when the group cannot say: then no limit holds).
+    async fn admit(&self, group: GroupId, session: SessionId) -> Option<QueueRoom> {
+        let actor = self.group_actor(group).ok()?;
+        ask(&actor, |reply| GroupMsg::Admit { session, reply })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Gives back the place `group` held for a session that did not enter.
+    fn give_up_place(&self, group: GroupId, session: SessionId) {
+        if let Ok(actor) = self.group_actor(group) {
+            let _ = actor.cast(GroupMsg::Dequeue { session });
+        }
     }
 
     /// An agent starts a session with `user` on `channel` (proactive contact), in service

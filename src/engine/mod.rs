@@ -187,8 +187,10 @@ pub(crate) fn notify_on_durable<N: Clone + Send + 'static>(
     }))
 }
 
-/// Tells a waiting session's group where it waits (after the group was rebuilt).
+/// Tells a waiting session's group where it waits (after the group was rebuilt), and the
+/// timers when its wait ends.
 pub(crate) fn enqueue_waiting(shared: &Shared, state: &SessionState) {
+    timers::arm_waiting(shared, state);
     if let Phase::Queued {
         group,
         queued_at_ms,

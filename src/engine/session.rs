@@ -5,6 +5,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::domain::agent::AgentCommand;
 use crate::domain::event::Event;
+use crate::domain::group::QueueRoom;
 use crate::domain::ids::{GroupId, StreamId, UserKey};
 use crate::domain::session::{
     self, Phase, SessionAction, SessionCommand, SessionCtx, SessionState,
@@ -166,6 +167,13 @@ impl SessionRuntime {
                     SessionCommand::ReplyExpired { deadline_ms },
                 );
             }
+            SessionAction::ArmQueueTimer { deadline_ms } => {
+                self.arm(
+                    TimerKind::QueueWait,
+                    deadline_ms,
+                    SessionCommand::QueueWaitExpired { deadline_ms },
+                );
+            }
             SessionAction::Served { agent } => {
                 registry
                     .last_receptionist
@@ -185,15 +193,57 @@ impl SessionRuntime {
         }
     }
 
+    /// The queue `command` would enter, as its group sees it (the group holds the place
+    /// until the session's `Enqueue`, or `Dequeue` from [`Self::give_up_place`]).
+    async fn room_for(&self, command: &SessionCommand) -> Option<(GroupId, QueueRoom)> {
+        let (SessionCommand::RequestHuman { group }
+        | SessionCommand::TransferToGroup { group, .. }) = command
+        else {
+            return None;
+        };
+        let actor = self.shared.registry.groups.get(group).map(|g| g.clone())?;
+        let session = self.state.id;
+        let (tx, rx) = ractor::concurrency::oneshot();
+        actor
+            .cast(GroupMsg::Admit {
+                session,
+                reply: tx.into(),
+            })
+            .ok()?;
+        // A group that cannot answer (stopping) lets the session in unlimited, as before.
+        let room = rx.await.ok()??;
+        Some((*group, room))
+    }
+
+    /// Gives back a place a group held for this session when it did not enter after all
+    /// (refused, or the command failed).
+    fn give_up_place(&self, room: Option<&(GroupId, QueueRoom)>) {
+        let Some((group, _)) = room else {
+            return;
+        };
+        if matches!(self.state.phase, Phase::Queued { group: g, .. } if g == *group) {
+            return;
+        }
+        self.act(SessionAction::Dequeue { group: *group });
+    }
+
     fn command(
         &mut self,
         myself: &ActorRef<SessionMsg>,
         command: SessionCommand,
         reply: Option<Reply<()>>,
+        room: Option<(GroupId, QueueRoom)>,
     ) {
-        match session::decide(&self.state, &command, &self.ctx()) {
+        let mut ctx = self.ctx();
+        ctx.room = room.as_ref().map(|(_, r)| r.clone());
+        let decided = session::decide(&self.state, &command, &ctx);
+        if decided.is_err() {
+            self.give_up_place(room.as_ref());
+        }
+        match decided {
             Ok(events) => {
                 self.record(myself, events, reply);
+                self.give_up_place(room.as_ref());
             }
             Err(rejection) => {
                 // A reservation made for this session must not leak when placing it fails.
@@ -215,6 +265,7 @@ impl SessionRuntime {
         SessionCtx {
             settings: self.shared.registry.settings(self.state.app),
             now_ms: self.shared.clock.now_ms(),
+            room: None,
         }
     }
 
@@ -302,19 +353,34 @@ impl Actor for SessionActor {
                 reply,
             } => {
                 let mut events = vec![created];
+                let mut room = None;
                 if let Some(group) = group {
-                    events.push(Event::SessionQueued {
-                        group,
-                        queued_at_ms: state.shared.clock.now_ms(),
-                        cause: crate::domain::event::QueueCause::New,
-                    });
+                    // Decided as the flow's ask would be: the group's cap and wait limit hold.
+                    let ask = SessionCommand::RequestHuman { group };
+                    room = state.room_for(&ask).await;
+                    let mut opened = state.state.clone();
+                    session::apply(&mut opened, &events[0]);
+                    let mut ctx = state.ctx();
+                    ctx.room = room.as_ref().map(|(_, r)| r.clone());
+                    match session::decide(&opened, &ask, &ctx) {
+                        Ok(queued) => events.extend(queued),
+                        Err(rejection) => {
+                            state.give_up_place(room.as_ref());
+                            reply_now(reply, Err(rejection.into()));
+                            return Ok(());
+                        }
+                    }
                 }
                 state.record(&myself, events, reply);
+                state.give_up_place(room.as_ref());
             }
             SessionMsg::OpenWith { events, reply } => {
                 state.record(&myself, events, reply);
             }
-            SessionMsg::Command(command, reply) => state.command(&myself, command, reply),
+            SessionMsg::Command(command, reply) => {
+                let room = state.room_for(&command).await;
+                state.command(&myself, command, reply, room);
+            }
             SessionMsg::Ordered(command, reply) => state.ordered(&myself, command, reply),
             SessionMsg::Reannounce => state.reannounce(),
             SessionMsg::Fail => return Err("fault injected".into()),

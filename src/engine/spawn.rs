@@ -1,7 +1,6 @@
 //! Spawning the engine's actors under the supervisor, each registered where others find it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use ractor::{Actor, ActorCell, ActorRef};
 
@@ -42,7 +41,7 @@ pub(crate) async fn spawn_timers(
     app: AppId,
 ) -> Result<(), EngineError> {
     let args = TimerArgs {
-        registry: Arc::clone(&shared.registry),
+        shared: shared.clone(),
         clock: shared.clock.clone(),
     };
     let actor = spawn_child(shared, sup, TimerActor, args, Child::Timers(app)).await?;

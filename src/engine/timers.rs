@@ -7,7 +7,6 @@
 //! the engine re-arms every deadline found in the replayed state.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::mpsc;
@@ -16,8 +15,8 @@ use tokio_util::time::delay_queue::Key;
 
 use crate::clock::Clock;
 use crate::domain::ids::SessionId;
-use crate::domain::session::SessionCommand;
-use crate::engine::registry::Registry;
+use crate::domain::session::{SessionAction, SessionCommand, SessionState};
+use crate::engine::Shared;
 use crate::engine::session::SessionMsg;
 
 /// Which countdown of a session.
@@ -27,6 +26,8 @@ pub enum TimerKind {
     Offer,
     /// The user-reply countdown.
     Reply,
+    /// The queue wait limit. Its session may be waiting without an actor: it is woken.
+    QueueWait,
 }
 
 /// Messages of the timer actor.
@@ -55,8 +56,8 @@ pub struct TimerActor;
 
 /// Startup arguments.
 pub struct TimerArgs {
-    /// Where sessions are found.
-    pub registry: Arc<Registry>,
+    /// Where sessions are found (and waiting ones woken).
+    pub shared: Shared,
     /// The engine clock, mapping deadlines to tokio instants.
     pub clock: Clock,
 }
@@ -84,7 +85,7 @@ impl Actor for TimerActor {
         args: TimerArgs,
     ) -> Result<TimerState, ActorProcessingErr> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run_wheel(rx, args.registry));
+        let task = tokio::spawn(run_wheel(rx, args.shared));
         Ok(TimerState {
             wheel: tx,
             task,
@@ -122,7 +123,7 @@ impl Actor for TimerActor {
     }
 }
 
-async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, registry: Arc<Registry>) {
+async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, shared: Shared) {
     let mut wheel: DelayQueue<(SessionId, TimerKind)> = DelayQueue::new();
     let mut armed: HashMap<(SessionId, TimerKind), (Key, SessionCommand)> = HashMap::new();
     loop {
@@ -143,12 +144,35 @@ async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, registry: Arc<Regi
             },
             Some(expired) = std::future::poll_fn(|cx| wheel.poll_expired(cx)), if !wheel.is_empty() => {
                 let key = expired.into_inner();
+                let session = |id| match key.1 {
+                    // A queued session is passivated while it waits; its limit wakes it.
+                    TimerKind::QueueWait => shared.session_ref(id),
+                    TimerKind::Offer | TimerKind::Reply => shared.registry.awake_session(id),
+                };
                 if let Some((_, command)) = armed.remove(&key)
-                    && let Some(session) = registry.awake_session(key.0)
+                    && let Some(session) = session(key.0)
                 {
                     let _ = session.cast(SessionMsg::Command(command, None));
                 }
             }
+        }
+    }
+}
+
+/// Arms the queue wait limit of a session waiting without an actor (after a replay, or
+/// when its group or the timers were rebuilt): awake sessions arm their own timers.
+pub(crate) fn arm_waiting(shared: &Shared, state: &SessionState) {
+    let Some(timers) = shared.registry.timers.get(&state.app) else {
+        return;
+    };
+    for timer in state.pending_timers() {
+        if let SessionAction::ArmQueueTimer { deadline_ms } = timer {
+            let _ = timers.cast(TimerMsg::Arm {
+                session: state.id,
+                kind: TimerKind::QueueWait,
+                deadline_ms,
+                command: SessionCommand::QueueWaitExpired { deadline_ms },
+            });
         }
     }
 }

@@ -1748,8 +1748,13 @@ impl Hub {
         for effect in effects {
             match effect {
                 Effect::Tell(DeskMessage::SessionTimedOut) => {
-                    // Auto-termination: the flow's message, or else the app's (stored), then
-                    // src 20.
+                    // Auto-termination: the queue's message when its wait limit or cap
+                    // ended it, else the flow's, else the app's (stored), then src 20.
+                    let queue_text = news.events.iter().find_map(|e| match e {
+                        Event::SessionQueueTimedOut { message, .. }
+                        | Event::SessionQueueRefused { message, .. } => Some(message.clone()),
+                        _ => None,
+                    });
                     let flow_text = slot
                         .entry
                         .flow
@@ -1758,7 +1763,7 @@ impl Hub {
                         .and_then(|r| r.finished.as_ref())
                         .map(|f| f.auto_termination_message.clone())
                         .filter(|t| !t.trim().is_empty());
-                    let text = flow_text.unwrap_or_else(|| {
+                    let text = queue_text.or(flow_text).unwrap_or_else(|| {
                         state
                             .desk
                             .engine

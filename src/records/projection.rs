@@ -646,6 +646,37 @@ mod tests {
     }
 
     #[test]
+    fn a_session_the_queue_wait_limit_ended_is_timer_closed_and_abandoned() {
+        let mut h = History::default();
+        h.opened().created(0, 1).queued(100, 1, G1);
+        h.session(
+            1_800_100,
+            1,
+            Event::SessionQueueTimedOut {
+                group: G1,
+                message: "sorry".into(),
+            },
+        )
+        .ended(1_800_100, 1, CloseBy::Timer);
+        let (p, _) = h.fold();
+        let r = p.get(SessionId(1)).unwrap();
+        assert_eq!(r.close_by, Some(CloseBy::Timer));
+        assert_eq!(r.queue_wait_ms(), Some(1_800_000));
+        let settings = crate::records::analysis::Settings::new(
+            jiff::tz::TimeZone::UTC,
+            jiff::civil::date(1970, 1, 1),
+            jiff::civil::date(1970, 1, 1),
+            20_000,
+            None,
+            crate::domain::directory::Scope::All,
+        )
+        .unwrap();
+        let t = crate::records::analysis::report(&settings, [r]).total;
+        assert_eq!((t.queued, t.answered, t.abandoned, t.waiting), (1, 0, 1, 0));
+        assert_eq!(t.avg_abandoned_wait_ms, Some(1_800_000));
+    }
+
+    #[test]
     fn messages_waiting_for_a_session_are_capped() {
         let mut h = History::default();
         h.opened();

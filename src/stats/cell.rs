@@ -32,8 +32,13 @@ pub struct GroupStats {
     pub redirects: Counter,
     /// Sessions an agent handed on (to a group or an agent).
     pub transfers: Counter,
-    /// Sessions the user ended before an agent took them.
+    /// Sessions that ended before an agent took them: the user left, or the queue wait limit
+    /// ran out.
     pub abandons: Counter,
+    /// Sessions the queue wait limit ended.
+    pub queue_wait_expiries: Counter,
+    /// Sessions and transfers the full queue refused.
+    pub queue_full_refusals: Counter,
     /// From entering the queue to being offered or assigned, ms.
     pub queue_wait: Histogram,
     /// From the offer to the accept, ms.
@@ -71,6 +76,10 @@ pub struct GroupSnapshot {
     pub transfers: u64,
     /// Abandons.
     pub abandons: u64,
+    /// Queue wait limit expiries.
+    pub queue_wait_expiries: u64,
+    /// Queue full refusals.
+    pub queue_full_refusals: u64,
     /// Queue wait.
     pub queue_wait: HistogramSnapshot,
     /// Offer to accept.
@@ -93,6 +102,8 @@ impl GroupStats {
             redirects: Counter::new(),
             transfers: Counter::new(),
             abandons: Counter::new(),
+            queue_wait_expiries: Counter::new(),
+            queue_full_refusals: Counter::new(),
             queue_wait: Histogram::new(QUEUE_WAIT_BOUNDS_MS),
             offer_to_accept: Histogram::new(OFFER_ACCEPT_BOUNDS_MS),
             handle_time: Histogram::new(HANDLE_BOUNDS_MS),
@@ -108,6 +119,8 @@ impl GroupStats {
         let redirects = self.redirects.get();
         let transfers = self.transfers.get();
         let abandons = self.abandons.get();
+        let queue_wait_expiries = self.queue_wait_expiries.get();
+        let queue_full_refusals = self.queue_full_refusals.get();
         let offers = self.offers.get();
         let assignments = self.assignments.get();
         GroupSnapshot {
@@ -121,6 +134,8 @@ impl GroupStats {
             redirects,
             transfers,
             abandons,
+            queue_wait_expiries,
+            queue_full_refusals,
             queue_wait: self.queue_wait.read(),
             offer_to_accept: self.offer_to_accept.read(),
             handle_time: self.handle_time.read(),
@@ -151,6 +166,8 @@ impl GroupSnapshot {
         self.redirects += other.redirects;
         self.transfers += other.transfers;
         self.abandons += other.abandons;
+        self.queue_wait_expiries += other.queue_wait_expiries;
+        self.queue_full_refusals += other.queue_full_refusals;
         self.queue_wait.merge(&other.queue_wait);
         self.offer_to_accept.merge(&other.offer_to_accept);
         self.handle_time.merge(&other.handle_time);

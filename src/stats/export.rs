@@ -132,7 +132,7 @@ fn histogram(out: &mut String, m: &Metric, app: Label, group: Label, h: &Histogr
 /// Writes the live stats in the exposition format, ages taken at `now_ms`.
 pub fn render_live(live: &LiveSnapshot, now_ms: i64, out: &mut String) {
     type Field = fn(&GroupSnapshot, i64) -> f64;
-    let per_group: [(&Metric, Field); 10] = [
+    let per_group: [(&Metric, Field); 12] = [
         (&names::QUEUE_LENGTH, |g, _| g.queue.len as f64),
         (&names::QUEUE_OLDEST_WAIT, |g, now_ms| {
             let start = g.queue.oldest_ms.map_or(now_ms, |s| s as i64);
@@ -146,6 +146,12 @@ pub fn render_live(live: &LiveSnapshot, now_ms: i64, out: &mut String) {
         (&names::REDIRECTS, |g, _| g.redirects as f64),
         (&names::TRANSFERS, |g, _| g.transfers as f64),
         (&names::ABANDONS, |g, _| g.abandons as f64),
+        (&names::QUEUE_WAIT_EXPIRIES, |g, _| {
+            g.queue_wait_expiries as f64
+        }),
+        (&names::QUEUE_FULL_REFUSALS, |g, _| {
+            g.queue_full_refusals as f64
+        }),
     ];
     for (m, field) in per_group {
         header(out, m);

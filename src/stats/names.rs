@@ -140,7 +140,21 @@ pub const ABANDONS: Metric = metric(
     "helpline_abandons_total",
     Kind::Counter,
     GROUP,
-    "Sessions the user ended while waiting (queued or offered), before an agent took them.",
+    "Sessions that ended while waiting (queued or offered), before an agent took them: the user left, or the queue wait limit ran out.",
+);
+/// Queue wait limit expiries.
+pub const QUEUE_WAIT_EXPIRIES: Metric = metric(
+    "helpline_queue_wait_expiries_total",
+    Kind::Counter,
+    GROUP,
+    "Sessions the skill group's queue wait limit (max_queue_wait_secs) ended, closeBy timer; each also counts as an abandon.",
+);
+/// Queue full refusals.
+pub const QUEUE_FULL_REFUSALS: Metric = metric(
+    "helpline_queue_full_refusals_total",
+    Kind::Counter,
+    GROUP,
+    "Sessions (ended, closeBy timer) and agents' transfers (refused) the skill group's full queue (max_queued) did not let in.",
 );
 /// Queue wait.
 pub const QUEUE_WAIT: Metric = metric(
@@ -241,7 +255,7 @@ pub const TIMERS_PENDING: Metric = metric(
     "helpline_timers_pending",
     Kind::Gauge,
     &[],
-    "Deadlines armed in the timer actors (accept countdowns, reply timeouts), at the scrape.",
+    "Deadlines armed in the timer actors (accept countdowns, reply timeouts, queue wait limits), at the scrape.",
 );
 /// WebSocket connections.
 pub const WEBSOCKETS: Metric = metric(
@@ -321,6 +335,8 @@ pub const LIVE: &[Metric] = &[
     REDIRECTS,
     TRANSFERS,
     ABANDONS,
+    QUEUE_WAIT_EXPIRIES,
+    QUEUE_FULL_REFUSALS,
     QUEUE_WAIT,
     OFFER_ACCEPT,
     HANDLE,

@@ -68,6 +68,13 @@ impl QueueStats {
         }
     }
 
+    /// The full queue refused a session or a transfer.
+    pub fn refused_full(&self) {
+        if let Some(cell) = &self.cell {
+            cell.queue_full_refusals.inc();
+        }
+    }
+
     /// The group was deleted: its series go.
     pub fn close(&mut self, live: &LiveStats, app: AppId, group: GroupId) {
         self.cell = None;
@@ -228,6 +235,7 @@ fn group_of(before: &SessionState, event: &Event) -> Option<GroupId> {
             cause: QueueCause::Redirect { .. },
             ..
         } => Some(*group),
+        Event::SessionQueueTimedOut { group, .. } => Some(*group),
         Event::SessionAccepted { .. }
         | Event::SessionOfferMissed { .. }
         | Event::SessionOfferOverdue { .. }
@@ -330,9 +338,12 @@ impl SessionStats {
                 ..
             } => cell.redirects.inc(),
             Event::SessionTransferred { .. } => cell.transfers.inc(),
+            Event::SessionQueueTimedOut { .. } => cell.queue_wait_expiries.inc(),
             Event::SessionEnded { close_by } => {
+                // The user left, or the queue wait limit gave up on the session (the only
+                // timer that ends a waiting one): both are abandons.
                 let waiting = matches!(before.phase, Phase::Queued { .. } | Phase::Offered { .. });
-                if waiting && *close_by == CloseBy::Client {
+                if waiting && matches!(close_by, CloseBy::Client | CloseBy::Timer) {
                     cell.abandons.inc();
                 }
             }
@@ -378,6 +389,7 @@ mod tests {
         End(CloseBy),
         Wait(i64),
         Rebuild,
+        QueueExpire,
     }
 
     fn step() -> impl Strategy<Value = (usize, Step)> {
@@ -397,6 +409,7 @@ mod tests {
             1 => close_by.prop_map(Step::End),
             2 => (0..90_000i64).prop_map(Step::Wait),
             1 => Just(Step::Rebuild),
+            1 => Just(Step::QueueExpire),
         ];
         (0..3usize, step)
     }
@@ -433,6 +446,9 @@ mod tests {
                 close_by: *close_by,
                 agent: holder.filter(|_| *close_by == CloseBy::Seat),
             },
+            Step::QueueExpire => SessionCommand::QueueWaitExpired {
+                deadline_ms: state.queue_deadline.as_ref()?.0,
+            },
             Step::Wait(_) | Step::Rebuild => return None,
         })
     }
@@ -447,6 +463,7 @@ mod tests {
         redirects: u64,
         transfers: u64,
         abandons: u64,
+        queue_wait_expiries: u64,
         placed_from_queue: u64,
     }
 
@@ -474,10 +491,11 @@ mod tests {
                 } => self.redirects += 1,
                 Event::SessionTransferred { .. } => self.transfers += 1,
                 Event::SessionEnded {
-                    close_by: CloseBy::Client,
+                    close_by: CloseBy::Client | CloseBy::Timer,
                 } if from_queue || matches!(before.phase, Phase::Offered { .. }) => {
                     self.abandons += 1
                 }
+                Event::SessionQueueTimedOut { .. } => self.queue_wait_expiries += 1,
                 _ => {}
             }
         }
@@ -496,6 +514,7 @@ mod tests {
             t.redirects += s.redirects;
             t.transfers += s.transfers;
             t.abandons += s.abandons;
+            t.queue_wait_expiries += s.queue_wait_expiries;
             t.placed_from_queue += s.queue_wait.count();
             waits += s.offer_to_accept.count();
             in_service[i] = s.in_service;
@@ -539,7 +558,15 @@ mod tests {
                 let Some(command) = command(state, step) else {
                     continue;
                 };
-                let ctx = SessionCtx { settings: settings.clone(), now_ms };
+                // Queues with a one-minute wait limit and room, so waits run out.
+                let room = crate::domain::group::QueueRoom {
+                    waiting: 0,
+                    limits: crate::domain::group::QueueLimits {
+                        max_queue_wait_secs: 60,
+                        ..Default::default()
+                    },
+                };
+                let ctx = SessionCtx { settings: settings.clone(), now_ms, room: Some(room) };
                 let Ok(events) = session::decide(state, &command, &ctx) else {
                     continue;
                 };
