@@ -1860,6 +1860,7 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
         public_url: None,
         smtp: Some(smtp),
         trust_forwarded_for: false,
+        user_end: Default::default(),
     };
     let s = Server::start_with(dir.path(), config).await;
     let admin = s.admin().await;

@@ -133,12 +133,17 @@ pub struct MessageQuery {
 /// `webAppId`): stored durably before the answer, then delivered; the first message opens a
 /// session; a desk message (src 7, 10, 24, 27) does what the protocol says.
 #[utoipa::path(post, path = "/im/messages", tag = "user end", request_body = SendRequest,
-    responses((status = 201, description = "stored (or a flag message passed on)", body = SendResponse)))]
+    responses(
+        (status = 201, description = "stored (or a flag message passed on)", body = SendResponse),
+        (status = 429, description = "over the user's message rate (`Retry-After` says when to try again); nothing stored", body = super::error::ErrorBody)))]
 pub async fn send_message(
     State(state): State<AppState>,
     who: ImUser,
     JsonBody(req): JsonBody<SendRequest>,
 ) -> Result<(StatusCode, Json<SendResponse>), ApiError> {
+    let bytes = super::user_limits::message_bytes(&req.body);
+    let now = state.clock.now_ms();
+    state.user_limits.message(who.app, &who.user, bytes, now)?;
     let message = UserMessage {
         to: req.to,
         msg_id: req.msg_id,

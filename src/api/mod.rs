@@ -27,6 +27,7 @@ pub mod roles;
 pub mod satisfaction;
 pub mod sdk;
 pub mod settings;
+pub mod user_limits;
 pub mod web;
 pub mod workstation;
 pub mod ws;
@@ -76,6 +77,9 @@ pub struct ApiConfig {
     /// `X-Forwarded-For`: rate limits then count per client, not per proxy.
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// The public end's abuse limits (the `[user_end]` table).
+    #[serde(default)]
+    pub user_end: user_limits::UserEndLimits,
 }
 
 fn default_token_ttl() -> u64 {
@@ -89,6 +93,7 @@ impl Default for ApiConfig {
             public_url: None,
             smtp: None,
             trust_forwarded_for: false,
+            user_end: Default::default(),
         }
     }
 }
@@ -115,6 +120,7 @@ impl ApiConfig {
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
         }
+        self.user_end.validate()?;
         Ok(())
     }
 }
@@ -155,6 +161,8 @@ pub struct ApiState {
     pub records: crate::records::Records,
     /// The sign-ins whose sockets hear of their expiry.
     pub expiries: auth::Expiries,
+    /// The user end's abuse limits and their buckets.
+    pub user_limits: user_limits::Gate,
 }
 
 /// The state handlers share.
@@ -172,6 +180,7 @@ impl ApiState {
     ) -> Result<AppState, ApiError> {
         config.validate()?;
         let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+        let user_limits = user_limits::Gate::new(config.user_end.clone());
         let base_url = config
             .public_url
             .clone()
@@ -190,6 +199,7 @@ impl ApiState {
             hub,
             records: Default::default(),
             expiries: Default::default(),
+            user_limits,
         });
         Hub::start(&state);
         auth::Expiries::start(&state);

@@ -628,6 +628,16 @@ durable! {
             /// Seconds.
             secs: u32,
         },
+
+        // ---- app stream ----
+        /// A website channel's allowed origins were set (written with its `ChannelSaved`):
+        /// the pages whose visitors' sockets it takes, besides the desk's own chat page.
+        WebsiteOriginsSet {
+            /// The website channel.
+            channel: ChannelId,
+            /// `scheme://host[:port]` each, as a browser sends `Origin`.
+            origins: Vec<String>,
+        },
     }
 }
 
@@ -703,6 +713,7 @@ impl Event {
             Event::FlowHumanRequested { .. } => "FlowHumanRequested",
             Event::FlowFinished { .. } => "FlowFinished",
             Event::SessionReplyTimeoutSet { .. } => "SessionReplyTimeoutSet",
+            Event::WebsiteOriginsSet { .. } => "WebsiteOriginsSet",
         }
     }
 

@@ -1,18 +1,19 @@
 //! Token buckets: how the desk lets a bounded amount of something through per unit of time
 //! (new visitors per address or channel, messages and bytes per user) while allowing a burst.
 //!
-//! A bucket holds up to `capacity` tokens and gains `per_sec` tokens a second; taking `cost`
+//! A bucket holds up to `burst` tokens and gains `per_minute` tokens a minute; taking `cost`
 //! tokens succeeds only when that many are there, otherwise the caller hears how long until
-//! they will be. Over any interval of `t` seconds a bucket admits at most `capacity +
-//! per_sec * t` tokens. Time comes in as an argument (ms since the epoch); the keyed
+//! they will be. Over any interval of `t` minutes a bucket admits at most `burst +
+//! per_minute * t` tokens. Time comes in as an argument (ms since the epoch); the keyed
 //! [`Buckets`] bound how many keys they remember, so a flood of new keys (addresses, users)
 //! cannot grow them without bound.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// Tokens are counted in thousandths, so a refill of a few tokens a second is exact per ms.
-const MILLI: u64 = 1_000;
+/// A token is this many units (ms in a minute), so a refill of `per_minute` tokens a minute
+/// is exactly `per_minute` units a ms: no rounding, however slow the rate.
+const UNIT: u64 = 60_000;
 
 /// How much a bucket holds and how fast it refills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -20,18 +21,18 @@ const MILLI: u64 = 1_000;
 pub struct Rate {
     /// Most tokens at once: the burst.
     pub burst: u64,
-    /// Tokens gained per second.
-    pub per_sec: u64,
+    /// Tokens gained per minute.
+    pub per_minute: u64,
 }
 
 impl Rate {
-    /// A rate of `burst` at once and `per_sec` a second.
-    pub const fn new(burst: u64, per_sec: u64) -> Self {
-        Self { burst, per_sec }
+    /// A rate of `burst` at once and `per_minute` a minute.
+    pub const fn new(burst: u64, per_minute: u64) -> Self {
+        Self { burst, per_minute }
     }
 }
 
-/// One bucket: its level (in thousandths of a token) as of `last_ms`.
+/// One bucket: its level (in units of 1/[`UNIT`] token) as of `last_ms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenBucket {
     rate: Rate,
@@ -44,7 +45,7 @@ impl TokenBucket {
     pub fn new(rate: Rate, now_ms: i64) -> Self {
         Self {
             rate,
-            level: rate.burst.saturating_mul(MILLI),
+            level: rate.burst.saturating_mul(UNIT),
             last_ms: now_ms,
         }
     }
@@ -55,25 +56,27 @@ impl TokenBucket {
             return;
         }
         let elapsed = (now_ms - self.last_ms) as u64;
-        let gained = elapsed.saturating_mul(self.rate.per_sec);
+        let gained = elapsed.saturating_mul(self.rate.per_minute);
         self.level = self
             .level
             .saturating_add(gained)
-            .min(self.rate.burst.saturating_mul(MILLI));
+            .min(self.rate.burst.saturating_mul(UNIT));
         self.last_ms = now_ms;
     }
 
     /// How long until `cost` tokens are there (0 when they are now). A cost above the burst
     /// never fits: it answers the time to a full bucket, and taking it is always refused.
     fn wait_ms(&self, cost: u64) -> u64 {
-        let need = cost.min(self.rate.burst).saturating_mul(MILLI);
+        let need = cost.min(self.rate.burst).saturating_mul(UNIT);
         if self.level >= need && cost <= self.rate.burst {
             return 0;
         }
-        if self.rate.per_sec == 0 {
+        if self.rate.per_minute == 0 {
             return u64::MAX;
         }
-        (need.saturating_sub(self.level)).div_ceil(self.rate.per_sec).max(1)
+        (need.saturating_sub(self.level))
+            .div_ceil(self.rate.per_minute)
+            .max(1)
     }
 
     /// Takes `cost` tokens at `now_ms`, or answers how many ms until they are there (nothing
@@ -82,7 +85,7 @@ impl TokenBucket {
         self.refill(now_ms);
         match self.wait_ms(cost) {
             0 => {
-                self.level -= cost * MILLI;
+                self.level -= cost * UNIT;
                 Ok(())
             }
             wait => Err(wait),
@@ -105,8 +108,8 @@ impl TokenBucket {
         if wait > 0 {
             return Err(wait);
         }
-        a.level -= cost_a * MILLI;
-        b.level -= cost_b * MILLI;
+        a.level -= cost_a * UNIT;
+        b.level -= cost_b * UNIT;
         Ok(())
     }
 
@@ -114,7 +117,7 @@ impl TokenBucket {
     fn full_at(&self, now_ms: i64) -> bool {
         let mut probe = self.clone();
         probe.refill(now_ms);
-        probe.level >= self.rate.burst.saturating_mul(MILLI)
+        probe.level >= self.rate.burst.saturating_mul(UNIT)
     }
 }
 
@@ -189,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_rest_waits_for_the_refill() {
-        let mut b = TokenBucket::new(Rate::new(3, 2), 0);
+        let mut b = TokenBucket::new(Rate::new(3, 120), 0);
         assert_eq!(b.take(0, 1), Ok(()));
         assert_eq!(b.take(0, 2), Ok(()));
         // Empty: one token comes back in half a second at 2 a second.
@@ -203,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_cost_above_the_burst_is_never_admitted() {
-        let mut b = TokenBucket::new(Rate::new(10, 5), 0);
+        let mut b = TokenBucket::new(Rate::new(10, 300), 0);
         assert!(b.take(0, 11).is_err());
         assert!(b.take(i64::MAX / 2, 11).is_err());
         assert_eq!(b.take(0, 10), Ok(()), "the refused cost took nothing");
@@ -211,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_clock_that_goes_back_refills_nothing() {
-        let mut b = TokenBucket::new(Rate::new(1, 1), 10_000);
+        let mut b = TokenBucket::new(Rate::new(1, 60), 10_000);
         assert_eq!(b.take(10_000, 1), Ok(()));
         assert!(b.take(5_000, 1).is_err());
         assert_eq!(b.take(11_000, 1), Ok(()));
@@ -219,8 +222,8 @@ mod tests {
 
     #[test]
     fn both_or_neither() {
-        let mut messages = TokenBucket::new(Rate::new(10, 1), 0);
-        let mut bytes = TokenBucket::new(Rate::new(100, 10), 0);
+        let mut messages = TokenBucket::new(Rate::new(10, 60), 0);
+        let mut bytes = TokenBucket::new(Rate::new(100, 600), 0);
         assert_eq!(
             TokenBucket::take_both(&mut messages, 1, &mut bytes, 60, 0),
             Ok(())
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn keyed_buckets_are_bounded_and_forget_full_ones_first() {
-        let mut keyed = Buckets::new(Rate::new(2, 1), 2);
+        let mut keyed = Buckets::new(Rate::new(2, 60), 2);
         assert_eq!(keyed.take(&"a", 0, 2), Ok(()));
         assert_eq!(keyed.take(&"b", 100, 1), Ok(()));
         // Neither is full yet: a third key forgets the one looked at least recently, "a".
@@ -248,14 +251,14 @@ mod tests {
     }
 
     proptest! {
-        /// Over any interval of t ms, a bucket admits at most burst + per_sec * t / 1000.
+        /// Over any interval of t ms, a bucket admits at most burst + per_minute * t / 60000.
         #[test]
         fn never_more_than_the_burst_plus_the_refill(
             burst in 1u64..50,
-            per_sec in 1u64..50,
+            per_minute in 1u64..3_000,
             steps in proptest::collection::vec((0i64..400, 1u64..8), 1..80),
         ) {
-            let mut b = TokenBucket::new(Rate::new(burst, per_sec), 0);
+            let mut b = TokenBucket::new(Rate::new(burst, per_minute), 0);
             let mut now = 0;
             let mut admitted: Vec<(i64, u64)> = Vec::new();
             for (gap, cost) in steps {
@@ -268,9 +271,9 @@ mod tests {
                 let mut total = 0u64;
                 for (at, cost) in &admitted[i..] {
                     total += cost;
-                    let allowed = burst * MILLI + per_sec * (*at - *start) as u64;
-                    prop_assert!(total * MILLI <= allowed,
-                        "{total} admitted in {} ms (burst {burst}, {per_sec}/s)", at - start);
+                    let allowed = burst * UNIT + per_minute * (*at - *start) as u64;
+                    prop_assert!(total * UNIT <= allowed,
+                        "{total} admitted in {} ms (burst {burst}, {per_minute}/min)", at - start);
                 }
             }
         }
@@ -279,12 +282,12 @@ mod tests {
         #[test]
         fn the_wait_a_refusal_names_is_enough(
             burst in 1u64..50,
-            per_sec in 1u64..50,
+            per_minute in 1u64..3_000,
             drained in 0u64..50,
             cost in 1u64..50,
         ) {
             prop_assume!(cost <= burst);
-            let mut b = TokenBucket::new(Rate::new(burst, per_sec), 0);
+            let mut b = TokenBucket::new(Rate::new(burst, per_minute), 0);
             let _ = b.take(0, drained.min(burst));
             if let Err(wait) = b.take(0, cost) {
                 prop_assert!(b.clone().take(wait as i64 - 1, cost).is_err());

@@ -243,6 +243,13 @@ pub const HTTP_REQUESTS: Metric = metric(
     &["method", "route", "status"],
     "HTTP requests answered, by method, matched route (the pattern, not the URL) and status.",
 );
+/// Refusals of the user end's abuse limits.
+pub const USER_REFUSALS: Metric = metric(
+    "helpline_user_refusals_total",
+    Kind::Counter,
+    &["reason"],
+    "Requests of the user end refused by a limit, by reason (visitors_per_address, visitors_per_channel, messages, sockets, origin, channel).",
+);
 
 /// The live stats, in the order the exporter writes them.
 pub const LIVE: &[Metric] = &[
@@ -276,6 +283,7 @@ pub const ENGINE: &[Metric] = &[
     TIMERS_PENDING,
     WEBSOCKETS,
     HTTP_REQUESTS,
+    USER_REFUSALS,
 ];
 
 /// Every metric helpline exports.

@@ -37,6 +37,7 @@ impl Server {
                 public_url: Some("https://desk.example.com/".to_owned()),
                 smtp: None,
                 trust_forwarded_for: false,
+                user_end: Default::default(),
             },
         )
         .await
@@ -57,6 +58,7 @@ impl Server {
             public_url: Some("https://desk.example.com/".to_owned()),
             smtp: None,
             trust_forwarded_for: false,
+            user_end: Default::default(),
         };
         let started = helpline::clock::stopwatch();
         let server = Self::start_opts(dir, config, Durability::Fsync).await;
