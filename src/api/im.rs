@@ -28,6 +28,8 @@ pub struct ImUser {
     pub app: AppId,
     /// The user's id in the app.
     pub user: String,
+    /// When the token expires (its `exp`), Unix seconds.
+    pub expires_at: i64,
 }
 
 impl FromRequestParts<AppState> for ImUser {
@@ -71,7 +73,32 @@ pub fn user_checked(
     Ok(ImUser {
         app,
         user: claims.sub,
+        expires_at: claims.exp,
     })
+}
+
+/// Until when (ms since the epoch) a user token stays good as the app's IM secrets stand
+/// now: its `exp`, or sooner the end of the previous secret's grace when only that one
+/// signs it. A later rotation can shorten it: sockets look again now and then.
+pub fn valid_until_ms(state: &ApiState, credential: &str, user: &ImUser) -> i64 {
+    let exp_ms = user.expires_at.saturating_mul(1_000);
+    let now_ms = state.clock.now_ms();
+    let dir = state.desk.read();
+    let Some(app) = dir.app(user.app) else {
+        return now_ms;
+    };
+    let current: Vec<Vec<u8>> = app
+        .im_secret
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    if token::verify(credential, user.app, &current, now_ms.div_euclid(1_000)).is_ok() {
+        return exp_ms;
+    }
+    match &app.im_previous_secret {
+        Some((_, until)) => exp_ms.min(*until),
+        None => now_ms,
+    }
 }
 
 /// A message from a user to a virtual number.

@@ -10,6 +10,7 @@
 //! frames wait for it; its client reconnects and resumes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -34,6 +35,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const MAX_WIRE_BYTES: usize = 1024 * 1024;
 /// Stored messages read per step of a backlog.
 const BACKLOG_PAGE: usize = 256;
+/// How often a user socket looks at its token again: a rotation of the IM secret shortens
+/// the life of tokens signed with the old one, and the socket learns of it at most this late.
+pub const TOKEN_RECHECK_MS: i64 = 60_000;
 
 /// How a user socket is opened.
 #[derive(Deserialize)]
@@ -147,6 +151,7 @@ pub async fn user_socket(
         expected_app = expected_app.or(Some(*app));
     }
     let user = user_checked(&state, token, expected_app, query.user.as_deref())?;
+    let token = token.to_owned();
     let resume = parse_resume(query.resume.as_deref().unwrap_or(""))?;
     // Registered before the upgrade, so the cap holds however many upgrades race; a socket
     // that never opens drops its subscription, which then counts no more.
@@ -160,7 +165,7 @@ pub async fn user_socket(
     };
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)
-        .on_upgrade(move |socket| serve_user(state, user, subscription, resume, socket)))
+        .on_upgrade(move |socket| serve_user(state, user, token, subscription, resume, socket)))
 }
 
 /// Sends a frame; false once the socket is gone.
@@ -231,15 +236,48 @@ impl Sent {
     }
 }
 
+/// When a user socket next looks at its token: when it stops being good, or sooner to
+/// hear of a rotation of the IM secret; never now, so a token good to the ms cannot spin.
+fn next_token_check(state: &ApiState, token: &str, user: &ImUser) -> tokio::time::Instant {
+    let now = state.clock.now_ms();
+    let until = super::im::valid_until_ms(state, token, user);
+    let at = until.min(now + TOKEN_RECHECK_MS).max(now + 1);
+    state.clock.instant_at(at)
+}
+
+/// Whether the socket's token is still good; the closing frame when it is not: its `exp`
+/// passed, or the IM secret that signed it is past its grace.
+fn token_still_good(state: &ApiState, token: &str, user: &ImUser) -> Result<(), Arc<str>> {
+    match user_checked(state, token, Some(user.app), None) {
+        Ok(_) => Ok(()),
+        Err(e) if state.clock.now_ms().div_euclid(1_000) >= user.expires_at => Err(
+            hub::user_closed("token_expired", &format!("the user token expired ({e})")),
+        ),
+        Err(e) => Err(hub::user_closed(
+            "secret_rotated",
+            &format!(
+                "the app's IM secret was rotated and its grace is over ({e}); get a new token"
+            ),
+        )),
+    }
+}
+
 async fn serve_user(
     state: AppState,
     user: ImUser,
+    token: String,
     // Registered before the backlog is read: nothing stored in between is missed.
     mut subscription: hub::Subscription,
     resume: Vec<(ConversationId, u64)>,
     socket: WebSocket,
 ) {
-    let ImUser { app, user } = user;
+    let mut check_at = next_token_check(&state, &token, &user);
+    let vouched = ImUser {
+        app: user.app,
+        user: user.user.clone(),
+        expires_at: user.expires_at,
+    };
+    let ImUser { app, user, .. } = user;
     let (mut sink, mut stream) = socket.split();
     let mut sent = Sent::default();
     let mut open = true;
@@ -271,6 +309,13 @@ async fn serve_user(
                 }
                 None => break,
             },
+            () = tokio::time::sleep_until(check_at) => {
+                if let Err(last) = token_still_good(&state, &token, &vouched) {
+                    let _ = send(&mut sink, &last).await;
+                    break;
+                }
+                check_at = next_token_check(&state, &token, &vouched);
+            }
         }
     }
     state.hub.unsubscribe_user(app, &user, subscription.id());
