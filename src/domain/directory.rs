@@ -1409,6 +1409,59 @@ mod tests {
         AppId(1)
     }
 
+    #[test]
+    fn allowed_origins_are_read_as_browsers_send_origin() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            normalize_origins(&list(&[
+                "https://Shop.Example.com",
+                "https://shop.example.com/",
+                "http://localhost:8080"
+            ]))
+            .unwrap(),
+            list(&["https://shop.example.com", "http://localhost:8080"])
+        );
+        for bad in [
+            "shop.example.com",
+            "ftp://shop.example.com",
+            "https://shop.example.com/cart",
+            "https://shop.example.com?x=1",
+            "https://user@shop.example.com",
+        ] {
+            let e = normalize_origins(&list(&[bad])).unwrap_err();
+            assert_eq!(e.field(), Some("allowed_origins"), "{bad}");
+        }
+        let many: Vec<String> = (0..=MAX_WEBSITE_ORIGINS)
+            .map(|i| format!("https://s{i}.example.com"))
+            .collect();
+        assert!(normalize_origins(&many).is_err());
+    }
+
+    #[test]
+    fn a_website_channels_origins_fold_in_and_go_with_the_channel() {
+        let mut d = Directory::default();
+        let channel = ChannelId(5);
+        let origins = vec!["https://shop.example.com".to_owned()];
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::WebsiteOriginsSet {
+                channel,
+                origins: origins.clone(),
+            },
+        );
+        assert_eq!(
+            d.app(app()).unwrap().website_origins.get(&channel),
+            Some(&origins)
+        );
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::ChannelDeleted { channel },
+        );
+        assert!(d.app(app()).unwrap().website_origins.is_empty());
+    }
+
     fn with_agent_and_group() -> Directory {
         let mut d = Directory::default();
         d.apply(
