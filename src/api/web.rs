@@ -273,3 +273,19 @@ pub async fn visitor(
     response.headers_mut().insert(SET_COOKIE, value);
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_visitor_id_names_its_channel_and_older_ids_none() {
+        assert_eq!(
+            visitor_channel("visitor-17.q83Yb-xk2"),
+            Some(Some(ChannelId(17)))
+        );
+        assert_eq!(visitor_channel("visitor-q83Yb-xk2_0"), Some(None));
+        assert_eq!(visitor_channel("u1"), None);
+        assert_eq!(visitor_cookie("ab12"), "hl_visitor_ab12");
+    }
+}

@@ -8,6 +8,12 @@
 //! after `seq` before anything live, and the socket never sends a stored message twice.
 //! A socket whose client stops reading is closed once [`OUTBOX`](crate::im::hub::OUTBOX)
 //! frames wait for it; its client reconnects and resumes.
+//!
+//! A user socket lives no longer than its token: it closes, with a last `closed` frame, at
+//! the token's expiry or once the IM secret that signed it is past its grace. A user holds
+//! at most `user_end.sockets_per_user` sockets, and its messages pass its rate limit
+//! (`crate::api::user_limits`) or get a `rate_limited` frame. A visitor's cookie opens a
+//! socket only from a page of an origin its website channel allows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
