@@ -228,6 +228,9 @@ pub fn event(event: &Event) -> String {
         Event::SatisfactionDeleted { config } => format!("{config} deleted"),
         Event::ChannelSaved { channel } => format!("channel {:?} saved", channel.name),
         Event::ChannelDeleted { channel } => format!("{channel} deleted"),
+        Event::WebsiteOriginsSet { channel, origins } => {
+            format!("{channel} takes visitors from {origins:?}")
+        }
         Event::ExtensionSaved { extension } => {
             format!("extension {:?} saved", extension.name)
         }

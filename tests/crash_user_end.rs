@@ -44,10 +44,20 @@ fn serve(data: &Path) -> (Reaped, u16) {
         .local_addr()
         .unwrap()
         .port();
+    // The senders write without pause: the user end's rate limits would stop them before
+    // the kill, so they are raised out of the way (the crash is what is tested).
+    let config = data.join("crash-test.toml");
+    std::fs::write(
+        &config,
+        "[user_end]\nmessages_per_user = { burst = 1000000, per_minute = 1000000 }\n",
+    )
+    .unwrap();
     let mut child = Reaped(
         Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)
+            .arg("--config")
+            .arg(&config)
             .env("HELPLINE_ADMIN_PASSWORD", PASSWORD)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

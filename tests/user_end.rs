@@ -773,10 +773,14 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
             .unwrap()
     );
 
-    // The socket opens with the cookie alone; messages go to the webAppId.
-    let mut visitor = Ws::connect_with(&s.ws_url("/ws/im", ""), Some(&pair))
-        .await
-        .unwrap();
+    // The socket opens with the channel's cookie from the desk's chat page; messages go to
+    // the webAppId.
+    let url = s.ws_url("/ws/im", &format!("webAppId={site_id}"));
+    let headers = [
+        ("cookie", pair.as_str()),
+        ("origin", "https://desk.example.com"),
+    ];
+    let mut visitor = Ws::connect_with_headers(&url, &headers).await.unwrap();
     visitor
         .send(json!({"type": "send", "to": site_id, "msgId": "v1", "body": {"type": "text", "text": "hi from the web"}}))
         .await;

@@ -310,7 +310,16 @@ async fn signing_out_closes_the_sign_ins_sockets_with_the_cause() {
 async fn a_dropped_socket_resumes_with_the_stream_a_steady_socket_saw() {
     const MESSAGES: usize = 240;
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    // The user writes without pause: its message rate is raised out of the way.
+    let config = helpline::api::ApiConfig {
+        public_url: Some("https://desk.example.com/".to_owned()),
+        user_end: helpline::api::user_limits::UserEndLimits {
+            messages_per_user: helpline::domain::rate::Rate::new(1_000, 1_000),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = Server::start_with(dir.path(), config).await;
     let admin = s.admin().await;
     let end = s.user_end(&admin, (false, false, false)).await;
     let (_, token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;

@@ -1,7 +1,9 @@
 //! Channels: in-app customer service virtual numbers (an IM user id users write to, with
 //! name, avatar, bound flow, satisfaction configuration and the skill group allowed to
 //! contact users proactively) and website channels (the hosted chat page and its embed
-//! script, served under a random `webAppId`).
+//! script, served under a random `webAppId`). A website channel's `allowed_origins` name the
+//! sites whose pages may open its visitors' sockets (besides the desk's own chat page); they
+//! are their own event, written with the channel's, so logs from before them replay as is.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,10 +15,11 @@ use std::collections::BTreeMap;
 
 use crate::domain::directory::{self, AppDirectory, Channel, ChannelKind, Module};
 use crate::domain::event::Event;
-use crate::domain::ids::{ChannelId, FlowId, GroupId, SatisfactionId};
+use crate::domain::ids::{AppId, ChannelId, FlowId, GroupId, SatisfactionId};
 
 use super::auth::{Principal, random_bytes};
 use super::catalog::{self, Catalog};
+use super::desk::WriteTurn;
 use super::error::{ApiError, Body, Id};
 use super::{ApiState, AppState};
 
@@ -80,6 +83,11 @@ pub struct ChannelInput {
     /// The satisfaction configuration used.
     #[serde(default)]
     pub satisfaction: Option<SatisfactionId>,
+    /// Website channels: the origins (`https://shop.example.com`) whose pages may open its
+    /// visitors' sockets, besides the desk's own chat page; absent on an update keeps them.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// How a website channel is reached.
@@ -100,9 +108,19 @@ pub struct ChannelView {
     /// For website channels: the embed script and link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<WebsiteAccess>,
+    /// For website channels: the origins whose pages may open its visitors' sockets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
-fn view(state: &ApiState, channel: Channel) -> ChannelView {
+fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
+    let origins = state
+        .desk
+        .app(app)
+        .ok()
+        .and_then(|d| d.website_origins.get(&channel.id).cloned())
+        .unwrap_or_default();
+    let allowed_origins = matches!(channel.kind, ChannelKind::Website { .. }).then_some(origins);
     let access = match &channel.kind {
         ChannelKind::Website { web_app_id } => Some(WebsiteAccess {
             embed_script: format!(
@@ -113,7 +131,11 @@ fn view(state: &ApiState, channel: Channel) -> ChannelView {
         }),
         ChannelKind::InApp { .. } => None,
     };
-    ChannelView { channel, access }
+    ChannelView {
+        channel,
+        access,
+        allowed_origins,
+    }
 }
 
 fn build(input: ChannelInput, id: ChannelId, kept: Option<&Channel>) -> Result<Channel, ApiError> {
@@ -158,16 +180,46 @@ fn build(input: ChannelInput, id: ChannelId, kept: Option<&Channel>) -> Result<C
     })
 }
 
-/// Builds and checks a channel against the app.
+/// Builds and checks a channel against the app, with the events that save it.
 fn checked(
     dir: &AppDirectory,
     input: ChannelInput,
     id: ChannelId,
     kept: Option<&Channel>,
-) -> Result<Channel, ApiError> {
+) -> Result<(Channel, Vec<Event>), ApiError> {
+    let origins = input.allowed_origins.clone();
     let channel = build(input, id, kept)?;
     directory::validate_channel(dir, &channel)?;
-    Ok(channel)
+    let mut events = vec![Event::ChannelSaved {
+        channel: channel.clone(),
+    }];
+    match (&channel.kind, origins) {
+        (_, None) => {}
+        (ChannelKind::Website { .. }, Some(origins)) => events.push(Event::WebsiteOriginsSet {
+            channel: id,
+            origins: directory::normalize_origins(&origins)?,
+        }),
+        (ChannelKind::InApp { .. }, Some(_)) => {
+            return Err(ApiError::invalid(
+                "allowed_origins",
+                "only website channels have allowed origins",
+            ));
+        }
+    }
+    Ok((channel, events))
+}
+
+/// Writes a channel's events in one append, under the turn.
+async fn save(
+    state: &ApiState,
+    who: &Principal,
+    turn: &WriteTurn<'_>,
+    events: Vec<Event>,
+) -> Result<(), ApiError> {
+    let stream = crate::domain::ids::StreamId::app(who.app);
+    let drafts = events.into_iter().map(|e| (stream, e)).collect();
+    state.desk.append(turn, who.app, drafts).await?;
+    Ok(())
 }
 
 /// Lists the channels.
@@ -179,7 +231,10 @@ pub async fn list_channels(
 ) -> Result<Json<Vec<ChannelView>>, ApiError> {
     let channels = catalog::list::<Channels>(&state, &who)?;
     Ok(Json(
-        channels.into_iter().map(|c| view(&state, c)).collect(),
+        channels
+            .into_iter()
+            .map(|c| view(&state, who.app, c))
+            .collect(),
     ))
 }
 
@@ -191,9 +246,14 @@ pub async fn create_channel(
     who: Principal,
     Body(input): Body<ChannelInput>,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
-    let channel =
-        catalog::create::<Channels>(&state, &who, |dir, id| checked(dir, input, id, None)).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, channel))))
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Channels::MODULE)?;
+    let id = ChannelId(state.desk.next_id());
+    let (channel, events) = checked(&dir, input, id, None)?;
+    save(&state, &who, &turn, events).await?;
+    drop(turn);
+    Ok((StatusCode::CREATED, Json(view(&state, who.app, channel))))
 }
 
 /// One channel.
@@ -206,6 +266,7 @@ pub async fn get_channel(
 ) -> Result<Json<ChannelView>, ApiError> {
     Ok(Json(view(
         &state,
+        who.app,
         catalog::get::<Channels>(&state, &who, id)?,
     )))
 }
@@ -219,11 +280,18 @@ pub async fn update_channel(
     Id(id): Id<u64>,
     Body(input): Body<ChannelInput>,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let channel = catalog::update::<Channels>(&state, &who, id, |dir, id, old| {
-        checked(dir, input, id, Some(old))
-    })
-    .await?;
-    Ok(Json(view(&state, channel)))
+    let turn = state.desk.turn().await;
+    let dir = state.desk.app(who.app)?;
+    who.scope(&dir, Channels::MODULE)?;
+    let id = ChannelId(id);
+    let old = dir
+        .channels
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(id.to_string()))?;
+    let (channel, events) = checked(&dir, input, id, Some(old))?;
+    save(&state, &who, &turn, events).await?;
+    drop(turn);
+    Ok(Json(view(&state, who.app, channel)))
 }
 
 /// Deletes a channel: users can no longer start sessions through it.

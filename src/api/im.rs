@@ -28,6 +28,8 @@ pub struct ImUser {
     pub app: AppId,
     /// The user's id in the app.
     pub user: String,
+    /// When the token expires (its `exp`), Unix seconds.
+    pub expires_at: i64,
 }
 
 impl FromRequestParts<AppState> for ImUser {
@@ -71,7 +73,32 @@ pub fn user_checked(
     Ok(ImUser {
         app,
         user: claims.sub,
+        expires_at: claims.exp,
     })
+}
+
+/// Until when (ms since the epoch) a user token stays good as the app's IM secrets stand
+/// now: its `exp`, or sooner the end of the previous secret's grace when only that one
+/// signs it. A later rotation can shorten it: sockets look again now and then.
+pub fn valid_until_ms(state: &ApiState, credential: &str, user: &ImUser) -> i64 {
+    let exp_ms = user.expires_at.saturating_mul(1_000);
+    let now_ms = state.clock.now_ms();
+    let dir = state.desk.read();
+    let Some(app) = dir.app(user.app) else {
+        return now_ms;
+    };
+    let current: Vec<Vec<u8>> = app
+        .im_secret
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    if token::verify(credential, user.app, &current, now_ms.div_euclid(1_000)).is_ok() {
+        return exp_ms;
+    }
+    match &app.im_previous_secret {
+        Some((_, until)) => exp_ms.min(*until),
+        None => now_ms,
+    }
 }
 
 /// A message from a user to a virtual number.
@@ -133,12 +160,17 @@ pub struct MessageQuery {
 /// `webAppId`): stored durably before the answer, then delivered; the first message opens a
 /// session; a desk message (src 7, 10, 24, 27) does what the protocol says.
 #[utoipa::path(post, path = "/im/messages", tag = "user end", request_body = SendRequest,
-    responses((status = 201, description = "stored (or a flag message passed on)", body = SendResponse)))]
+    responses(
+        (status = 201, description = "stored (or a flag message passed on)", body = SendResponse),
+        (status = 429, description = "over the user's message rate (`Retry-After` says when to try again); nothing stored", body = super::error::ErrorBody)))]
 pub async fn send_message(
     State(state): State<AppState>,
     who: ImUser,
     JsonBody(req): JsonBody<SendRequest>,
 ) -> Result<(StatusCode, Json<SendResponse>), ApiError> {
+    let bytes = super::user_limits::message_bytes(&req.body);
+    let now = state.clock.now_ms();
+    state.user_limits.message(who.app, &who.user, bytes, now)?;
     let message = UserMessage {
         to: req.to,
         msg_id: req.msg_id,

@@ -30,6 +30,7 @@ pub mod roles;
 pub mod satisfaction;
 pub mod sdk;
 pub mod settings;
+pub mod user_limits;
 pub mod web;
 pub mod workstation;
 pub mod ws;
@@ -92,6 +93,9 @@ pub struct ApiConfig {
     /// Who may read `/metrics` (`[metrics]`).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The public end's abuse limits (the `[user_end]` table).
+    #[serde(default)]
+    pub user_end: user_limits::UserEndLimits,
 }
 
 /// The default of `max_agents_per_app`: a large contact centre's agents, with room.
@@ -255,6 +259,7 @@ impl Default for ApiConfig {
             outbound: OutboundConfig::default(),
             server: ServerConfig::default(),
             metrics: MetricsConfig::default(),
+            user_end: Default::default(),
         }
     }
 }
@@ -294,6 +299,7 @@ impl ApiConfig {
             .map_err(|e| ApiError::invalid("outbound.allow", e))?;
         self.server.validate()?;
         self.metrics.validate()?;
+        self.user_end.validate()?;
         Ok(())
     }
 }
@@ -338,6 +344,8 @@ pub struct ApiState {
     pub hasher: auth::Hasher,
     /// Unused single-use tickets that open agent sockets.
     pub tickets: std::sync::Mutex<crate::domain::signin::SocketTickets>,
+    /// The user end's abuse limits and their buckets.
+    pub user_limits: user_limits::Gate,
 }
 
 /// The state handlers share.
@@ -355,6 +363,7 @@ impl ApiState {
     ) -> Result<AppState, ApiError> {
         config.validate()?;
         let mailer = config.smtp.as_ref().map(Mailer::new).transpose()?;
+        let user_limits = user_limits::Gate::new(config.user_end.clone());
         let base_url = config
             .public_url
             .clone()
@@ -375,6 +384,7 @@ impl ApiState {
             expiries: Default::default(),
             hasher: auth::Hasher::for_this_machine(),
             tickets: Default::default(),
+            user_limits,
         });
         Hub::start(&state);
         auth::Expiries::start(&state);

@@ -8,9 +8,16 @@
 //! after `seq` before anything live, and the socket never sends a stored message twice.
 //! A socket whose client stops reading is closed once [`OUTBOX`](crate::im::hub::OUTBOX)
 //! frames wait for it; its client reconnects and resumes.
+//!
+//! A user socket lives no longer than its token: it closes, with a last `closed` frame, at
+//! the token's expiry or once the IM secret that signed it is past its grace. A user holds
+//! at most `user_end.sockets_per_user` sockets, and its messages pass its rate limit
+//! (`crate::api::user_limits`) or get a `rate_limited` frame. A visitor's cookie opens a
+//! socket only from a page of an origin its website channel allows.
 
 use std::collections::HashMap;
 use std::time::Duration;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -36,8 +43,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 const MAX_WIRE_BYTES: usize = 1024 * 1024;
 /// Stored messages read per step of a backlog.
 const BACKLOG_PAGE: usize = 256;
-/// The cookie that keeps a website visitor's identity.
-pub const VISITOR_COOKIE: &str = "hl_visitor";
+/// How often a user socket looks at its token again: a rotation of the IM secret shortens
+/// the life of tokens signed with the old one, and the socket learns of it at most this late.
+pub const TOKEN_RECHECK_MS: i64 = 60_000;
 
 /// How a user socket is opened.
 #[derive(Deserialize)]
@@ -51,6 +59,10 @@ pub struct UserSocketQuery {
     pub app: Option<u32>,
     /// The user id the client says it is (refused when the token is for another).
     pub user: Option<String>,
+    /// A website channel's visitor: its cookie (`hl_visitor_<webAppId>`) is the credential,
+    /// taken only from a page of an origin the channel allows.
+    #[serde(rename = "webAppId")]
+    pub web_app_id: Option<String>,
 }
 
 /// How an agent socket is opened.
@@ -85,7 +97,7 @@ fn credential<'a>(
         return Ok(token);
     }
     Err(ApiError::Unauthorized(
-        "no credential: give ?token=, an Authorization header or the visitor cookie".into(),
+        "no credential: give ?token=, an Authorization header or ?webAppId= with the visitor cookie".into(),
     ))
 }
 
@@ -127,12 +139,44 @@ pub async fn user_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let token = credential(query.token.as_deref(), &headers, Some(VISITOR_COOKIE))?;
-    let user = user_checked(&state, token, query.app.map(AppId), query.user.as_deref())?;
+    let site = match &query.web_app_id {
+        Some(web_app_id) => {
+            let dir = state.desk.read();
+            let (app, channel) = dir.website(web_app_id).ok_or_else(|| {
+                ApiError::invalid(
+                    "webAppId",
+                    format!("{web_app_id:?} is not a website channel"),
+                )
+            })?;
+            Some((web_app_id.clone(), app, channel.id))
+        }
+        None => None,
+    };
+    let cookie = site.as_ref().map(|(id, ..)| super::web::visitor_cookie(id));
+    let token = credential(query.token.as_deref(), &headers, cookie.as_deref())?;
+    let by_cookie = query.token.is_none() && super::auth::bearer_header(&headers).is_none();
+    let mut expected_app = query.app.map(AppId);
+    if let (true, Some((_, app, channel))) = (by_cookie, &site) {
+        // A cookie rides along with any page's request: only allowed pages may use it.
+        super::web::check_origin(&state, &headers, *app, *channel)?;
+        expected_app = expected_app.or(Some(*app));
+    }
+    let user = user_checked(&state, token, expected_app, query.user.as_deref())?;
+    let token = token.to_owned();
     let resume = parse_resume(query.resume.as_deref().unwrap_or(""))?;
+    // Registered before the upgrade, so the cap holds however many upgrades race; a socket
+    // that never opens drops its subscription, which then counts no more.
+    let most = state.user_limits.limits().sockets_per_user;
+    let Some(subscription) = state.hub.try_subscribe_user(user.app, &user.user, most) else {
+        super::user_limits::count(super::user_limits::reason::SOCKETS);
+        return Err(ApiError::Conflict(format!(
+            "{} has {most} sockets open, the most one user may (user_end.sockets_per_user); close one first",
+            user.user
+        )));
+    };
     Ok(upgrade
         .max_message_size(MAX_WIRE_BYTES)
-        .on_upgrade(move |socket| serve_user(state, user, resume, socket)))
+        .on_upgrade(move |socket| serve_user(state, user, token, subscription, resume, socket)))
 }
 
 /// Sends a frame; false once the socket is gone.
@@ -203,15 +247,48 @@ impl Sent {
     }
 }
 
+/// When a user socket next looks at its token: when it stops being good, or sooner to
+/// hear of a rotation of the IM secret; never now, so a token good to the ms cannot spin.
+fn next_token_check(state: &ApiState, token: &str, user: &ImUser) -> tokio::time::Instant {
+    let now = state.clock.now_ms();
+    let until = super::im::valid_until_ms(state, token, user);
+    let at = until.min(now + TOKEN_RECHECK_MS).max(now + 1);
+    state.clock.instant_at(at)
+}
+
+/// Whether the socket's token is still good; the closing frame when it is not: its `exp`
+/// passed, or the IM secret that signed it is past its grace.
+fn token_still_good(state: &ApiState, token: &str, user: &ImUser) -> Result<(), Arc<str>> {
+    match user_checked(state, token, Some(user.app), None) {
+        Ok(_) => Ok(()),
+        Err(e) if state.clock.now_ms().div_euclid(1_000) >= user.expires_at => Err(
+            hub::user_closed("token_expired", &format!("the user token expired ({e})")),
+        ),
+        Err(e) => Err(hub::user_closed(
+            "secret_rotated",
+            &format!(
+                "the app's IM secret was rotated and its grace is over ({e}); get a new token"
+            ),
+        )),
+    }
+}
+
 async fn serve_user(
     state: AppState,
     user: ImUser,
+    token: String,
+    // Registered before the backlog is read: nothing stored in between is missed.
+    mut subscription: hub::Subscription,
     resume: Vec<(ConversationId, u64)>,
     socket: WebSocket,
 ) {
-    let ImUser { app, user } = user;
-    // Registered before the backlog is read: nothing stored in between is missed.
-    let mut subscription = state.hub.subscribe_user(app, &user);
+    let mut check_at = next_token_check(&state, &token, &user);
+    let vouched = ImUser {
+        app: user.app,
+        user: user.user.clone(),
+        expires_at: user.expires_at,
+    };
+    let ImUser { app, user, .. } = user;
     let (mut sink, mut stream) = socket.split();
     let mut sent = Sent::default();
     let mut open = true;
@@ -249,6 +326,13 @@ async fn serve_user(
                 Some(ping) => open = sink.send(ping).await.is_ok(),
                 None => break,
             },
+            () = tokio::time::sleep_until(check_at) => {
+                if let Err(last) = token_still_good(&state, &token, &vouched) {
+                    let _ = send(&mut sink, &last).await;
+                    break;
+                }
+                check_at = next_token_check(&state, &token, &vouched);
+            }
         }
     }
     state.hub.unsubscribe_user(app, &user, subscription.id());
@@ -351,6 +435,13 @@ pub async fn user_frame(
             online_user_only,
             body,
         } => {
+            let bytes = super::user_limits::message_bytes(&body);
+            let now = state.clock.now_ms();
+            if let Err(limited) = state.user_limits.message(app, user, bytes, now) {
+                let frame =
+                    hub::user_rate_limited(Some(&msg_id), &limited.message, limited.retry_after_ms);
+                return Some(frame);
+            }
             let message = UserMessage {
                 to,
                 msg_id: msg_id.clone(),
@@ -993,9 +1084,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             axum::http::header::COOKIE,
-            "a=1; hl_visitor=tok.en; b=2".parse().unwrap(),
+            "a=1; hl_visitor_abc=tok.en; b=2".parse().unwrap(),
         );
-        assert_eq!(cookie_value(&h, VISITOR_COOKIE), Some("tok.en"));
+        assert_eq!(cookie_value(&h, "hl_visitor_abc"), Some("tok.en"));
         assert_eq!(cookie_value(&h, "c"), None);
     }
 }

@@ -54,6 +54,10 @@ pub const MAX_PROACTIVE_TIMEOUT_SECS: u32 = 86_400;
 pub const MAX_URL_BYTES: usize = 2_048;
 /// Longest in-app user id of a virtual number, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 64;
+/// Most allowed origins of one website channel: the sites that embed it, not a crawl list.
+pub const MAX_WEBSITE_ORIGINS: usize = 20;
+/// Longest allowed origin (`scheme://host[:port]`), in bytes.
+pub const MAX_ORIGIN_BYTES: usize = 256;
 /// Most rest reasons per app: the workstation shows them in one menu.
 pub const MAX_REST_REASONS: usize = 50;
 /// Most members of one skill group a role's range may name.
@@ -456,6 +460,8 @@ pub struct AppDirectory {
     pub im_secret: Option<String>,
     /// The secret before the last rotation, and until when (ms) it is still accepted.
     pub im_previous_secret: Option<(String, i64)>,
+    /// Each website channel's allowed origins (none set: only the desk's own chat page).
+    pub website_origins: BTreeMap<ChannelId, Vec<String>>,
 }
 
 /// Every app's directory, with the lookups sign-in and authentication need.
@@ -634,9 +640,13 @@ impl Directory {
                 }
             }
             Event::ChannelDeleted { channel } => {
+                dir.website_origins.remove(channel);
                 if let Some(old) = dir.channels.remove(channel) {
                     self.unindex(app, &old);
                 }
+            }
+            Event::WebsiteOriginsSet { channel, origins } => {
+                dir.website_origins.insert(*channel, origins.clone());
             }
             Event::ExtensionSaved { extension } => {
                 dir.extensions.insert(extension.id, extension.clone());
@@ -1272,6 +1282,40 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
     Ok(())
 }
 
+/// A website channel's allowed origins as browsers send `Origin`: each an http(s) origin
+/// (`scheme://host[:port]`, no path), lowercased, without duplicates.
+pub fn normalize_origins(origins: &[String]) -> Result<Vec<String>, Rejection> {
+    const FIELD: &str = "allowed_origins";
+    if origins.len() > MAX_WEBSITE_ORIGINS {
+        return Err(Rejection::invalid(
+            FIELD,
+            format!("at most {MAX_WEBSITE_ORIGINS} origins"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(origins.len());
+    for raw in origins {
+        let bad = |why: &str| Rejection::invalid(FIELD, format!("{raw:?} {why}"));
+        if raw.len() > MAX_ORIGIN_BYTES {
+            return Err(bad(&format!("is over {MAX_ORIGIN_BYTES} bytes")));
+        }
+        let url = url::Url::parse(raw.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("is not an http or https origin"));
+        }
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !bare || !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "must be scheme://host[:port] alone, as browsers send Origin",
+            ));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
 /// A channel's fields against the app: names, references to live groups and
 /// configurations, a unique virtual number.
 pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rejection> {
@@ -1374,6 +1418,59 @@ mod tests {
 
     fn app() -> AppId {
         AppId(1)
+    }
+
+    #[test]
+    fn allowed_origins_are_read_as_browsers_send_origin() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            normalize_origins(&list(&[
+                "https://Shop.Example.com",
+                "https://shop.example.com/",
+                "http://localhost:8080"
+            ]))
+            .unwrap(),
+            list(&["https://shop.example.com", "http://localhost:8080"])
+        );
+        for bad in [
+            "shop.example.com",
+            "ftp://shop.example.com",
+            "https://shop.example.com/cart",
+            "https://shop.example.com?x=1",
+            "https://user@shop.example.com",
+        ] {
+            let e = normalize_origins(&list(&[bad])).unwrap_err();
+            assert_eq!(e.field(), Some("allowed_origins"), "{bad}");
+        }
+        let many: Vec<String> = (0..=MAX_WEBSITE_ORIGINS)
+            .map(|i| format!("https://s{i}.example.com"))
+            .collect();
+        assert!(normalize_origins(&many).is_err());
+    }
+
+    #[test]
+    fn a_website_channels_origins_fold_in_and_go_with_the_channel() {
+        let mut d = Directory::default();
+        let channel = ChannelId(5);
+        let origins = vec!["https://shop.example.com".to_owned()];
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::WebsiteOriginsSet {
+                channel,
+                origins: origins.clone(),
+            },
+        );
+        assert_eq!(
+            d.app(app()).unwrap().website_origins.get(&channel),
+            Some(&origins)
+        );
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::ChannelDeleted { channel },
+        );
+        assert!(d.app(app()).unwrap().website_origins.is_empty());
     }
 
     fn with_agent_and_group() -> Directory {

@@ -685,6 +685,16 @@ durable! {
             /// What the user was told.
             message: String,
         },
+
+        // ---- app stream ----
+        /// A website channel's allowed origins were set (written with its `ChannelSaved`):
+        /// the pages whose visitors' sockets it takes, besides the desk's own chat page.
+        WebsiteOriginsSet {
+            /// The website channel.
+            channel: ChannelId,
+            /// `scheme://host[:port]` each, as a browser sends `Origin`.
+            origins: Vec<String>,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -780,6 +790,7 @@ impl Event {
             Event::SessionQueueDeadlineSet { .. } => "SessionQueueDeadlineSet",
             Event::SessionQueueTimedOut { .. } => "SessionQueueTimedOut",
             Event::SessionQueueRefused { .. } => "SessionQueueRefused",
+            Event::WebsiteOriginsSet { .. } => "WebsiteOriginsSet",
         }
     }
 

@@ -11,6 +11,7 @@ pub mod event;
 pub mod flow;
 pub mod group;
 pub mod ids;
+pub mod rate;
 pub mod routing;
 pub mod sdk;
 pub mod service;

@@ -136,6 +136,17 @@ pub enum UserFrame<'a> {
         field: Option<&'a str>,
         /// What was wrong.
         message: &'a str,
+        /// For `rate_limited`: how long until the same message would be taken.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    /// The socket closes now, and why: `token_expired` (the user token's `exp` passed) or
+    /// `secret_rotated` (the IM secret that signed it is past its grace period).
+    Closed {
+        /// Why, as a code.
+        reason: &'a str,
+        /// Why, for people.
+        message: &'a str,
     },
     /// The user's place in the queue (`${WaitNo}`: sessions ahead).
     Queue {
@@ -304,7 +315,26 @@ pub fn user_error(msg_id: Option<&str>, error: &ApiError) -> Arc<str> {
         code: error.protocol_code(),
         field: body.error.field.as_deref(),
         message: &body.error.message,
+        retry_after_ms: None,
     })
+}
+
+/// A message refused by the user's rate limit, as a user frame: `rate_limited`, with when to
+/// try again.
+pub fn user_rate_limited(msg_id: Option<&str>, message: &str, retry_after_ms: u64) -> Arc<str> {
+    text_of(&UserFrame::Error {
+        msg_id,
+        error: "rate_limited",
+        code: None,
+        field: None,
+        message,
+        retry_after_ms: Some(retry_after_ms),
+    })
+}
+
+/// The last frame of a user socket the desk closes, saying why.
+pub fn user_closed(reason: &str, message: &str) -> Arc<str> {
+    text_of(&UserFrame::Closed { reason, message })
 }
 
 /// An error as an agent frame.
@@ -677,6 +707,20 @@ impl Hub {
         subscription
     }
 
+    /// Registers a user's socket unless the user has `max` open already (sockets whose
+    /// client is gone do not count): None then.
+    pub fn try_subscribe_user(&self, app: AppId, user: &str, max: usize) -> Option<Subscription> {
+        let (sub, subscription) = self.subscriber();
+        // Counted and pushed under the entry's lock: two upgrades at once cannot both pass.
+        let mut subs = self.users.entry((app, user.to_owned())).or_default();
+        subs.retain(|s| !s.tx.is_closed());
+        if subs.len() >= max {
+            return None;
+        }
+        subs.push(sub);
+        Some(subscription)
+    }
+
     /// Unregisters a user's socket.
     pub fn unsubscribe_user(&self, app: AppId, user: &str, id: u64) {
         let key = (app, user.to_owned());
@@ -1017,6 +1061,7 @@ impl Hub {
     ) -> Result<SendOutcome, ApiError> {
         let desk = desk_data(&request.body)?;
         let channel = Self::channel_of(state, app, &request.to)?;
+        crate::api::web::check_visitor_writes(state, app, user, &request.to, channel)?;
         let slot = self.slot(state, app, channel, user);
         let mut slot = slot.lock().await;
         let id = slot.entry.id;

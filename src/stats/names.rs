@@ -320,6 +320,13 @@ pub const METRICS_UNAUTHORIZED: Metric = metric(
     &[],
     "Requests to /metrics refused because they lacked the bearer token of metrics.token.",
 );
+/// Refusals of the user end's abuse limits.
+pub const USER_REFUSALS: Metric = metric(
+    "helpline_user_refusals_total",
+    Kind::Counter,
+    &["reason"],
+    "Requests of the user end refused by a limit, by reason (visitors_per_address, visitors_per_channel, messages, sockets, origin, channel).",
+);
 
 /// The live stats, in the order the exporter writes them.
 pub const LIVE: &[Metric] = &[
@@ -364,6 +371,7 @@ pub const ENGINE: &[Metric] = &[
     CONNECTIONS_REFUSED,
     CONNECTIONS_TIMED_OUT,
     METRICS_UNAUTHORIZED,
+    USER_REFUSALS,
 ];
 
 /// Every metric helpline exports.

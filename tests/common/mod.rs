@@ -336,12 +336,20 @@ impl Ws {
 
     /// Opens `url` sending `cookie`.
     pub async fn connect_with(url: &str, cookie: Option<&str>) -> Result<Ws, (u16, Value)> {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+        Self::connect_with_headers(url, &headers).await
+    }
+
+    /// Opens `url` sending `headers` (a cookie, an Origin).
+    pub async fn connect_with_headers(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Ws, (u16, Value)> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = url.into_client_request().unwrap();
-        if let Some(cookie) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", cookie.parse().unwrap());
+        for (name, value) in headers {
+            let name: tokio_tungstenite::tungstenite::http::HeaderName = name.parse().unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((inner, _)) => Ok(Ws {
