@@ -112,7 +112,7 @@ async fn server(args: Args) {
         directory,
         hub,
         Clock::system(),
-        storm_config(),
+        storm_config(&args),
         format!("http://{addr}"),
     )
     .expect("state");
@@ -216,14 +216,11 @@ async fn server(args: Args) {
         r.expect("member");
     }
 
+    // Served as `helpline serve` serves: connection cap, timeouts and WebSocket pings on.
     let router = api::router(state.clone());
+    let server_limits = state.config.server.clone();
     let serving = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .expect("serve");
+        api::connections::serve(listener, router, &server_limits, std::future::pending()).await;
     });
     eprintln!(
         "server on {addr}: {} agents, group limit {limit}",
@@ -486,16 +483,11 @@ async fn client(args: Args, addr: String) {
     );
 }
 
-/// The user end's rate limits out of the storm's way: it measures the relay, not them.
-fn storm_config() -> ApiConfig {
-    use helpline::domain::rate::Rate;
-    let unbounded = Rate::new(u64::MAX / 1_000_000, u64::MAX / 1_000_000);
-    ApiConfig {
-        user_end: helpline::api::user_limits::UserEndLimits {
-            messages_per_user: unbounded,
-            message_bytes_per_user: unbounded,
-            ..Default::default()
-        },
-        ..ApiConfig::default()
-    }
+/// The desk's defaults, limits on (a closed-loop user sends well under the per-user
+/// message rate), with room for every socket of the storm under the connection cap.
+fn storm_config(args: &Args) -> ApiConfig {
+    let mut config = ApiConfig::default();
+    let sockets = (args.users + args.agents) as usize + 1_024;
+    config.server.max_connections = config.server.max_connections.max(sockets);
+    config
 }

@@ -169,6 +169,13 @@ async fn setup(args: &Args, stats: bool) -> anyhow::Result<Desk> {
                 .await?,
         );
     }
+    // The queue limits stay on (every queued session gets its wait-limit deadline and
+    // timer), with a cap the storm's window cannot reach: it measures routing, not refusals.
+    for g in &groups {
+        engine
+            .group(*g, GroupCommand::SetQueueLimits(storm_queue_limits()))
+            .await?;
+    }
     let groups = Arc::new(groups);
     let gate = Arc::new(Semaphore::new(512));
     let mut tasks = Vec::new();
@@ -387,6 +394,9 @@ async fn main() -> anyhow::Result<()> {
     // Memory per open session: sessions queued in a group nobody serves, measured before
     // the storm so that memory freed by ended sessions is not reused under the count.
     let idle = engine.create_group(app, "nobody", 1).await?;
+    engine
+        .group(idle, GroupCommand::SetQueueLimits(storm_queue_limits()))
+        .await?;
     let before_kib = rss_kib("VmRSS:");
     let gate = Arc::new(Semaphore::new(2048));
     let mut opens = Vec::new();
@@ -578,5 +588,14 @@ fn storm_process(args: &Args, stats: bool) -> anyhow::Result<(f64, f64)> {
     match (figures.next(), figures.next()) {
         (Some(Ok(routed)), Some(Ok(cpu))) => Ok((routed, cpu)),
         _ => anyhow::bail!("unreadable storm figures: {line}"),
+    }
+}
+
+/// The default queue limits (a wait limit, so a deadline and a timer per queued session)
+/// with the largest cap, above the storm's in-flight window and its open sessions.
+fn storm_queue_limits() -> helpline::domain::group::QueueLimits {
+    helpline::domain::group::QueueLimits {
+        max_queued: helpline::domain::group::MAX_MAX_QUEUED,
+        ..Default::default()
     }
 }
