@@ -504,10 +504,20 @@ async fn last_frame(url: &str, within: std::time::Duration) -> Value {
     panic!("the socket sent 10000 frames; last {last}");
 }
 
+/// A server for the paused-clock socket tests: the clock jumps from timer to timer, past a
+/// pong still on its way over loopback, so the WebSocket ping runs at its slowest and the
+/// tests see the token's end, not a heartbeat's.
+async fn paused_server(dir: &std::path::Path) -> Server {
+    let mut config = ApiConfig::default();
+    config.server.ws_ping_secs = 3_000;
+    config.server.idle_timeout_secs = 3_600;
+    Server::start_with(dir, config).await
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_user_socket_closes_when_its_token_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    let s = paused_server(dir.path()).await;
     let admin = s.admin().await;
     let end = s.user_end(&admin, (false, false, false)).await;
     let now = s.state.clock.now_ms() / 1_000;
@@ -524,7 +534,7 @@ async fn a_user_socket_closes_when_its_token_expires() {
 #[tokio::test(start_paused = true)]
 async fn a_user_socket_closes_when_its_secret_is_rotated_past_its_grace() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
+    let s = paused_server(dir.path()).await;
     let admin = s.admin().await;
     let end = s.user_end(&admin, (false, false, false)).await;
     let now = s.state.clock.now_ms() / 1_000;
