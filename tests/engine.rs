@@ -831,9 +831,20 @@ async fn a_wait_limit_is_stale_once_the_session_is_placed() {
     limit_queue(&d, g, 60, 10).await;
     let a = d.agent("ann", &[(g, 1)]).await;
     let s = d.open("u1", g).await;
+    settle().await;
+    assert_eq!(
+        d.engine.pending_timers().await.unwrap(),
+        1,
+        "the wait limit"
+    );
     d.online(a).await;
     settle().await;
     assert_eq!(d.holder(s).await, Some(a));
+    assert_eq!(
+        d.engine.pending_timers().await.unwrap(),
+        0,
+        "a placed session's wait limit leaves the wheel"
+    );
     tokio::time::advance(Duration::from_secs(120)).await;
     settle().await;
     assert_eq!(d.holder(s).await, Some(a), "still served past the limit");

@@ -231,6 +231,8 @@ pub enum SessionAction {
         /// When it ends.
         deadline_ms: i64,
     },
+    /// Drop the queue wait limit's timer: the session left the queue.
+    DisarmQueueTimer,
     /// The placement is written: the agent's reservation is confirmed (it may count it for
     /// good; a reservation never confirmed dies with a group that fails before placing it).
     Confirm {
@@ -783,6 +785,25 @@ pub fn apply(state: &mut SessionState, event: &Event) {
 
 /// What the shell must do after `event`, given the state just before it.
 pub fn actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
+    let mut actions = event_actions(before, event);
+    // Leaving the queue (placed, or ended while waiting): the wait limit's timer goes, so the
+    // wheel holds only sessions that still wait, not every session of the last half hour (a
+    // redirect back into the queue arms it again).
+    let leaves_queue = matches!(
+        event,
+        Event::SessionOffered { .. } | Event::SessionAssigned { .. } | Event::SessionEnded { .. }
+    );
+    if leaves_queue
+        && matches!(before.phase, Phase::Queued { .. })
+        && before.queue_deadline.is_some()
+    {
+        actions.push(SessionAction::DisarmQueueTimer);
+    }
+    actions
+}
+
+/// The actions `event` itself calls for.
+fn event_actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
     match event {
         Event::SessionQueued {
             group,

@@ -174,6 +174,14 @@ impl SessionRuntime {
                     SessionCommand::QueueWaitExpired { deadline_ms },
                 );
             }
+            SessionAction::DisarmQueueTimer => {
+                if let Some(t) = self.shared.registry.timers.get(&self.state.app) {
+                    let _ = t.cast(TimerMsg::Disarm {
+                        session: self.state.id,
+                        kind: TimerKind::QueueWait,
+                    });
+                }
+            }
             SessionAction::Served { agent } => {
                 registry
                     .last_receptionist

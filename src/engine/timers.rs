@@ -44,6 +44,13 @@ pub enum TimerMsg {
         /// What to tell the session.
         command: SessionCommand,
     },
+    /// Drop a countdown that can no longer matter (its session left the queue).
+    Disarm {
+        /// The session.
+        session: SessionId,
+        /// Which countdown.
+        kind: TimerKind,
+    },
     /// How many timers are pending.
     Pending(ractor::RpcReplyPort<usize>),
     /// Fault injection: fail as if the handler had panicked (the wheel is lost; the
@@ -71,6 +78,7 @@ pub struct TimerState {
 
 enum WheelOp {
     Arm(SessionId, TimerKind, tokio::time::Instant, SessionCommand),
+    Disarm(SessionId, TimerKind),
     Pending(ractor::RpcReplyPort<usize>),
 }
 
@@ -106,6 +114,7 @@ impl Actor for TimerActor {
                 deadline_ms,
                 command,
             } => WheelOp::Arm(session, kind, state.clock.instant_at(deadline_ms), command),
+            TimerMsg::Disarm { session, kind } => WheelOp::Disarm(session, kind),
             TimerMsg::Pending(reply) => WheelOp::Pending(reply),
             TimerMsg::Fail => return Err("fault injected".into()),
         };
@@ -137,6 +146,11 @@ async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, shared: Shared) {
                     }
                     let k = wheel.insert_at(key, at);
                     armed.insert(key, (k, command));
+                }
+                Some(WheelOp::Disarm(session, kind)) => {
+                    if let Some((old, _)) = armed.remove(&(session, kind)) {
+                        wheel.remove(&old);
+                    }
                 }
                 Some(WheelOp::Pending(reply)) => {
                     let _ = reply.send(armed.len());
