@@ -132,6 +132,16 @@ async fn server(args: Args) {
         .create_group(APP, "relay", limit)
         .await
         .expect("group");
+    // The default wait limit stays on; the cap is the largest, above the users, since they
+    // all write at once and queue until the agents' sockets take them.
+    let limits = helpline::domain::group::QueueLimits {
+        max_queued: helpline::domain::group::MAX_MAX_QUEUED,
+        ..Default::default()
+    };
+    engine
+        .group(group, GroupCommand::SetQueueLimits(limits))
+        .await
+        .expect("queue limits");
     let channel = ChannelId(state.desk.next_id());
     let directory_events = vec![
         Event::ImSecretRotated {

@@ -17,9 +17,12 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Pings every `every`, the first one `every` from now.
+    /// Pings every `every`, the first one between half of `every` and `every` from now: the
+    /// sockets a restart or a reconnect storm opened together must not all be pinged in the
+    /// same instant, every interval, in a burst the messages of that moment queue behind.
     pub fn new(every: Duration) -> Heartbeat {
-        let mut interval = tokio::time::interval_at(Instant::now() + every, every);
+        let first = every.mul_f64(1.0 - spread() / 2.0);
+        let mut interval = tokio::time::interval_at(Instant::now() + first, every);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Heartbeat {
             interval,
@@ -44,4 +47,10 @@ impl Heartbeat {
         self.unanswered = true;
         Some(Message::Ping(Default::default()))
     }
+}
+
+/// A random fraction in `[0, 1)`, to spread timers that would otherwise line up.
+pub fn spread() -> f64 {
+    let bits = u64::from_le_bytes(crate::api::auth::random_bytes::<8>());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -252,7 +252,11 @@ impl Sent {
 fn next_token_check(state: &ApiState, token: &str, user: &ImUser) -> tokio::time::Instant {
     let now = state.clock.now_ms();
     let until = super::im::valid_until_ms(state, token, user);
-    let at = until.min(now + TOKEN_RECHECK_MS).max(now + 1);
+    // Spread over the last half of the period, so sockets opened together do not all
+    // recheck in the same instant (the token's own end is kept exactly).
+    let recheck =
+        TOKEN_RECHECK_MS - (super::heartbeat::spread() * (TOKEN_RECHECK_MS / 2) as f64) as i64;
+    let at = until.min(now + recheck).max(now + 1);
     state.clock.instant_at(at)
 }
 
