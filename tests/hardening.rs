@@ -135,18 +135,16 @@ async fn another_apps_session_is_unknown_and_stays_asleep() {
         .await;
     let password = created["admin_password"].as_str().unwrap();
     let (_, body) = s.login("boss@second.example", password).await;
-    let other = body["token"].as_str().unwrap().to_owned();
-    s.ok(
-        &other,
-        Method::POST,
-        "/auth/password",
-        json!({"current_password": password, "new_password": "second-admin-password"}),
-    )
-    .await;
-    let (_, other) = s
-        .login("boss@second.example", "second-admin-password")
+    let changed = s
+        .ok(
+            body["token"].as_str().unwrap(),
+            Method::POST,
+            "/auth/password",
+            json!({"current_password": password, "new_password": "second-admin-password"}),
+        )
         .await;
-    let other = other["token"].as_str().unwrap().to_owned();
+    // A password change ends that sign-in and answers a fresh one.
+    let other = changed["token"].as_str().unwrap().to_owned();
     let theirs = s.group(&other, "theirs").await;
     let (_, eve_token) = s.agent(&other, "eve@second.example", 2, &[theirs]).await;
     let mut eve = s.agent_socket(&eve_token).await;

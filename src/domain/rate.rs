@@ -121,8 +121,8 @@ impl TokenBucket {
     }
 }
 
-/// Buckets by key, at most `max_keys` of them: a new key past that forgets the key looked at
-/// least recently (a forgotten key starts again with a full bucket, so the bound trades a
+/// Buckets by key, at most `max_keys` of them: a new key past that forgets the keys looked
+/// at least recently (a forgotten key starts again with a full bucket, so the bound trades a
 /// little leniency towards a flood of keys for memory that cannot grow).
 #[derive(Debug)]
 pub struct Buckets<K> {
@@ -159,29 +159,39 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
 
     /// `key`'s bucket, made full (forgetting another key when at the bound).
     pub fn bucket(&mut self, key: &K, now_ms: i64) -> &mut TokenBucket {
-        if !self.buckets.contains_key(key) && self.buckets.len() >= self.max_keys {
-            self.forget_one(now_ms);
+        // A known key (every message of a busy user) costs a lookup, not a clone.
+        if !self.buckets.contains_key(key) {
+            if self.buckets.len() >= self.max_keys {
+                self.forget_some(now_ms);
+            }
+            self.buckets
+                .insert(key.clone(), TokenBucket::new(self.rate, now_ms));
         }
-        let rate = self.rate;
         self.buckets
-            .entry(key.clone())
-            .or_insert_with(|| TokenBucket::new(rate, now_ms))
+            .get_mut(key)
+            .expect("present: found or inserted above")
     }
 
-    /// Forgets full buckets (nothing is lost), or else the one looked at least recently.
-    fn forget_one(&mut self, now_ms: i64) {
+    /// Forgets full buckets (nothing is lost), or else the eighth looked at least recently:
+    /// a scan of every key is paid once per that many new keys, not for each one, so a
+    /// flood of new keys at the bound costs each of them little.
+    fn forget_some(&mut self, now_ms: i64) {
         self.buckets.retain(|_, b| !b.full_at(now_ms));
         if self.buckets.len() < self.max_keys {
             return;
         }
-        if let Some(stalest) = self
-            .buckets
-            .iter()
-            .min_by_key(|(_, b)| b.last_ms)
-            .map(|(k, _)| k.clone())
-        {
-            self.buckets.remove(&stalest);
-        }
+        let mut ages: Vec<i64> = self.buckets.values().map(|b| b.last_ms).collect();
+        let forget = (self.max_keys / 8).max(1);
+        let (_, cut, _) = ages.select_nth_unstable(forget - 1);
+        let cut = *cut;
+        let mut left = forget;
+        self.buckets.retain(|_, b| {
+            if left > 0 && b.last_ms <= cut {
+                left -= 1;
+                return false;
+            }
+            true
+        });
     }
 }
 
@@ -248,6 +258,17 @@ mod tests {
         assert_eq!(keyed.take(&"d", 10_000, 2), Ok(()));
         assert_eq!(keyed.take(&"d", 10_000, 1), Err(1_000));
         assert!(keyed.len() <= 2);
+    }
+
+    #[test]
+    fn a_flood_of_new_keys_at_the_bound_keeps_the_newest() {
+        let mut keyed = Buckets::new(Rate::new(2, 60), 16);
+        for i in 0..1_000i64 {
+            assert_eq!(keyed.take(&i, i, 2), Ok(()), "a new key starts full");
+            assert!(keyed.len() <= 16, "{} keys", keyed.len());
+        }
+        // Only the stalest were forgotten: the latest key still has its drained bucket.
+        assert!(keyed.take(&999, 999, 1).is_err());
     }
 
     proptest! {
