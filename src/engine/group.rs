@@ -314,11 +314,13 @@ impl GroupRuntime {
                     group: self.state.id,
                     decision,
                 };
-                match self.shared.session_ref(session) {
-                    Some(s) => {
-                        let _ = s.cast(SessionMsg::Command(place, None));
-                    }
-                    None => release(view.agent),
+                let placed = self
+                    .shared
+                    .session_ref(session)
+                    .is_some_and(|s| s.cast(SessionMsg::Command(place, None)).is_ok());
+                if !placed {
+                    // The session ended (its actor drains and refuses new messages).
+                    release(view.agent);
                 }
             }
             Err(reason) => {

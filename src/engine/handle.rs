@@ -715,7 +715,12 @@ impl Engine {
             to,
             decision: RoutingDecision::direct(policy, held),
         };
-        ask(&actor, |port| SessionMsg::Command(command, Some(port))).await?
+        let answer = ask(&actor, |port| SessionMsg::Command(command, Some(port))).await;
+        if let Err(EngineError::Unavailable(_)) = &answer {
+            // The session ended before it read the transfer: nobody else gives `to` back.
+            let _ = target.cast(AgentMsg::Release { session });
+        }
+        answer?
     }
 
     /// How many sessions wait ahead of a queued session (`${WaitNo}`).

@@ -108,7 +108,10 @@ impl SessionRuntime {
         }
         if self.state.ended() {
             self.shared.registry.sessions.remove(&self.state.id);
-            myself.stop(None);
+            // Drained, not stopped: a `Place` or transfer already in the mailbox carries a
+            // reservation, and is refused (so released) rather than dropped with the actor;
+            // what is sent after this is refused at the send, and its sender releases it.
+            let _ = myself.drain();
         }
         true
     }
