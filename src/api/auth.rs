@@ -516,7 +516,7 @@ pub fn client_address(
 
 /// Sign-in with email and password.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email.
     #[schema(min_length = 3, max_length = 254)]
@@ -531,6 +531,7 @@ pub struct LoginRequest {
 
 /// A live login.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     /// The bearer token: send it as `Authorization: Bearer <token>`. Shown only now.
     pub token: String,
@@ -624,7 +625,7 @@ pub async fn login(
         // The password is right, so naming the apps tells the owner only.
         let apps: Vec<String> = matched.iter().map(|(a, _)| a.0.to_string()).collect();
         return Err(ApiError::invalid(
-            "app_id",
+            "appId",
             format!("{email} has accounts in apps {}: name one", apps.join(", ")),
         ));
     }
@@ -750,6 +751,7 @@ pub async fn logout(
 
 /// A ticket that opens the agent's socket once: `/ws/agent?ticket=<ticket>`.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SocketTicket {
     /// Put it in the socket's URL; it works once, within 30 seconds, and only for the
     /// sign-in that asked for it. Proxies may log it: by then it is spent.
@@ -841,6 +843,7 @@ const MAX_TICKET_CHARS: usize = 128;
 
 /// The signed-in account.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Me {
     /// The app.
     pub app_id: AppId,
@@ -883,7 +886,7 @@ pub async fn me(State(state): State<AppState>, Signed(who): Signed) -> Result<Js
 
 /// A password change.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password now.
     pub current_password: String,
@@ -917,15 +920,15 @@ pub async fn change_password(
             "an API key has no password",
         ));
     };
-    check_new_password("new_password", &req.new_password)?;
+    check_new_password("newPassword", &req.new_password)?;
     if req.new_password == req.current_password {
         return Err(ApiError::invalid(
-            "new_password",
+            "newPassword",
             "must differ from the current password",
         ));
     }
     if req.current_password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::invalid("current_password", "is wrong"));
+        return Err(ApiError::invalid("currentPassword", "is wrong"));
     }
     // A stolen token must not become a free password oracle: the current password is
     // checked under the same limits as a sign-in.
@@ -946,7 +949,7 @@ pub async fn change_password(
         .await
     {
         state.throttle.failed(&key, state.clock.now_ms());
-        return Err(ApiError::invalid("current_password", "is wrong"));
+        return Err(ApiError::invalid("currentPassword", "is wrong"));
     }
     state.throttle.succeeded(&key);
     let new_hash = state.hasher.hash(req.new_password).await?;
