@@ -40,7 +40,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const ADDRESS_ATTEMPTS: usize = 20;
 /// The window of the per-address limit.
 pub const ADDRESS_WINDOW_MS: i64 = 60_000;
-/// Most apps one email's password is checked in at a sign-in without `app_id`: each check
+/// Most apps one email's password is checked in at a sign-in without `appId`: each check
 /// is an argon2 run, and a person has accounts in a handful.
 pub const MAX_APPS_PER_EMAIL: usize = 8;
 /// Argon2 runs at once at most, whatever the cores: each holds 19 MiB.

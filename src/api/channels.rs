@@ -1,7 +1,7 @@
 //! Channels: in-app customer service virtual numbers (an IM user id users write to, with
 //! name, avatar, bound flow, satisfaction configuration and the skill group allowed to
 //! contact users proactively) and website channels (the hosted chat page and its embed
-//! script, served under a random `webAppId`). A website channel's `allowed_origins` name the
+//! script, served under a random `webAppId`). A website channel's `allowedOrigins` name the
 //! sites whose pages may open its visitors' sockets (besides the desk's own chat page); they
 //! are their own event, written with the channel's, so logs from before them replay as is.
 
