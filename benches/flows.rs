@@ -50,12 +50,12 @@ fn graph(group: u64, with_call: bool) -> Value {
         ),
         node(
             "hours",
-            json!({"type": "service_time", "time_zone": "Europe/Paris",
+            json!({"type": "service_time", "timeZone": "Europe/Paris",
             "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": [{"from": "00:00", "to": "24:00"}]}]}),
         ),
         node(
             "menu",
-            json!({"type": "branch", "style": "menu", "text": "Please select", "invalid_prompt": "Again",
+            json!({"type": "branch", "style": "menu", "text": "Please select", "invalidPrompt": "Again",
             "options": [{"port": "sales", "content": "Pre-sales"}, {"port": "support", "content": "After-sales"}]}),
         ),
         node(
@@ -74,11 +74,11 @@ fn graph(group: u64, with_call: bool) -> Value {
         node(
             "desk",
             json!({"type": "transfer_to_agent", "group": group,
-            "queue_message": "${WaitNo} ahead of you", "success_message": "${StaffNickName} is here"}),
+            "queueMessage": "${WaitNo} ahead of you", "successMessage": "${StaffNickName} is here"}),
         ),
         node(
             "end",
-            json!({"type": "end", "reply_timeout_secs": 0, "auto_termination_message": "", "human_termination_message": "Bye"}),
+            json!({"type": "end", "replyTimeoutSecs": 0, "autoTerminationMessage": "", "humanTerminationMessage": "Bye"}),
         ),
     ];
     let mut edges = vec![
@@ -99,7 +99,7 @@ fn graph(group: u64, with_call: bool) -> Value {
             json!({"type": "interface_call", "url": "http://127.0.0.1:9/score",
             "params": [{"name": "phone", "value": "${phone}"}],
             "response": [{"field": "score", "variable": "score", "default": "0"}],
-            "timeout_ms": 1000, "max_attempts": 2}),
+            "timeoutMs": 1000, "maxAttempts": 2}),
         ));
         edges.push(edge("phone", "next", "score"));
         edges.push(edge("score", "next", "judge"));

@@ -73,12 +73,7 @@ async fn transfers_move_the_session_and_the_seat_follows() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| {
-            (
-                g["id"].as_u64().unwrap(),
-                g["free_agents"].as_u64().unwrap(),
-            )
-        })
+        .map(|g| (g["id"].as_u64().unwrap(), g["freeAgents"].as_u64().unwrap()))
         .collect();
     assert!(
         groups.contains(&(end.group, 1)) && groups.contains(&(other, 1)),

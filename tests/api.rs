@@ -18,7 +18,7 @@ async fn first_sign_in_password_change_and_me() {
     let s = Server::start(dir.path()).await;
     let admin = s.admin().await;
     let me = s.get(&admin, "/auth/me").await;
-    assert_eq!(me["role_name"], "administrator");
+    assert_eq!(me["roleName"], "administrator");
     assert_eq!(me["modules"].as_array().unwrap().len(), 8);
 
     let (status, body) = s.login(ADMIN_EMAIL, "wrong-password").await;
@@ -34,8 +34,8 @@ async fn first_sign_in_password_change_and_me() {
             &admin,
             Method::POST,
             "/agents",
-            json!({"name": "Ann Lee", "nickname": "Ann", "staff_no": "1001",
-                   "email": "Ann@Example.com", "role_id": 2}),
+            json!({"name": "Ann Lee", "nickname": "Ann", "staffNo": "1001",
+                   "email": "Ann@Example.com", "roleId": 2}),
         )
         .await;
     assert_eq!(created["agent"]["email"], "ann@example.com");
@@ -50,31 +50,31 @@ async fn first_sign_in_password_change_and_me() {
             token,
             Method::POST,
             "/auth/password",
-            Some(json!({"current_password": first, "new_password": "short"})),
+            Some(json!({"currentPassword": first, "newPassword": "short"})),
         )
         .await;
     assert_eq!(
         (status, field_of(&body)),
-        (StatusCode::BAD_REQUEST, "new_password")
+        (StatusCode::BAD_REQUEST, "newPassword")
     );
     let (status, body) = s
         .call(
             token,
             Method::POST,
             "/auth/password",
-            Some(json!({"current_password": "not-it-at-all", "new_password": "a-new-password"})),
+            Some(json!({"currentPassword": "not-it-at-all", "newPassword": "a-new-password"})),
         )
         .await;
     assert_eq!(
         (status, field_of(&body)),
-        (StatusCode::BAD_REQUEST, "current_password")
+        (StatusCode::BAD_REQUEST, "currentPassword")
     );
     let (status, changed) = s
         .call(
             token,
             Method::POST,
             "/auth/password",
-            Some(json!({"current_password": first, "new_password": "a-new-password"})),
+            Some(json!({"currentPassword": first, "newPassword": "a-new-password"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
@@ -82,7 +82,7 @@ async fn first_sign_in_password_change_and_me() {
     let (status, _) = s.call(token, Method::GET, "/auth/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the old sign-in ended");
     let token = changed["token"].as_str().unwrap();
-    assert_eq!(changed["must_change_password"], false);
+    assert_eq!(changed["mustChangePassword"], false);
     s.get(token, "/quick-replies").await;
     let (status, _) = s.login("ann@example.com", first).await;
     assert_eq!(
@@ -264,7 +264,7 @@ async fn roles_open_modules_and_cut_lists_to_their_skill_groups() {
             &lead,
             Method::POST,
             "/skill-groups",
-            Some(json!({"name": "x", "reception_limit": 1})),
+            Some(json!({"name": "x", "receptionLimit": 1})),
         )
         .await;
     assert_eq!(
@@ -277,8 +277,10 @@ async fn roles_open_modules_and_cut_lists_to_their_skill_groups() {
             &lead,
             Method::POST,
             "/agents",
-            Some(json!({"name": "Eve", "nickname": "Eve", "staff_no": "9", "email": "eve@example.com",
-                   "role_id": 1, "skill_group_ids": [presales]})),
+            Some(
+                json!({"name": "Eve", "nickname": "Eve", "staffNo": "9", "email": "eve@example.com",
+                   "roleId": 1, "skillGroupIds": [presales]}),
+            ),
         )
         .await;
     assert_eq!(
@@ -291,13 +293,15 @@ async fn roles_open_modules_and_cut_lists_to_their_skill_groups() {
             &lead,
             Method::POST,
             "/agents",
-            Some(json!({"name": "Eve", "nickname": "Eve", "staff_no": "9", "email": "eve@example.com",
-                   "role_id": 2, "skill_group_ids": [aftersales]})),
+            Some(
+                json!({"name": "Eve", "nickname": "Eve", "staffNo": "9", "email": "eve@example.com",
+                   "roleId": 2, "skillGroupIds": [aftersales]}),
+            ),
         )
         .await;
     assert_eq!(
         (status, field_of(&body)),
-        (StatusCode::BAD_REQUEST, "skill_group_ids")
+        (StatusCode::BAD_REQUEST, "skillGroupIds")
     );
 
     // A plain agent opens no module; it still reads quick replies and rest reasons.
@@ -358,13 +362,13 @@ async fn apps_are_isolated_from_each_other() {
             &admin,
             Method::POST,
             "/apps",
-            json!({"name": "second desk", "admin_email": "boss@second.example"}),
+            json!({"name": "second desk", "adminEmail": "boss@second.example"}),
         )
         .await;
-    let password = created["admin_password"].as_str().unwrap();
+    let password = created["adminPassword"].as_str().unwrap();
     let (status, body) = s.login("boss@second.example", password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["app_id"], created["app"]["id"]);
+    assert_eq!(body["appId"], created["app"]["id"]);
     let first = body["token"].as_str().unwrap().to_owned();
     // The change answers the sign-in that goes on (the first one ended with it).
     let other = s
@@ -372,7 +376,7 @@ async fn apps_are_isolated_from_each_other() {
             &first,
             Method::POST,
             "/auth/password",
-            json!({"current_password": password, "new_password": "second-admin-password"}),
+            json!({"currentPassword": password, "newPassword": "second-admin-password"}),
         )
         .await["token"]
         .as_str()
@@ -448,14 +452,14 @@ async fn agents_lifecycle_force_offline_resume_reset_delete() {
             &admin,
             Method::PATCH,
             &format!("/agents/{ann}"),
-            json!({"name": "Ann Lee", "nickname": "Annie", "skill_group_ids": [g2]}),
+            json!({"name": "Ann Lee", "nickname": "Annie", "skillGroupIds": [g2]}),
         )
         .await;
     assert_eq!(edited["nickname"], "Annie");
-    assert_eq!(edited["skill_groups"].as_array().unwrap().len(), 1);
-    assert_eq!(edited["skill_groups"][0]["id"], g2);
+    assert_eq!(edited["skillGroups"].as_array().unwrap().len(), 1);
+    assert_eq!(edited["skillGroups"][0]["id"], g2);
     let filtered = s
-        .get(&admin, &format!("/agents?skill_group_id={g2}&q=annie"))
+        .get(&admin, &format!("/agents?skillGroupId={g2}&q=annie"))
         .await;
     assert_eq!(filtered.as_array().unwrap().len(), 1);
     assert_eq!(s.get(&admin, "/agents?q=nobody").await, json!([]));
@@ -469,7 +473,7 @@ async fn agents_lifecycle_force_offline_resume_reset_delete() {
             json!({}),
         )
         .await;
-    assert_eq!(forced["forced_offline"], true);
+    assert_eq!(forced["forcedOffline"], true);
     let (status, _) = s.call(&token, Method::GET, "/auth/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = s.login("ann@example.com", "ann-own-password").await;
@@ -508,7 +512,7 @@ async fn agents_lifecycle_force_offline_resume_reset_delete() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = s.login("ann@example.com", new).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["must_change_password"], true);
+    assert_eq!(body["mustChangePassword"], true);
 
     // Delete: no more sign-in; listed only with include_deleted; the group stays.
     let (status, _) = s
@@ -519,7 +523,7 @@ async fn agents_lifecycle_force_offline_resume_reset_delete() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let live = s.get(&admin, "/agents").await;
     assert!(live.as_array().unwrap().iter().all(|a| a["id"] != ann));
-    let all = s.get(&admin, "/agents?include_deleted=true").await;
+    let all = s.get(&admin, "/agents?includeDeleted=true").await;
     assert!(
         all.as_array()
             .unwrap()
@@ -536,7 +540,7 @@ async fn agents_lifecycle_force_offline_resume_reset_delete() {
         .call(
             &admin,
             Method::DELETE,
-            &format!("/agents/{}", me["agent_id"]),
+            &format!("/agents/{}", me["agentId"]),
             None,
         )
         .await;
@@ -562,7 +566,7 @@ async fn skill_groups_members_and_priorities() {
         .await;
     assert_eq!(
         group["members"],
-        json!([{"agent_id": ann, "name": "ann", "priority": 3}])
+        json!([{"agentId": ann, "name": "ann", "priority": 3}])
     );
     let group = s
         .ok(
@@ -590,11 +594,11 @@ async fn skill_groups_members_and_priorities() {
             &admin,
             Method::PATCH,
             &format!("/skill-groups/{g}"),
-            json!({"name": "sales", "reception_limit": 5}),
+            json!({"name": "sales", "receptionLimit": 5}),
         )
         .await;
     assert_eq!(
-        (group["name"].as_str(), group["reception_limit"].as_u64()),
+        (group["name"].as_str(), group["receptionLimit"].as_u64()),
         (Some("sales"), Some(5))
     );
     let (status, body) = s
@@ -602,19 +606,19 @@ async fn skill_groups_members_and_priorities() {
             &admin,
             Method::PATCH,
             &format!("/skill-groups/{g}"),
-            Some(json!({"reception_limit": 0})),
+            Some(json!({"receptionLimit": 0})),
         )
         .await;
     assert_eq!(
         (status, field_of(&body)),
-        (StatusCode::BAD_REQUEST, "reception_limit")
+        (StatusCode::BAD_REQUEST, "receptionLimit")
     );
     let (status, body) = s
         .call(
             &admin,
             Method::POST,
             "/skill-groups",
-            Some(json!({"name": "Sales", "reception_limit": 1})),
+            Some(json!({"name": "Sales", "receptionLimit": 1})),
         )
         .await;
     assert_eq!(
@@ -653,7 +657,7 @@ async fn skill_groups_members_and_priorities() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let agent = s.get(&admin, &format!("/agents/{ann}")).await;
     assert_eq!(
-        agent["skill_groups"],
+        agent["skillGroups"],
         json!([]),
         "members keep their accounts"
     );
@@ -667,8 +671,8 @@ async fn settings_rest_reasons_and_proactive_rule() {
     let admin = s.admin().await;
     let mut settings = s.get(&admin, "/settings").await;
     settings["routing"]["basic"] = json!("agent_priority");
-    settings["reception"]["accept_timeout_secs"] = json!(45);
-    settings["login_status"] = json!("not_ready");
+    settings["reception"]["acceptTimeoutSecs"] = json!(45);
+    settings["loginStatus"] = json!("not_ready");
     let saved = s
         .ok(&admin, Method::PUT, "/settings", settings.clone())
         .await;
@@ -676,17 +680,13 @@ async fn settings_rest_reasons_and_proactive_rule() {
     assert_eq!(s.get(&admin, "/settings").await, settings);
     for (path, value, field) in [
         (
-            "/reception/accept_timeout_secs",
+            "/reception/acceptTimeoutSecs",
             json!(4),
-            "reception.accept_timeout_secs",
+            "reception.acceptTimeoutSecs",
         ),
-        (
-            "/user_reply_timeout_secs",
-            json!(30),
-            "user_reply_timeout_secs",
-        ),
+        ("/userReplyTimeoutSecs", json!(30), "userReplyTimeoutSecs"),
         ("/routing/basic", json!("random"), "routing.basic"),
-        ("/login_status", json!(1), "login_status"),
+        ("/loginStatus", json!(1), "loginStatus"),
     ] {
         let mut bad = settings.clone();
         *bad.pointer_mut(path).unwrap() = value;
@@ -733,7 +733,7 @@ async fn settings_rest_reasons_and_proactive_rule() {
 
     assert_eq!(
         s.get(&admin, "/settings/proactive").await,
-        json!({"enabled": false, "timeout_secs": 3600})
+        json!({"enabled": false, "timeoutSecs": 3600})
     );
     for bad in [59, 86_401] {
         let (status, body) = s
@@ -741,19 +741,19 @@ async fn settings_rest_reasons_and_proactive_rule() {
                 &admin,
                 Method::PUT,
                 "/settings/proactive",
-                Some(json!({"enabled": true, "timeout_secs": bad})),
+                Some(json!({"enabled": true, "timeoutSecs": bad})),
             )
             .await;
         assert_eq!(
             (status, field_of(&body)),
-            (StatusCode::BAD_REQUEST, "timeout_secs")
+            (StatusCode::BAD_REQUEST, "timeoutSecs")
         );
     }
     s.ok(
         &admin,
         Method::PUT,
         "/settings/proactive",
-        json!({"enabled": true, "timeout_secs": 86_400}),
+        json!({"enabled": true, "timeoutSecs": 86_400}),
     )
     .await;
     assert_eq!(s.get(&admin, "/settings/proactive").await["enabled"], true);
@@ -763,9 +763,9 @@ async fn settings_rest_reasons_and_proactive_rule() {
 fn stars(name: &str) -> Value {
     json!({"name": name, "kind": "star",
            "levels": [{"value": 1, "label": "Very dissatisfied"}, {"value": 5, "label": "Very satisfied"}],
-           "invitation_text": "Please rate this service", "thank_you_text": "Thank you",
-           "validity_secs": 3600,
-           "send_rules": {"auto_on_end": true, "agent_may_invite": true, "user_may_rate": false}})
+           "invitationText": "Please rate this service", "thankYouText": "Thank you",
+           "validitySecs": 3600,
+           "sendRules": {"autoOnEnd": true, "agentMayInvite": true, "userMayRate": false}})
 }
 
 #[tokio::test]
@@ -867,23 +867,23 @@ async fn quick_replies_satisfaction_channels_extensions_and_keys() {
             &admin,
             Method::POST,
             "/channels",
-            json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk_support",
-                   "avatar_url": "https://cdn.example.com/a.png", "proactive_group": group},
-                   "skill_group": group, "satisfaction": config_id}),
+            json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk_support",
+                   "avatarUrl": "https://cdn.example.com/a.png", "proactiveGroup": group},
+                   "skillGroup": group, "satisfaction": config_id}),
         )
         .await;
-    assert_eq!(number["kind"]["user_id"], "desk_support");
+    assert_eq!(number["kind"]["userId"], "desk_support");
     let site = s
         .ok(
             &admin,
             Method::POST,
             "/channels",
-            json!({"name": "Web", "kind": {"type": "website"}, "skill_group": group}),
+            json!({"name": "Web", "kind": {"type": "website"}, "skillGroup": group}),
         )
         .await;
-    let web_app_id = site["kind"]["web_app_id"].as_str().unwrap().to_owned();
+    let web_app_id = site["kind"]["webAppId"].as_str().unwrap().to_owned();
     assert!(
-        site["access"]["embed_script"]
+        site["access"]["embedScript"]
             .as_str()
             .unwrap()
             .contains(&web_app_id)
@@ -902,7 +902,7 @@ async fn quick_replies_satisfaction_channels_extensions_and_keys() {
         )
         .await;
     assert_eq!(
-        renamed["kind"]["web_app_id"],
+        renamed["kind"]["webAppId"],
         web_app_id.as_str(),
         "the webAppId stays"
     );
@@ -911,7 +911,7 @@ async fn quick_replies_satisfaction_channels_extensions_and_keys() {
             &admin,
             Method::PUT,
             &format!("/channels/{site_id}"),
-            Some(json!({"name": "x", "kind": {"type": "in_app", "user_id": "u"}})),
+            Some(json!({"name": "x", "kind": {"type": "in_app", "userId": "u"}})),
         )
         .await;
     assert_eq!(
@@ -957,14 +957,14 @@ async fn quick_replies_satisfaction_channels_extensions_and_keys() {
 
     // Extensions: https only.
     let ext = s
-        .ok(&admin, Method::POST, "/extensions", json!({"name": "Tickets", "url": "https://tickets.example.com/list/", "always_visible": false, "enabled": true}))
+        .ok(&admin, Method::POST, "/extensions", json!({"name": "Tickets", "url": "https://tickets.example.com/list/", "alwaysVisible": false, "enabled": true}))
         .await;
     let (status, body) = s
         .call(
             &admin,
             Method::PUT,
             &format!("/extensions/{}", ext["id"]),
-            Some(json!({"name": "Tickets", "url": "http://tickets.example.com/", "always_visible": true, "enabled": true})),
+            Some(json!({"name": "Tickets", "url": "http://tickets.example.com/", "alwaysVisible": true, "enabled": true})),
         )
         .await;
     assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "url"));
@@ -1126,14 +1126,11 @@ async fn csv_imports_good_and_bad() {
     let created = body["created"].as_array().unwrap();
     assert_eq!(created.len(), 3);
     assert_eq!(
-        created[1]["agent"]["skill_groups"]
-            .as_array()
-            .unwrap()
-            .len(),
+        created[1]["agent"]["skillGroups"].as_array().unwrap().len(),
         2
     );
     assert_eq!(created[2]["agent"]["name"], "Lee, Cat");
-    assert_eq!(created[2]["agent"]["role_id"], 1);
+    assert_eq!(created[2]["agent"]["roleId"], 1);
     let (status, _) = s
         .login("bob@example.com", created[1]["password"].as_str().unwrap())
         .await;
@@ -1208,7 +1205,7 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
     let before = s.snapshot(&admin).await;
 
     let agent = |patch: Value| {
-        let mut a = json!({"name": "Bob", "nickname": "Bob", "staff_no": "2", "email": "bob@example.com", "role_id": 2});
+        let mut a = json!({"name": "Bob", "nickname": "Bob", "staffNo": "2", "email": "bob@example.com", "roleId": 2});
         for (k, v) in patch.as_object().unwrap() {
             if v.is_null() {
                 a.as_object_mut().unwrap().remove(k);
@@ -1251,9 +1248,9 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/agents".into(),
-            agent(json!({"staff_no": "a b"})),
+            agent(json!({"staffNo": "a b"})),
             StatusCode::BAD_REQUEST,
-            "staff_no",
+            "staffNo",
         ),
         (
             Method::POST,
@@ -1265,23 +1262,23 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/agents".into(),
-            agent(json!({"role_id": 999})),
+            agent(json!({"roleId": 999})),
             StatusCode::BAD_REQUEST,
-            "role_id",
+            "roleId",
         ),
         (
             Method::POST,
             "/agents".into(),
-            agent(json!({"skill_group_ids": [999]})),
+            agent(json!({"skillGroupIds": [999]})),
             StatusCode::BAD_REQUEST,
-            "skill_group_ids",
+            "skillGroupIds",
         ),
         (
             Method::POST,
             "/agents".into(),
-            agent(json!({"skill_group_ids": "x"})),
+            agent(json!({"skillGroupIds": "x"})),
             StatusCode::BAD_REQUEST,
-            "skill_group_ids",
+            "skillGroupIds",
         ),
         (
             Method::POST,
@@ -1314,21 +1311,21 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/skill-groups".into(),
-            json!({"name": "x", "reception_limit": -1}),
+            json!({"name": "x", "receptionLimit": -1}),
             StatusCode::BAD_REQUEST,
-            "reception_limit",
+            "receptionLimit",
         ),
         (
             Method::POST,
             "/skill-groups".into(),
-            json!({"name": "x", "reception_limit": 1000}),
+            json!({"name": "x", "receptionLimit": 1000}),
             StatusCode::BAD_REQUEST,
-            "reception_limit",
+            "receptionLimit",
         ),
         (
             Method::POST,
             "/skill-groups".into(),
-            json!({"reception_limit": 1}),
+            json!({"receptionLimit": 1}),
             StatusCode::BAD_REQUEST,
             "name",
         ),
@@ -1377,7 +1374,7 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::PUT,
             "/settings/proactive".into(),
-            json!({"enabled": "yes", "timeout_secs": 60}),
+            json!({"enabled": "yes", "timeoutSecs": 60}),
             StatusCode::BAD_REQUEST,
             "enabled",
         ),
@@ -1419,11 +1416,11 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
             Method::POST,
             "/satisfaction-configs".into(),
             stars("s").pipe(|mut v| {
-                v["validity_secs"] = json!(0);
+                v["validitySecs"] = json!(0);
                 v
             }),
             StatusCode::BAD_REQUEST,
-            "validity_secs",
+            "validitySecs",
         ),
         (
             Method::POST,
@@ -1439,25 +1436,25 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
             Method::POST,
             "/satisfaction-configs".into(),
             stars("s").pipe(|mut v| {
-                v["send_rules"] = json!({});
+                v["sendRules"] = json!({});
                 v
             }),
             StatusCode::BAD_REQUEST,
-            "send_rules.auto_on_end",
+            "sendRules.autoOnEnd",
         ),
         (
             Method::POST,
             "/channels".into(),
-            json!({"name": "c", "kind": {"type": "in_app", "user_id": ""}}),
+            json!({"name": "c", "kind": {"type": "in_app", "userId": ""}}),
             StatusCode::BAD_REQUEST,
-            "kind.user_id",
+            "kind.userId",
         ),
         (
             Method::POST,
             "/channels".into(),
-            json!({"name": "c", "kind": {"type": "in_app", "user_id": "u", "avatar_url": "http://x.com/a.png"}}),
+            json!({"name": "c", "kind": {"type": "in_app", "userId": "u", "avatarUrl": "http://x.com/a.png"}}),
             StatusCode::BAD_REQUEST,
-            "kind.avatar_url",
+            "kind.avatarUrl",
         ),
         (
             Method::POST,
@@ -1476,9 +1473,9 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/channels".into(),
-            json!({"name": "c", "kind": {"type": "website"}, "skill_group": 999}),
+            json!({"name": "c", "kind": {"type": "website"}, "skillGroup": 999}),
             StatusCode::BAD_REQUEST,
-            "skill_group",
+            "skillGroup",
         ),
         (
             Method::POST,
@@ -1490,14 +1487,14 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/extensions".into(),
-            json!({"name": "e", "url": "http://x.com", "always_visible": true, "enabled": true}),
+            json!({"name": "e", "url": "http://x.com", "alwaysVisible": true, "enabled": true}),
             StatusCode::BAD_REQUEST,
             "url",
         ),
         (
             Method::POST,
             "/extensions".into(),
-            json!({"name": "e", "url": "not a url", "always_visible": true, "enabled": true}),
+            json!({"name": "e", "url": "not a url", "alwaysVisible": true, "enabled": true}),
             StatusCode::BAD_REQUEST,
             "url",
         ),
@@ -1511,9 +1508,9 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (
             Method::POST,
             "/apps".into(),
-            json!({"name": "a", "admin_email": "nope"}),
+            json!({"name": "a", "adminEmail": "nope"}),
             StatusCode::BAD_REQUEST,
-            "admin_email",
+            "adminEmail",
         ),
     ];
     for (method, path, body, want, field) in cases {
@@ -1595,11 +1592,11 @@ async fn every_bad_input_names_its_field_and_changes_nothing() {
         (StatusCode::PAYLOAD_TOO_LARGE, "body")
     );
     let (status, out) = s
-        .call(&admin, Method::GET, "/agents?include_deleted=maybe", None)
+        .call(&admin, Method::GET, "/agents?includeDeleted=maybe", None)
         .await;
     assert_eq!(
         (status, field_of(&out)),
-        (StatusCode::BAD_REQUEST, "include_deleted")
+        (StatusCode::BAD_REQUEST, "includeDeleted")
     );
     let (status, out) = s.call(&admin, Method::GET, "/no-such-thing", None).await;
     assert_eq!(
@@ -1650,12 +1647,12 @@ async fn a_restart_brings_every_resource_back() {
         &admin,
         Method::PATCH,
         &format!("/agents/{ann}"),
-        json!({"role_id": role["id"]}),
+        json!({"roleId": role["id"]}),
     )
     .await;
     let mut settings = s.get(&admin, "/settings").await;
-    settings["reception"]["auto_reception"] = json!(true);
-    settings["user_reply_timeout_secs"] = json!(600);
+    settings["reception"]["autoReception"] = json!(true);
+    settings["userReplyTimeoutSecs"] = json!(600);
     s.ok(&admin, Method::PUT, "/settings", settings).await;
     s.ok(
         &admin,
@@ -1668,7 +1665,7 @@ async fn a_restart_brings_every_resource_back() {
         &admin,
         Method::PUT,
         "/settings/proactive",
-        json!({"enabled": true, "timeout_secs": 120}),
+        json!({"enabled": true, "timeoutSecs": 120}),
     )
     .await;
     s.raw(
@@ -1691,7 +1688,7 @@ async fn a_restart_brings_every_resource_back() {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "skill_group": g1, "satisfaction": config["id"]}),
+        json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk"}, "skillGroup": g1, "satisfaction": config["id"]}),
     )
     .await;
     s.ok(
@@ -1701,7 +1698,7 @@ async fn a_restart_brings_every_resource_back() {
         json!({"name": "Web", "kind": {"type": "website"}}),
     )
     .await;
-    s.ok(&admin, Method::POST, "/extensions", json!({"name": "CRM", "url": "https://crm.example.com", "always_visible": true, "enabled": false}))
+    s.ok(&admin, Method::POST, "/extensions", json!({"name": "CRM", "url": "https://crm.example.com", "alwaysVisible": true, "enabled": false}))
         .await;
     let key = s
         .ok(&admin, Method::POST, "/api-keys", json!({"name": "crm"}))
@@ -1755,7 +1752,7 @@ async fn the_openapi_document_covers_every_route() {
         "/api/v1/agents",
         "/api/v1/agents/{id}",
         "/api/v1/agents/import",
-        "/api/v1/skill-groups/{id}/members/{agent_id}",
+        "/api/v1/skill-groups/{id}/members/{agentId}",
         "/api/v1/settings",
         "/api/v1/settings/proactive",
         "/api/v1/quick-replies/import",
@@ -1773,8 +1770,8 @@ async fn the_openapi_document_covers_every_route() {
         for method in item.as_object().unwrap().keys() {
             let concrete = path
                 .replace("{id}", "1")
-                .replace("{agent_id}", "1")
-                .replace("{web_app_id}", "no-such-site");
+                .replace("{agentId}", "1")
+                .replace("{webAppId}", "no-such-site");
             let method: Method = method.to_uppercase().parse().unwrap();
             let (status, body) = s
                 .call(
@@ -1806,6 +1803,102 @@ async fn the_openapi_document_covers_every_route() {
         }
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    s.stop().await;
+}
+
+/// Every key the document describes: the properties of every schema, inline or named, and the
+/// name of every parameter (query and path), each with where it was found.
+fn document_keys(doc: &Value) -> Vec<(String, String)> {
+    fn walk(node: &Value, at: &str, keys: &mut Vec<(String, String)>) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::Object(properties)) = map.get("properties") {
+                    keys.extend(properties.keys().map(|k| (at.to_owned(), k.clone())));
+                }
+                if let Some(Value::Array(parameters)) = map.get("parameters") {
+                    keys.extend(
+                        parameters
+                            .iter()
+                            .filter_map(|p| p["name"].as_str())
+                            .map(|name| (format!("{at} (parameter)"), name.to_owned())),
+                    );
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{at}/{k}"), keys);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{at}/{i}"), keys);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut keys = Vec::new();
+    walk(doc, "", &mut keys);
+    keys
+}
+
+/// The API speaks one convention, so the web UIs and integrators never guess: every key is
+/// camelCase (enumerated values and `type` tags stay snake_case words, and are values, not
+/// keys). A field added without `rename_all = "camelCase"` fails here.
+#[test]
+fn every_key_of_the_openapi_document_is_camel_case() {
+    let doc = serde_json::to_value(api::openapi()).unwrap();
+    let keys = document_keys(&doc);
+    assert!(
+        keys.iter().any(|(_, k)| k == "acceptTimeoutSecs")
+            && keys.iter().any(|(_, k)| k == "skillGroupId")
+            && keys.iter().any(|(_, k)| k == "agentId"),
+        "the walk reaches schemas and parameters"
+    );
+    let snake: Vec<String> = keys
+        .iter()
+        .filter(|(_, k)| k.contains('_'))
+        .map(|(at, k)| format!("{k} at {at}"))
+        .collect();
+    assert!(snake.is_empty(), "snake_case keys:\n{}", snake.join("\n"));
+    for path in doc["paths"].as_object().unwrap().keys() {
+        assert!(!path.contains('_'), "{path} names a snake_case parameter");
+    }
+}
+
+/// A client still sending a key of before the camelCase convention is told which one, and
+/// nothing changes: a silently ignored `accept_timeout_secs` would leave the setting as it
+/// was while the client believes it saved.
+#[tokio::test]
+async fn an_old_snake_case_key_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let settings = s.get(&admin, "/settings").await;
+    let mut old = settings.clone();
+    let reception = old["reception"].as_object_mut().unwrap();
+    let secs = reception.remove("acceptTimeoutSecs").unwrap();
+    reception.insert("accept_timeout_secs".to_owned(), secs);
+    let (status, body) = s.call(&admin, Method::PUT, "/settings", Some(old)).await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "reception.accept_timeout_secs"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field"),
+        "{body}"
+    );
+    assert_eq!(s.get(&admin, "/settings").await, settings);
+    let (status, body) = s
+        .call(&admin, Method::GET, "/agents?skill_group_id=1", None)
+        .await;
+    assert_eq!(
+        (status, field_of(&body)),
+        (StatusCode::BAD_REQUEST, "skill_group_id"),
+        "{body}"
+    );
     s.stop().await;
 }
 
@@ -1879,10 +1972,10 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
             &admin,
             Method::POST,
             "/agents",
-            json!({"name": "Ann Lee", "nickname": "Ann", "staff_no": "1", "email": "ann@example.com", "role_id": 2}),
+            json!({"name": "Ann Lee", "nickname": "Ann", "staffNo": "1", "email": "ann@example.com", "roleId": 2}),
         )
         .await;
-    assert_eq!(created["emailed_to"], "ann@example.com");
+    assert_eq!(created["emailedTo"], "ann@example.com");
     assert!(
         created.get("password").is_none(),
         "a mailed password is not shown: {created}"
@@ -1910,7 +2003,7 @@ async fn passwords_are_mailed_when_smtp_is_configured() {
             json!({}),
         )
         .await;
-    assert_eq!(reset, json!({"emailed_to": "ann@example.com"}));
+    assert_eq!(reset, json!({"emailedTo": "ann@example.com"}));
     let mail = mails.recv().await.unwrap();
     assert!(!mail.contains(&password), "a new password was sent");
     s.stop().await;
@@ -1925,10 +2018,10 @@ async fn the_im_secret_signs_user_tokens_and_rotates_with_a_grace_period() {
     let admin = s.admin().await;
     assert_eq!(
         s.get(&admin, "/im/secret").await,
-        json!({"configured": false, "previous_valid_until_ms": null})
+        json!({"configured": false, "previousValidUntilMs": null})
     );
     let first = s.ok(&admin, Method::POST, "/im/secret", json!({})).await;
-    assert_eq!(first["previous_valid_until_ms"], Value::Null);
+    assert_eq!(first["previousValidUntilMs"], Value::Null);
     let first = first["secret"].as_str().unwrap().to_owned();
     let now_ms = s.state.clock.now_ms();
     let claims = UserClaims {
@@ -1944,7 +2037,7 @@ async fn the_im_secret_signs_user_tokens_and_rotates_with_a_grace_period() {
     );
 
     let second = s.ok(&admin, Method::POST, "/im/secret", json!({})).await;
-    let until = second["previous_valid_until_ms"].as_i64().unwrap();
+    let until = second["previousValidUntilMs"].as_i64().unwrap();
     assert!(until > now_ms);
     assert_ne!(second["secret"].as_str().unwrap(), first);
     assert!(token::verify(&minted, AppId(1), &secrets(until - 1), now_ms / 1_000).is_ok());
@@ -1988,7 +2081,7 @@ async fn the_user_end_over_rest_stores_resumes_and_refuses() {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "skill_group": group}),
+        json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk"}, "skillGroup": group}),
     )
     .await;
     let now = s.state.clock.now_ms() / 1_000;
@@ -2018,7 +2111,7 @@ async fn the_user_end_over_rest_stores_resumes_and_refuses() {
         (first["seq"].as_u64(), first["duplicate"].as_bool()),
         (Some(1), Some(false))
     );
-    let conversation = first["conversation_id"].as_u64().unwrap();
+    let conversation = first["conversationId"].as_u64().unwrap();
     let (_, again) = send(u1.clone(), text("m1")).await;
     assert_eq!(
         (again["seq"].as_u64(), again["duplicate"].as_bool()),
@@ -2100,7 +2193,7 @@ async fn the_user_end_over_rest_stores_resumes_and_refuses() {
     let listed = s.get(&u1, "/im/conversations").await;
     assert_eq!(
         listed,
-        json!([{"id": conversation, "channel_id": listed[0]["channel_id"], "peer": "desk", "last_seq": 5}])
+        json!([{"id": conversation, "channelId": listed[0]["channelId"], "peer": "desk", "lastSeq": 5}])
     );
 
     // Tokens: each refusal says why.

@@ -55,9 +55,7 @@ async fn a_refused_caller_costs_no_argon2_work() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path()).await;
     let admin = s.admin().await;
-    let admin_id = s.get(&admin, "/auth/me").await["agent_id"]
-        .as_u64()
-        .unwrap();
+    let admin_id = s.get(&admin, "/auth/me").await["agentId"].as_u64().unwrap();
     let (_, agent) = s.agent(&admin, "ann@example.com", 2, &[]).await;
     let before = s.state.hasher.runs();
     // An agent-role account has no agents module: refused before any hash.
@@ -77,8 +75,8 @@ async fn a_refused_caller_costs_no_argon2_work() {
             &agent,
             Method::POST,
             "/agents",
-            Some(json!({"name": "Eve", "nickname": "Eve", "staff_no": "e1",
-                        "email": "eve@example.com", "role_id": 2})),
+            Some(json!({"name": "Eve", "nickname": "Eve", "staffNo": "e1",
+                        "email": "eve@example.com", "roleId": 2})),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -99,8 +97,8 @@ async fn a_refused_caller_costs_no_argon2_work() {
             &admin,
             Method::POST,
             "/agents",
-            Some(json!({"name": "Ann", "nickname": "Ann", "staff_no": "a2",
-                        "email": "ann@example.com", "role_id": 2})),
+            Some(json!({"name": "Ann", "nickname": "Ann", "staffNo": "a2",
+                        "email": "ann@example.com", "roleId": 2})),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -114,7 +112,8 @@ async fn wrong_current_passwords_are_throttled_like_sign_in() {
     let s = Server::start(dir.path()).await;
     let admin = s.admin().await;
     let (_, token) = s.agent(&admin, "ann@example.com", 2, &[]).await;
-    let change = |current: &str| json!({"current_password": current, "new_password": "another-good-password"});
+    let change =
+        |current: &str| json!({"currentPassword": current, "newPassword": "another-good-password"});
     for _ in 0..FREE_FAILURES {
         let (status, body) = s
             .call(
@@ -126,7 +125,7 @@ async fn wrong_current_passwords_are_throttled_like_sign_in() {
             .await;
         assert_eq!(
             (status, field_of(&body)),
-            (StatusCode::BAD_REQUEST, "current_password")
+            (StatusCode::BAD_REQUEST, "currentPassword")
         );
     }
     // Locked now, even for the right one: a stolen token is no password oracle.
@@ -139,7 +138,7 @@ async fn wrong_current_passwords_are_throttled_like_sign_in() {
         )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    assert!(body["error"]["retry_after_secs"].as_u64().unwrap() > 0);
+    assert!(body["error"]["retryAfterSecs"].as_u64().unwrap() > 0);
     let (status, _) = s.login("ann@example.com", "ann-own-password").await;
     assert_eq!(status, StatusCode::OK, "the password did not change");
     s.stop().await;
@@ -156,7 +155,7 @@ async fn a_password_change_ends_the_sign_in_and_answers_a_fresh_one() {
         .http
         .post(format!("{}/auth/password", s.base))
         .bearer_auth(&token)
-        .json(&json!({"current_password": "ann-own-password", "new_password": "a-brand-new-one"}))
+        .json(&json!({"currentPassword": "ann-own-password", "newPassword": "a-brand-new-one"}))
         .send()
         .await
         .unwrap();
@@ -190,13 +189,13 @@ async fn an_import_hashes_outside_the_turn_so_other_apps_write_meanwhile() {
             &admin,
             Method::POST,
             "/apps",
-            json!({"name": "second desk", "admin_email": "boss@second.example"}),
+            json!({"name": "second desk", "adminEmail": "boss@second.example"}),
         )
         .await;
     let (_, body) = s
         .login(
             "boss@second.example",
-            created["admin_password"].as_str().unwrap(),
+            created["adminPassword"].as_str().unwrap(),
         )
         .await;
     let (status, body) = s
@@ -204,8 +203,8 @@ async fn an_import_hashes_outside_the_turn_so_other_apps_write_meanwhile() {
             body["token"].as_str().unwrap(),
             Method::POST,
             "/auth/password",
-            Some(json!({"current_password": created["admin_password"],
-                        "new_password": "second-admin-password"})),
+            Some(json!({"currentPassword": created["adminPassword"],
+                        "newPassword": "second-admin-password"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -285,8 +284,8 @@ async fn agents_per_app_are_capped() {
             &admin,
             Method::POST,
             "/agents",
-            Some(json!({"name": "Cat", "nickname": "Cat", "staff_no": "c1",
-                        "email": "cat@example.com", "role_id": 2})),
+            Some(json!({"name": "Cat", "nickname": "Cat", "staffNo": "c1",
+                        "email": "cat@example.com", "roleId": 2})),
         )
         .await;
     assert_eq!(
@@ -296,11 +295,11 @@ async fn agents_per_app_are_capped() {
     );
     let after = s.snapshot(&admin).await;
     assert_eq!(
-        after["/agents?include_deleted=true"]
+        after["/agents?includeDeleted=true"]
             .as_array()
             .unwrap()
             .len(),
-        before["/agents?include_deleted=true"]
+        before["/agents?includeDeleted=true"]
             .as_array()
             .unwrap()
             .len()
@@ -332,10 +331,10 @@ async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed()
             &admin,
             Method::POST,
             "/apps",
-            json!({"name": "second desk", "admin_email": "ann@example.com"}),
+            json!({"name": "second desk", "adminEmail": "ann@example.com"}),
         )
         .await;
-    let second_password = created["admin_password"].as_str().unwrap().to_owned();
+    let second_password = created["adminPassword"].as_str().unwrap().to_owned();
 
     // Unknown email, wrong password, and an email of two apps: one answer.
     let answers: Vec<(StatusCode, Value)> = vec![
@@ -370,7 +369,7 @@ async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed()
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["app_id"], 1);
+    assert_eq!(body["appId"], 1);
     let (status, body) = login_from(
         &s,
         "198.51.100.1",
@@ -378,14 +377,14 @@ async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed()
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["app_id"], created["app"]["id"]);
+    assert_eq!(body["appId"], created["app"]["id"]);
 
     // A stranger's guesses lock the stranger's address out, and only that.
     for _ in 0..FREE_FAILURES {
         let (status, _) = login_from(
             &s,
             "203.0.113.66",
-            json!({"email": "ann@example.com", "password": "guess", "app_id": 1}),
+            json!({"email": "ann@example.com", "password": "guess", "appId": 1}),
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -393,14 +392,14 @@ async fn a_failed_sign_in_tells_nothing_and_locks_only_the_address_that_failed()
     let (status, body) = login_from(
         &s,
         "203.0.113.66",
-        json!({"email": "ann@example.com", "password": "ann-own-password", "app_id": 1}),
+        json!({"email": "ann@example.com", "password": "ann-own-password", "appId": 1}),
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     let (status, body) = login_from(
         &s,
         "198.51.100.7",
-        json!({"email": "ann@example.com", "password": "ann-own-password", "app_id": 1}),
+        json!({"email": "ann@example.com", "password": "ann-own-password", "appId": 1}),
     )
     .await;
     assert_eq!(
@@ -515,8 +514,8 @@ async fn answers_with_a_password_are_not_cached() {
     let responses = [
         post(
             "/agents",
-            Some(json!({"name": "Bob", "nickname": "Bob", "staff_no": "b1",
-                        "email": "bob@example.com", "role_id": 2})),
+            Some(json!({"name": "Bob", "nickname": "Bob", "staffNo": "b1",
+                        "email": "bob@example.com", "roleId": 2})),
             None,
         )
         .await

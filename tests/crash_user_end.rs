@@ -127,7 +127,7 @@ async fn round(seed: u64) {
         port,
         &admin,
         "/skill-groups",
-        json!({"name": "g", "reception_limit": 3}),
+        json!({"name": "g", "receptionLimit": 3}),
     )
     .await["id"]
         .as_u64()
@@ -137,7 +137,7 @@ async fn round(seed: u64) {
         port,
         &admin,
         "/channels",
-        json!({"name": "desk", "kind": {"type": "in_app", "user_id": "desk"}, "skill_group": group}),
+        json!({"name": "desk", "kind": {"type": "in_app", "userId": "desk"}, "skillGroup": group}),
     )
     .await;
     let exp = helpline::clock::wall_now_ms() / 1_000 + 3_600;
@@ -276,7 +276,7 @@ async fn round(seed: u64) {
         );
         let at: HashMap<&str, u64> = stored
             .iter()
-            .map(|m| (m["msg_id"].as_str().unwrap(), m["seq"].as_u64().unwrap()))
+            .map(|m| (m["msgId"].as_str().unwrap(), m["seq"].as_u64().unwrap()))
             .collect();
         assert_eq!(at.len(), stored.len(), "seed {seed}: no msgId twice");
         for (msg, seq) in &sent {

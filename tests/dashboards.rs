@@ -818,9 +818,9 @@ async fn traffic(s: &Server) -> Traffic {
     let admin = s.admin().await;
     let end = s.user_end(&admin, (true, true, true)).await;
     let mut settings = s.get(&admin, "/settings").await;
-    settings["reception"]["accept_timeout_secs"] = json!(5);
-    settings["reception"]["redirect_on_timeout"] = json!(true);
-    settings["reception"]["auto_short_break"] = json!(true);
+    settings["reception"]["acceptTimeoutSecs"] = json!(5);
+    settings["reception"]["redirectOnTimeout"] = json!(true);
+    settings["reception"]["autoShortBreak"] = json!(true);
     s.ok(&admin, Method::PUT, "/settings", settings).await;
     let second = s.group(&admin, "second line").await;
     let (_, ann_token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;

@@ -565,7 +565,7 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing() {
     let mut s = AppSettings::default();
     s.reception.accept_timeout_secs = 1;
     let err = d.engine.update_settings(d.app, s).await.unwrap_err();
-    assert!(err.to_string().contains("accept_timeout_secs"), "{err}");
+    assert!(err.to_string().contains("acceptTimeoutSecs"), "{err}");
     let g = d.group("support", 1).await;
     let after_group = d.log.all().len();
     assert_eq!(after_group, before + 1);

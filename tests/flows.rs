@@ -160,8 +160,8 @@ fn edge(from: &str, port: &str, to: &str) -> Value {
 }
 
 fn end_module() -> Value {
-    json!({"type": "end", "reply_timeout_secs": 0,
-           "auto_termination_message": "", "human_termination_message": "Thank you for chatting with us"})
+    json!({"type": "end", "replyTimeoutSecs": 0,
+           "autoTerminationMessage": "", "humanTerminationMessage": "Thank you for chatting with us"})
 }
 
 /// welcome -> hours { in: menu { Pre-sales: phone -> score -> held -> flaky -> judge
@@ -171,17 +171,17 @@ fn full_flow(base: &str, group: u64) -> Value {
         json!({"type": "interface_call", "url": format!("{base}/{path}"),
                "params": [{"name": "phone", "value": "${phone}"}, {"name": "session", "value": "${SystemSessionId}"}],
                "response": [{"field": field, "variable": field, "default": default}],
-               "timeout_ms": timeout_ms, "max_attempts": attempts})
+               "timeoutMs": timeout_ms, "maxAttempts": attempts})
     };
     json!({
         "nodes": [
             node("start", json!({"type": "start"})),
             node("welcome", json!({"type": "send_message", "text": "Hello ${UserId}, welcome to ${ChannelName}"})),
-            node("hours", json!({"type": "service_time", "time_zone": "UTC",
+            node("hours", json!({"type": "service_time", "timeZone": "UTC",
                 "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "hours": [{"from": "00:00", "to": "24:00"}]}]})),
             node("closed", json!({"type": "send_message", "text": "We are closed"})),
             node("menu", json!({"type": "branch", "style": "menu", "text": "Please select the service you require",
-                "invalid_prompt": "Your input is incorrect, please re-enter",
+                "invalidPrompt": "Your input is incorrect, please re-enter",
                 "options": [{"port": "sales", "content": "Pre-sales"}, {"port": "support", "content": "After-sales"}]})),
             node("phone", json!({"type": "collect", "form": "text", "text": "Your phone number?", "variable": "phone"})),
             node("score", call("score", 5_000, 1, "score", "0")),
@@ -190,11 +190,11 @@ fn full_flow(base: &str, group: u64) -> Value {
             node("judge", json!({"type": "condition", "branches": [{"port": "vip", "combine": "all", "conditions": [
                 {"variable": "score", "op": "ge", "value": "90"}, {"variable": "tier", "op": "eq", "value": "gold"}]}]})),
             node("vip", json!({"type": "send_message", "text": "Score ${score}, tier ${tier}, greeting ${greeting}"})),
-            node("bot", json!({"type": "chatbot", "bot": {"kind": "faq", "threshold": 0.5, "no_answer": "Sorry, I do not know that one"},
-                "handover_keywords": ["human"]})),
+            node("bot", json!({"type": "chatbot", "bot": {"kind": "faq", "threshold": 0.5, "noAnswer": "Sorry, I do not know that one"},
+                "handoverKeywords": ["human"]})),
             node("desk", json!({"type": "transfer_to_agent", "group": group,
-                "queue_message": "There are ${WaitNo} people ahead of you",
-                "success_message": "${StaffNickName} (staff no ${StaffNo}) is here to help"})),
+                "queueMessage": "There are ${WaitNo} people ahead of you",
+                "successMessage": "${StaffNickName} (staff no ${StaffNo}) is here to help"})),
             node("end", end_module()),
         ],
         "edges": [
@@ -275,7 +275,7 @@ async fn setup(s: &Server, flow: impl FnOnce(u64) -> Value) -> Setup {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"}, "flow": flow_id}),
+        json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk"}, "flow": flow_id}),
     )
     .await;
     Setup {
@@ -441,11 +441,11 @@ async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_m
                 node("call", json!({"type": "interface_call", "url": format!("{base}/held"),
                     "params": [{"name": "name", "value": "${name}"}],
                     "response": [{"field": "greeting", "variable": "greeting", "default": "none"}],
-                    "timeout_ms": 30000, "max_attempts": 1})),
+                    "timeoutMs": 30000, "maxAttempts": 1})),
                 node("hi", json!({"type": "send_message", "text": "${greeting}, ${name}"})),
                 node("more", json!({"type": "collect", "form": "options", "text": "Anything else?",
                     "options": [{"content": "Yes"}, {"content": "No"}], "variable": "more",
-                    "invalid_prompt": "Yes or No, please"})),
+                    "invalidPrompt": "Yes or No, please"})),
                 node("desk", json!({"type": "transfer_to_agent", "group": group})),
                 node("end", end_module()),
             ],
@@ -517,9 +517,9 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     let bad = json!({
         "nodes": [
             node("start", json!({"type": "start"})),
-            node("ask", json!({"type": "branch", "style": "menu", "text": "", "invalid_prompt": "again",
+            node("ask", json!({"type": "branch", "style": "menu", "text": "", "invalidPrompt": "again",
                 "options": [{"port": "a", "content": "A"}]})),
-            node("call", json!({"type": "interface_call", "url": "ftp://x", "timeout_ms": 5, "max_attempts": 1})),
+            node("call", json!({"type": "interface_call", "url": "ftp://x", "timeoutMs": 5, "maxAttempts": 1})),
             node("desk", json!({"type": "transfer_to_agent", "group": 999_999})),
             node("end", end_module()),
         ],
@@ -550,7 +550,7 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
     for expected in [
         ("ask", "text"),
         ("call", "url"),
-        ("call", "timeout_ms"),
+        ("call", "timeoutMs"),
         ("desk", "group"),
     ] {
         assert!(
@@ -658,7 +658,7 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
             &admin,
             Method::POST,
             "/channels",
-            Some(json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}, "flow": 424_242})),
+            Some(json!({"name": "X", "kind": {"type": "in_app", "userId": "x"}, "flow": 424_242})),
         )
         .await;
     assert_eq!((status, field_of(&body)), (StatusCode::BAD_REQUEST, "flow"));
@@ -667,7 +667,7 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
             &admin,
             Method::POST,
             "/channels",
-            json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}, "flow": id}),
+            json!({"name": "X", "kind": {"type": "in_app", "userId": "x"}, "flow": id}),
         )
         .await["id"]
         .as_u64()
@@ -693,7 +693,7 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         &admin,
         Method::PUT,
         &format!("/channels/{channel}"),
-        json!({"name": "X", "kind": {"type": "in_app", "user_id": "x"}}),
+        json!({"name": "X", "kind": {"type": "in_app", "userId": "x"}}),
     )
     .await;
     let (status, _) = s
@@ -720,9 +720,9 @@ async fn a_webhook_bot_answers_what_the_user_writes() {
         json!({
             "nodes": [
                 node("start", json!({"type": "start"})),
-                node("bot", json!({"type": "chatbot", "bot": {"kind": "webhook", "url": format!("{base}/bot"), "timeout_ms": 5000},
-                    "handover_keywords": ["agent"]})),
-                node("desk", json!({"type": "transfer_to_agent", "group": group, "queue_message": "Wait please"})),
+                node("bot", json!({"type": "chatbot", "bot": {"kind": "webhook", "url": format!("{base}/bot"), "timeoutMs": 5000},
+                    "handoverKeywords": ["agent"]})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group, "queueMessage": "Wait please"})),
                 node("end", end_module()),
             ],
             "edges": [edge("start", "next", "bot"), edge("bot", "handover", "desk"), edge("desk", "next", "end")]
@@ -750,7 +750,7 @@ async fn a_call_answered_with_a_redirect_or_too_much_falls_back_to_its_defaults(
         let call = |path: &str, default: &str| {
             json!({"type": "interface_call", "url": format!("{base}/{path}"), "params": [],
                    "response": [{"field": "score", "variable": path, "default": default}],
-                   "timeout_ms": 5_000, "max_attempts": 1})
+                   "timeoutMs": 5_000, "maxAttempts": 1})
         };
         json!({
             "nodes": [
@@ -788,7 +788,7 @@ fn calling(url: String) -> impl FnOnce(u64) -> Value {
                 node("start", json!({"type": "start"})),
                 node("call", json!({"type": "interface_call", "url": url, "params": [],
                     "response": [{"field": "score", "variable": "score", "default": "refused"}],
-                    "timeout_ms": 5_000, "max_attempts": 1})),
+                    "timeoutMs": 5_000, "maxAttempts": 1})),
                 node("say", json!({"type": "send_message", "text": "${score}"})),
                 node("desk", json!({"type": "transfer_to_agent", "group": group})),
                 node("end", end_module()),

@@ -103,8 +103,8 @@ fn srcs(frames: &[Value]) -> Vec<String> {
 }
 
 fn end(reply_timeout_secs: u32, auto: &str) -> Value {
-    json!({"id": "end", "module": {"type": "end", "reply_timeout_secs": reply_timeout_secs,
-        "auto_termination_message": auto, "human_termination_message": "Thanks"}})
+    json!({"id": "end", "module": {"type": "end", "replyTimeoutSecs": reply_timeout_secs,
+        "autoTerminationMessage": auto, "humanTerminationMessage": "Thanks"}})
 }
 
 #[tokio::test(start_paused = true)]

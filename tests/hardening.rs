@@ -62,7 +62,7 @@ async fn a_scoped_lead_cannot_add_an_agent_outside_its_groups() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["agent_id"].as_u64().unwrap())
+        .map(|m| m["agentId"].as_u64().unwrap())
         .collect();
     assert!(!members.contains(&bob), "refused, yet added: {group}");
     let (status, body) = s
@@ -130,17 +130,17 @@ async fn another_apps_session_is_unknown_and_stays_asleep() {
             &admin,
             Method::POST,
             "/apps",
-            json!({"name": "second desk", "admin_email": "boss@second.example"}),
+            json!({"name": "second desk", "adminEmail": "boss@second.example"}),
         )
         .await;
-    let password = created["admin_password"].as_str().unwrap();
+    let password = created["adminPassword"].as_str().unwrap();
     let (_, body) = s.login("boss@second.example", password).await;
     let changed = s
         .ok(
             body["token"].as_str().unwrap(),
             Method::POST,
             "/auth/password",
-            json!({"current_password": password, "new_password": "second-admin-password"}),
+            json!({"currentPassword": password, "newPassword": "second-admin-password"}),
         )
         .await;
     // A password change ends that sign-in and answers a fresh one.
@@ -196,15 +196,15 @@ async fn a_proactive_contact_sees_only_what_follows_it() {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Sales", "kind": {"type": "in_app", "user_id": "sales", "proactive_group": outbound},
-               "skill_group": outbound}),
+        json!({"name": "Sales", "kind": {"type": "in_app", "userId": "sales", "proactiveGroup": outbound},
+               "skillGroup": outbound}),
     )
     .await;
     s.ok(
         &admin,
         Method::PUT,
         "/settings/proactive",
-        json!({"enabled": true, "timeout_secs": 600}),
+        json!({"enabled": true, "timeoutSecs": 600}),
     )
     .await;
     let (_, ann_token) = s.agent(&admin, "ann@example.com", 2, &[outbound]).await;
@@ -284,7 +284,7 @@ async fn a_full_disk_makes_the_desk_unready_until_writes_succeed_again() {
             .http
             .post(format!("{}/skill-groups", s.base))
             .bearer_auth(&admin)
-            .json(&json!({"name": "held", "reception_limit": 2}));
+            .json(&json!({"name": "held", "receptionLimit": 2}));
         tokio::spawn(async move { request.send().await.unwrap().status() })
     };
     let mut spins = 0;

@@ -31,8 +31,8 @@ async fn an_agent_of_the_proactive_group_starts_a_chat_and_nobody_else_can() {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Sales", "kind": {"type": "in_app", "user_id": "sales", "proactive_group": outbound},
-               "skill_group": end.group}),
+        json!({"name": "Sales", "kind": {"type": "in_app", "userId": "sales", "proactiveGroup": outbound},
+               "skillGroup": end.group}),
     )
     .await;
     let (_, ann_token) = s.agent(&admin, "ann@example.com", 2, &[outbound]).await;
@@ -51,11 +51,11 @@ async fn an_agent_of_the_proactive_group_starts_a_chat_and_nobody_else_can() {
                 &admin,
                 Method::PUT,
                 "/settings/proactive",
-                Some(json!({"enabled": true, "timeout_secs": bad})),
+                Some(json!({"enabled": true, "timeoutSecs": bad})),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert_eq!(field_of(&body), "timeout_secs");
+        assert_eq!(field_of(&body), "timeoutSecs");
     }
     assert_eq!(
         s.get(&admin, "/settings/proactive").await["enabled"],
@@ -66,7 +66,7 @@ async fn an_agent_of_the_proactive_group_starts_a_chat_and_nobody_else_can() {
         &admin,
         Method::PUT,
         "/settings/proactive",
-        json!({"enabled": true, "timeout_secs": 600}),
+        json!({"enabled": true, "timeoutSecs": 600}),
     )
     .await;
 

@@ -37,26 +37,23 @@ async fn queue_limits_are_set_shown_and_checked_naming_the_field() {
     let shown = s.get(&admin, &path).await;
     assert_eq!(
         (
-            shown["max_queue_wait_secs"].as_u64(),
-            shown["max_queued"].as_u64()
+            shown["maxQueueWaitSecs"].as_u64(),
+            shown["maxQueued"].as_u64()
         ),
         (Some(1_800), Some(1_000)),
         "{shown}"
     );
-    assert!(shown["queue_wait_message"].as_str().unwrap().len() > 10);
-    assert!(shown["queue_full_message"].as_str().unwrap().len() > 10);
+    assert!(shown["queueWaitMessage"].as_str().unwrap().len() > 10);
+    assert!(shown["queueFullMessage"].as_str().unwrap().len() > 10);
     for (body, field) in [
-        (json!({"max_queue_wait_secs": 30}), "max_queue_wait_secs"),
+        (json!({"maxQueueWaitSecs": 30}), "maxQueueWaitSecs"),
+        (json!({"maxQueueWaitSecs": 86_401}), "maxQueueWaitSecs"),
+        (json!({"maxQueued": 0}), "maxQueued"),
+        (json!({"maxQueued": 100_001}), "maxQueued"),
+        (json!({"queueWaitMessage": " "}), "queueWaitMessage"),
         (
-            json!({"max_queue_wait_secs": 86_401}),
-            "max_queue_wait_secs",
-        ),
-        (json!({"max_queued": 0}), "max_queued"),
-        (json!({"max_queued": 100_001}), "max_queued"),
-        (json!({"queue_wait_message": " "}), "queue_wait_message"),
-        (
-            json!({"queue_full_message": "x".repeat(1_025)}),
-            "queue_full_message",
+            json!({"queueFullMessage": "x".repeat(1_025)}),
+            "queueFullMessage",
         ),
     ] {
         // A bad field next to a good one changes nothing.
@@ -72,21 +69,21 @@ async fn queue_limits_are_set_shown_and_checked_naming_the_field() {
             &admin,
             Method::PATCH,
             &path,
-            json!({"max_queue_wait_secs": 0, "max_queued": 5, "queue_full_message": "Full, sorry."}),
+            json!({"maxQueueWaitSecs": 0, "maxQueued": 5, "queueFullMessage": "Full, sorry."}),
         )
         .await;
     assert_eq!(
         (
-            edited["max_queue_wait_secs"].as_u64(),
-            edited["max_queued"].as_u64(),
-            edited["queue_full_message"].as_str(),
-            edited["queue_wait_message"].as_str(),
+            edited["maxQueueWaitSecs"].as_u64(),
+            edited["maxQueued"].as_u64(),
+            edited["queueFullMessage"].as_str(),
+            edited["queueWaitMessage"].as_str(),
         ),
         (
             Some(0),
             Some(5),
             Some("Full, sorry."),
-            shown["queue_wait_message"].as_str()
+            shown["queueWaitMessage"].as_str()
         ),
         "{edited}"
     );
@@ -96,25 +93,25 @@ async fn queue_limits_are_set_shown_and_checked_naming_the_field() {
             &admin,
             Method::POST,
             "/skill-groups",
-            Some(json!({"name": "sales", "reception_limit": 1, "max_queued": 0})),
+            Some(json!({"name": "sales", "receptionLimit": 1, "maxQueued": 0})),
         )
         .await;
     assert_eq!(
         (status, field_of(&out)),
-        (StatusCode::BAD_REQUEST, "max_queued")
+        (StatusCode::BAD_REQUEST, "maxQueued")
     );
     let created = s
         .ok(
             &admin,
             Method::POST,
             "/skill-groups",
-            json!({"name": "sales", "reception_limit": 1, "max_queue_wait_secs": 600, "max_queued": 7}),
+            json!({"name": "sales", "receptionLimit": 1, "maxQueueWaitSecs": 600, "maxQueued": 7}),
         )
         .await;
     assert_eq!(
         (
-            created["max_queue_wait_secs"].as_u64(),
-            created["max_queued"].as_u64()
+            created["maxQueueWaitSecs"].as_u64(),
+            created["maxQueued"].as_u64()
         ),
         (Some(600), Some(7))
     );
@@ -131,7 +128,7 @@ async fn a_full_queue_refuses_the_next_user_and_tells_them() {
         &admin,
         Method::PATCH,
         &format!("/skill-groups/{g}"),
-        json!({"max_queued": 1, "queue_full_message": "The queue is full, sorry."}),
+        json!({"maxQueued": 1, "queueFullMessage": "The queue is full, sorry."}),
     )
     .await;
     let mut first = user(&s, &end, "u1").await;
@@ -167,7 +164,7 @@ async fn a_transfer_into_a_full_group_is_refused_and_the_agent_keeps_the_chat() 
         &admin,
         Method::PATCH,
         &format!("/skill-groups/{full}"),
-        json!({"max_queued": 1}),
+        json!({"maxQueued": 1}),
     )
     .await;
     // A second number whose users wait in the full group (nobody serves it).
@@ -175,7 +172,7 @@ async fn a_transfer_into_a_full_group_is_refused_and_the_agent_keeps_the_chat() 
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Full", "kind": {"type": "in_app", "user_id": "full-desk"}, "skill_group": full}),
+        json!({"name": "Full", "kind": {"type": "in_app", "userId": "full-desk"}, "skillGroup": full}),
     )
     .await;
     let now = s.state.clock.now_ms() / 1_000;

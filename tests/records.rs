@@ -119,7 +119,7 @@ async fn desk(dir: &std::path::Path) -> Desk {
         &admin,
         Method::POST,
         "/channels",
-        json!({"name": "Sales", "kind": {"type": "in_app", "user_id": "sales"}, "skill_group": sales}),
+        json!({"name": "Sales", "kind": {"type": "in_app", "userId": "sales"}, "skillGroup": sales}),
     )
     .await;
     let ann = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
@@ -418,7 +418,7 @@ async fn data_analysis_reports_per_day_and_group_within_each_roles_scope() {
         admin,
         Method::POST,
         "/channels",
-        json!({"name": "Night", "kind": {"type": "in_app", "user_id": "night"}, "skill_group": night}),
+        json!({"name": "Night", "kind": {"type": "in_app", "userId": "night"}, "skillGroup": night}),
     )
     .await;
     let dan = s.agent(admin, "dan@example.com", 2, &[night]).await;

@@ -90,19 +90,19 @@ async fn an_sdk_url_signs_its_agent_in_once_within_ten_minutes() {
     let token = token_of(sdk_url);
     let (status, signed) = exchange(&s, &token).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
-    assert_eq!(signed["agent_id"].as_u64(), Some(ann));
-    assert_eq!(signed["app_id"], 1);
-    assert_eq!(signed["must_change_password"], false);
+    assert_eq!(signed["agentId"].as_u64(), Some(ann));
+    assert_eq!(signed["appId"], 1);
+    assert_eq!(signed["mustChangePassword"], false);
     let sdk_token = signed["token"].as_str().unwrap();
     assert_eq!(
-        s.get(sdk_token, "/auth/me").await["agent_id"].as_u64(),
+        s.get(sdk_token, "/auth/me").await["agentId"].as_u64(),
         Some(ann)
     );
     let (status, _) = s.call(&ann_token, Method::GET, "/auth/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "one login place");
     let current = s.get(sdk_token, "/sdk/sessions/current").await;
-    assert_eq!(current["agent_id"].as_u64(), Some(ann));
-    assert_eq!(current["expires_at_ms"], signed["expires_at_ms"]);
+    assert_eq!(current["agentId"].as_u64(), Some(ann));
+    assert_eq!(current["expiresAtMs"], signed["expiresAtMs"]);
 
     // Once only.
     let (status, body) = exchange(&s, &token).await;
@@ -190,8 +190,8 @@ async fn refusals_name_their_field_or_code_and_change_nothing() {
             &admin,
             Method::POST,
             "/agents",
-            json!({"name": "cy", "nickname": "cy", "staff_no": "cy", "email": "cy@example.com",
-                   "role_id": 2, "skill_group_ids": [g]}),
+            json!({"name": "cy", "nickname": "cy", "staffNo": "cy", "email": "cy@example.com",
+                   "roleId": 2, "skillGroupIds": [g]}),
         )
         .await["agent"]["id"]
         .as_u64()
@@ -201,9 +201,9 @@ async fn refusals_name_their_field_or_code_and_change_nothing() {
             &admin,
             Method::POST,
             "/apps",
-            json!({"name": "second", "admin_email": "root@second.example"}),
+            json!({"name": "second", "adminEmail": "root@second.example"}),
         )
-        .await["admin_agent_id"]
+        .await["adminAgentId"]
         .as_u64()
         .unwrap();
 
@@ -501,9 +501,7 @@ async fn sdk_urls_are_for_agent_role_accounts_and_record_who_asked() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path()).await;
     let admin = s.admin().await;
-    let admin_id = s.get(&admin, "/auth/me").await["agent_id"]
-        .as_u64()
-        .unwrap();
+    let admin_id = s.get(&admin, "/auth/me").await["agentId"].as_u64().unwrap();
     let key = api_key(&s, &admin).await;
     let key_id: u64 = key.split('_').nth(1).unwrap().parse().unwrap();
     let (ann, _) = s.agent(&admin, "ann@example.com", 2, &[]).await;
@@ -544,7 +542,7 @@ async fn sdk_urls_are_for_agent_role_accounts_and_record_who_asked() {
         &admin,
         Method::PATCH,
         &format!("/agents/{ann}"),
-        json!({"role_id": 1}),
+        json!({"roleId": 1}),
     )
     .await;
     let (status, body) = exchange(&s, &token_of(url)).await;

@@ -346,9 +346,9 @@ async fn channel_with_rules(
             "/satisfaction-configs",
             json!({"name": format!("rules {number}"), "kind": "numeric",
                "levels": [{"value": 1, "label": "Bad"}, {"value": 2, "label": "Good"}],
-               "invitation_text": "Rate us", "thank_you_text": "Thanks",
-               "validity_secs": 600,
-               "send_rules": {"auto_on_end": rules.0, "agent_may_invite": rules.1, "user_may_rate": rules.2}}),
+               "invitationText": "Rate us", "thankYouText": "Thanks",
+               "validitySecs": 600,
+               "sendRules": {"autoOnEnd": rules.0, "agentMayInvite": rules.1, "userMayRate": rules.2}}),
         )
         .await["id"]
         .as_u64()
@@ -357,8 +357,8 @@ async fn channel_with_rules(
         admin,
         Method::POST,
         "/channels",
-        json!({"name": number, "kind": {"type": "in_app", "user_id": number},
-               "skill_group": group, "satisfaction": config}),
+        json!({"name": number, "kind": {"type": "in_app", "userId": number},
+               "skillGroup": group, "satisfaction": config}),
     )
     .await;
 }
@@ -707,16 +707,16 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
             &admin,
             Method::POST,
             "/channels",
-            json!({"name": "Website", "kind": {"type": "website"}, "skill_group": group}),
+            json!({"name": "Website", "kind": {"type": "website"}, "skillGroup": group}),
         )
         .await;
-    let site_id = created["kind"]["web_app_id"].as_str().unwrap().to_owned();
+    let site_id = created["kind"]["webAppId"].as_str().unwrap().to_owned();
     let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[group]).await;
     let mut agent = s.agent_socket(&agent_token).await;
 
     let site = s.get("", &format!("/web/{site_id}")).await;
     assert_eq!(
-        (site["channel_name"].as_str(), site["app_id"].as_u64()),
+        (site["channelName"].as_str(), site["appId"].as_u64()),
         (Some("Website"), Some(1))
     );
     let (status, missing) = s.call("", Method::GET, "/web/nowhere", None).await;
@@ -737,7 +737,7 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
     );
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["returning"], false);
-    let user_id = first["user_id"].as_str().unwrap().to_owned();
+    let user_id = first["userId"].as_str().unwrap().to_owned();
     assert!(user_id.starts_with("visitor-"));
     let pair = cookie.split(';').next().unwrap().to_owned();
 
@@ -753,7 +753,7 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
         .await
         .unwrap();
     assert_eq!(
-        (again["user_id"].as_str(), again["returning"].as_bool()),
+        (again["userId"].as_str(), again["returning"].as_bool()),
         (Some(user_id.as_str()), Some(true))
     );
     let other: Value = s
@@ -765,7 +765,7 @@ async fn website_visitors_keep_their_identity_and_chat_over_the_same_socket() {
         .json()
         .await
         .unwrap();
-    assert_ne!(other["user_id"], first["user_id"]);
+    assert_ne!(other["userId"], first["userId"]);
     // A visitor of one site is not one of another app's (the cookie is checked per app).
     assert!(
         s.get(&admin, "/im/secret").await["configured"]

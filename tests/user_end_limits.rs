@@ -35,12 +35,12 @@ async fn website(s: &Server, admin: &str, group: u64, name: &str) -> (u64, Strin
             admin,
             Method::POST,
             "/channels",
-            json!({"name": name, "kind": {"type": "website"}, "skill_group": group}),
+            json!({"name": name, "kind": {"type": "website"}, "skillGroup": group}),
         )
         .await;
     (
         created["id"].as_u64().unwrap(),
-        created["kind"]["web_app_id"].as_str().unwrap().to_owned(),
+        created["kind"]["webAppId"].as_str().unwrap().to_owned(),
     )
 }
 
@@ -205,7 +205,7 @@ async fn a_user_flooding_its_socket_is_rate_limited_and_nothing_refused_is_store
     assert!(
         stored
             .iter()
-            .all(|m| !refused.contains(&m["msg_id"].as_str().unwrap())),
+            .all(|m| !refused.contains(&m["msgId"].as_str().unwrap())),
         "a refused message is never stored"
     );
     assert!(refusals(&s, "messages").await >= before + limited.len() as f64);
@@ -236,7 +236,7 @@ async fn a_user_flooding_rest_gets_429_with_retry_after_and_nothing_stored() {
             StatusCode::CREATED => {
                 created += 1;
                 let body: Value = resp.json().await.unwrap();
-                conversation = body["conversation_id"].as_u64();
+                conversation = body["conversationId"].as_u64();
             }
             StatusCode::TOO_MANY_REQUESTS => {
                 refused += 1;
@@ -403,8 +403,8 @@ async fn the_visitor_cookie_opens_a_socket_only_from_an_allowed_origin() {
 
     // The channel allows a shop's pages; a bad origin is refused by name.
     let put = |origins: Value| {
-        json!({"name": "Website", "kind": {"type": "website"}, "skill_group": group,
-               "allowed_origins": origins})
+        json!({"name": "Website", "kind": {"type": "website"}, "skillGroup": group,
+               "allowedOrigins": origins})
     };
     let path = format!("/channels/{channel}");
     let (status, body) = s
@@ -416,7 +416,7 @@ async fn the_visitor_cookie_opens_a_socket_only_from_an_allowed_origin() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(field_of(&body), "allowed_origins", "{body}");
+    assert_eq!(field_of(&body), "allowedOrigins", "{body}");
     let saved = s
         .ok(
             &admin,
@@ -425,12 +425,9 @@ async fn the_visitor_cookie_opens_a_socket_only_from_an_allowed_origin() {
             put(json!(["https://Shop.example.com"])),
         )
         .await;
+    assert_eq!(saved["allowedOrigins"], json!(["https://shop.example.com"]));
     assert_eq!(
-        saved["allowed_origins"],
-        json!(["https://shop.example.com"])
-    );
-    assert_eq!(
-        s.get(&admin, &path).await["allowed_origins"],
+        s.get(&admin, &path).await["allowedOrigins"],
         json!(["https://shop.example.com"])
     );
     let mut ws = open(Some("https://shop.example.com")).await.unwrap();
@@ -467,15 +464,15 @@ async fn two_channels_on_one_host_keep_separate_visitors() {
     let both = format!("{a_cookie}; {b_cookie}");
     let (_, again, _) = visit(&s, &first, &[("cookie", &both)]).await;
     assert_eq!(
-        (again["user_id"].as_str(), again["returning"].as_bool()),
-        (a["user_id"].as_str(), Some(true))
+        (again["userId"].as_str(), again["returning"].as_bool()),
+        (a["userId"].as_str(), Some(true))
     );
     let (_, again, _) = visit(&s, &second, &[("cookie", &both)]).await;
-    assert_eq!(again["user_id"], b["user_id"]);
+    assert_eq!(again["userId"], b["userId"]);
     // One channel's cookie alone is no visitor of the other.
     let (_, stranger, _) = visit(&s, &second, &[("cookie", &a_cookie)]).await;
     assert_eq!(stranger["returning"], false);
-    assert_ne!(stranger["user_id"], a["user_id"]);
+    assert_ne!(stranger["userId"], a["userId"]);
     s.stop().await;
 }
 

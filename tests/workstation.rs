@@ -452,7 +452,7 @@ async fn bad_frames_get_an_error_and_change_nothing() {
         slot.entry.messages.after(0).len()
     };
     let before = stored().await;
-    let ann_id = s.get(&ann_token, "/auth/me").await["agent_id"]
+    let ann_id = s.get(&ann_token, "/auth/me").await["agentId"]
         .as_u64()
         .unwrap();
     let view_before = s

@@ -41,7 +41,7 @@ pub const IMPORT_COLUMNS: &[&str] = &[
 
 /// A new agent.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewAgent {
     /// Full name.
     #[schema(min_length = 1, max_length = 64)]
@@ -89,6 +89,7 @@ pub struct Membership {
 
 /// An agent.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentView {
     /// Its id.
     pub id: AgentId,
@@ -116,6 +117,7 @@ pub struct AgentView {
 
 /// A created account, with its first password when no mail server took it.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CreatedAgent {
     /// The agent.
     pub agent: AgentView,
@@ -136,8 +138,8 @@ pub struct ImportedAgents {
 
 /// Filters of the agent list.
 #[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct AgentFilter {
     /// Part of the name, nickname, staff number or email (case-insensitive).
     pub q: Option<String>,
@@ -151,7 +153,7 @@ pub struct AgentFilter {
 
 /// An edit of an agent: name, nickname, skill groups, role.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentEdit {
     /// Full name.
     #[schema(min_length = 1, max_length = 64)]
@@ -167,6 +169,7 @@ pub struct AgentEdit {
 
 /// A new password after a reset.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordReset {
     /// The new random password, shown only now (absent when it was mailed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,7 +207,7 @@ pub fn view(dir: &AppDirectory, a: &AgentRecord) -> AgentView {
 fn check_role(dir: &AppDirectory, who: &Principal, role: RoleId) -> Result<(), ApiError> {
     if dir.role_name(role).is_none() {
         return Err(ApiError::invalid(
-            "role_id",
+            "roleId",
             format!("{role} does not exist"),
         ));
     }
@@ -222,20 +225,20 @@ fn check_groups(dir: &AppDirectory, scope: &Scope, groups: &[GroupId]) -> Result
     for g in groups {
         if !dir.groups.contains_key(g) || !scope.covers(*g) {
             return Err(ApiError::invalid(
-                "skill_group_ids",
+                "skillGroupIds",
                 format!("{g} does not exist"),
             ));
         }
         if !seen.insert(g) {
             return Err(ApiError::invalid(
-                "skill_group_ids",
+                "skillGroupIds",
                 format!("{g} is listed twice"),
             ));
         }
     }
     if matches!(scope, Scope::Only(_)) && groups.is_empty() {
         return Err(ApiError::invalid(
-            "skill_group_ids",
+            "skillGroupIds",
             "your role sees agents of its skill groups only: name at least one",
         ));
     }
@@ -264,7 +267,7 @@ pub fn check_new(
     }
     if dir.staff_no_taken(&a.staff_no) {
         return Err(ApiError::invalid(
-            "staff_no",
+            "staffNo",
             format!("{} is taken", a.staff_no),
         ));
     }
@@ -550,13 +553,13 @@ pub async fn update_agent(
             for g in groups {
                 if !dir.groups.contains_key(g) || !scope.covers(*g) {
                     return Err(ApiError::invalid(
-                        "skill_group_ids",
+                        "skillGroupIds",
                         format!("{g} does not exist"),
                     ));
                 }
                 if !seen.insert(*g) {
                     return Err(ApiError::invalid(
-                        "skill_group_ids",
+                        "skillGroupIds",
                         format!("{g} is listed twice"),
                     ));
                 }
@@ -838,8 +841,9 @@ fn check_rows(
             }
             Err(ApiError::Invalid { field, message }) => {
                 let column = match field.as_str() {
-                    "role_id" => "role",
-                    "skill_group_ids" => "skill_groups",
+                    "roleId" => "role",
+                    "skillGroupIds" => "skill_groups",
+                    "staffNo" => "staff_no",
                     other => other,
                 };
                 errors.push(row.line, column, message);

@@ -28,7 +28,7 @@ pub struct AppView {
 
 /// A new app and its first administrator.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApp {
     /// Display name.
     #[schema(min_length = 1, max_length = 64)]
@@ -40,6 +40,7 @@ pub struct NewApp {
 
 /// A created app, with its administrator's first password when no mail server took it.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CreatedApp {
     /// The app.
     pub app: AppView,
@@ -81,9 +82,7 @@ pub async fn create_app(
     who.require_owner()?;
     directory::validate_name("name", &input.name)?;
     let email = directory::normalize_email(&input.admin_email).map_err(|e| match e {
-        crate::domain::Rejection::Invalid { reason, .. } => {
-            ApiError::invalid("admin_email", reason)
-        }
+        crate::domain::Rejection::Invalid { reason, .. } => ApiError::invalid("adminEmail", reason),
         other => other.into(),
     })?;
     let password = auth::random_password();
@@ -221,6 +220,7 @@ pub const IM_SECRET_GRACE_MS: i64 = 24 * 3_600 * 1_000;
 
 /// The app's IM secret, shown once.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ImSecret {
     /// Signs user tokens (HS256); keep it on the app's backend only.
     pub secret: String,
@@ -231,6 +231,7 @@ pub struct ImSecret {
 
 /// Whether the app has an IM secret.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ImSecretStatus {
     /// A secret exists: user tokens can be verified.
     pub configured: bool,

@@ -41,7 +41,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const ADDRESS_ATTEMPTS: usize = 20;
 /// The window of the per-address limit.
 pub const ADDRESS_WINDOW_MS: i64 = 60_000;
-/// Most apps one email's password is checked in at a sign-in without `app_id`: each check
+/// Most apps one email's password is checked in at a sign-in without `appId`: each check
 /// is an argon2 run, and a person has accounts in a handful.
 pub const MAX_APPS_PER_EMAIL: usize = 8;
 /// Argon2 runs at once at most, whatever the cores: each holds 19 MiB.
@@ -517,7 +517,7 @@ pub fn client_address(
 
 /// Sign-in with email and password.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email.
     #[schema(min_length = 3, max_length = 254)]
@@ -532,6 +532,7 @@ pub struct LoginRequest {
 
 /// A live login.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     /// The bearer token: send it as `Authorization: Bearer <token>`. Shown only now.
     pub token: String,
@@ -625,7 +626,7 @@ pub async fn login(
         // The password is right, so naming the apps tells the owner only.
         let apps: Vec<String> = matched.iter().map(|(a, _)| a.0.to_string()).collect();
         return Err(ApiError::invalid(
-            "app_id",
+            "appId",
             format!("{email} has accounts in apps {}: name one", apps.join(", ")),
         ));
     }
@@ -753,6 +754,7 @@ pub async fn logout(
 
 /// A ticket that opens the agent's socket once: `/ws/agent?ticket=<ticket>`.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SocketTicket {
     /// Put it in the socket's URL; it works once, within 30 seconds, and only for the
     /// sign-in that asked for it. Proxies may log it: by then it is spent.
@@ -844,6 +846,7 @@ const MAX_TICKET_CHARS: usize = 128;
 
 /// The signed-in account.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Me {
     /// The app.
     pub app_id: AppId,
@@ -886,7 +889,7 @@ pub async fn me(State(state): State<AppState>, Signed(who): Signed) -> Result<Js
 
 /// A password change.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password now.
     pub current_password: String,
@@ -920,15 +923,15 @@ pub async fn change_password(
             "an API key has no password",
         ));
     };
-    check_new_password("new_password", &req.new_password)?;
+    check_new_password("newPassword", &req.new_password)?;
     if req.new_password == req.current_password {
         return Err(ApiError::invalid(
-            "new_password",
+            "newPassword",
             "must differ from the current password",
         ));
     }
     if req.current_password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::invalid("current_password", "is wrong"));
+        return Err(ApiError::invalid("currentPassword", "is wrong"));
     }
     // A stolen token must not become a free password oracle: the current password is
     // checked under the same limits as a sign-in.
@@ -949,7 +952,7 @@ pub async fn change_password(
         .await
     {
         state.throttle.failed(&key, state.clock.now_ms());
-        return Err(ApiError::invalid("current_password", "is wrong"));
+        return Err(ApiError::invalid("currentPassword", "is wrong"));
     }
     state.throttle.succeeded(&key);
     let new_hash = state.hasher.hash(req.new_password).await?;

@@ -1,7 +1,7 @@
 //! Channels: in-app customer service virtual numbers (an IM user id users write to, with
 //! name, avatar, bound flow, satisfaction configuration and the skill group allowed to
 //! contact users proactively) and website channels (the hosted chat page and its embed
-//! script, served under a random `webAppId`). A website channel's `allowed_origins` name the
+//! script, served under a random `webAppId`). A website channel's `allowedOrigins` name the
 //! sites whose pages may open its visitors' sockets (besides the desk's own chat page); they
 //! are their own event, written with the channel's, so logs from before them replay as is.
 
@@ -50,6 +50,7 @@ impl Catalog for Channels {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ChannelKindInput {
     /// An in-app virtual number.
+    #[serde(rename_all = "camelCase")]
     InApp {
         /// The virtual number's user id in the app's IM.
         #[schema(min_length = 1, max_length = 64)]
@@ -67,7 +68,7 @@ pub enum ChannelKindInput {
 
 /// A channel as written by the console.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChannelInput {
     /// Display name.
     #[schema(min_length = 1, max_length = 64)]
@@ -92,6 +93,7 @@ pub struct ChannelInput {
 
 /// How a website channel is reached.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WebsiteAccess {
     /// Method 1: the script tag to put in a page.
     pub embed_script: String,
@@ -101,6 +103,7 @@ pub struct WebsiteAccess {
 
 /// A channel, with how to reach it when it is a website.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ChannelView {
     /// The channel.
     #[serde(flatten)]
@@ -201,7 +204,7 @@ fn checked(
         }),
         (ChannelKind::InApp { .. }, Some(_)) => {
             return Err(ApiError::invalid(
-                "allowed_origins",
+                "allowedOrigins",
                 "only website channels have allowed origins",
             ));
         }

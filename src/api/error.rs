@@ -38,6 +38,7 @@ pub struct ErrorBody {
 
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// A stable, machine-readable code (`invalid_field`, `forbidden`, `not_found`...).
     pub code: String,

@@ -21,7 +21,7 @@ use super::error::{ApiError, Body, Id};
 
 /// An extension as written by the console.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExtensionInput {
     /// The page name shown on its tab.
     #[schema(min_length = 1, max_length = 64)]

@@ -32,6 +32,7 @@ pub struct FlowInput {
 
 /// A flow at its latest version.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct FlowView {
     /// Its id.
     pub id: FlowId,
@@ -50,6 +51,7 @@ pub struct FlowView {
 
 /// One saved version of a flow.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct FlowVersionView {
     /// 1, 2, 3...
     pub version: u32,

@@ -20,7 +20,7 @@ use super::error::{ApiError, Body, Id};
 
 /// A new skill group.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewGroup {
     /// Display name.
     #[schema(min_length = 1, max_length = 64)]
@@ -46,7 +46,7 @@ pub struct NewGroup {
 
 /// An edit of a skill group.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupEdit {
     /// New name.
     #[schema(min_length = 1, max_length = 64)]
@@ -101,6 +101,7 @@ pub struct MemberPriority {
 
 /// A member of a group.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Member {
     /// The agent.
     pub agent_id: AgentId,
@@ -112,6 +113,7 @@ pub struct Member {
 
 /// A skill group.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupView {
     /// Its id.
     pub id: GroupId,
@@ -198,7 +200,7 @@ pub async fn create_group(
         ));
     }
     let name = input.name.trim().to_owned();
-    crate::domain::group::create(&name, input.reception_limit).map_err(rename_fields)?;
+    crate::domain::group::create(&name, input.reception_limit)?;
     let limits = queue_limits(
         &QueueLimits::default(),
         input.max_queue_wait_secs,
@@ -242,17 +244,6 @@ pub async fn create_group(
     Ok((StatusCode::CREATED, Json(view(&dir, &dir.groups[&id]))))
 }
 
-/// The domain names group fields as the engine's commands do; the API's are snake_case.
-fn rename_fields(r: crate::domain::Rejection) -> ApiError {
-    match r {
-        crate::domain::Rejection::Invalid {
-            field: "receptionLimit",
-            reason,
-        } => ApiError::invalid("reception_limit", reason),
-        other => other.into(),
-    }
-}
-
 /// One skill group with its members.
 #[utoipa::path(get, path = "/skill-groups/{id}", tag = "skill groups", params(("id" = u64, Path, description = "group id")),
     responses((status = 200, description = "the group", body = GroupView)))]
@@ -294,7 +285,7 @@ pub async fn update_group(
         }
     }
     if let Some(limit) = edit.reception_limit {
-        crate::domain::group::validate_reception_limit(limit).map_err(rename_fields)?;
+        crate::domain::group::validate_reception_limit(limit)?;
     }
     // Checked before anything is written, so a bad field changes nothing.
     let limits = queue_limits(
@@ -377,8 +368,8 @@ pub async fn delete_group(
 }
 
 /// Adds an agent to a group, or sets its priority when it is a member already.
-#[utoipa::path(put, path = "/skill-groups/{id}/members/{agent_id}", tag = "skill groups",
-    params(("id" = u64, Path, description = "group id"), ("agent_id" = u64, Path, description = "agent id")),
+#[utoipa::path(put, path = "/skill-groups/{id}/members/{agentId}", tag = "skill groups",
+    params(("id" = u64, Path, description = "group id"), ("agentId" = u64, Path, description = "agent id")),
     request_body = MemberPriority, responses((status = 200, description = "the group", body = GroupView)))]
 pub async fn put_member(
     State(state): State<AppState>,
@@ -425,8 +416,8 @@ pub async fn put_member(
 }
 
 /// Removes an agent from a group.
-#[utoipa::path(delete, path = "/skill-groups/{id}/members/{agent_id}", tag = "skill groups",
-    params(("id" = u64, Path, description = "group id"), ("agent_id" = u64, Path, description = "agent id")),
+#[utoipa::path(delete, path = "/skill-groups/{id}/members/{agentId}", tag = "skill groups",
+    params(("id" = u64, Path, description = "group id"), ("agentId" = u64, Path, description = "agent id")),
     responses((status = 200, description = "the group", body = GroupView)))]
 pub async fn remove_member(
     State(state): State<AppState>,

@@ -121,6 +121,7 @@ pub struct SendRequest {
 
 /// Where a message went.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SendResponse {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -132,6 +133,7 @@ pub struct SendResponse {
 
 /// A conversation of the user.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ConversationView {
     /// Its id.
     pub id: ConversationId,

@@ -760,7 +760,7 @@ mod tests {
         let checks = [
             (
                 "NewGroup",
-                "reception_limit",
+                "receptionLimit",
                 "maximum",
                 u64::from(MAX_RECEPTION_LIMIT),
             ),
@@ -773,25 +773,25 @@ mod tests {
             ("NewAgent", "name", "maxLength", MAX_NAME_CHARS as u64),
             (
                 "ProactiveRule",
-                "timeout_secs",
+                "timeoutSecs",
                 "minimum",
                 u64::from(MIN_PROACTIVE_TIMEOUT_SECS),
             ),
             (
                 "ProactiveRule",
-                "timeout_secs",
+                "timeoutSecs",
                 "maximum",
                 u64::from(MAX_PROACTIVE_TIMEOUT_SECS),
             ),
             (
                 "ReceptionSettings",
-                "accept_timeout_secs",
+                "acceptTimeoutSecs",
                 "minimum",
                 u64::from(MIN_ACCEPT_TIMEOUT_SECS),
             ),
             (
                 "ReceptionSettings",
-                "accept_timeout_secs",
+                "acceptTimeoutSecs",
                 "maximum",
                 u64::from(MAX_ACCEPT_TIMEOUT_SECS),
             ),
@@ -803,13 +803,13 @@ mod tests {
             ),
             (
                 "SatisfactionInput",
-                "validity_secs",
+                "validitySecs",
                 "maximum",
                 u64::from(MAX_SATISFACTION_VALIDITY_SECS),
             ),
             (
                 "PasswordChange",
-                "new_password",
+                "newPassword",
                 "minLength",
                 super::auth::MIN_PASSWORD_CHARS as u64,
             ),

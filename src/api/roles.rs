@@ -30,6 +30,7 @@ pub struct RoleInput {
 
 /// A role.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RoleView {
     /// Its id.
     pub id: RoleId,

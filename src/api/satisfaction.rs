@@ -23,7 +23,7 @@ use super::error::{ApiError, Body, Id};
 
 /// A configuration as written by the console.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SatisfactionInput {
     /// Configuration name.
     #[schema(min_length = 1, max_length = 64)]
@@ -60,7 +60,7 @@ pub struct LevelInput {
 
 /// The send rules.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendRulesInput {
     /// Invite when the session ends.
     pub auto_on_end: bool,

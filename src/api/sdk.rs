@@ -319,6 +319,7 @@ pub async fn start_session(
 
 /// A live sign-in.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SdkSessionView {
     /// The app.
     pub app_id: AppId,

@@ -130,12 +130,13 @@ pub fn check_origin(
         return Ok(());
     }
     refuse(format!(
-        "origin {origin:?} is not an allowed origin of this website channel (allowed_origins)"
+        "origin {origin:?} is not an allowed origin of this website channel (allowedOrigins)"
     ))
 }
 
 /// A website channel, as its page shows it.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WebsiteView {
     /// The public id.
     pub web_app_id: String,
@@ -149,6 +150,7 @@ pub struct WebsiteView {
 
 /// A visitor's identity.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Visitor {
     /// The visitor's user id.
     pub user_id: String,
@@ -177,8 +179,8 @@ fn website(state: &AppState, web_app_id: &str) -> Result<WebsiteView, ApiError> 
 }
 
 /// A website channel's public description.
-#[utoipa::path(get, path = "/web/{web_app_id}", tag = "website",
-    params(("web_app_id" = String, Path, description = "the channel's webAppId")),
+#[utoipa::path(get, path = "/web/{webAppId}", tag = "website",
+    params(("webAppId" = String, Path, description = "the channel's webAppId")),
     responses((status = 200, description = "the channel", body = WebsiteView)))]
 pub async fn get_website(
     State(state): State<AppState>,
@@ -204,8 +206,8 @@ async fn secret_of(state: &AppState, app: AppId) -> Result<String, ApiError> {
 /// Gives a visitor of a website channel its identity: the one its cookie holds when still
 /// valid, a new one otherwise (within the limits of new visitors per address and per
 /// channel). Sets the channel's cookie.
-#[utoipa::path(post, path = "/web/{web_app_id}/visitor", tag = "website",
-    params(("web_app_id" = String, Path, description = "the channel's webAppId")),
+#[utoipa::path(post, path = "/web/{webAppId}/visitor", tag = "website",
+    params(("webAppId" = String, Path, description = "the channel's webAppId")),
     responses(
         (status = 200, description = "the visitor (cookie set)", body = Visitor),
         (status = 429, description = "too many new visitors from this address or on this channel (`Retry-After` says when)", body = super::error::ErrorBody)))]

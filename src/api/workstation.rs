@@ -17,6 +17,7 @@ use super::error::{ApiError, Body};
 
 /// A skill group a session can go to.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupTarget {
     /// The group.
     pub id: GroupId,
@@ -30,6 +31,7 @@ pub struct GroupTarget {
 
 /// An agent a session can go to.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AgentTarget {
     /// The agent.
     pub id: AgentId,

@@ -60,6 +60,7 @@ durable! {
 
     /// A stored message.
     #[derive(utoipa::ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub struct Message {
         /// Its place in the conversation (1, 2, 3...).
         pub seq: u64,

@@ -142,7 +142,7 @@ durable! {
 
     /// Whether agents may start chats with in-app users, and how long the user has to answer.
     #[derive(Copy, ToSchema)]
-    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct ProactiveRule {
         /// Agents may contact users proactively.
         pub enabled: bool,
@@ -185,6 +185,7 @@ durable! {
 
     /// When a satisfaction invitation is sent (src 23 `menuSendRuleFlag`).
     #[derive(Copy, Default, ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub struct SendRules {
         /// Invite automatically when the session ends (bit 1).
         pub auto_on_end: bool,
@@ -196,6 +197,7 @@ durable! {
 
     /// A satisfaction evaluation configuration, bound to channels.
     #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub struct SatisfactionConfig {
         /// Its id.
         pub id: SatisfactionId,
@@ -220,6 +222,7 @@ durable! {
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum ChannelKind {
         /// An in-app customer service virtual number: an IM account users write to.
+        #[serde(rename_all = "camelCase")]
         InApp {
             /// The virtual number's user id in the app's IM.
             user_id: String,
@@ -229,6 +232,7 @@ durable! {
             proactive_group: Option<GroupId>,
         },
         /// A website channel: the hosted chat page and embed script.
+        #[serde(rename_all = "camelCase")]
         Website {
             /// The public id the page and script are served under (`webAppId`).
             web_app_id: String,
@@ -237,6 +241,7 @@ durable! {
 
     /// A channel users write to.
     #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub struct Channel {
         /// Its id.
         pub id: ChannelId,
@@ -265,6 +270,7 @@ durable! {
 
     /// A page of another system embedded in the workstation.
     #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
     pub struct Extension {
         /// Its id.
         pub id: ExtensionId,
@@ -680,7 +686,8 @@ impl Directory {
                 graph,
                 saved_at_ms,
             } => {
-                let parsed = match crate::domain::flow::parse(graph) {
+                let graph = crate::domain::flow::saved_graph(graph);
+                let parsed = match crate::domain::flow::parse(&graph) {
                     Ok(f) => Some(Arc::new(f)),
                     Err(errors) => {
                         tracing::warn!(%flow, version, ?errors, "a saved flow no longer validates");
@@ -696,7 +703,7 @@ impl Directory {
                     version: *version,
                     name: name.clone(),
                     saved_at_ms: *saved_at_ms,
-                    graph: graph.clone(),
+                    graph: graph.into_owned(),
                     flow: parsed,
                 });
             }
@@ -1087,7 +1094,7 @@ pub fn validate_staff_no(staff_no: &str) -> Result<(), Rejection> {
     let chars = staff_no.chars().count();
     if chars == 0 || chars > MAX_STAFF_NO_CHARS {
         return Err(Rejection::invalid(
-            "staff_no",
+            "staffNo",
             format!("must be 1 to {MAX_STAFF_NO_CHARS} characters, got {chars}"),
         ));
     }
@@ -1096,7 +1103,7 @@ pub fn validate_staff_no(staff_no: &str) -> Result<(), Rejection> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
         return Err(Rejection::invalid(
-            "staff_no",
+            "staffNo",
             format!("{c:?} is not a letter, digit, '-', '_' or '.'"),
         ));
     }
@@ -1212,7 +1219,7 @@ pub fn validate_role_name(
 pub fn validate_proactive(rule: &ProactiveRule) -> Result<(), Rejection> {
     if !(MIN_PROACTIVE_TIMEOUT_SECS..=MAX_PROACTIVE_TIMEOUT_SECS).contains(&rule.timeout_secs) {
         return Err(Rejection::invalid(
-            "timeout_secs",
+            "timeoutSecs",
             format!(
                 "{} is outside {MIN_PROACTIVE_TIMEOUT_SECS}..={MAX_PROACTIVE_TIMEOUT_SECS} seconds",
                 rule.timeout_secs
@@ -1257,13 +1264,13 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
         validate_name("levels.label", &level.label)?;
     }
     chars_between(
-        "invitation_text",
+        "invitationText",
         config.invitation_text.trim(),
         1,
         MAX_SATISFACTION_TEXT_CHARS,
     )?;
     chars_between(
-        "thank_you_text",
+        "thankYouText",
         config.thank_you_text.trim(),
         1,
         MAX_SATISFACTION_TEXT_CHARS,
@@ -1272,7 +1279,7 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
         .contains(&config.validity_secs)
     {
         return Err(Rejection::invalid(
-            "validity_secs",
+            "validitySecs",
             format!(
                 "{} is outside {MIN_SATISFACTION_VALIDITY_SECS}..={MAX_SATISFACTION_VALIDITY_SECS} seconds",
                 config.validity_secs
@@ -1285,7 +1292,7 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
 /// A website channel's allowed origins as browsers send `Origin`: each an http(s) origin
 /// (`scheme://host[:port]`, no path), lowercased, without duplicates.
 pub fn normalize_origins(origins: &[String]) -> Result<Vec<String>, Rejection> {
-    const FIELD: &str = "allowed_origins";
+    const FIELD: &str = "allowedOrigins";
     if origins.len() > MAX_WEBSITE_ORIGINS {
         return Err(Rejection::invalid(
             FIELD,
@@ -1329,7 +1336,7 @@ pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rej
         && !dir.groups.contains_key(&g)
     {
         return Err(Rejection::invalid(
-            "skill_group",
+            "skillGroup",
             format!("{g} does not exist"),
         ));
     }
@@ -1352,7 +1359,7 @@ pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rej
             || user_id.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(Rejection::invalid(
-                "kind.user_id",
+                "kind.userId",
                 format!("must be 1 to {MAX_USER_ID_BYTES} bytes with no spaces"),
             ));
         }
@@ -1362,18 +1369,18 @@ pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rej
         });
         if taken {
             return Err(Rejection::invalid(
-                "kind.user_id",
+                "kind.userId",
                 format!("{user_id:?} is another virtual number's"),
             ));
         }
         if let Some(url) = avatar_url {
-            validate_https_url("kind.avatar_url", url)?;
+            validate_https_url("kind.avatarUrl", url)?;
         }
         if let Some(g) = proactive_group
             && !dir.groups.contains_key(g)
         {
             return Err(Rejection::invalid(
-                "kind.proactive_group",
+                "kind.proactiveGroup",
                 format!("{g} does not exist"),
             ));
         }
@@ -1440,7 +1447,7 @@ mod tests {
             "https://user@shop.example.com",
         ] {
             let e = normalize_origins(&list(&[bad])).unwrap_err();
-            assert_eq!(e.field(), Some("allowed_origins"), "{bad}");
+            assert_eq!(e.field(), Some("allowedOrigins"), "{bad}");
         }
         let many: Vec<String> = (0..=MAX_WEBSITE_ORIGINS)
             .map(|i| format!("https://s{i}.example.com"))
@@ -1656,10 +1663,7 @@ mod tests {
     fn staff_numbers() {
         validate_staff_no("A-100_2.b").unwrap();
         for bad in ["", "a b", "ü", &"1".repeat(33)] {
-            assert_eq!(
-                validate_staff_no(bad).unwrap_err().field(),
-                Some("staff_no")
-            );
+            assert_eq!(validate_staff_no(bad).unwrap_err().field(), Some("staffNo"));
         }
     }
 
@@ -1703,7 +1707,7 @@ mod tests {
         c.validity_secs = 59;
         assert_eq!(
             validate_satisfaction(&c).unwrap_err().field(),
-            Some("validity_secs")
+            Some("validitySecs")
         );
     }
 
@@ -1736,7 +1740,7 @@ mod tests {
                 enabled: true,
                 timeout_secs: bad,
             });
-            assert_eq!(err.unwrap_err().field(), Some("timeout_secs"));
+            assert_eq!(err.unwrap_err().field(), Some("timeoutSecs"));
         }
     }
 
@@ -1769,14 +1773,14 @@ mod tests {
             validate_channel(dir, &number(61, "desk"))
                 .unwrap_err()
                 .field(),
-            Some("kind.user_id")
+            Some("kind.userId")
         );
         validate_channel(dir, &number(60, "desk")).unwrap();
         let mut bad = number(61, "other");
         bad.skill_group = Some(GroupId(99));
         assert_eq!(
             validate_channel(dir, &bad).unwrap_err().field(),
-            Some("skill_group")
+            Some("skillGroup")
         );
         let mut bad = number(61, "other");
         bad.satisfaction = Some(SatisfactionId(99));

@@ -80,7 +80,7 @@ impl QueueLimits {
         let wait = self.max_queue_wait_secs;
         if wait != 0 && !(MIN_QUEUE_WAIT_SECS..=MAX_QUEUE_WAIT_SECS).contains(&wait) {
             return Err(Rejection::invalid(
-                "max_queue_wait_secs",
+                "maxQueueWaitSecs",
                 format!(
                     "{wait} is neither 0 (off) nor within {MIN_QUEUE_WAIT_SECS}..={MAX_QUEUE_WAIT_SECS}"
                 ),
@@ -88,13 +88,13 @@ impl QueueLimits {
         }
         if !(1..=MAX_MAX_QUEUED).contains(&self.max_queued) {
             return Err(Rejection::invalid(
-                "max_queued",
+                "maxQueued",
                 format!("{} is outside 1..={MAX_MAX_QUEUED}", self.max_queued),
             ));
         }
         for (field, text) in [
-            ("queue_wait_message", &self.queue_wait_message),
-            ("queue_full_message", &self.queue_full_message),
+            ("queueWaitMessage", &self.queue_wait_message),
+            ("queueFullMessage", &self.queue_full_message),
         ] {
             if text.trim().is_empty() || text.len() > MAX_QUEUE_MESSAGE_BYTES {
                 return Err(Rejection::invalid(
@@ -549,21 +549,21 @@ mod tests {
         };
         given(&[])
             .when(with(|l| l.max_queue_wait_secs = 59))
-            .then_expect_invalid("max_queue_wait_secs");
+            .then_expect_invalid("maxQueueWaitSecs");
         given(&[])
             .when(with(|l| l.max_queue_wait_secs = MAX_QUEUE_WAIT_SECS + 1))
-            .then_expect_invalid("max_queue_wait_secs");
+            .then_expect_invalid("maxQueueWaitSecs");
         given(&[])
             .when(with(|l| l.max_queued = 0))
-            .then_expect_invalid("max_queued");
+            .then_expect_invalid("maxQueued");
         given(&[])
             .when(with(|l| l.queue_wait_message = " ".into()))
-            .then_expect_invalid("queue_wait_message");
+            .then_expect_invalid("queueWaitMessage");
         given(&[])
             .when(with(|l| {
                 l.queue_full_message = "x".repeat(MAX_QUEUE_MESSAGE_BYTES + 1)
             }))
-            .then_expect_invalid("queue_full_message");
+            .then_expect_invalid("queueFullMessage");
         given(&[])
             .when(GroupCommand::SetQueueLimits(QueueLimits::default()))
             .then_expect(&[]);

@@ -560,7 +560,7 @@ pub fn decide(
             if let Some(room) = ctx.room.as_ref().filter(|r| !r.limits.has_room(r.waiting)) {
                 // The agent keeps the chat: refusing the transfer strands nobody.
                 return Err(Rejection::conflict(format_args!(
-                    "{group}'s queue is full ({} waiting, max_queued {}): the session stays with {from}",
+                    "{group}'s queue is full ({} waiting, maxQueued {}): the session stays with {from}",
                     room.waiting, room.limits.max_queued
                 )));
             }
@@ -616,7 +616,7 @@ pub fn decide(
         SessionCommand::SetReplyTimeout { secs } => {
             if *secs != 0 && !(60..=86_400).contains(secs) {
                 return Err(Rejection::invalid(
-                    "reply_timeout_secs",
+                    "replyTimeoutSecs",
                     format!("{secs} is neither 0 (off) nor within 60..=86400"),
                 ));
             }
@@ -1231,7 +1231,7 @@ mod tests {
         std::sync::Arc::make_mut(&mut c.settings).user_reply_timeout_secs = 600;
         given(&[created()])
             .when(SessionCommand::SetReplyTimeout { secs: 30 })
-            .then_expect_invalid("reply_timeout_secs");
+            .then_expect_invalid("replyTimeoutSecs");
         given(&[created()])
             .when(SessionCommand::SetReplyTimeout { secs: 120 })
             .then_expect(&[Event::SessionReplyTimeoutSet { secs: 120 }]);

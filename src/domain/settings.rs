@@ -31,7 +31,7 @@ durable! {
 
     /// The routing policy of an app.
     #[derive(Copy, Default, utoipa::ToSchema)]
-    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct RoutingPolicy {
         /// The basic allocation.
         pub basic: BasicRouting,
@@ -42,7 +42,7 @@ durable! {
 
     /// How sessions are received by agents.
     #[derive(Copy, utoipa::ToSchema)]
-    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct ReceptionSettings {
         /// Sessions are assigned at once, with no accept step.
         pub auto_reception: bool,
@@ -68,7 +68,7 @@ durable! {
 
     /// Everything an app's administrator sets about routing and reception.
     #[derive(utoipa::ToSchema)]
-    #[serde(deny_unknown_fields)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct AppSettings {
         /// Routing policy.
         pub routing: RoutingPolicy,
@@ -116,7 +116,7 @@ impl AppSettings {
         let accept = self.reception.accept_timeout_secs;
         if !(MIN_ACCEPT_TIMEOUT_SECS..=MAX_ACCEPT_TIMEOUT_SECS).contains(&accept) {
             return Err(Rejection::invalid(
-                "reception.accept_timeout_secs",
+                "reception.acceptTimeoutSecs",
                 format!(
                     "{accept} is outside {MIN_ACCEPT_TIMEOUT_SECS}..={MAX_ACCEPT_TIMEOUT_SECS} seconds"
                 ),
@@ -127,7 +127,7 @@ impl AppSettings {
             && !(MIN_USER_REPLY_TIMEOUT_SECS..=MAX_USER_REPLY_TIMEOUT_SECS).contains(&reply)
         {
             return Err(Rejection::invalid(
-                "user_reply_timeout_secs",
+                "userReplyTimeoutSecs",
                 format!(
                     "{reply} is neither 0 (off) nor within {MIN_USER_REPLY_TIMEOUT_SECS}..={MAX_USER_REPLY_TIMEOUT_SECS} seconds"
                 ),
@@ -135,7 +135,7 @@ impl AppSettings {
         }
         if self.auto_termination_message.len() > MAX_TERMINATION_MESSAGE_BYTES {
             return Err(Rejection::invalid(
-                "auto_termination_message",
+                "autoTerminationMessage",
                 format!(
                     "{} bytes is over the limit of {MAX_TERMINATION_MESSAGE_BYTES}",
                     self.auto_termination_message.len()
@@ -170,7 +170,7 @@ mod tests {
         let mut s = AppSettings::default();
         s.reception.accept_timeout_secs = 2;
         let err = s.validate().unwrap_err();
-        assert_eq!(err.field(), Some("reception.accept_timeout_secs"));
+        assert_eq!(err.field(), Some("reception.acceptTimeoutSecs"));
     }
 
     #[test]
@@ -184,7 +184,7 @@ mod tests {
             s.user_reply_timeout_secs = bad;
             assert_eq!(
                 s.validate().unwrap_err().field(),
-                Some("user_reply_timeout_secs")
+                Some("userReplyTimeoutSecs")
             );
         }
     }

@@ -147,14 +147,14 @@ pub const QUEUE_WAIT_EXPIRIES: Metric = metric(
     "helpline_queue_wait_expiries_total",
     Kind::Counter,
     GROUP,
-    "Sessions the skill group's queue wait limit (max_queue_wait_secs) ended, closeBy timer; each also counts as an abandon.",
+    "Sessions the skill group's queue wait limit (maxQueueWaitSecs) ended, closeBy timer; each also counts as an abandon.",
 );
 /// Queue full refusals.
 pub const QUEUE_FULL_REFUSALS: Metric = metric(
     "helpline_queue_full_refusals_total",
     Kind::Counter,
     GROUP,
-    "Sessions (ended, closeBy timer) and agents' transfers (refused) the skill group's full queue (max_queued) did not let in.",
+    "Sessions (ended, closeBy timer) and agents' transfers (refused) the skill group's full queue (maxQueued) did not let in.",
 );
 /// Queue wait.
 pub const QUEUE_WAIT: Metric = metric(

@@ -251,15 +251,15 @@ impl Server {
                 admin,
                 Method::POST,
                 "/agents",
-                json!({"name": staff, "nickname": staff, "staff_no": staff, "email": email,
-                       "role_id": role, "skill_group_ids": groups}),
+                json!({"name": staff, "nickname": staff, "staffNo": staff, "email": email,
+                       "roleId": role, "skillGroupIds": groups}),
             )
             .await;
         let id = created["agent"]["id"].as_u64().unwrap();
         let first = created["password"].as_str().unwrap().to_owned();
         let (status, body) = self.login(email, &first).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["must_change_password"], true);
+        assert_eq!(body["mustChangePassword"], true);
         let token = body["token"].as_str().unwrap().to_owned();
         let own = format!("{staff}-own-password");
         let (status, body) = self
@@ -267,7 +267,7 @@ impl Server {
                 &token,
                 Method::POST,
                 "/auth/password",
-                Some(json!({"current_password": first, "new_password": own})),
+                Some(json!({"currentPassword": first, "newPassword": own})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -281,7 +281,7 @@ impl Server {
                 admin,
                 Method::POST,
                 "/skill-groups",
-                json!({"name": name, "reception_limit": 3}),
+                json!({"name": name, "receptionLimit": 3}),
             )
             .await;
         g["id"].as_u64().unwrap()
@@ -291,7 +291,7 @@ impl Server {
     pub async fn snapshot(&self, admin: &str) -> Value {
         let mut out = serde_json::Map::new();
         for path in [
-            "/agents?include_deleted=true",
+            "/agents?includeDeleted=true",
             "/skill-groups",
             "/roles",
             "/settings",
@@ -530,9 +530,9 @@ impl Server {
                 "/satisfaction-configs",
                 json!({"name": "default", "kind": "star",
                    "levels": [{"value": 1, "label": "Very dissatisfied"}, {"value": 5, "label": "Very satisfied"}],
-                   "invitation_text": "Please rate this service", "thank_you_text": "Thank you for your rating",
-                   "validity_secs": 600,
-                   "send_rules": {"auto_on_end": rules.0, "agent_may_invite": rules.1, "user_may_rate": rules.2}}),
+                   "invitationText": "Please rate this service", "thankYouText": "Thank you for your rating",
+                   "validitySecs": 600,
+                   "sendRules": {"autoOnEnd": rules.0, "agentMayInvite": rules.1, "userMayRate": rules.2}}),
             )
             .await["id"]
             .as_u64()
@@ -542,8 +542,8 @@ impl Server {
                 admin,
                 Method::POST,
                 "/channels",
-                json!({"name": "Support", "kind": {"type": "in_app", "user_id": "desk"},
-                       "skill_group": group, "satisfaction": satisfaction}),
+                json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk"},
+                       "skillGroup": group, "satisfaction": satisfaction}),
             )
             .await["id"]
             .as_u64()

@@ -195,7 +195,7 @@
                 return;
             }
             this.signIn = body.token;
-            this.agentId = (_d = num(body.agent_id)) !== null && _d !== void 0 ? _d : 0;
+            this.agentId = (_d = num(body.agentId)) !== null && _d !== void 0 ? _d : 0;
             void this.connect();
         }
         /** Closes for good, firing nothing (another SDK URL takes over, or the end). */

@@ -426,7 +426,7 @@ declare var helpline: Helpline.SDK;
                 return;
             }
             this.signIn = body.token;
-            this.agentId = num(body.agent_id) ?? 0;
+            this.agentId = num(body.agentId) ?? 0;
             void this.connect();
         }
 

@@ -99,6 +99,7 @@ pub enum Module {
     },
     /// A menu (src 15) or a keyword prompt; the user's answer picks the port. One port per
     /// option.
+    #[serde(rename_all = "camelCase")]
     Branch {
         /// Menu (the user taps an option: a text equal to its content) or keywords (the
         /// user replies one of an option's keywords, or its content).
@@ -111,6 +112,7 @@ pub enum Module {
         options: Vec<BranchOption>,
     },
     /// Hands the session to a skill group's queue. Port `next` (usually `end`).
+    #[serde(rename_all = "camelCase")]
     TransferToAgent {
         /// The group.
         group: GroupId,
@@ -124,6 +126,7 @@ pub enum Module {
     },
     /// Asks the user for a text or one of some options (src 21) and keeps the answer in a
     /// variable. Port `next`.
+    #[serde(rename_all = "camelCase")]
     Collect {
         /// Free text or options.
         form: FormKind,
@@ -140,6 +143,7 @@ pub enum Module {
     },
     /// POSTs JSON to a URL and keeps fields of the answer in variables. Port `next`, whether
     /// the call succeeded or not (failed fields take their defaults).
+    #[serde(rename_all = "camelCase")]
     InterfaceCall {
         /// The URL (http or https).
         url: String,
@@ -161,6 +165,7 @@ pub enum Module {
         branches: Vec<ConditionBranch>,
     },
     /// A chatbot answers the user until it hands over. Port `handover`.
+    #[serde(rename_all = "camelCase")]
     Chatbot {
         /// The built-in FAQ bot or a webhook.
         bot: Bot,
@@ -169,6 +174,7 @@ pub enum Module {
         handover_keywords: Vec<String>,
     },
     /// The end of the flow: how the session ends afterwards. No port.
+    #[serde(rename_all = "camelCase")]
     End {
         /// End the session when the user has not answered the agent for this long (0 is
         /// off, otherwise 60..=86400 s).
@@ -311,6 +317,7 @@ pub enum Op {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Bot {
     /// The app's knowledge base of questions and answers.
+    #[serde(rename_all = "camelCase")]
     Faq {
         /// The lowest match score an answer needs (0..=1 of the best possible).
         threshold: f32,
@@ -319,6 +326,7 @@ pub enum Bot {
         no_answer: String,
     },
     /// A URL that gets the user's text and answers the bot's reply.
+    #[serde(rename_all = "camelCase")]
     Webhook {
         /// The URL (http or https).
         url: String,
@@ -425,6 +433,55 @@ pub fn parse(json: &str) -> Result<Flow, Vec<FlowError>> {
         }]
     })?;
     validate(graph)
+}
+
+/// A graph as the log keeps it, in the keys the API speaks now. Graphs saved before the
+/// API's keys became camelCase have snake_case ones (`invalid_prompt`); the log keeps them
+/// as written, so they are renamed when read. A graph's keys are its fields only (names a
+/// user chooses are values), so a key with `_` is an older one.
+pub fn saved_graph(json: &str) -> std::borrow::Cow<'_, str> {
+    fn camel(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let old = std::mem::take(map);
+                for (key, mut v) in old {
+                    camel(&mut v);
+                    map.insert(camel_key(&key), v);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(camel),
+            _ => {}
+        }
+    }
+    fn camel_key(key: &str) -> String {
+        let mut out = String::with_capacity(key.len());
+        let mut upper = false;
+        for c in key.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    fn snake(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('_') || snake(v)),
+            serde_json::Value::Array(items) => items.iter().any(snake),
+            _ => false,
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(mut value) if snake(&value) => {
+            camel(&mut value);
+            std::borrow::Cow::Owned(value.to_string())
+        }
+        _ => std::borrow::Cow::Borrowed(json),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// When the human service works.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceTime {
     /// The IANA time zone the hours are in (`Europe/Paris`).
     pub time_zone: String,
@@ -114,7 +114,7 @@ impl ServiceTime {
     pub fn check(&self) -> Result<(), (String, String)> {
         jiff::tz::TimeZone::get(&self.time_zone).map_err(|e| {
             (
-                "time_zone".to_owned(),
+                "timeZone".to_owned(),
                 format!("{:?} is not an IANA time zone: {e}", self.time_zone),
             )
         })?;
@@ -288,7 +288,7 @@ mod tests {
     fn bad_schedules_name_their_field() {
         let mut s = paris_office();
         s.time_zone = "Mars/Olympus".into();
-        assert_eq!(s.check().unwrap_err().0, "time_zone");
+        assert_eq!(s.check().unwrap_err().0, "timeZone");
         let mut s = paris_office();
         s.weekly[0].hours[1] = range("18:00", "14:00");
         assert_eq!(s.check().unwrap_err().0, "weekly[0].hours[1]");

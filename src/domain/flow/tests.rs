@@ -602,10 +602,10 @@ fn invalid_graphs_are_refused_naming_node_and_field() {
     for expected in [
         (Some("hi"), "text"),
         (Some("call"), "url"),
-        (Some("call"), "timeout_ms"),
-        (Some("call"), "max_attempts"),
+        (Some("call"), "timeoutMs"),
+        (Some("call"), "maxAttempts"),
         (Some("call"), "response[0].variable"),
-        (Some("end"), "reply_timeout_secs"),
+        (Some("end"), "replyTimeoutSecs"),
     ] {
         assert!(f.contains(&expected), "{expected:?} in {f:?}");
     }
@@ -707,6 +707,40 @@ fn a_flow_round_trips_through_its_json() {
     let e = parse(r#"{"nodes":[{"id":"s","module":{"type":"teleport"}}],"edges":[]}"#).unwrap_err();
     assert_eq!(e[0].field, "graph");
     assert!(e[0].message.contains("teleport"), "{e:?}");
+}
+
+/// Graphs saved before the API's keys became camelCase sit in the log with snake_case keys:
+/// they still load, as the same flow, while the strict parse the API uses refuses them.
+#[test]
+fn a_graph_saved_with_snake_case_keys_still_loads() {
+    fn snake(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, mut v) in std::mem::take(map) {
+                    snake(&mut v);
+                    let mut k = String::new();
+                    for c in key.chars() {
+                        if c.is_ascii_uppercase() {
+                            k.push('_');
+                        }
+                        k.push(c.to_ascii_lowercase());
+                    }
+                    map.insert(k, v);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(snake),
+            _ => {}
+        }
+    }
+    let f = full();
+    let text = serde_json::to_string(&f.graph).unwrap();
+    assert!(matches!(saved_graph(&text), std::borrow::Cow::Borrowed(_)));
+    let mut old = serde_json::to_value(&f.graph).unwrap();
+    snake(&mut old);
+    let old = old.to_string();
+    assert!(old.contains("\"invalid_prompt\""), "{old}");
+    assert!(parse(&old).is_err(), "the API's parse refuses old keys");
+    assert_eq!(parse(&saved_graph(&old)).unwrap(), f);
 }
 
 // ---- random graphs: what validation accepts, the interpreter runs without getting stuck ----

@@ -332,7 +332,7 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
             ..
         } => {
             text(e, node, "text", t, true);
-            text(e, node, "invalid_prompt", invalid_prompt, true);
+            text(e, node, "invalidPrompt", invalid_prompt, true);
             count(e, node, "options", options.len());
             port_names(e, node, "options", options.iter().map(|o| o.port.as_str()));
             let mut answers = BTreeSet::new();
@@ -354,8 +354,8 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
             success_message,
             ..
         } => {
-            text(e, node, "queue_message", queue_message, false);
-            text(e, node, "success_message", success_message, false);
+            text(e, node, "queueMessage", queue_message, false);
+            text(e, node, "successMessage", success_message, false);
         }
         Module::Collect {
             form,
@@ -372,7 +372,7 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
                 }
                 FormKind::Options => {
                     count(e, node, "options", options.len());
-                    text(e, node, "invalid_prompt", invalid_prompt, true);
+                    text(e, node, "invalidPrompt", invalid_prompt, true);
                     for (i, o) in options.iter().enumerate() {
                         text(e, node, &format!("options[{i}].content"), &o.content, true);
                     }
@@ -388,11 +388,11 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
             max_attempts,
         } => {
             url(e, node, "url", u);
-            timeout(e, node, "timeout_ms", *timeout_ms);
+            timeout(e, node, "timeoutMs", *timeout_ms);
             if !(1..=MAX_CALL_ATTEMPTS).contains(max_attempts) {
                 e.at(
                     Some(node),
-                    "max_attempts",
+                    "maxAttempts",
                     format!("{max_attempts} is outside 1..={MAX_CALL_ATTEMPTS}"),
                 );
             }
@@ -485,22 +485,22 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
                             format!("{threshold} is outside 0..=1"),
                         );
                     }
-                    text(e, node, "bot.no_answer", no_answer, false);
+                    text(e, node, "bot.noAnswer", no_answer, false);
                 }
                 Bot::Webhook { url: u, timeout_ms } => {
                     url(e, node, "bot.url", u);
-                    timeout(e, node, "bot.timeout_ms", *timeout_ms);
+                    timeout(e, node, "bot.timeoutMs", *timeout_ms);
                 }
             }
             if handover_keywords.len() > MAX_OPTIONS {
                 e.at(
                     Some(node),
-                    "handover_keywords",
+                    "handoverKeywords",
                     format!("at most {MAX_OPTIONS}"),
                 );
             }
             for (i, k) in handover_keywords.iter().enumerate() {
-                text(e, node, &format!("handover_keywords[{i}]"), k, true);
+                text(e, node, &format!("handoverKeywords[{i}]"), k, true);
             }
         }
         Module::End {
@@ -511,21 +511,21 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
             if *reply_timeout_secs != 0 && !(60..=86_400).contains(reply_timeout_secs) {
                 e.at(
                     Some(node),
-                    "reply_timeout_secs",
+                    "replyTimeoutSecs",
                     format!("{reply_timeout_secs} is neither 0 (off) nor within 60..=86400"),
                 );
             }
             text(
                 e,
                 node,
-                "auto_termination_message",
+                "autoTerminationMessage",
                 auto_termination_message,
                 false,
             );
             text(
                 e,
                 node,
-                "human_termination_message",
+                "humanTerminationMessage",
                 human_termination_message,
                 false,
             );
@@ -542,21 +542,21 @@ fn templates(module: &Module) -> Vec<(String, String)> {
             text,
             invalid_prompt,
             ..
-        } => [one("text", text), one("invalid_prompt", invalid_prompt)].concat(),
+        } => [one("text", text), one("invalidPrompt", invalid_prompt)].concat(),
         Module::TransferToAgent {
             queue_message,
             success_message,
             ..
         } => [
-            one("queue_message", queue_message),
-            one("success_message", success_message),
+            one("queueMessage", queue_message),
+            one("successMessage", success_message),
         ]
         .concat(),
         Module::Collect {
             text,
             invalid_prompt,
             ..
-        } => [one("text", text), one("invalid_prompt", invalid_prompt)].concat(),
+        } => [one("text", text), one("invalidPrompt", invalid_prompt)].concat(),
         Module::InterfaceCall { params, .. } => params
             .iter()
             .enumerate()
@@ -583,14 +583,14 @@ fn templates(module: &Module) -> Vec<(String, String)> {
         Module::Chatbot {
             bot: Bot::Faq { no_answer, .. },
             ..
-        } => one("bot.no_answer", no_answer),
+        } => one("bot.noAnswer", no_answer),
         Module::End {
             auto_termination_message,
             human_termination_message,
             ..
         } => [
-            one("auto_termination_message", auto_termination_message),
-            one("human_termination_message", human_termination_message),
+            one("autoTerminationMessage", auto_termination_message),
+            one("humanTerminationMessage", human_termination_message),
         ]
         .concat(),
         _ => Vec::new(),
