@@ -97,7 +97,7 @@ async fn frames_are_admitted_from_enabled_extensions_only() {
             &admin,
             Method::POST,
             "/extensions",
-            json!({"name": name, "url": url, "always_visible": false, "enabled": enabled}),
+            json!({"name": name, "url": url, "alwaysVisible": false, "enabled": enabled}),
         )
         .await;
     }
