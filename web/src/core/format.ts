@@ -18,8 +18,8 @@ export function time(ms: number): string {
   const d = new Date(ms);
   const today = new Date().toDateString() === d.toDateString();
   return today
-    ? dtf("t", { hour: "2-digit", minute: "2-digit" }).format(d)
-    : dtf("dt", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(d);
+    ? dtf("t", { hour: "numeric", minute: "2-digit" }).format(d)
+    : dtf("dt", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }).format(d);
 }
 
 /** A date and time in full. */

@@ -132,7 +132,7 @@ export function Composer(props: { chat: Chat; onCard: () => void }) {
       <textarea
         id="composer-input"
         ref={area}
-        rows={3}
+        rows={2}
         value={text}
         placeholder={t("chat.placeholder")}
         aria-autocomplete="list"

@@ -35,6 +35,10 @@ export function Transcript(props: { chat: Chat }) {
       anchor.current = null;
     } else if (stick.current) {
       el.scrollTop = el.scrollHeight;
+      // Rows sized by their placeholder until painted grow once drawn: follow them down.
+      requestAnimationFrame(() => {
+        if (stick.current) el.scrollTop = el.scrollHeight;
+      });
     }
   });
 

@@ -63,7 +63,7 @@ let noticeId = 0;
 export function notify(text: string, kind: "info" | "error" = "info"): void {
   const id = ++noticeId;
   notices.value = [...notices.value.slice(-3), { id, text, kind }];
-  setTimeout(() => (notices.value = notices.value.filter((n) => n.id !== id)), 6000);
+  setTimeout(() => (notices.value = notices.value.filter((n) => n.id !== id)), 4000);
 }
 
 function put(chat: Chat): void {
@@ -141,6 +141,24 @@ async function backfill(sessionId: number): Promise<void> {
   } catch {
     // the record may not be durable yet; live frames still arrive
   }
+}
+
+function markRated(list: Msg[], value: number, label: string): Msg[] {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const m = list[i];
+    if (!m || m.body.type !== "custom" || !m.body.data.includes('"src":"9"')) continue;
+    try {
+      const data = JSON.parse(m.body.data) as { menuContent?: { selected?: unknown } };
+      if (!data.menuContent || data.menuContent.selected) return list;
+      data.menuContent.selected = { id: String(value), content: label };
+      const next = list.slice();
+      next[i] = { ...m, body: { ...m.body, data: JSON.stringify(data) } };
+      return next;
+    } catch {
+      return list;
+    }
+  }
+  return list;
 }
 
 function isVisible(sessionId: number): boolean {
@@ -267,7 +285,9 @@ function apply(frame: Frame): void {
       edit(frame.sessionId, () => ({ state: "ended", closeBy: frame.closeBy, typingUntil: 0 }));
       break;
     case "rated":
-      edit(frame.sessionId, () => ({ rating: { value: frame.value, label: frame.label } }));
+      // The agent's feed sends no `update` for the invitation's `selected` (the user's
+      // socket does), so the rating is shown on the latest invitation from this frame.
+      edit(frame.sessionId, (c) => ({ rating: { value: frame.value, label: frame.label }, messages: markRated(c.messages, frame.value, frame.label) }));
       break;
     case "status":
       presence.value = { online: frame.online, status: frame.status, restReason: frame.restReason };
