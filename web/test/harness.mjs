@@ -47,9 +47,14 @@ export async function until(check, ms = WAIT_MS, what = "a condition") {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
+/** A loopback address of its own, for X-Forwarded-For. */
+export function loopback() {
+  return `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
 /** A JSON call; throws with the server's error on a refusal unless `raw`. */
 export async function call(base, method, route, { token, body, raw } = {}) {
-  const headers = {};
+  const headers = { "x-forwarded-for": loopback() };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(`${base}/api/v1${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -122,7 +127,10 @@ export class Desk {
     this.api = `http://127.0.0.1:${this.port}`;
     // Tests play many users from one address and send fast: the user end's limits are raised.
     const config = path.join(this.data, "..", `${path.basename(this.data)}.toml`);
+    // Every sign-in comes from 127.0.0.1: each test client names its own loopback address in
+    // X-Forwarded-For, so one test's sign-ins do not use up another's per-address limit.
     fs.writeFileSync(config, [
+      "trust_forwarded_for = true",
       "[user_end]",
       "visitors_per_address = { burst = 500, per_minute = 500 }",
       "messages_per_user = { burst = 2000, per_minute = 6000 }",
@@ -292,7 +300,9 @@ export async function browser() {
 
 /** A page of its own context (its own sessionStorage), 1280x800, in `locale`. */
 export async function page(b, { locale = "en-US" } = {}) {
-  const context = await b.newContext({ viewport: { width: 1280, height: 800 }, locale, permissions: ["notifications"] });
+  const context = await b.newContext({
+    viewport: { width: 1280, height: 800 }, locale, permissions: ["notifications"], extraHTTPHeaders: { "x-forwarded-for": loopback() },
+  });
   const p = await context.newPage();
   p.problems = [];
   p.on("console", (m) => {

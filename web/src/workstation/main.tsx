@@ -31,6 +31,9 @@ function leave(cause: string): void {
 
 async function signOut(): Promise<void> {
   try {
+    // Offline first: routing must never offer a chat to a seat nobody is behind, whatever
+    // the server does with the sign-in's status at logout.
+    await command({ type: "offline" }).catch(() => {});
     await api.logout();
   } finally {
     leave("signed_out");
