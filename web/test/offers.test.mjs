@@ -2,7 +2,7 @@
 // the user hears inSeat: the session is in service per the API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, Desk, page, shot, signInPage, until } from "./harness.mjs";
+import { axe, browser, Desk, page, signInPage, until } from "./harness.mjs";
 
 let desk, b, group, channel, agent;
 
@@ -36,7 +36,6 @@ test("an offer shows its live countdown, rings, counts in the title, and Accept 
   await until(() => p.evaluate(() => Number(document.documentElement.dataset.bellRings ?? 0) > 0), 5_000, "the bell");
   assert.match(await p.title(), /^\(1\)|^（1）/);
   assert.match(await p.locator("#live-offers").textContent(), /visitor-/);
-  await shot(p, "workstation-offer-en");
   assert.deepEqual(await axe(p), []);
 
   await offer.getByRole("button", { name: "Accept" }).click();

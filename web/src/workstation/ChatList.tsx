@@ -20,7 +20,7 @@ function channel(c: Chat): string {
 
 function Offer(props: { chat: Chat }) {
   const c = props.chat;
-  const left = Math.max(0, Math.ceil(((c.deadlineMs ?? 0) - now.value) / 1000));
+  const left = Math.max(0, Math.ceil(((c.deadlineMs ?? 0) - Math.max(now.value, c.since)) / 1000));
   const total = Math.max(1, Math.round(((c.deadlineMs ?? 0) - c.since) / 1000));
   return (
     <li class="offer" data-session={c.sessionId}>
