@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod analysis;
 pub mod apps;
+pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod channels;
@@ -41,6 +42,7 @@ use axum::Json;
 use axum::Router;
 use serde::Deserialize;
 use tokio::sync::broadcast;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, Response, ResponseBuilder, SecurityRequirement};
 use utoipa_axum::router::OpenApiRouter;
@@ -568,7 +570,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws/im", axum::routing::get(ws::user_socket))
         .route("/ws/agent", axum::routing::get(ws::agent_socket))
-        .merge(sdk::files());
+        .merge(sdk::files())
+        .merge(assets::files());
     // With a listener of its own, `/metrics` is not on the public one at all.
     let api = if state.config.metrics.listen.is_none() {
         api.route("/metrics", axum::routing::get(metrics::metrics))
@@ -578,6 +581,12 @@ pub fn router(state: AppState) -> Router {
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(metrics::count_request))
+        // Every answer is what its Content-Type says: no browser guesses a script out of a
+        // JSON error or an uploaded file.
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }
 
