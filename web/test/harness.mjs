@@ -5,6 +5,7 @@
 // it runs $HELPLINE_BIN (default ../target/debug/helpline) and serves the committed
 // web/dist/app through the server.
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -134,7 +135,8 @@ export class Desk {
       "trust_forwarded_for = true",
       "[user_end]",
       "visitors_per_address = { burst = 500, per_minute = 500 }",
-      "messages_per_user = { burst = 2000, per_minute = 6000 }",
+      "messages_per_user = { burst = 10000, per_minute = 60000 }",
+      "message_bytes_per_user = { burst = 4194304, per_minute = 33554432 }",
       "",
     ].join("\n"));
     this.config = config;
@@ -230,6 +232,16 @@ export class Desk {
       satisfaction = cfg.id;
     }
     return this.adminApi.post("/channels", { name, kind: { type: "website" }, skill_group: group, satisfaction });
+  }
+
+  /** An in-app user of the app writing to the virtual number `to`, with a token signed by
+   * the app's IM secret (made on first use). */
+  async inAppUser(id, to) {
+    this.secret ??= (await this.adminApi.post("/im/secret", {})).secret;
+    const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+    const head = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ app: 1, sub: id, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+    const sig = crypto.createHmac("sha256", this.secret).update(head).digest("base64url");
+    return User.open(this.api, `${head}.${sig}`, id, to);
   }
 
   /** A website visitor with a socket to the desk. */
