@@ -69,8 +69,13 @@ test("a 5,000-message conversation scrolls smoothly", async () => {
   const user = await desk.user(channel);
   user.say("long chat");
   await p.locator(".chat-item", { hasText: user.id.slice(0, 16) }).click();
-  for (let i = 0; i < 5000; i++) user.say(`line ${i} of a long conversation`);
-  await p.locator(".msg", { hasText: "line 4999 of a long conversation" }).waitFor({ timeout: 60_000 });
+  // In batches, each acknowledged before the next: a socket that floods without reading its
+  // answers is closed by the desk.
+  for (let i = 0; i < 5000; i += 250) {
+    for (let j = i; j < i + 250; j++) user.say(`line ${j} of a long conversation`);
+    await until(() => user.frames.filter((f) => f.type === "ack").length >= i + 251, 30_000, "the batch acknowledged");
+  }
+  await p.locator(".msg", { hasText: "line 4999 of a long conversation" }).waitFor({ timeout: 120_000 });
   const result = await p.evaluate(async () => {
     const box = document.querySelector(".transcript");
     const frames = [];
@@ -87,5 +92,5 @@ test("a 5,000-message conversation scrolls smoothly", async () => {
     return { rows, p50: frames[60], p95: frames[114], dom: box.querySelectorAll(".msg").length };
   });
   console.log(`5,000 messages: ${result.rows} rows in the DOM at the bottom, ${result.dom} after scrolling up 120 frames; frame time p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms`);
-  assert.ok(result.rows < 500, "the transcript is windowed");
+  assert.ok(result.rows < 300 && result.dom < 300, "only the rows near the view are in the DOM");
 });

@@ -148,10 +148,18 @@ function Desk(props: { d: Desk; body: Body }) {
   }
 }
 
+const hiddenCache = new WeakMap<Body, boolean>();
+
 /** The desk's silent protocol messages (rules, seat status, typing) are not shown. */
 export function hidden(body: Body): boolean {
-  const d = deskOf(body);
-  return d !== null && (d.src === "23" || d.src === "26" || d.src === "12");
+  if (body.type === "text") return false;
+  let h = hiddenCache.get(body);
+  if (h === undefined) {
+    const d = deskOf(body);
+    h = d !== null && (d.src === "23" || d.src === "26" || d.src === "12");
+    hiddenCache.set(body, h);
+  }
+  return h;
 }
 
 /** Whether a body is drawn as a line of the desk rather than in a bubble. */

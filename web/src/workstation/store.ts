@@ -104,6 +104,14 @@ function fresh(seat: SeatInfo, state: ChatState, extra: Partial<Chat> = {}): Cha
 
 /** Merges messages in seq order, once each (a replay or a reconnect never doubles one). */
 export function merge(list: Msg[], incoming: Msg[]): Msg[] {
+  // The usual case, a new stored message after the last one: appended without a re-sort
+  // (a long conversation must not cost a sort per message).
+  const only = incoming.length === 1 ? incoming[0] : undefined;
+  const last = list[list.length - 1];
+  if (only && only.seq !== null && (!last || (last.seq !== null && only.seq > last.seq))) {
+    const pending = `m:${only.msgId}`;
+    return only.from === "agent" ? [...list.filter((m) => m.key !== pending), only] : [...list, only];
+  }
   const byKey = new Map(list.map((m) => [m.key, m]));
   let changed = false;
   for (const m of incoming) {
