@@ -73,6 +73,8 @@ test("invite rating: the user gets the satisfaction menu, rates, and the agent s
   await p.locator(".rating-msg li.chosen", { hasText: best.content }).waitFor();
   await p.locator(".chat-banner", { hasText: "Rated 5" }).waitFor();
   await p.locator(".toast").first().waitFor({ state: "detached" });
+  // The menu at the top of the view, the rating below it, for the picture.
+  await p.evaluate(() => document.querySelector(".choices")?.scrollIntoView({ block: "start" }));
   await shot(p, "chat-menu-rating-en");
   await p.locator("select[aria-label='Language']").selectOption("zh-CN");
   await p.locator(".chat-banner", { hasText: "评价 5" }).waitFor();

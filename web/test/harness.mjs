@@ -349,7 +349,7 @@ export async function axe(p) {
 
 /** Saves a 1280x800 screenshot under docs/screenshots/. */
 export async function shot(p, name) {
-  if (process.env.HELPLINE_SCREENSHOTS === "0") return;
+  if (process.env.HELPLINE_SCREENSHOTS !== "1") return;
   const dir = path.resolve(web, "..", "docs", "screenshots");
   fs.mkdirSync(dir, { recursive: true });
   await p.screenshot({ path: path.join(dir, `${name}.png`) });

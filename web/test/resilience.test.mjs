@@ -103,6 +103,12 @@ test("20 chats in hand stay responsive", async () => {
     await p.locator("#chat-title").waitFor();
     times.push(Date.now() - t0);
   }
+  const before = await p.locator(".chat-item.on").getAttribute("data-session");
+  await p.locator("#chat-title").click();
+  await p.keyboard.press("Alt+ArrowUp");
+  await until(async () => (await p.locator(".chat-item.on").getAttribute("data-session")) !== before, 5_000, "Alt+↑ to move");
+  await p.keyboard.press("Alt+ArrowDown");
+  await until(async () => (await p.locator(".chat-item.on").getAttribute("data-session")) === before, 5_000, "Alt+↓ to move back");
   const last = users[users.length - 1];
   await p.locator(".list .chat-item", { hasText: last.id.slice(0, 16) }).click();
   await p.locator("#composer-input").fill("still quick");
