@@ -74,7 +74,17 @@ test("invite rating: the user gets the satisfaction menu, rates, and the agent s
   await p.locator(".chat-banner", { hasText: "Rated 5" }).waitFor();
   await p.locator(".toast").first().waitFor({ state: "detached" });
   // The menu at the top of the view, the rating below it, for the picture.
-  await p.evaluate(() => document.querySelector(".choices")?.scrollIntoView({ block: "start" }));
+  const box = p.locator(".transcript");
+  const at = () => box.evaluate((e) => [e.scrollTop, e.scrollHeight, e.clientHeight]);
+  await box.hover();
+  await p.mouse.wheel(0, -60);
+  await until(async () => (await at())[0] < (await at())[1] - (await at())[2] - 30, 5_000, "the wheel");
+  // The view stays where the agent scrolled it, across the re-renders of the clock's ticks.
+  const [top] = await at();
+  const since = p.locator(".chat-item.on .since");
+  const tick = await since.textContent();
+  await until(async () => (await since.textContent()) !== tick, 5_000, "a tick of the clock");
+  assert.equal((await at())[0], top, "no jump after scrolling");
   await shot(p, "chat-menu-rating-en");
   await p.locator("select[aria-label='Language']").selectOption("zh-CN");
   await p.locator(".chat-banner", { hasText: "评价 5" }).waitFor();

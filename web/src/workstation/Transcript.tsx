@@ -100,7 +100,7 @@ export function Transcript(props: { chat: Chat }) {
       if (at >= 0) {
         let y = 0;
         for (let i = 0; i < at; i++) y += heights.get(rows[i]?.key ?? "") ?? ESTIMATE;
-        const want = y - anchor.current.offset;
+        const want = y + anchor.current.offset;
         if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
       }
     }
