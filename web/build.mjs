@@ -95,6 +95,14 @@ for (const page of pages) {
   fs.writeFileSync(path.join(out, page.html), html);
 }
 
+// Chunks loaded on demand (the Markdown renderer of rich text), outside the entries' budgets.
+const eager = new Set(pages.flatMap((p) => [...closure(Object.entries(result.metafile.outputs).find(([, m]) => m.entryPoint === p.entry)[0])]));
+for (const file of Object.keys(result.metafile.outputs).sort()) {
+  if (!file.endsWith(".js") || eager.has(file)) continue;
+  const data = fs.readFileSync(path.join(root, file));
+  console.log(`${"(on demand)".padEnd(14)} ${kb(data.length).padStart(6)} ${kb(gz(data).length).padStart(7)}  ${path.basename(file)}`);
+}
+
 // Precompressed siblings, at maximum quality, for every asset.
 for (const name of fs.readdirSync(assets).sort()) {
   const file = path.join(assets, name);
