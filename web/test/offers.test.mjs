@@ -40,11 +40,49 @@ test("an offer shows its live countdown, rings, counts in the title, and Accept 
 
   await offer.getByRole("button", { name: "Accept" }).click();
   await user.frame((f) => f.type === "message" && f.body.type === "custom" && f.body.data.includes("inSeat"), 10_000, "inSeat");
+  assert.deepEqual(p.problems, []);
+});
+
+test("an offer to a hidden tab raises a desktop notification", async () => {
+  const p = await page(b);
+  await signInPage(p, desk, agent);
+  // The tab as hidden (another window in front), and the notifications it raises recorded.
+  await p.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
+    const Real = window.Notification;
+    window.raised = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.raised.push(title);
+      }
+    };
+    Object.defineProperty(window.Notification, "permission", { get: () => "granted" });
+  });
+  await until(async () => (await desk.adminApi.get("/monitoring/agents")).agents.find((a) => a.agentId === agent.id)?.status === "free", 15_000, "the agent free");
+  const user = await desk.user(channel);
+  user.say("Is anyone there?");
+  await p.locator(".offer").waitFor();
+  await until(() => p.evaluate(() => window.raised.length > 0), 5_000, "a notification");
+  assert.match(await p.evaluate(() => window.raised[0]), /New chat: visitor-/);
+  await p.locator(".offer").getByRole("button", { name: "Accept" }).click();
   await p.locator(".offer").waitFor({ state: "detached" });
+});
+
+test("after Accept the chat opens with its transcript, and the title loses the count", async () => {
+  const p = await page(b);
+  await signInPage(p, desk, agent);
+  const user = await desk.user(channel);
+  user.say("Hello, I need help with my order");
+  const offer = p.locator(".offer").filter({ hasText: user.id.slice(0, 16) });
+  await offer.waitFor();
+  await offer.getByRole("button", { name: "Accept" }).click();
+  await user.frame((f) => f.type === "message" && f.body.type === "custom" && f.body.data.includes("inSeat"), 10_000, "inSeat");
+  await offer.waitFor({ state: "detached" });
   await p.locator(".chat-item.on").waitFor();
   await p.locator(".transcript .msg", { hasText: "Hello, I need help" }).waitFor();
   assert.equal(await p.title(), "helpline");
-  const records = await api.get("/records");
-  assert.ok(records.records[0].acceptedAtMs, "the record says an agent took it");
+  const records = await desk.adminApi.get("/records");
+  assert.ok(records.records.find((r) => r.userId === user.id).acceptedAtMs, "the record says an agent took it");
   assert.deepEqual(p.problems, []);
 });
