@@ -84,6 +84,9 @@ pub fn event(event: &Event) -> String {
                 LogoutCause::ForcedOffline => "forced offline",
                 LogoutCause::NewLogin => "logged in elsewhere",
                 LogoutCause::Deleted => "account deleted",
+                LogoutCause::SignInEnded => "sign-in ended",
+                LogoutCause::SignInExpired => "sign-in expired",
+                LogoutCause::Disconnected => "workstation gone",
             }
         ),
         Event::AgentForcedOffline => "forced offline by an administrator".to_owned(),

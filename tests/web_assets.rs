@@ -43,7 +43,7 @@ async fn fetch(s: &Server, path: &str, headers: &[(&str, &str)]) -> reqwest::Res
     req.send().await.unwrap()
 }
 
-fn header<'a>(resp: &'a reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(resp: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &str {
     resp.headers()
         .get(name)
         .map(|v| v.to_str().unwrap())

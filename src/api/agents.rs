@@ -15,7 +15,7 @@ use crate::domain::agent::AgentCommand;
 use crate::domain::directory::{
     self, ADMINISTRATOR, AGENT, AgentRecord, AppDirectory, Module, Scope, SignOutCause,
 };
-use crate::domain::event::Event;
+use crate::domain::event::{Event, LogoutCause};
 use crate::domain::group::GroupCommand;
 use crate::domain::ids::{AgentId, AppId, GroupId, RoleId, StreamId};
 
@@ -736,6 +736,9 @@ pub async fn reset_password(
     drop(turn);
     if agent.login.is_some() {
         state.notify(who.app, agent.id, SignOutCause::PasswordReset);
+        state
+            .log_out_in_engine(agent.id, AgentCommand::LogoutBy(LogoutCause::SignInEnded))
+            .await;
     }
     let (password, emailed_to) =
         deliver_password(&state, &agent.email, &agent.name, password).await?;

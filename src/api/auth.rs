@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::domain::agent::AgentCommand;
 use crate::domain::directory::{ADMINISTRATOR, AppDirectory, Module, Scope, SignOutCause};
-use crate::domain::event::Event;
+use crate::domain::event::{Event, LogoutCause};
 use crate::domain::ids::{AgentId, ApiKeyId, AppId, RoleId, StreamId};
 use crate::domain::signin::{Failures, MAX_OPEN_TICKETS_PER_SIGN_IN, TICKET_TTL_MS, TicketRefusal};
 use crate::stats::names;
@@ -745,6 +746,8 @@ pub async fn logout(
     // The sign-in's sockets are told and closed: a signed-out workstation must not go on
     // receiving the desk's traffic until it next sends a command.
     state.notify(who.app, agent, SignOutCause::SignedOut);
+    drop(turn);
+    state.log_out_in_engine(agent, AgentCommand::Logout).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1095,6 +1098,12 @@ impl Expiries {
                             if current {
                                 tracing::info!(app = %e.app, agent = %e.agent, "sign-in expired");
                                 state.notify(e.app, e.agent, SignOutCause::Expired);
+                                state
+                                    .log_out_in_engine(
+                                        e.agent,
+                                        AgentCommand::LogoutBy(LogoutCause::SignInExpired),
+                                    )
+                                    .await;
                             }
                         }
                     }
@@ -1109,6 +1118,15 @@ impl super::ApiState {
     pub fn notify(&self, app: AppId, agent: AgentId, cause: SignOutCause) {
         self.hub.signed_out(agent, cause);
         let _ = self.signouts.send(SignOutNotice { app, agent, cause });
+    }
+
+    /// Takes the agent offline in the engine because the sign-in behind it ended: routing
+    /// must not go on offering chats to a workstation nobody is behind. Sessions in service
+    /// stay with the agent (its next sign-in finds them); offers go back to their queues.
+    pub async fn log_out_in_engine(&self, agent: AgentId, command: AgentCommand) {
+        if let Err(e) = self.desk.engine.agent(agent, command).await {
+            tracing::warn!(%agent, error = %e, "could not take the agent offline");
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod im;
 pub mod mail;
 pub mod metrics;
 pub mod monitoring;
+pub mod presence;
 pub mod probes;
 pub mod quick_replies;
 pub mod records;
@@ -131,6 +132,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// How often the server pings a WebSocket: a socket whose pong has not come back by the
 /// next ping is closed (its peer is gone, or cannot read).
 pub const DEFAULT_WS_PING_SECS: u64 = 30;
+/// How long an agent who was online may have no workstation socket open before the desk
+/// takes it offline: long enough for a reload or a network blip (the client reconnects in
+/// seconds), short enough that chats stop being offered to a tab that was closed.
+pub const DEFAULT_AGENT_AWAY_SECS: u64 = 60;
 /// The longest any of the server's timeouts may be set to (one hour): longer is no timeout.
 pub const MAX_SERVER_TIMEOUT_SECS: u64 = 3_600;
 /// The most connections `server.max_connections` may allow.
@@ -152,6 +157,14 @@ pub struct ServerConfig {
     /// Seconds between the server's WebSocket pings (default 30).
     #[serde(default = "default_ws_ping")]
     pub ws_ping_secs: u64,
+    /// Seconds an agent may have no workstation socket open (after having had one) before
+    /// it is taken offline, cause `disconnected` (default 60; 0: never).
+    #[serde(default = "default_agent_away")]
+    pub agent_away_secs: u64,
+}
+
+fn default_agent_away() -> u64 {
+    DEFAULT_AGENT_AWAY_SECS
 }
 
 fn default_header_read_timeout() -> u64 {
@@ -177,6 +190,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             ws_ping_secs: DEFAULT_WS_PING_SECS,
+            agent_away_secs: DEFAULT_AGENT_AWAY_SECS,
         }
     }
 }
@@ -195,6 +209,12 @@ impl ServerConfig {
             if !(1..=MAX_SERVER_TIMEOUT_SECS).contains(&secs) {
                 return Err(ApiError::invalid(key, "must be 1 s to 1 hour"));
             }
+        }
+        if self.agent_away_secs > MAX_SERVER_TIMEOUT_SECS {
+            return Err(ApiError::invalid(
+                "server.agent_away_secs",
+                "must be 0 (never) to 1 hour",
+            ));
         }
         if self.idle_timeout_secs <= self.ws_ping_secs {
             // A WebSocket is quiet between pings: it would be closed as idle.

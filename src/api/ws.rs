@@ -588,8 +588,11 @@ async fn serve_agent(
             },
         }
     }
-    state.hub.unsubscribe_agent(agent, feed.id());
+    let last = state.hub.unsubscribe_agent(agent, feed.id());
     close(&mut sink).await;
+    if let Some(mark) = last {
+        super::presence::watch_away(&state, agent, mark);
+    }
 }
 
 /// A status an agent sets from the socket.

@@ -48,6 +48,9 @@ pub enum AgentCommand {
     Login,
     /// Go offline.
     Logout,
+    /// Go offline for a reason not the agent's own (the sign-in ended or expired, the
+    /// workstation went away).
+    LogoutBy(LogoutCause),
     /// Change status while online (`Offline` means log out).
     SetStatus(AgentStatus),
     /// The agent missed an offer: auto short break, when the app says so.
@@ -160,6 +163,12 @@ pub fn decide(
             Ok(vec![Event::AgentLoggedOut {
                 cause: LogoutCause::Agent,
             }])
+        }
+        AgentCommand::LogoutBy(cause) => {
+            if !state.online() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![Event::AgentLoggedOut { cause: *cause }])
         }
         AgentCommand::SetStatus(status) => {
             if !state.online() {
@@ -307,6 +316,22 @@ mod tests {
             },
             online(),
         ]);
+    }
+
+    #[test]
+    fn a_login_ended_for_the_agent_says_why_and_is_nothing_when_offline() {
+        for cause in [
+            LogoutCause::SignInEnded,
+            LogoutCause::SignInExpired,
+            LogoutCause::Disconnected,
+        ] {
+            given(&[online()])
+                .when(AgentCommand::LogoutBy(cause))
+                .then_expect(&[Event::AgentLoggedOut { cause }]);
+            given(&[])
+                .when(AgentCommand::LogoutBy(cause))
+                .then_expect(&[]);
+        }
     }
 
     #[test]

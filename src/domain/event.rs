@@ -74,6 +74,14 @@ durable! {
         NewLogin,
         /// The account was deleted.
         Deleted,
+        /// The sign-in behind the login ended without the agent choosing it (an
+        /// administrator reset the password). Appended: the archived causes keep their tags.
+        SignInEnded,
+        /// The sign-in behind the login reached its expiry.
+        SignInExpired,
+        /// No workstation socket of the agent's was open for the away grace
+        /// (`[server] agent_away_secs`): nobody is behind the status.
+        Disconnected,
     }
 
     /// Who ended a session (`closeBy` in the protocol).

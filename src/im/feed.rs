@@ -45,6 +45,9 @@ struct Feed {
     bytes: usize,
     subs: Vec<Subscriber>,
     view: View,
+    /// The id of the newest socket opened on this feed (0: none yet): tells whether the
+    /// workstation came back after its last socket closed.
+    last_opened: u64,
 }
 
 impl Feed {
@@ -220,6 +223,7 @@ impl Feeds {
         let (tx, rx) = mpsc::channel(OUTBOX);
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         f.subs.push(Subscriber { id, tx });
+        f.last_opened = id;
         FeedSubscription {
             rx,
             first,
@@ -229,9 +233,24 @@ impl Feeds {
     }
 
     /// Closes a socket's subscription.
-    pub fn unsubscribe(&self, agent: AgentId, id: u64) {
-        if let Some(feed) = self.agents.get(&agent).map(|f| f.clone()) {
-            Self::guard(&feed).subs.retain(|s| s.id != id);
+    /// Answers, when that was the agent's last open socket, the mark to give
+    /// [`Self::gone_since`] later.
+    pub fn unsubscribe(&self, agent: AgentId, id: u64) -> Option<u64> {
+        let feed = self.agents.get(&agent).map(|f| f.clone())?;
+        let mut f = Self::guard(&feed);
+        f.subs.retain(|s| s.id != id);
+        f.subs.is_empty().then_some(f.last_opened)
+    }
+
+    /// Whether the agent has had no socket open since its last one closed (`mark`, from
+    /// [`Self::unsubscribe`]): none open now, and none opened and closed in between.
+    pub fn gone_since(&self, agent: AgentId, mark: u64) -> bool {
+        match self.agents.get(&agent).map(|f| f.clone()) {
+            Some(feed) => {
+                let f = Self::guard(&feed);
+                f.subs.is_empty() && f.last_opened == mark
+            }
+            None => true,
         }
     }
 

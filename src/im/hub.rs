@@ -736,9 +736,15 @@ impl Hub {
         self.feeds.open(agent, resume)
     }
 
-    /// Unregisters an agent's socket.
-    pub fn unsubscribe_agent(&self, agent: AgentId, id: u64) {
-        self.feeds.unsubscribe(agent, id);
+    /// Unregisters an agent's socket; when it was the last one, answers the mark that
+    /// [`Self::agent_gone_since`] takes.
+    pub fn unsubscribe_agent(&self, agent: AgentId, id: u64) -> Option<u64> {
+        self.feeds.unsubscribe(agent, id)
+    }
+
+    /// Whether no socket of the agent's has been open since the one that closed at `mark`.
+    pub fn agent_gone_since(&self, agent: AgentId, mark: u64) -> bool {
+        self.feeds.gone_since(agent, mark)
     }
 
     /// Tells the agent's open sockets that their sign-in ended, and closes them.
