@@ -110,8 +110,9 @@ function front(target) {
 
 export class Desk {
   /** Starts a server in a fresh data directory; `front` is used only when it serves no pages. */
-  static async start({ dataDir } = {}) {
+  static async start({ dataDir, tokenTtlSecs } = {}) {
     const desk = new Desk();
+    desk.tokenTtlSecs = tokenTtlSecs;
     desk.data = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helpline-web-"));
     fs.chmodSync(desk.data, 0o700);
     await desk.launch();
@@ -133,6 +134,7 @@ export class Desk {
     // X-Forwarded-For, so one test's sign-ins do not use up another's per-address limit.
     fs.writeFileSync(config, [
       "trust_forwarded_for = true",
+      ...(this.tokenTtlSecs ? [`token_ttl_secs = ${this.tokenTtlSecs}`] : []),
       "[user_end]",
       "visitors_per_address = { burst = 500, per_minute = 500 }",
       "messages_per_user = { burst = 10000, per_minute = 60000 }",

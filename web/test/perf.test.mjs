@@ -94,3 +94,22 @@ test("a 5,000-message conversation scrolls smoothly", async () => {
   console.log(`5,000 messages: ${result.rows} rows in the DOM at the bottom, ${result.dom} after scrolling up 120 frames; frame time p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms`);
   assert.ok(result.rows < 300 && result.dom < 300, "only the rows near the view are in the DOM");
 });
+
+test("earlier messages than the transcript's latest 50 load on scrolling up", async () => {
+  await p.locator("#status-select").selectOption("busy");
+  await until(async () => (await desk.adminApi.get("/monitoring/agents")).agents.find((a) => a.agentId === agent.id)?.status === "busy", 10_000, "busy");
+  const user = await desk.user(channel);
+  for (let i = 0; i < 80; i++) user.say(`early ${i}`);
+  await until(() => user.frames.filter((f) => f.type === "ack").length >= 80, 10_000, "the user's messages stored");
+  await p.locator("#status-select").selectOption("free");
+  const item = p.locator(".chat-item", { hasText: user.id.slice(0, 16) });
+  await item.click();
+  await p.locator(".msg", { hasText: "early 79" }).waitFor();
+  assert.equal(await p.locator(".msg", { hasText: /^early 0/ }).count(), 0, "only the latest came with the transcript");
+  await p.getByRole("button", { name: "Load earlier messages" }).click();
+  const box = p.locator(".transcript");
+  await until(async () => {
+    await box.evaluate((e) => (e.scrollTop = 0));
+    return (await p.locator(".msg .text", { hasText: /^early 0$/ }).count()) === 1;
+  }, 10_000, "the first message");
+});

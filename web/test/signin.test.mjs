@@ -120,3 +120,17 @@ test("a sign-in elsewhere, or an administrator forcing the agent offline, return
   await p.waitForURL(/\/$/);
   await p.getByRole("status").filter({ hasText: "An administrator took you offline." }).waitFor();
 });
+
+test("a sign-in that expires returns to sign-in, saying it expired", async () => {
+  const short = await Desk.start({ tokenTtlSecs: 60 });
+  try {
+    const g = await short.group("Night");
+    const agent = await short.agent(1, [g.id]);
+    const p = await page(b);
+    await signInPage(p, short, agent);
+    await p.waitForURL(/\/$/, { timeout: 75_000 });
+    await p.getByRole("status").filter({ hasText: "Your sign-in expired." }).waitFor();
+  } finally {
+    await short.stop();
+  }
+});

@@ -53,3 +53,13 @@ test("a missed offer lapses with its reason and the desk's short break shows at 
   await p.locator('.status[data-status="rest"]').waitFor();
   assert.equal((await status()).status, "rest");
 });
+
+test("the status after sign-in follows the app's setting", async () => {
+  await desk.adminApi.put("/settings", { ...(await desk.adminApi.get("/settings")), login_status: "not_ready" });
+  const second = await desk.agent(2, [group.id]);
+  const q = await page(b);
+  await signInPage(q, desk, second);
+  await q.locator('.status[data-status="not_ready"]').waitFor();
+  const s = (await desk.adminApi.get("/monitoring/agents")).agents.find((a) => a.agentId === second.id);
+  assert.ok(["not_ready", "notReady"].includes(s.status));
+});
