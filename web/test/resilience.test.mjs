@@ -92,6 +92,11 @@ test("20 chats in hand stay responsive", async () => {
     users.push(u);
   }
   await until(async () => (await p.locator(".list .chat-item").count()) >= 20, 20_000, "20 chats");
+  // A chat not looked at shows its unread count until it is chosen.
+  const unread = p.locator(".list .chat-item", { hasText: users[5].id.slice(0, 16) });
+  assert.equal(await unread.locator(".badge").textContent(), "1");
+  await unread.click();
+  await unread.locator(".badge").waitFor({ state: "detached" });
   const times = [];
   const items = p.locator(".list .chat-item");
   for (let i = 0; i < 20; i++) {

@@ -168,11 +168,17 @@ function apply(frame: Frame): void {
     }
     case "transcript": {
       const msgs = frame.messages.map((m) => fromTranscript(frame.conversationId, m));
-      edit(frame.sessionId, (c) => ({
-        conversationId: frame.conversationId,
-        messages: merge(c.messages, msgs),
-        hasOlder: (msgs[0]?.seq ?? 1) > 1,
-      }));
+      edit(frame.sessionId, (c) => {
+        // The user's words that came with the chat are unread until the agent looks.
+        const known = new Set(c.messages.map((m) => m.key));
+        const fresh = msgs.filter((m) => m.from === "user" && !known.has(m.key)).length;
+        return {
+          conversationId: frame.conversationId,
+          messages: merge(c.messages, msgs),
+          hasOlder: (msgs[0]?.seq ?? 1) > 1,
+          unread: isVisible(frame.sessionId) ? c.unread : c.unread + fresh,
+        };
+      });
       break;
     }
     case "message": {
