@@ -1,0 +1,49 @@
+// Every language has exactly the English keys, and every key the code asks for exists: a
+// missing key fails here (and is a type error in the build).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
+
+const web = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+async function catalogues() {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "i18n-")), "c.mjs");
+  await build({
+    stdin: { contents: 'export { en } from "./src/core/i18n/en.ts"; export { zhCN } from "./src/core/i18n/zh-CN.ts";', resolveDir: web, loader: "ts" },
+    bundle: true, format: "esm", outfile: out, logLevel: "error",
+  });
+  const mod = await import(pathToFileURL(out).href);
+  fs.rmSync(path.dirname(out), { recursive: true });
+  return mod;
+}
+
+function sources(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? sources(p) : /\.tsx?$/.test(e.name) && !e.name.endsWith(".gen.ts") ? [p] : [];
+  });
+}
+
+test("zh-CN has exactly the English keys, none empty", async () => {
+  const { en, zhCN } = await catalogues();
+  assert.deepEqual(Object.keys(zhCN).sort(), Object.keys(en).sort());
+  for (const [k, v] of Object.entries(zhCN)) assert.ok(v.trim(), `zh-CN ${k} is empty`);
+  for (const [k, v] of Object.entries(en)) {
+    const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    assert.deepEqual(vars(zhCN[k]), vars(v), `zh-CN ${k} has other placeholders`);
+  }
+});
+
+test("every key the code names is in the catalogue", async () => {
+  const { en } = await catalogues();
+  const missing = [];
+  for (const file of sources(path.join(web, "src"))) {
+    const text = fs.readFileSync(file, "utf8");
+    for (const m of text.matchAll(/\bt\(\s*"([^"]+)"/g)) if (!(m[1] in en)) missing.push(`${path.relative(web, file)}: ${m[1]}`);
+  }
+  assert.deepEqual(missing, []);
+});
