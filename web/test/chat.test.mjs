@@ -20,17 +20,17 @@ before(async () => {
     graph: {
       nodes: [
         node("start", { type: "start" }),
-        node("menu", { type: "branch", style: "menu", text: "Please select the service you require", invalid_prompt: "Please pick one",
+        node("menu", { type: "branch", style: "menu", text: "Please select the service you require", invalidPrompt: "Please pick one",
           options: [{ port: "pre", content: "Pre-sales" }, { port: "after", content: "After-sales" }] }),
-        node("topic", { type: "collect", form: "options", text: "What is it about?", variable: "topic", invalid_prompt: "Please pick one", options: [{ content: "Delivery" }, { content: "Refund" }] }),
+        node("topic", { type: "collect", form: "options", text: "What is it about?", variable: "topic", invalidPrompt: "Please pick one", options: [{ content: "Delivery" }, { content: "Refund" }] }),
         node("desk", { type: "transfer_to_agent", group: group.id }),
-        node("end", { type: "end", reply_timeout_secs: 0, auto_termination_message: "", human_termination_message: "Thank you for chatting with us" }),
+        node("end", { type: "end", replyTimeoutSecs: 0, autoTerminationMessage: "", humanTerminationMessage: "Thank you for chatting with us" }),
       ],
       edges: [edge("start", "next", "menu"), edge("menu", "pre", "topic"), edge("menu", "after", "topic"), edge("topic", "next", "desk"), edge("desk", "next", "end")],
     },
   });
   channel = await desk.website("Shop", group.id, { rating: true });
-  await desk.adminApi.put(`/channels/${channel.id}`, { name: "Shop", kind: { type: "website" }, skill_group: group.id, satisfaction: channel.satisfaction, flow: flow.id });
+  await desk.adminApi.put(`/channels/${channel.id}`, { name: "Shop", kind: { type: "website" }, skillGroup: group.id, satisfaction: channel.satisfaction, flow: flow.id });
   for (const [g, title, content] of [["Greetings", "Hello", "Hello, how can I help you today?"], ["Refunds", "Refund time", "Refunds reach your account within 5 working days."], ["Refunds", "Refund form", "Please fill in the refund form on your order page."]]) {
     await desk.adminApi.post("/quick-replies", { group: g, title, content });
   }

@@ -15,9 +15,9 @@ before(async () => {
   desk = await Desk.start();
   group = await desk.group("Sales");
   channel = await desk.website("Shop", group.id);
-  await desk.adminApi.post("/extensions", { name: "CRM", url: "https://crm.example/panel", always_visible: true, enabled: true });
-  await desk.adminApi.post("/extensions", { name: "Orders", url: "https://orders.example/list", always_visible: false, enabled: true });
-  await desk.adminApi.post("/extensions", { name: "Old tool", url: "https://old.example/", always_visible: true, enabled: false });
+  await desk.adminApi.post("/extensions", { name: "CRM", url: "https://crm.example/panel", alwaysVisible: true, enabled: true });
+  await desk.adminApi.post("/extensions", { name: "Orders", url: "https://orders.example/list", alwaysVisible: false, enabled: true });
+  await desk.adminApi.post("/extensions", { name: "Old tool", url: "https://old.example/", alwaysVisible: true, enabled: false });
   agent = await desk.agent(1, [group.id]);
   b = await browser();
   p = await page(b);

@@ -117,8 +117,8 @@ export class Desk {
     fs.chmodSync(desk.data, 0o700);
     await desk.launch();
     const login = await call(desk.api, "POST", "/auth/login", { body: { email: "admin@helpline.local", password: ADMIN_PASSWORD } });
-    const changed = login.must_change_password
-      ? await call(desk.api, "POST", "/auth/password", { token: login.token, body: { current_password: ADMIN_PASSWORD, new_password: "admin-password-0002" } })
+    const changed = login.mustChangePassword
+      ? await call(desk.api, "POST", "/auth/password", { token: login.token, body: { currentPassword: ADMIN_PASSWORD, newPassword: "admin-password-0002" } })
       : login;
     desk.admin = changed.token;
     return desk;
@@ -199,18 +199,18 @@ export class Desk {
 
   /** A skill group (reception limit 5 unless told). */
   async group(name, extra = {}) {
-    return this.adminApi.post("/skill-groups", { name, reception_limit: 5, ...extra });
+    return this.adminApi.post("/skill-groups", { name, receptionLimit: 5, ...extra });
   }
 
   /** An agent in `groups` whose first password change is done: it signs in with PASSWORD. */
   async agent(n, groups = [], { change = true } = {}) {
     const made = await this.adminApi.post("/agents", {
-      name: `Agent ${n}`, nickname: `Agent ${n}`, staff_no: `a${n}`, email: `agent${n}@example.com`, role_id: 2, skill_group_ids: groups,
+      name: `Agent ${n}`, nickname: `Agent ${n}`, staffNo: `a${n}`, email: `agent${n}@example.com`, roleId: 2, skillGroupIds: groups,
     });
     const agent = { id: made.agent.id, email: `agent${n}@example.com`, password: made.password, nickname: `Agent ${n}` };
     if (change) {
       const login = await call(this.api, "POST", "/auth/login", { body: { email: agent.email, password: made.password } });
-      await call(this.api, "POST", "/auth/password", { token: login.token, body: { current_password: made.password, new_password: PASSWORD } });
+      await call(this.api, "POST", "/auth/password", { token: login.token, body: { currentPassword: made.password, newPassword: PASSWORD } });
       agent.password = PASSWORD;
     }
     return agent;
@@ -227,13 +227,13 @@ export class Desk {
     let satisfaction = null;
     if (rating) {
       const cfg = await this.adminApi.post("/satisfaction-configs", {
-        name: `${name} rating`, kind: "star", invitation_text: "Please rate this service", thank_you_text: "Thank you for your rating",
-        validity_secs: 3600, send_rules: { auto_on_end: false, agent_may_invite: true, user_may_rate: true },
+        name: `${name} rating`, kind: "star", invitationText: "Please rate this service", thankYouText: "Thank you for your rating",
+        validitySecs: 3600, sendRules: { autoOnEnd: false, agentMayInvite: true, userMayRate: true },
         levels: [1, 2, 3, 4, 5].map((v) => ({ value: v, label: ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"][v - 1] })),
       });
       satisfaction = cfg.id;
     }
-    return this.adminApi.post("/channels", { name, kind: { type: "website" }, skill_group: group, satisfaction });
+    return this.adminApi.post("/channels", { name, kind: { type: "website" }, skillGroup: group, satisfaction });
   }
 
   /** An in-app user of the app writing to the virtual number `to`, with a token signed by
@@ -248,9 +248,9 @@ export class Desk {
 
   /** A website visitor with a socket to the desk. */
   async user(channel) {
-    const webAppId = channel.kind.web_app_id ?? channel.kind.webAppId;
+    const webAppId = channel.kind.webAppId;
     const v = await call(this.api, "POST", `/web/${webAppId}/visitor`, { body: {} });
-    return User.open(this.api, v.token, v.user_id ?? v.userId, webAppId);
+    return User.open(this.api, v.token, v.userId, webAppId);
   }
 }
 

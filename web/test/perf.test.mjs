@@ -15,7 +15,7 @@ before(async () => {
   agent = await desk.agent(1, [group.id]);
   await desk.adminApi.put("/settings", {
     ...(await desk.adminApi.get("/settings")),
-    reception: { auto_reception: true, accept_timeout_secs: 30, redirect_on_timeout: true, auto_short_break: false },
+    reception: { autoReception: true, acceptTimeoutSecs: 30, redirectOnTimeout: true, autoShortBreak: false },
   });
   b = await browser();
   p = await page(b);

@@ -12,8 +12,8 @@ before(async () => {
   desk = await Desk.start();
   outbound = await desk.group("Outbound");
   other = await desk.group("Others");
-  await desk.adminApi.post("/channels", { name: "Sales line", kind: { type: "in_app", user_id: "sales", proactive_group: outbound.id }, skill_group: outbound.id });
-  await desk.adminApi.post("/channels", { name: "Other line", kind: { type: "in_app", user_id: "other", proactive_group: other.id }, skill_group: other.id });
+  await desk.adminApi.post("/channels", { name: "Sales line", kind: { type: "in_app", userId: "sales", proactiveGroup: outbound.id }, skillGroup: outbound.id });
+  await desk.adminApi.post("/channels", { name: "Other line", kind: { type: "in_app", userId: "other", proactiveGroup: other.id }, skillGroup: other.id });
   me = await desk.agent(1, [outbound.id]);
   b = await browser();
   p = await page(b);
@@ -43,7 +43,7 @@ test("with the rule off, starting a chat is refused in words", async () => {
 });
 
 test("a number of a group the agent is not in is refused in words; its own number starts the chat", async () => {
-  await desk.adminApi.put("/settings/proactive", { enabled: true, timeout_secs: 600 });
+  await desk.adminApi.put("/settings/proactive", { enabled: true, timeoutSecs: 600 });
   let dialog = await start("u1", "other");
   await dialog.getByRole("alert").filter({ hasText: "Not started:" }).waitFor();
   await p.keyboard.press("Escape");

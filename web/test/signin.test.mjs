@@ -72,13 +72,13 @@ test("the first sign-in's forced password change, then the workstation", async (
   await p.waitForURL(/\/workstation$/);
   const login = await call(desk.api, "POST", "/auth/login", { body: { email: agent.email, password: PASSWORD }, raw: true });
   assert.equal(login.status, 200, "the new password signs in");
-  assert.equal(login.json.must_change_password ?? login.json.mustChangePassword, false);
+  assert.equal(login.json.mustChangePassword, false);
 });
 
 test("an administrator chooses the workstation or the console, and the console links back", async () => {
-  const admin = await desk.adminApi.post("/agents", { name: "Second admin", nickname: "Admin 2", staff_no: "adm2", email: "admin2@example.com", role_id: 1 });
+  const admin = await desk.adminApi.post("/agents", { name: "Second admin", nickname: "Admin 2", staffNo: "adm2", email: "admin2@example.com", roleId: 1 });
   const first = await call(desk.api, "POST", "/auth/login", { body: { email: "admin2@example.com", password: admin.password } });
-  await call(desk.api, "POST", "/auth/password", { token: first.token, body: { current_password: admin.password, new_password: PASSWORD } });
+  await call(desk.api, "POST", "/auth/password", { token: first.token, body: { currentPassword: admin.password, newPassword: PASSWORD } });
   const p = await page(b);
   await p.goto(`${desk.base}/`);
   await p.getByLabel("Email").fill("admin2@example.com");

@@ -43,7 +43,7 @@ test("each status chosen in the top bar is the agent's status in the desk, with 
 test("a missed offer lapses with its reason and the desk's short break shows at once", async () => {
   await desk.adminApi.put("/settings", {
     ...(await desk.adminApi.get("/settings")),
-    reception: { auto_reception: false, accept_timeout_secs: 5, redirect_on_timeout: true, auto_short_break: true },
+    reception: { autoReception: false, acceptTimeoutSecs: 5, redirectOnTimeout: true, autoShortBreak: true },
   });
   const user = await desk.user(channel);
   user.say("anyone there?");
@@ -55,7 +55,7 @@ test("a missed offer lapses with its reason and the desk's short break shows at 
 });
 
 test("the status after sign-in follows the app's setting", async () => {
-  await desk.adminApi.put("/settings", { ...(await desk.adminApi.get("/settings")), login_status: "not_ready" });
+  await desk.adminApi.put("/settings", { ...(await desk.adminApi.get("/settings")), loginStatus: "not_ready" });
   const second = await desk.agent(2, [group.id]);
   const q = await page(b);
   await signInPage(q, desk, second);

@@ -906,7 +906,7 @@ export interface paths {
         patch: operations["update_group"];
         trace?: never;
     };
-    "/api/v1/skill-groups/{id}/members/{agent_id}": {
+    "/api/v1/skill-groups/{id}/members/{agentId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -924,7 +924,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/web/{web_app_id}": {
+    "/api/v1/web/{webAppId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -941,7 +941,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/web/{web_app_id}/visitor": {
+    "/api/v1/web/{webAppId}/visitor": {
         parameters: {
             query?: never;
             header?: never;
@@ -1029,9 +1029,9 @@ export interface components {
             name?: string | null;
             /** @description Name shown to users. */
             nickname?: string | null;
-            role_id?: null | components["schemas"]["RoleId"];
+            roleId?: null | components["schemas"]["RoleId"];
             /** @description The skill groups (within the caller's range) the agent is in after the edit. */
-            skill_group_ids?: components["schemas"]["GroupId"][] | null;
+            skillGroupIds?: components["schemas"]["GroupId"][] | null;
         };
         /**
          * Format: int64
@@ -1084,11 +1084,11 @@ export interface components {
             /** @description The name users see. */
             nickname: string;
             /** @description The rest reason, when resting. */
-            rest_reason?: string | null;
+            restReason?: string | null;
             /** @description Sessions in hand. */
             sessions: number;
             /** @description Employee number. */
-            staff_no: string;
+            staffNo: string;
             /** @description `free`, `busy`, `rest`, `arrange`, `notReady` or `offline`. */
             status: string;
         };
@@ -1099,23 +1099,23 @@ export interface components {
             /** @description Login email. */
             email: string;
             /** @description Forced offline until resumed. */
-            forced_offline: boolean;
+            forcedOffline: boolean;
             /** @description Its id. */
             id: components["schemas"]["AgentId"];
             /** @description Must change the password at next sign-in. */
-            must_change_password: boolean;
+            mustChangePassword: boolean;
             /** @description Full name. */
             name: string;
             /** @description Name shown to users. */
             nickname: string;
             /** @description Role. */
-            role_id: components["schemas"]["RoleId"];
+            roleId: components["schemas"]["RoleId"];
             /** @description Role name. */
-            role_name: string;
+            roleName: string;
             /** @description Skill groups. */
-            skill_groups: components["schemas"]["Membership"][];
+            skillGroups: components["schemas"]["Membership"][];
             /** @description Staff number. */
-            staff_no: string;
+            staffNo: string;
         };
         /** @description Every agent in the caller's scope. */
         AgentsMonitor: {
@@ -1149,9 +1149,9 @@ export interface components {
         /** @description Everything an app's administrator sets about routing and reception. */
         AppSettings: {
             /** @description Sent to the user when the user-reply timeout ends a session (at most 2048 bytes). */
-            auto_termination_message: string;
+            autoTerminationMessage: string;
             /** @description Status after login. */
-            login_status: components["schemas"]["LoginStatus"];
+            loginStatus: components["schemas"]["LoginStatus"];
             /** @description Reception settings. */
             reception: components["schemas"]["ReceptionSettings"];
             /** @description Routing policy. */
@@ -1161,7 +1161,7 @@ export interface components {
              * @description End a session when the user has not answered the agent for this long; 0 is off,
              *     otherwise 60 to 86400.
              */
-            user_reply_timeout_secs: number;
+            userReplyTimeoutSecs: number;
         };
         /** @description An app. */
         AppView: {
@@ -1201,7 +1201,7 @@ export interface components {
             /** @enum {string} */
             kind: "faq";
             /** @description Sent when no answer scores high enough. */
-            no_answer?: string;
+            noAnswer?: string;
             /**
              * Format: float
              * @description The lowest match score an answer needs (0..=1 of the best possible).
@@ -1214,7 +1214,7 @@ export interface components {
              * Format: int32
              * @description Each call's timeout, in ms.
              */
-            timeout_ms: number;
+            timeoutMs: number;
             /** @description The URL (http or https). */
             url: string;
         };
@@ -1260,7 +1260,7 @@ export interface components {
             /** @description Display name (`${ChannelName}`). */
             name: string;
             satisfaction?: null | components["schemas"]["SatisfactionId"];
-            skill_group?: null | components["schemas"]["GroupId"];
+            skillGroup?: null | components["schemas"]["GroupId"];
         };
         /**
          * Format: int64
@@ -1273,39 +1273,39 @@ export interface components {
              * @description Website channels: the origins (`https://shop.example.com`) whose pages may open its
              *     visitors' sockets, besides the desk's own chat page; absent on an update keeps them.
              */
-            allowed_origins?: string[] | null;
+            allowedOrigins?: string[] | null;
             flow?: null | components["schemas"]["FlowId"];
             /** @description In-app number or website (fixed once created). */
             kind: components["schemas"]["ChannelKindInput"];
             /** @description Display name. */
             name: string;
             satisfaction?: null | components["schemas"]["SatisfactionId"];
-            skill_group?: null | components["schemas"]["GroupId"];
+            skillGroup?: null | components["schemas"]["GroupId"];
         };
         /** @description What kind of entry point a channel is. */
         ChannelKind: {
             /** @description Its avatar URL (https), if any. */
-            avatar_url?: string | null;
-            proactive_group?: null | components["schemas"]["GroupId"];
+            avatarUrl?: string | null;
+            proactiveGroup?: null | components["schemas"]["GroupId"];
             /** @enum {string} */
             type: "in_app";
             /** @description The virtual number's user id in the app's IM. */
-            user_id: string;
+            userId: string;
         } | {
             /** @enum {string} */
             type: "website";
             /** @description The public id the page and script are served under (`webAppId`). */
-            web_app_id: string;
+            webAppId: string;
         };
         /** @description What kind of channel to make. */
         ChannelKindInput: {
             /** @description Its avatar URL (https). */
-            avatar_url?: string | null;
-            proactive_group?: null | components["schemas"]["GroupId"];
+            avatarUrl?: string | null;
+            proactiveGroup?: null | components["schemas"]["GroupId"];
             /** @enum {string} */
             type: "in_app";
             /** @description The virtual number's user id in the app's IM. */
-            user_id: string;
+            userId: string;
         } | {
             /** @enum {string} */
             type: "website";
@@ -1314,7 +1314,7 @@ export interface components {
         ChannelView: components["schemas"]["Channel"] & {
             access?: null | components["schemas"]["WebsiteAccess"];
             /** @description For website channels: the origins whose pages may open its visitors' sockets. */
-            allowed_origins?: string[] | null;
+            allowedOrigins?: string[] | null;
         };
         /**
          * @description Who ended a session.
@@ -1383,14 +1383,14 @@ export interface components {
         /** @description A conversation of the user. */
         ConversationView: {
             /** @description The channel. */
-            channel_id: components["schemas"]["ChannelId"];
+            channelId: components["schemas"]["ChannelId"];
             /** @description Its id. */
             id: components["schemas"]["ConversationId"];
             /**
              * Format: int64
              * @description The last sequence number stored.
              */
-            last_seq: number;
+            lastSeq: number;
             /** @description The virtual number's user id, for in-app channels. */
             peer?: string | null;
         };
@@ -1399,7 +1399,7 @@ export interface components {
             /** @description The agent. */
             agent: components["schemas"]["AgentView"];
             /** @description Where the password was mailed. */
-            emailed_to?: string | null;
+            emailedTo?: string | null;
             /** @description The random first password, shown only now (absent when it was mailed). */
             password?: string | null;
         };
@@ -1415,9 +1415,9 @@ export interface components {
         /** @description A created app, with its administrator's first password when no mail server took it. */
         CreatedApp: {
             /** @description Its administrator. */
-            admin_agent_id: components["schemas"]["AgentId"];
+            adminAgentId: components["schemas"]["AgentId"];
             /** @description The administrator's first password, shown only now. */
-            admin_password: string;
+            adminPassword: string;
             /** @description The app. */
             app: components["schemas"]["AppView"];
         };
@@ -1472,19 +1472,19 @@ export interface components {
              * Format: int32
              * @description For a refused rating: the user-end protocol's code (10150 to 10154).
              */
-            protocol_code?: number | null;
+            protocolCode?: number | null;
             /**
              * Format: int64
              * @description For rate limits: when to try again.
              */
-            retry_after_secs?: number | null;
+            retryAfterSecs?: number | null;
             /** @description For CSV uploads: every bad cell. */
             rows?: components["schemas"]["RowError"][] | null;
         };
         /** @description A page of another system embedded in the workstation. */
         Extension: {
             /** @description Shown at all times; otherwise only while a session is open. */
-            always_visible: boolean;
+            alwaysVisible: boolean;
             /** @description Shown at all. */
             enabled: boolean;
             /** @description Its id. */
@@ -1502,7 +1502,7 @@ export interface components {
         /** @description An extension as written by the console. */
         ExtensionInput: {
             /** @description Shown at all times; otherwise only while a session is open. */
-            always_visible: boolean;
+            alwaysVisible: boolean;
             /** @description Shown at all. */
             enabled: boolean;
             /** @description The page name shown on its tab. */
@@ -1656,7 +1656,7 @@ export interface components {
             type: "send_message";
         } | {
             /** @description Sent when the answer matches no option, before asking again. */
-            invalid_prompt: string;
+            invalidPrompt: string;
             /** @description The options. */
             options: components["schemas"]["BranchOption"][];
             /**
@@ -1672,19 +1672,19 @@ export interface components {
             /** @description The group. */
             group: components["schemas"]["GroupId"];
             /** @description Told while waiting, with `${WaitNo}` (users ahead); empty for none. */
-            queue_message?: string;
+            queueMessage?: string;
             /**
              * @description Told when an agent takes it, with `${StaffNickName}` and `${StaffNo}`; empty for
              *     none.
              */
-            success_message?: string;
+            successMessage?: string;
             /** @enum {string} */
             type: "transfer_to_agent";
         } | {
             /** @description Free text or options. */
             form: components["schemas"]["FormKind"];
             /** @description Sent when an options form gets an answer that is none of them. */
-            invalid_prompt?: string;
+            invalidPrompt?: string;
             /** @description The options, for an options form. */
             options?: components["schemas"]["FormOption"][];
             /** @description The question. */
@@ -1698,7 +1698,7 @@ export interface components {
              * Format: int32
              * @description Attempts before giving up (1 is no retry).
              */
-            max_attempts: number;
+            maxAttempts: number;
             /** @description The JSON body's fields, with `${variables}` (`${SystemSessionId}` among them). */
             params?: components["schemas"]["CallParam"][];
             /** @description Fields of the answer to keep. */
@@ -1707,7 +1707,7 @@ export interface components {
              * Format: int32
              * @description Each attempt's timeout, in ms.
              */
-            timeout_ms: number;
+            timeoutMs: number;
             /** @enum {string} */
             type: "interface_call";
             /** @description The URL (http or https). */
@@ -1721,20 +1721,20 @@ export interface components {
             /** @description The built-in FAQ bot or a webhook. */
             bot: components["schemas"]["Bot"];
             /** @description Texts that ask for a human (matched case-insensitively, whole text). */
-            handover_keywords?: string[];
+            handoverKeywords?: string[];
             /** @enum {string} */
             type: "chatbot";
         } | {
             /** @description Sent when the reply timeout ends the session. */
-            auto_termination_message?: string;
+            autoTerminationMessage?: string;
             /** @description Sent when the human service ends. */
-            human_termination_message?: string;
+            humanTerminationMessage?: string;
             /**
              * Format: int32
              * @description End the session when the user has not answered the agent for this long (0 is
              *     off, otherwise 60..=86400 s).
              */
-            reply_timeout_secs?: number;
+            replyTimeoutSecs?: number;
             /** @enum {string} */
             type: "end";
         };
@@ -1748,7 +1748,7 @@ export interface components {
              * Format: int64
              * @description When it was saved, ms since the epoch.
              */
-            saved_at_ms: number;
+            savedAtMs: number;
             /**
              * Format: int32
              * @description 1, 2, 3...
@@ -1769,7 +1769,7 @@ export interface components {
              * Format: int64
              * @description When the latest version was saved, ms since the epoch.
              */
-            saved_at_ms: number;
+            savedAtMs: number;
             /**
              * Format: int32
              * @description The latest version's number.
@@ -1802,24 +1802,24 @@ export interface components {
              * @description Longest wait in the queue before the session ends (closeBy timer), seconds from its
              *     entry (a redirect keeps it); 0 turns the limit off, else 60 to 86400. Default 1800.
              */
-            max_queue_wait_secs?: number | null;
+            maxQueueWaitSecs?: number | null;
             /**
              * Format: int32
              * @description Most sessions waiting at once: a new session past it ends (closeBy timer) and an
              *     agent's transfer into it is refused. Default 1000.
              */
-            max_queued?: number | null;
+            maxQueued?: number | null;
             /** @description New name. */
             name?: string | null;
             /** @description Told to the user whose session the full queue refused (1 to 1024 bytes). */
-            queue_full_message?: string | null;
+            queueFullMessage?: string | null;
             /** @description Told to the user when the wait limit ends the session (1 to 1024 bytes). */
-            queue_wait_message?: string | null;
+            queueWaitMessage?: string | null;
             /**
              * Format: int32
              * @description New reception limit.
              */
-            reception_limit?: number | null;
+            receptionLimit?: number | null;
         };
         /**
          * Format: int64
@@ -1925,7 +1925,7 @@ export interface components {
         /** @description A skill group a session can go to. */
         GroupTarget: {
             /** @description Members who could take a session now: free, and under the group's reception limit. */
-            free_agents: number;
+            freeAgents: number;
             /** @description The group. */
             id: components["schemas"]["GroupId"];
             /** @description Its members. */
@@ -1941,25 +1941,25 @@ export interface components {
              * Format: int32
              * @description Longest wait in the queue before the session ends, seconds (0: off).
              */
-            max_queue_wait_secs: number;
+            maxQueueWaitSecs: number;
             /**
              * Format: int32
              * @description Most sessions waiting at once.
              */
-            max_queued: number;
+            maxQueued: number;
             /** @description Members, by agent id. */
             members: components["schemas"]["Member"][];
             /** @description Display name. */
             name: string;
             /** @description Told to the user whose session the full queue refused. */
-            queue_full_message: string;
+            queueFullMessage: string;
             /** @description Told to the user when the wait limit ends the session. */
-            queue_wait_message: string;
+            queueWaitMessage: string;
             /**
              * Format: int32
              * @description Most sessions one agent serves at once for it.
              */
-            reception_limit: number;
+            receptionLimit: number;
         };
         /** @description Every group in the caller's scope, and their sum. */
         GroupsMonitor: {
@@ -1995,7 +1995,7 @@ export interface components {
              * @description Until when tokens signed with the previous secret still work, ms since the epoch
              *     (none on the first rotation).
              */
-            previous_valid_until_ms?: number | null;
+            previousValidUntilMs?: number | null;
             /** @description Signs user tokens (HS256); keep it on the app's backend only. */
             secret: string;
         };
@@ -2007,7 +2007,7 @@ export interface components {
              * Format: int64
              * @description The previous secret works until then, ms since the epoch, if it still does.
              */
-            previous_valid_until_ms?: number | null;
+            previousValidUntilMs?: number | null;
         };
         /** @description The outcome of a CSV import. */
         ImportedAgents: {
@@ -2026,7 +2026,7 @@ export interface components {
         };
         /** @description Sign-in with email and password. */
         LoginRequest: {
-            app_id?: null | components["schemas"]["AppId"];
+            appId?: null | components["schemas"]["AppId"];
             /** @description The account's email. */
             email: string;
             /** @description Its password. */
@@ -2035,18 +2035,18 @@ export interface components {
         /** @description A live login. */
         LoginResponse: {
             /** @description The account (an agent). */
-            agent_id: components["schemas"]["AgentId"];
+            agentId: components["schemas"]["AgentId"];
             /** @description The app signed in to. */
-            app_id: components["schemas"]["AppId"];
+            appId: components["schemas"]["AppId"];
             /**
              * Format: int64
              * @description When it stops working, ms since the epoch.
              */
-            expires_at_ms: number;
+            expiresAtMs: number;
             /** @description Every other call is refused until the password changes. */
-            must_change_password: boolean;
+            mustChangePassword: boolean;
             /** @description Its role. */
-            role_id: components["schemas"]["RoleId"];
+            roleId: components["schemas"]["RoleId"];
             /** @description The bearer token: send it as `Authorization: Bearer <token>`. Shown only now. */
             token: string;
         };
@@ -2057,26 +2057,26 @@ export interface components {
         LoginStatus: "free" | "not_ready";
         /** @description The signed-in account. */
         Me: {
-            agent_id?: null | components["schemas"]["AgentId"];
+            agentId?: null | components["schemas"]["AgentId"];
             /** @description The app. */
-            app_id: components["schemas"]["AppId"];
+            appId: components["schemas"]["AppId"];
             /** @description Email. */
             email: string;
             /** @description The console modules the role opens. */
             modules: components["schemas"]["Module"][];
             /** @description The password must change before anything else. */
-            must_change_password: boolean;
+            mustChangePassword: boolean;
             /** @description Full name. */
             name: string;
             /** @description Role. */
-            role_id: components["schemas"]["RoleId"];
+            roleId: components["schemas"]["RoleId"];
             /** @description Role name. */
-            role_name: string;
+            roleName: string;
         };
         /** @description A member of a group. */
         Member: {
             /** @description The agent. */
-            agent_id: components["schemas"]["AgentId"];
+            agentId: components["schemas"]["AgentId"];
             /** @description Its name. */
             name: string;
             /**
@@ -2111,11 +2111,11 @@ export interface components {
              * Format: int64
              * @description When the desk took it, ms since the epoch.
              */
-            at_ms: number;
+            atMs: number;
             /** @description What it says. */
             body: components["schemas"]["Body"];
             /** @description The sender's id for it (idempotency key). */
-            msg_id: string;
+            msgId: string;
             /** @description Who sent it. */
             sender: components["schemas"]["Sender"];
             /**
@@ -2145,11 +2145,11 @@ export interface components {
             /** @description Name shown to users. */
             nickname: string;
             /** @description Role (1 administrator, 2 agent, or a custom role). */
-            role_id: components["schemas"]["RoleId"];
+            roleId: components["schemas"]["RoleId"];
             /** @description Skill groups to join (priority 3). */
-            skill_group_ids?: components["schemas"]["GroupId"][];
+            skillGroupIds?: components["schemas"]["GroupId"][];
             /** @description Staff number, unique in the app: letters, digits, `-`, `_`, `.`. */
-            staff_no: string;
+            staffNo: string;
         };
         /** @description A new API key. */
         NewApiKey: {
@@ -2159,7 +2159,7 @@ export interface components {
         /** @description A new app and its first administrator. */
         NewApp: {
             /** @description The email of its first administrator. */
-            admin_email: string;
+            adminEmail: string;
             /** @description Display name. */
             name: string;
         };
@@ -2170,24 +2170,24 @@ export interface components {
              * @description Longest wait in the queue before the session ends (closeBy timer), seconds from its
              *     entry (a redirect keeps it); 0 turns the limit off, else 60 to 86400. Default 1800.
              */
-            max_queue_wait_secs?: number | null;
+            maxQueueWaitSecs?: number | null;
             /**
              * Format: int32
              * @description Most sessions waiting at once: a new session past it ends (closeBy timer) and an
              *     agent's transfer into it is refused. Default 1000.
              */
-            max_queued?: number | null;
+            maxQueued?: number | null;
             /** @description Display name. */
             name: string;
             /** @description Told to the user whose session the full queue refused (1 to 1024 bytes). */
-            queue_full_message?: string | null;
+            queueFullMessage?: string | null;
             /** @description Told to the user when the wait limit ends the session (1 to 1024 bytes). */
-            queue_wait_message?: string | null;
+            queueWaitMessage?: string | null;
             /**
              * Format: int32
              * @description Most sessions one agent serves at once for this group.
              */
-            reception_limit: number;
+            receptionLimit: number;
         };
         /** @description A new rest reason. */
         NewRestReason: {
@@ -2219,14 +2219,14 @@ export interface components {
         /** @description A password change. */
         PasswordChange: {
             /** @description The password now. */
-            current_password: string;
+            currentPassword: string;
             /** @description The new one (10 to 128 characters). */
-            new_password: string;
+            newPassword: string;
         };
         /** @description A new password after a reset. */
         PasswordReset: {
             /** @description Where it was mailed. */
-            emailed_to?: string | null;
+            emailedTo?: string | null;
             /** @description The new random password, shown only now (absent when it was mailed). */
             password?: string | null;
         };
@@ -2238,7 +2238,7 @@ export interface components {
              * Format: int32
              * @description A proactive session the user never answers ends after this long (60-86400 s).
              */
-            timeout_secs: number;
+            timeoutSecs: number;
         };
         /** @description A canned answer agents insert with `#`. */
         QuickReply: {
@@ -2301,13 +2301,13 @@ export interface components {
              * Format: int32
              * @description The accept countdown of a manual offer.
              */
-            accept_timeout_secs: number;
+            acceptTimeoutSecs: number;
             /** @description Sessions are assigned at once, with no accept step. */
-            auto_reception: boolean;
+            autoReception: boolean;
             /** @description When the countdown ends, put the agent on a short break. */
-            auto_short_break: boolean;
+            autoShortBreak: boolean;
             /** @description When the countdown ends, offer the session to another agent of the same group. */
-            redirect_on_timeout: boolean;
+            redirectOnTimeout: boolean;
         };
         /** @description A session's record with its whole transcript. */
         RecordDetail: {
@@ -2442,7 +2442,7 @@ export interface components {
         /** @description A role. */
         RoleView: {
             /** @description Built-in roles cannot be edited or deleted. */
-            built_in: boolean;
+            builtIn: boolean;
             /** @description Accounts holding it. */
             holders: number;
             /** @description Its id. */
@@ -2460,7 +2460,7 @@ export interface components {
              * @description "Priority allocation to the last receptionist": the agent who served the user
              *     last gets the session when that agent can take it now.
              */
-            last_receptionist_first: boolean;
+            lastReceptionistFirst: boolean;
         };
         /** @description One bad cell of a CSV upload. */
         RowError: {
@@ -2476,7 +2476,7 @@ export interface components {
             /** @description Its id. */
             id: components["schemas"]["SatisfactionId"];
             /** @description Sent with the invitation (src 9 `head`). */
-            invitation_text: string;
+            invitationText: string;
             /** @description Stars or numbers. */
             kind: components["schemas"]["RatingKind"];
             /** @description The levels, 1 to 10 of them, values unique and ascending. */
@@ -2484,14 +2484,14 @@ export interface components {
             /** @description Configuration name. */
             name: string;
             /** @description When invitations are sent. */
-            send_rules: components["schemas"]["SendRules"];
+            sendRules: components["schemas"]["SendRules"];
             /** @description Sent after the rating (src 9 `tail`). */
-            thank_you_text: string;
+            thankYouText: string;
             /**
              * Format: int32
              * @description How long an invitation can be answered.
              */
-            validity_secs: number;
+            validitySecs: number;
         };
         /**
          * Format: int64
@@ -2501,7 +2501,7 @@ export interface components {
         /** @description A configuration as written by the console. */
         SatisfactionInput: {
             /** @description Sent with the invitation. */
-            invitation_text: string;
+            invitationText: string;
             /** @description Stars or numbers. */
             kind: components["schemas"]["RatingKind"];
             /** @description 1 to 10 levels, values 1 to 10 ascending. */
@@ -2509,14 +2509,14 @@ export interface components {
             /** @description Configuration name. */
             name: string;
             /** @description When invitations are sent. */
-            send_rules: components["schemas"]["SendRulesInput"];
+            sendRules: components["schemas"]["SendRulesInput"];
             /** @description Sent after the rating. */
-            thank_you_text: string;
+            thankYouText: string;
             /**
              * Format: int32
              * @description How long an invitation can be answered, 60 s to 30 days.
              */
-            validity_secs: number;
+            validitySecs: number;
         };
         /** @description A user's rating of a session. */
         SatisfactionView: {
@@ -2546,14 +2546,14 @@ export interface components {
         /** @description A live sign-in. */
         SdkSessionView: {
             /** @description The agent signed in. */
-            agent_id: components["schemas"]["AgentId"];
+            agentId: components["schemas"]["AgentId"];
             /** @description The app. */
-            app_id: components["schemas"]["AppId"];
+            appId: components["schemas"]["AppId"];
             /**
              * Format: int64
              * @description When the sign-in ends, ms since the epoch.
              */
-            expires_at_ms: number;
+            expiresAtMs: number;
         };
         /** @description A message from a user to a virtual number. */
         SendRequest: {
@@ -2569,7 +2569,7 @@ export interface components {
         /** @description Where a message went. */
         SendResponse: {
             /** @description The conversation. */
-            conversation_id: components["schemas"]["ConversationId"];
+            conversationId: components["schemas"]["ConversationId"];
             /** @description The message was sent before with this id (nothing changed). */
             duplicate: boolean;
             /**
@@ -2581,20 +2581,20 @@ export interface components {
         /** @description When a satisfaction invitation is sent (src 23 `menuSendRuleFlag`). */
         SendRules: {
             /** @description The agent may invite during the session (bit 2). */
-            agent_may_invite: boolean;
+            agentMayInvite: boolean;
             /** @description Invite automatically when the session ends (bit 1). */
-            auto_on_end: boolean;
+            autoOnEnd: boolean;
             /** @description The user may ask to rate during human service (bit 4). */
-            user_may_rate: boolean;
+            userMayRate: boolean;
         };
         /** @description The send rules. */
         SendRulesInput: {
             /** @description The agent may invite. */
-            agent_may_invite: boolean;
+            agentMayInvite: boolean;
             /** @description Invite when the session ends. */
-            auto_on_end: boolean;
+            autoOnEnd: boolean;
             /** @description The user may ask to rate during human service. */
-            user_may_rate: boolean;
+            userMayRate: boolean;
         };
         /** @description Who sent a message. */
         Sender: "user" | {
@@ -2608,7 +2608,7 @@ export interface components {
             /** @description Dates whose hours replace the weekly ones (no ranges: closed all day). */
             exceptions?: components["schemas"]["DatedHours"][];
             /** @description The IANA time zone the hours are in (`Europe/Paris`). */
-            time_zone: string;
+            timeZone: string;
             /** @description Hours by weekday. */
             weekly: components["schemas"]["WeeklyHours"][];
         };
@@ -2623,7 +2623,7 @@ export interface components {
              * Format: int64
              * @description When it stops working, ms since the epoch.
              */
-            expires_at_ms: number;
+            expiresAtMs: number;
             /**
              * @description Put it in the socket's URL; it works once, within 30 seconds, and only for the
              *     sign-in that asked for it. Proxies may log it: by then it is spent.
@@ -2704,33 +2704,33 @@ export interface components {
              * Format: int64
              * @description When the token expires, Unix seconds (a new visit renews it).
              */
-            expires_at: number;
+            expiresAt: number;
             /** @description The same visitor as before (from the cookie). */
             returning: boolean;
             /** @description A user token for `/ws/im` and `/api/v1/im/...`. */
             token: string;
             /** @description The visitor's user id. */
-            user_id: string;
+            userId: string;
             /** @description The channel. */
             website: components["schemas"]["WebsiteView"];
         };
         /** @description How a website channel is reached. */
         WebsiteAccess: {
             /** @description Method 1: the script tag to put in a page. */
-            embed_script: string;
+            embedScript: string;
             /** @description Method 2: the link to the hosted chat page. */
             link: string;
         };
         /** @description A website channel, as its page shows it. */
         WebsiteView: {
             /** @description The app. */
-            app_id: components["schemas"]["AppId"];
+            appId: components["schemas"]["AppId"];
             /** @description The channel. */
-            channel_id: components["schemas"]["ChannelId"];
+            channelId: components["schemas"]["ChannelId"];
             /** @description The channel's name (`${ChannelName}`). */
-            channel_name: string;
+            channelName: string;
             /** @description The public id. */
-            web_app_id: string;
+            webAppId: string;
         };
         /** @description Hours on some weekdays. */
         WeeklyHours: {
@@ -2754,11 +2754,11 @@ export interface operations {
                 /** @description Part of the name, nickname, staff number or email (case-insensitive). */
                 q?: string;
                 /** @description Members of this skill group only. */
-                skill_group_id?: components["schemas"]["GroupId"];
+                skillGroupId?: components["schemas"]["GroupId"];
                 /** @description Holders of this role only. */
-                role_id?: components["schemas"]["RoleId"];
+                roleId?: components["schemas"]["RoleId"];
                 /** @description Include deleted agents. */
-                include_deleted?: boolean;
+                includeDeleted?: boolean;
             };
             header?: never;
             path?: never;
@@ -10621,7 +10621,7 @@ export interface operations {
                 /** @description group id */
                 id: number;
                 /** @description agent id */
-                agent_id: number;
+                agentId: number;
             };
             cookie?: never;
         };
@@ -10722,7 +10722,7 @@ export interface operations {
                 /** @description group id */
                 id: number;
                 /** @description agent id */
-                agent_id: number;
+                agentId: number;
             };
             cookie?: never;
         };
@@ -10817,7 +10817,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description the channel's webAppId */
-                web_app_id: string;
+                webAppId: string;
             };
             cookie?: never;
         };
@@ -10912,7 +10912,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description the channel's webAppId */
-                web_app_id: string;
+                webAppId: string;
             };
             cookie?: never;
         };

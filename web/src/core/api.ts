@@ -52,7 +52,7 @@ export async function call<T>(method: Method, path: string, body?: unknown, toke
     const retryHeader = response.headers.get("retry-after");
     if (isErrorBody(parsed)) {
       const e = parsed.error;
-      const retry = e.retry_after_secs ?? (retryHeader ? Number(retryHeader) : null);
+      const retry = e.retryAfterSecs ?? (retryHeader ? Number(retryHeader) : null);
       throw new ApiError(response.status, e.code, e.field ?? null, e.message, retry);
     }
     throw new ApiError(response.status, "http", null, `HTTP ${response.status}`, null);

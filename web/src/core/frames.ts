@@ -21,9 +21,9 @@ export interface OfferInfo extends SeatInfo {
 
 export interface WireMessage {
   seq: number;
-  msg_id: string;
+  msgId: string;
   sender: unknown;
-  at_ms: number;
+  atMs: number;
   body: Body;
 }
 

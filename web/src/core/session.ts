@@ -27,9 +27,9 @@ export const session = {
   save(login: Schemas["LoginResponse"]): void {
     const value: SignIn = {
       token: login.token,
-      expiresAtMs: login.expires_at_ms,
-      agentId: login.agent_id,
-      roleId: login.role_id,
+      expiresAtMs: login.expiresAtMs,
+      agentId: login.agentId,
+      roleId: login.roleId,
     };
     sessionStorage.setItem(KEY, JSON.stringify(value));
   },

@@ -19,8 +19,8 @@ export function ChangePassword(props: { current: string; onDone: (login: Schemas
     error.value = null;
     try {
       const login = await api.changePassword({
-        current_password: String(data.get("current") ?? ""),
-        new_password: next,
+        currentPassword: String(data.get("current") ?? ""),
+        newPassword: next,
       });
       props.onDone(login);
     } catch (e) {

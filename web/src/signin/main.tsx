@@ -28,11 +28,11 @@ function signOutText(cause: string): string {
 /** Where a signed-in account goes: agents to the workstation, administrators choose. */
 async function proceed(): Promise<void> {
   const me = await api.me();
-  if (me.must_change_password) {
+  if (me.mustChangePassword) {
     step.value = "change";
     return;
   }
-  if (me.role_id === 1 || me.modules.length > 0) step.value = "choose";
+  if (me.roleId === 1 || me.modules.length > 0) step.value = "choose";
   else location.assign("/workstation");
 }
 
@@ -52,17 +52,17 @@ async function submit(form: HTMLFormElement): Promise<void> {
     password: String(data.get("password") ?? ""),
   };
   const app = data.get("app");
-  if (askApp.value !== null && app) req.app_id = Number(app);
+  if (askApp.value !== null && app) req.appId = Number(app);
   busy.value = true;
   error.value = null;
   try {
     const login = await api.login(req);
     session.save(login);
     current.value = req.password;
-    if (login.must_change_password) step.value = "change";
+    if (login.mustChangePassword) step.value = "change";
     else await proceed();
   } catch (e) {
-    if (e instanceof ApiError && e.status === 400 && (e.field === "app_id" || e.field === "appId")) {
+    if (e instanceof ApiError && e.status === 400 && (e.field === "appId" || e.field === "appId")) {
       askApp.value = e.message;
     } else {
       error.value = describe(e);

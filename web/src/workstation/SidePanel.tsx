@@ -103,7 +103,7 @@ export function SidePanel() {
   const box = useRef<HTMLDivElement>(null);
   useExtensionMessages(() => [...(box.current?.querySelectorAll<HTMLIFrameElement>("iframe[data-ext]") ?? [])]);
   const chosen = current.value !== null;
-  const shown = extensions.value.filter((x) => x.enabled && x.url.startsWith("https://") && (x.always_visible || chosen));
+  const shown = extensions.value.filter((x) => x.enabled && x.url.startsWith("https://") && (x.alwaysVisible || chosen));
   const tab = panel.value === "qr" || shown.some((x) => `ext-${x.id}` === panel.value) ? panel.value : "qr";
   return (
     <aside class="side" aria-label={t("ext.title")} ref={box}>

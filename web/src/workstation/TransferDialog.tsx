@@ -23,7 +23,7 @@ export function TransferDialog(props: { sessionId: number; onClose: () => void }
     }
   };
   const needle = q.trim().toLowerCase();
-  const agents = (targets?.agents ?? []).filter((a) => !needle || `${a.nickname} ${a.staff_no}`.toLowerCase().includes(needle));
+  const agents = (targets?.agents ?? []).filter((a) => !needle || `${a.nickname} ${a.staffNo}`.toLowerCase().includes(needle));
   const status = (s: string) => (s === "notReady" ? "not_ready" : s);
   return (
     <Dialog title={t("transfer.title")} onClose={props.onClose} wide>
@@ -35,7 +35,7 @@ export function TransferDialog(props: { sessionId: number; onClose: () => void }
             {(targets?.groups ?? []).map((g) => (
               <li key={g.id}>
                 <span class="name">{g.name}</span>
-                <span class={`free ${g.free_agents > 0 ? "yes" : ""}`}>{t("transfer.free", { free: g.free_agents, members: g.members })}</span>
+                <span class={`free ${g.freeAgents > 0 ? "yes" : ""}`}>{t("transfer.free", { free: g.freeAgents, members: g.members })}</span>
                 <button type="button" class="btn btn-sm" data-group={g.id} onClick={() => void go({ type: "transfer_to_group", groupId: g.id })}>
                   {t("transfer.to")}
                 </button>
@@ -51,8 +51,8 @@ export function TransferDialog(props: { sessionId: number; onClose: () => void }
             {agents.map((a) => (
               <li key={a.id}>
                 <span class={`dot dot-${status(a.status)}`} aria-hidden="true" />
-                <span class="name">{a.nickname} <span class="meta">{a.staff_no}</span></span>
-                <span class="meta">{t(`status.${status(a.status)}` as Key)}{a.rest_reason ? ` · ${a.rest_reason}` : ""}</span>
+                <span class="name">{a.nickname} <span class="meta">{a.staffNo}</span></span>
+                <span class="meta">{t(`status.${status(a.status)}` as Key)}{a.restReason ? ` · ${a.restReason}` : ""}</span>
                 <button type="button" class="btn btn-sm" data-agent={a.id} onClick={() => void go({ type: "transfer_to_agent", agentId: a.id })}>
                   {t("transfer.to")}
                 </button>

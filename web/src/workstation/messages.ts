@@ -46,7 +46,7 @@ export function merge(list: Msg[], incoming: Msg[]): Msg[] {
 export function fromTranscript(conversationId: number, m: Schemas["Message"]): Msg {
   const from: From =
     m.sender === "user" ? "user" : typeof m.sender === "object" && m.sender.desk.agent != null ? "agent" : "desk";
-  return { key: `${conversationId}:${m.seq}`, seq: m.seq, msgId: m.msg_id, from, time: m.at_ms, body: m.body };
+  return { key: `${conversationId}:${m.seq}`, seq: m.seq, msgId: m.msgId, from, time: m.atMs, body: m.body };
 }
 
 export function fromRecord(conversationId: number, m: Schemas["TranscriptMessage"]): Msg {
