@@ -4,7 +4,7 @@
 // messages at light load. Printed, not asserted as timings.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { browser, Desk, page, signInPage, until } from "./harness.mjs";
+import { browser, call, Desk, page, signInPage, until } from "./harness.mjs";
 
 let desk, b, group, channel, agent, p;
 
@@ -56,13 +56,31 @@ test("first render of the workstation after sign-in, and message latency over 20
       }
     }).observe(document.querySelector(".transcript"), { childList: true, subtree: true });
   });
+  // The bare baseline in the same run: a second socket of the same sign-in, read by this
+  // process (no browser, no rendering), hears the same messages; what the screen adds is the
+  // difference.
+  const token = await p.evaluate(() => JSON.parse(sessionStorage.getItem("helpline.signin")).token);
+  const { ticket } = await call(desk.api, "POST", "/ws-tickets", { token });
+  const bare = new WebSocket(`${desk.api.replace("http", "ws")}/ws/agent?ticket=${ticket}`);
+  const bareLat = [];
+  bare.onmessage = (e) => {
+    const at = Date.now();
+    const f = JSON.parse(e.data);
+    const m = f.type === "message" && /lat (\d+) (\d+)/.exec(f.body?.text ?? "");
+    if (m) bareLat.push(at - Number(m[2]));
+  };
+  await new Promise((r, j) => ((bare.onopen = r), (bare.onerror = j)));
   for (let i = 0; i < 200; i++) {
     user.say(`lat ${i} ${Date.now()}`);
     await p.waitForFunction((n) => window.latencies.length >= n, i + 1, { timeout: 10_000, polling: 5 });
   }
+  await until(() => bareLat.length === 200, 10_000, "the bare socket to hear every message");
+  bare.close();
   const lat = (await p.evaluate(() => window.latencies)).sort((x, y) => x - y);
+  bareLat.sort((x, y) => x - y);
   assert.equal(lat.length, 200);
   console.log(`user message to the agent's screen over ${lat.length} messages: p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`);
+  console.log(`the same messages on a bare agent socket (baseline): p50 ${pct(bareLat, 0.5).toFixed(1)} ms, p99 ${pct(bareLat, 0.99).toFixed(1)} ms; screen / socket at p50: ${(pct(lat, 0.5) / Math.max(0.1, pct(bareLat, 0.5))).toFixed(2)}`);
 });
 
 test("a 5,000-message conversation scrolls smoothly", async () => {
