@@ -1,7 +1,8 @@
 // Builds the browser UIs into dist/app/: one HTML page per UI (served by helpline at /,
 // /workstation and /console) and content-hashed assets under assets/, each with a .gz and a
-// .br sibling. Deterministic (same sources, same bytes) so `scripts/web --check` can compare
-// with what is committed. Fails when the workstation's JavaScript passes its gzip budget.
+// .br sibling; and the agent SDK into dist/agent.js. Deterministic (same sources, same
+// bytes) so `scripts/web --check` can compare with what is committed. Fails when the
+// workstation's JavaScript passes its gzip budget.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -18,6 +19,30 @@ const pages = [
   { name: "workstation", html: "workstation.html", entry: "src/workstation/main.tsx" },
   { name: "console", html: "console.html", entry: "src/console/main.tsx" },
 ];
+
+// The agent SDK: one classic script (customers' pages load it with `<script src>`, not as a
+// module), which sets the global `helpline` itself. ES2017 as before, so the browsers it ran
+// in keep running it. Its types (dist/agent.d.ts) are tsc's, from sdk/agent.ts.
+const sdk = await build({
+  absWorkingDir: root,
+  entryPoints: ["sdk/main.ts"],
+  outfile: path.join(root, "dist", "agent.js"),
+  bundle: true,
+  format: "iife",
+  minify: true,
+  target: ["es2017"],
+  legalComments: "none",
+  banner: { js: "/* helpline's agent SDK; its types: /sdk/agent.d.ts */" },
+  metafile: true,
+  logLevel: "warning",
+});
+// What goes into customers' pages: only the SDK and the shared socket, never the UIs' code.
+for (const input of Object.keys(sdk.metafile.inputs)) {
+  if (input !== "sdk/main.ts" && input !== "src/core/feed.ts") {
+    console.error(`the agent SDK pulls in ${input}: it must load only sdk/main.ts and src/core/feed.ts`);
+    process.exit(1);
+  }
+}
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(assets, { recursive: true });
@@ -63,6 +88,10 @@ function closure(file, seen = new Set()) {
 
 let overBudget = false;
 console.log("entry          js raw   js gz   css raw  css gz  (KB)");
+{
+  const data = fs.readFileSync(path.join(root, "dist", "agent.js"));
+  console.log(`${"sdk (agent.js)".padEnd(14)} ${kb(data.length).padStart(6)} ${kb(gz(data).length).padStart(7)}`);
+}
 for (const page of pages) {
   const [jsOut, meta] = Object.entries(result.metafile.outputs).find(
     ([, m]) => m.entryPoint === page.entry,
