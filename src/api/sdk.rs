@@ -3,7 +3,7 @@
 //!
 //! A customer's backend asks for an SDK URL (`POST /api/v1/sdk/login-tokens`, the seed's
 //! CreateSDKLoginToken) and hands it to its page, which loads it as a `<script>`. The
-//! script (`/sdk/agent.js`, built from `web/sdk/agent.ts` and embedded in the binary)
+//! script (`/sdk/agent.js`, bundled from `web/sdk/main.ts`, its public types in `web/sdk/agent.ts`, and embedded in the binary)
 //! exchanges the URL's token for an ordinary sign-in (`POST /api/v1/sdk/sessions`) and
 //! opens the agent's socket. The token works once, for 10 minutes
 //! ([`crate::domain::sdk`]). The SDK runs on the customer's pages, another origin: its
@@ -35,7 +35,7 @@ use super::auth::{self, LoginResponse, NoStore, Principal};
 use super::error::{ApiError, Body};
 use super::{ApiState, AppState};
 
-/// The SDK, compiled from `web/sdk/agent.ts` by `scripts/web` (committed, so a build
+/// The SDK, bundled from `web/sdk/main.ts` by `scripts/web` (committed, so a build
 /// needs no Node).
 pub const AGENT_JS: &str = include_str!("../../web/dist/agent.js");
 /// Its TypeScript declarations, for customers who write TypeScript.
