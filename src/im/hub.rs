@@ -1318,21 +1318,24 @@ impl Hub {
         ];
         Self::store(state, slot, events).await?;
         let entry = &slot.entry;
-        let update = Outbound {
-            text: text_of(&UserFrame::Update {
-                conversation_id: entry.id,
-                seq: rating.menu_seq,
-                body: &body,
-            }),
+        let update = UserFrame::Update {
+            conversation_id: entry.id,
+            seq: rating.menu_seq,
+            body: &body,
+        };
+        let frame = Outbound {
+            text: text_of(&update),
             place: None,
         };
-        self.push_user(entry.app, &entry.user, update);
+        self.push_user(entry.app, &entry.user, frame);
         let agent = entry
             .service
             .invitations
             .get(&rating.session)
             .and_then(|i| i.agent);
         if let Some(agent) = agent {
+            // The agent holds the invitation in its transcript too: it sees it answered.
+            self.push_agent(agent, &update);
             let frame = AgentFrame::Rated {
                 session_id: rating.session,
                 value: rating.value,
