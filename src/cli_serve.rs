@@ -51,8 +51,8 @@ pub async fn serve(
     let watch = stopwatch();
     let (mut world, events) = crate::fold(log.as_ref(), None)?;
     let last_seq = world.last_seq;
-    let directory = std::mem::take(&mut world.directory);
     let hub = helpline::im::hub::Hub::from_world(&mut world);
+    let directory = std::mem::take(&mut world.directory);
     let engine = Engine::start_observed(log.clone(), Clock::system(), world, hub.observers())
         .await
         .context("cannot start the engine")?;

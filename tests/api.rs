@@ -1864,6 +1864,32 @@ fn every_key_of_the_openapi_document_is_camel_case() {
     }
 }
 
+/// Generated clients name a function after each operation: two operations with one id
+/// become one function (or a clash), so a handler named like another module's fails here.
+#[test]
+fn every_operation_id_of_the_openapi_document_is_unique() {
+    let doc = serde_json::to_value(api::openapi()).unwrap();
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut twice = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let at = format!("{method} {path}");
+            if let Some(first) = seen.insert(id.to_owned(), at.clone()) {
+                twice.push(format!("{id}: {first} and {at}"));
+            }
+        }
+    }
+    assert!(seen.len() > 50, "the walk reaches every operation");
+    assert!(
+        twice.is_empty(),
+        "operationIds used twice:\n{}",
+        twice.join("\n")
+    );
+}
+
 /// A client still sending a key of before the camelCase convention is told which one, and
 /// nothing changes: a silently ignored `accept_timeout_secs` would leave the setting as it
 /// was while the client believes it saved.

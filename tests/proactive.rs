@@ -35,7 +35,7 @@ async fn an_agent_of_the_proactive_group_starts_a_chat_and_nobody_else_can() {
                "skillGroup": end.group}),
     )
     .await;
-    let (_, ann_token) = s.agent(&admin, "ann@example.com", 2, &[outbound]).await;
+    let (ann_id, ann_token) = s.agent(&admin, "ann@example.com", 2, &[outbound]).await;
     let (_, bob_token) = s.agent(&admin, "bob@example.com", 2, &[end.group]).await;
     let mut ann = s.agent_socket(&ann_token).await;
     let mut bob = s.agent_socket(&bob_token).await;
@@ -147,6 +147,16 @@ async fn an_agent_of_the_proactive_group_starts_a_chat_and_nobody_else_can() {
     ann.send(json!({"type": "end", "sessionId": session})).await;
     assert_eq!(answer(&mut ann, "end").await["type"], "ok");
     ann.until(of_type("ended")).await;
+    // Ann served it: her own records list it, with her, taken when she started it.
+    let mine = s.get(&ann_token, "/records").await;
+    let record = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sessionId"].as_u64() == Some(session))
+        .unwrap_or_else(|| panic!("{session} not in her records: {mine}"));
+    assert_eq!(record["agentIds"], json!([ann_id]), "{record}");
+    assert!(record["acceptedAtMs"].as_i64().is_some(), "{record}");
 
     // Contact the user of the finished conversation again, through its number.
     let conversation = seated["conversationId"].as_u64().unwrap();

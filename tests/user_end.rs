@@ -253,6 +253,13 @@ async fn every_src_both_ways_with_exact_json() {
         .until(|v| v["type"] == "message" && v["body"]["text"] == "Thank you for your rating")
         .await;
     assert!(thanks["seq"].as_u64().is_some());
+    // The agent's transcript holds the menu too: it gets the same update, before `rated`.
+    let at_agent = agent.until(of_type("update")).await;
+    assert_eq!(
+        (at_agent["conversationId"].clone(), at_agent["seq"].clone()),
+        (update["conversationId"].clone(), update["seq"].clone())
+    );
+    assert_eq!(at_agent["body"], update["body"]);
     let rated = agent.until(of_type("rated")).await;
     assert_eq!(
         (rated["value"].as_u64(), rated["sessionId"].as_u64()),

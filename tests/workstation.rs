@@ -659,3 +659,112 @@ async fn after_a_restart_the_state_frame_is_the_truth() {
     assert_eq!(answer(&mut ann, "send").await["type"], "ok");
     s.stop().await;
 }
+
+/// The state frame's session and offer with the fields their `offer` and `seated` frames had.
+fn listed<'a>(state: &'a Value, list: &str, session: u64) -> &'a Value {
+    state[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sessionId"] == session)
+        .unwrap_or_else(|| panic!("{session} not in {list}: {state}"))
+}
+
+#[tokio::test]
+async fn the_state_frame_names_the_channel_and_the_colleague_before_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bob_token, ann_id, seated, offered) = {
+        let s = Server::start(dir.path()).await;
+        let admin = s.admin().await;
+        let end = s.user_end(&admin, (false, false, false)).await;
+        let (ann_id, ann_token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+        let (bob_id, bob_token) = s.agent(&admin, "bob@example.com", 2, &[end.group]).await;
+        let mut ann = s.agent_socket(&ann_token).await;
+        let now = s.state.clock.now_ms() / 1_000;
+        let mut users = Vec::new();
+        let mut sessions = Vec::new();
+        for user in ["u1", "u2"] {
+            let mut ws = s
+                .user_socket(&user_token(&end.secret, 1, user, now + 600), "")
+                .await;
+            ws.send(text("m1", "hello")).await;
+            let session = ann.until(of_type("offer")).await["sessionId"]
+                .as_u64()
+                .unwrap();
+            ann.send(json!({"type": "accept", "sessionId": session}))
+                .await;
+            assert_eq!(answer(&mut ann, "accept").await["type"], "ok");
+            users.push(ws);
+            sessions.push(session);
+        }
+        // Ann hands both to Bob: he takes the first, the second waits on his answer.
+        let mut bob = s.agent_socket(&bob_token).await;
+        for session in &sessions {
+            ann.send(json!({"type": "transfer_to_agent", "sessionId": session, "agentId": bob_id}))
+                .await;
+            assert_eq!(answer(&mut ann, "transfer_to_agent").await["type"], "ok");
+        }
+        let offer = bob
+            .until(|v| v["type"] == "offer" && v["sessionId"] == sessions[0])
+            .await;
+        assert_eq!(
+            (
+                offer["channelName"].as_str(),
+                offer["transferredBy"].as_u64()
+            ),
+            (Some("Support"), Some(ann_id))
+        );
+        bob.until(|v| v["type"] == "offer" && v["sessionId"] == sessions[1])
+            .await;
+        bob.send(json!({"type": "accept", "sessionId": sessions[0]}))
+            .await;
+        assert_eq!(answer(&mut bob, "accept").await["type"], "ok");
+        let taken = bob.until(of_type("seated")).await;
+        assert_eq!(
+            (
+                taken["channelName"].as_str(),
+                taken["transferredBy"].as_u64()
+            ),
+            (Some("Support"), Some(ann_id))
+        );
+        // A reload sees what the frames said.
+        let mut reload = raw_socket(&s, &bob_token, None).await;
+        let state = reload.next().await;
+        for (list, session) in [("sessions", sessions[0]), ("offers", sessions[1])] {
+            let item = listed(&state, list, session);
+            assert_eq!(item["channelName"], "Support", "{list}: {state}");
+            assert_eq!(
+                item["transferredBy"].as_u64(),
+                Some(ann_id),
+                "{list}: {state}"
+            );
+        }
+        for socket in [ann, bob, reload].into_iter().chain(users) {
+            socket.close().await;
+        }
+        s.stop().await;
+        (bob_token, ann_id, sessions[0], sessions[1])
+    };
+    // The new server rebuilds the view from the log: the same names.
+    let s = Server::start(dir.path()).await;
+    let mut bob = raw_socket(&s, &bob_token, None).await;
+    let state = bob.next().await;
+    for (list, session) in [("sessions", seated), ("offers", offered)] {
+        let item = listed(&state, list, session);
+        assert_eq!(item["channelName"], "Support", "{list}: {state}");
+        assert_eq!(
+            item["transferredBy"].as_u64(),
+            Some(ann_id),
+            "{list}: {state}"
+        );
+    }
+    // Taking the offer handed over before the restart still names who handed it.
+    bob.send(json!({"type": "accept", "sessionId": offered}))
+        .await;
+    assert_eq!(answer(&mut bob, "accept").await["type"], "ok");
+    let taken = bob
+        .until(|v| v["type"] == "seated" && v["sessionId"] == offered)
+        .await;
+    assert_eq!(taken["transferredBy"].as_u64(), Some(ann_id), "{taken}");
+    s.stop().await;
+}

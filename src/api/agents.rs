@@ -752,7 +752,7 @@ pub async fn reset_password(
 }
 
 /// The CSV template of the agent import.
-#[utoipa::path(get, path = "/agents/import-template", tag = "agents",
+#[utoipa::path(get, path = "/agents/import-template", operation_id = "agent_import_template", tag = "agents",
     responses((status = 200, description = "the header row; `role` is a role name, `skill_groups` group names separated by `|`", content_type = "text/csv", body = String)))]
 pub async fn import_template(_who: Principal) -> impl IntoResponse {
     (

@@ -175,7 +175,7 @@ pub async fn delete_quick_reply(
 }
 
 /// The CSV template of the bulk upload.
-#[utoipa::path(get, path = "/quick-replies/import-template", tag = "quick replies",
+#[utoipa::path(get, path = "/quick-replies/import-template", operation_id = "quick_reply_import_template", tag = "quick replies",
     responses((status = 200, description = "the header row and one example", content_type = "text/csv", body = String)))]
 pub async fn import_template(_who: Principal) -> impl IntoResponse {
     (

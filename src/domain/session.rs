@@ -283,6 +283,19 @@ impl SessionState {
         }
     }
 
+    /// The agent who handed the session to its holder, as the live `offer` and `seated`
+    /// frames said: the log keeps only who served it, so this reads it from there.
+    pub fn handed_over_by(&self) -> Option<AgentId> {
+        match self.phase {
+            // Only a transfer brings a served session back to an offer, and the hand-over
+            // stays named until someone takes it.
+            Phase::Offered { .. } => self.agents.last().copied(),
+            // Its holder is the last who served it; the one before handed it on.
+            Phase::InService { .. } => self.agents.iter().rev().nth(1).copied(),
+            _ => None,
+        }
+    }
+
     /// Over.
     pub fn ended(&self) -> bool {
         matches!(self.phase, Phase::Ended { .. })

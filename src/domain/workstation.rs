@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::event::AgentStatus;
-use crate::domain::ids::{ChannelId, ConversationId, SessionId};
+use crate::domain::ids::{AgentId, ChannelId, ConversationId, SessionId};
 
 /// Who and where a session is, as the workstation lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -23,6 +23,11 @@ pub struct Seat {
     pub user: String,
     /// The channel.
     pub channel_id: Option<ChannelId>,
+    /// The channel's name when the session reached the agent: a reloaded workstation shows
+    /// what the `offer` frame showed, not a bare id.
+    pub channel_name: Option<String>,
+    /// The colleague who handed it over, for a transfer.
+    pub transferred_by: Option<AgentId>,
 }
 
 /// An offer waiting for the agent's answer.
@@ -112,6 +117,8 @@ impl View {
                 if let Some(known) = known {
                     seat.conversation_id = seat.conversation_id.or(known.conversation_id);
                     seat.channel_id = seat.channel_id.or(known.channel_id);
+                    seat.channel_name = seat.channel_name.or(known.channel_name);
+                    seat.transferred_by = seat.transferred_by.or(known.transferred_by);
                     if seat.user.is_empty() {
                         seat.user = known.user;
                     }
@@ -143,6 +150,8 @@ mod tests {
             conversation_id: Some(ConversationId(100 + n)),
             user: format!("u{n}"),
             channel_id: Some(ChannelId(7)),
+            channel_name: Some("Sales".into()),
+            transferred_by: Some(AgentId(2)),
         }
     }
 
@@ -158,6 +167,8 @@ mod tests {
             conversation_id: None,
             user: String::new(),
             channel_id: None,
+            channel_name: None,
+            transferred_by: None,
             ..seat(1)
         };
         v.apply(&Change::Seated(bare));

@@ -419,6 +419,8 @@ mod tests {
             conversation_id: None,
             user: "u".into(),
             channel_id: None,
+            channel_name: Some("Sales".into()),
+            transferred_by: Some(AgentId(2)),
         };
         feeds.emit(
             A,
@@ -436,6 +438,8 @@ mod tests {
         assert_eq!(state["feed"], "e1");
         assert_eq!(state["status"], "offline");
         assert_eq!(state["sessions"][0]["sessionId"], 3);
+        assert_eq!(state["sessions"][0]["channelName"], "Sales");
+        assert_eq!(state["sessions"][0]["transferredBy"], 2);
         assert_eq!(state["offers"], serde_json::json!([]));
     }
 

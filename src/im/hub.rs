@@ -192,6 +192,8 @@ pub enum AgentFrame<'a> {
         user: &'a str,
         /// The channel.
         channel_id: Option<ChannelId>,
+        /// The channel's name.
+        channel_name: Option<&'a str>,
         /// The agent who handed it over, for a transfer.
         transferred_by: Option<AgentId>,
     },
@@ -505,9 +507,14 @@ impl Hub {
             by_session: DashMap::new(),
             holders: holders.into_iter().collect(),
             waiting: DashMap::new(),
-            transferred_by: DashMap::new(),
             contact_from: DashMap::new(),
             users: DashMap::new(),
+            // An offer handed over before a restart still names its colleague once taken.
+            transferred_by: views
+                .iter()
+                .flat_map(|(_, view)| view.offers.values())
+                .filter_map(|o| Some((o.seat.session_id, o.seat.transferred_by?)))
+                .collect(),
             feeds: Feeds::new(views),
             next_subscriber: AtomicU64::new(1),
             observers: Observers {
@@ -543,6 +550,7 @@ impl Hub {
     }
 
     /// The hub of a folded log: takes its conversations, and the holders of its live sessions.
+    /// Call it before the directory leaves `world`: the workstation views name channels.
     pub fn from_world(world: &mut crate::domain::world::World) -> Self {
         use crate::domain::session::Phase;
         let holders = world
@@ -568,6 +576,13 @@ impl Hub {
                 conversation_id: conversation,
                 user: s.user.clone(),
                 channel_id: Some(s.channel),
+                // Today's name, where the live frame had the name of its day: a rename in
+                // between is the one thing a restart shows differently.
+                channel_name: world
+                    .directory
+                    .app(s.app)
+                    .and_then(|d| Some(d.channels.get(&s.channel)?.name.clone())),
+                transferred_by: s.handed_over_by(),
             };
             match s.phase {
                 Phase::Offered {
@@ -1318,21 +1333,24 @@ impl Hub {
         ];
         Self::store(state, slot, events).await?;
         let entry = &slot.entry;
-        let update = Outbound {
-            text: text_of(&UserFrame::Update {
-                conversation_id: entry.id,
-                seq: rating.menu_seq,
-                body: &body,
-            }),
+        let update = UserFrame::Update {
+            conversation_id: entry.id,
+            seq: rating.menu_seq,
+            body: &body,
+        };
+        let frame = Outbound {
+            text: text_of(&update),
             place: None,
         };
-        self.push_user(entry.app, &entry.user, update);
+        self.push_user(entry.app, &entry.user, frame);
         let agent = entry
             .service
             .invitations
             .get(&rating.session)
             .and_then(|i| i.agent);
         if let Some(agent) = agent {
+            // The agent holds the invitation in its transcript too: it sees it answered.
+            self.push_agent(agent, &update);
             let frame = AgentFrame::Rated {
                 session_id: rating.session,
                 value: rating.value,
@@ -1673,13 +1691,18 @@ impl Hub {
     fn dispatch(&self, state: &ApiState, news: &SessionNews) -> Option<ConversationId> {
         let session = news.session;
         let mut served = self.by_session.get(&session).map(|s| s.clone());
-        let seat = |served: &Option<Served>| Seat {
+        let seat = |served: &Option<Served>, transferred_by: Option<AgentId>| Seat {
             session_id: session,
             conversation_id: served.as_ref().map(|s| s.conversation),
             user: served
                 .as_ref()
                 .map_or_else(String::new, |s| s.user.to_string()),
             channel_id: served.as_ref().map(|s| s.channel),
+            channel_name: served.as_ref().and_then(|s| {
+                let dir = state.desk.app(news.app).ok()?;
+                Some(dir.channels.get(&s.channel)?.name.clone())
+            }),
+            transferred_by,
         };
         for event in &news.events {
             match event {
@@ -1709,19 +1732,16 @@ impl Hub {
                     agent, deadline_ms, ..
                 } => {
                     self.holders.insert(session, *agent);
-                    let dir = state.desk.app(news.app).ok();
-                    let channel_name = served
-                        .as_ref()
-                        .and_then(|s| Some(dir.as_ref()?.channels.get(&s.channel)?.name.clone()));
-                    let seat = seat(&served);
+                    let by = self.transferred_by.get(&session).map(|a| *a);
+                    let seat = seat(&served, by);
                     let frame = AgentFrame::Offer {
                         session_id: session,
                         conversation_id: seat.conversation_id,
                         user: &seat.user,
                         channel_id: seat.channel_id,
-                        channel_name: channel_name.as_deref(),
+                        channel_name: seat.channel_name.as_deref(),
                         deadline_ms: *deadline_ms,
-                        transferred_by: self.transferred_by.get(&session).map(|a| *a),
+                        transferred_by: seat.transferred_by,
                     };
                     let change = Change::Offered(Offer {
                         seat: seat.clone(),
@@ -1733,14 +1753,15 @@ impl Hub {
                 | Event::SessionAccepted { agent }
                 | Event::SessionStartedByAgent { agent, .. } => {
                     self.holders.insert(session, *agent);
-                    let seat = seat(&served);
                     let by = self.transferred_by.remove(&session).map(|(_, a)| a);
+                    let seat = seat(&served, by);
                     let frame = AgentFrame::Seated {
                         session_id: session,
                         conversation_id: seat.conversation_id,
                         user: &seat.user,
                         channel_id: seat.channel_id,
-                        transferred_by: by,
+                        channel_name: seat.channel_name.as_deref(),
+                        transferred_by: seat.transferred_by,
                     };
                     self.feeds
                         .emit(*agent, &frame, Some(Change::Seated(seat.clone())));

@@ -64,7 +64,8 @@ pub struct Record {
     pub created_seq: u64,
     /// When it first entered a queue.
     pub queued_at_ms: Option<i64>,
-    /// When an agent first took it (accepted, or assigned under auto reception).
+    /// When an agent first took it (accepted, assigned under auto reception, or the start
+    /// of a session the agent began itself: the `SessionStartedByAgent` event's time).
     pub accepted_at_ms: Option<i64>,
     /// When it ended.
     pub ended_at_ms: Option<i64>,
@@ -284,7 +285,10 @@ impl Projection {
                 }
                 record.queued_at_ms.get_or_insert(*queued_at_ms);
             }
-            Event::SessionAssigned { agent, .. } | Event::SessionAccepted { agent } => {
+            // A proactive start is the agent taking it: accepted when it started.
+            Event::SessionAssigned { agent, .. }
+            | Event::SessionAccepted { agent }
+            | Event::SessionStartedByAgent { agent, .. } => {
                 if record.agents.last() != Some(agent) {
                     record.agents.push(*agent);
                     changes.push(Change::Record(session));

@@ -84,8 +84,8 @@ impl Server {
         for envelope in log.read_from(1) {
             world.apply(&envelope.unwrap());
         }
-        let directory = std::mem::take(&mut world.directory);
         let hub = helpline::im::hub::Hub::from_world(&mut world);
+        let directory = std::mem::take(&mut world.directory);
         let engine = Arc::new(
             Engine::start_observed(log.clone(), Clock::system(), world, hub.observers())
                 .await

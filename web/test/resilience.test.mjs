@@ -82,6 +82,10 @@ test("a server restart reloads the workstation from the state frame, the chat st
   user.say("after the restart");
   await p.locator(".msg", { hasText: "after the restart" }).waitFor();
   await p.locator(".msg", { hasText: "before the drop" }).waitFor();
+  // A page reload knows only the state frame: it names the channel as the offer did.
+  await p.reload();
+  const chat = p.locator(".list .chat-item", { hasText: user.id.slice(0, 16) });
+  await chat.locator(".meta", { hasText: "Shop" }).waitFor();
 });
 
 test("20 chats in hand stay responsive", async () => {

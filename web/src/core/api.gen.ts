@@ -47,7 +47,7 @@ export interface paths {
             cookie?: never;
         };
         /** The CSV template of the agent import. */
-        get: operations["import_template"];
+        get: operations["agent_import_template"];
         put?: never;
         post?: never;
         delete?: never;
@@ -596,7 +596,7 @@ export interface paths {
             cookie?: never;
         };
         /** The CSV template of the bulk upload. */
-        get: operations["import_template_api_v1_quick_replies_import_template"];
+        get: operations["quick_reply_import_template"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3046,7 +3046,7 @@ export interface operations {
             };
         };
     };
-    import_template: {
+    agent_import_template: {
         parameters: {
             query?: never;
             header?: never;
@@ -7650,7 +7650,7 @@ export interface operations {
             };
         };
     };
-    import_template_api_v1_quick_replies_import_template: {
+    quick_reply_import_template: {
         parameters: {
             query?: never;
             header?: never;

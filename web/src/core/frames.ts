@@ -11,12 +11,12 @@ export interface SeatInfo {
   conversationId: number | null;
   user: string;
   channelId: number | null;
+  channelName: string | null;
+  transferredBy: number | null;
 }
 
 export interface OfferInfo extends SeatInfo {
   deadlineMs: number;
-  channelName?: string | null;
-  transferredBy?: number | null;
 }
 
 export interface WireMessage {
@@ -33,8 +33,8 @@ interface Numbered {
 
 export type Frame =
   | ({ type: "state"; feed: string; resumed: boolean; online: boolean; status: Status; restReason: string | null; sessions: SeatInfo[]; offers: OfferInfo[] } & Numbered)
-  | ({ type: "offer"; channelName: string | null; transferredBy: number | null } & OfferInfo & Numbered)
-  | ({ type: "seated"; transferredBy: number | null } & SeatInfo & Numbered)
+  | ({ type: "offer" } & OfferInfo & Numbered)
+  | ({ type: "seated" } & SeatInfo & Numbered)
   | ({ type: "transcript"; sessionId: number; conversationId: number; user: string; messages: Schemas["Message"][] } & Numbered)
   | ({ type: "message"; sessionId: number | null; conversationId: number; from: "user" | "agent" | "desk"; msgId: string; seq: number | null; time: number; body: Body } & Numbered)
   | ({ type: "update"; conversationId: number; seq: number; body: Body } & Numbered)

@@ -53,22 +53,3 @@ export function fromRecord(conversationId: number, m: Schemas["TranscriptMessage
   const from: From = m.from === "user" ? "user" : m.agentId != null ? "agent" : "desk";
   return { key: `${conversationId}:${m.seq}`, seq: m.seq, msgId: `r${m.seq}`, from, time: m.atMs, body: m.body };
 }
-
-export function markRated(list: Msg[], value: number, label: string): Msg[] {
-  for (let i = list.length - 1; i >= 0; i--) {
-    const m = list[i];
-    if (!m || m.body.type !== "custom" || !m.body.data.includes('"src":"9"')) continue;
-    try {
-      const data = JSON.parse(m.body.data) as { menuContent?: { selected?: unknown } };
-      if (!data.menuContent || data.menuContent.selected) return list;
-      data.menuContent.selected = { id: String(value), content: label };
-      const next = list.slice();
-      next[i] = { ...m, body: { ...m.body, data: JSON.stringify(data) } };
-      return next;
-    } catch {
-      return list;
-    }
-  }
-  return list;
-}
-

@@ -2,7 +2,7 @@
 // this only applies what the frames say, and sends commands.
 import { batch, computed, signal } from "@preact/signals";
 import type { Body, Frame, OfferInfo, Reply, SeatInfo, Status } from "../core/frames";
-import { fromRecord, fromTranscript, markRated, merge, type Msg } from "./messages";
+import { fromRecord, fromTranscript, merge, type Msg } from "./messages";
 import { api, ApiError } from "../core/api";
 import { AgentSocket, type Link } from "../core/socket";
 
@@ -76,10 +76,11 @@ function fresh(seat: SeatInfo, state: ChatState, extra: Partial<Chat> = {}): Cha
     conversationId: seat.conversationId,
     user: seat.user,
     channelId: seat.channelId,
-    channelName: old?.channelName ?? null,
+    // The server names both on every seat and offer, the `state` frame's too.
+    channelName: seat.channelName ?? old?.channelName ?? null,
     state,
     deadlineMs: null,
-    transferredBy: null,
+    transferredBy: seat.transferredBy ?? null,
     messages: old?.messages ?? [],
     unread: old?.unread ?? 0,
     since: old?.since ?? Date.now(),
@@ -149,20 +150,14 @@ function apply(frame: Frame): void {
     }
     case "offer": {
       const o: OfferInfo = frame;
-      const chat = fresh(o, "offer", {
-        deadlineMs: frame.deadlineMs,
-        channelName: frame.channelName,
-        transferredBy: frame.transferredBy,
-        since: Date.now(),
-      });
+      const chat = fresh(o, "offer", { deadlineMs: frame.deadlineMs, since: Date.now() });
       put(chat);
       announce.value = { ...announce.value, assertive: `${chat.user}|${frame.feedSeq}` };
       hooks.offer(chat);
       break;
     }
     case "seated": {
-      const old = chats.value.get(frame.sessionId);
-      put(fresh(frame, "serving", { transferredBy: frame.transferredBy, channelName: old?.channelName ?? null }));
+      put(fresh(frame, "serving"));
       if (selected.value === null || chats.value.get(selected.value)?.state !== "serving") selected.value = frame.sessionId;
       break;
     }
@@ -232,9 +227,8 @@ function apply(frame: Frame): void {
       edit(frame.sessionId, () => ({ state: "ended", closeBy: frame.closeBy, typingUntil: 0 }));
       break;
     case "rated":
-      // The agent's feed sends no `update` for the invitation's `selected` (the user's
-      // socket does), so the rating is shown on the latest invitation from this frame.
-      edit(frame.sessionId, (c) => ({ rating: { value: frame.value, label: frame.label }, messages: markRated(c.messages, frame.value, frame.label) }));
+      // The invitation's `selected` came just before, as an `update`.
+      edit(frame.sessionId, () => ({ rating: { value: frame.value, label: frame.label } }));
       break;
     case "status":
       presence.value = { online: frame.online, status: frame.status, restReason: frame.restReason };
