@@ -356,3 +356,10 @@ export async function shot(p, name) {
   fs.mkdirSync(dir, { recursive: true });
   await p.screenshot({ path: path.join(dir, `${name}.png`) });
 }
+
+/** How the workstation shows a visitor: "Visitor" and the first 6 characters of its id's
+ *  random part (core/format.ts `userLabel`). */
+export function visitorTag(id) {
+  const m = /^visitor-\d+\.(.+)$/.exec(id);
+  return m ? m[1].slice(0, 6) : id;
+}

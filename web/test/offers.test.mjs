@@ -2,7 +2,7 @@
 // the user hears inSeat: the session is in service per the API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, Desk, page, signInPage, until } from "./harness.mjs";
+import { axe, browser, Desk, page, signInPage, until, visitorTag } from "./harness.mjs";
 
 let desk, b, group, channel, agent;
 
@@ -30,12 +30,12 @@ test("an offer shows its live countdown, rings, counts in the title, and Accept 
   user.say("Hello, I need help with my order");
   const offer = p.locator(".offer");
   await offer.waitFor();
-  assert.match(await offer.locator(".who").textContent(), /visitor-/);
+  assert.match(await offer.locator(".who").textContent(), /Visitor /);
   const first = await offer.locator(".countdown").textContent();
   await until(async () => (await offer.locator(".countdown").textContent()) !== first, 5_000, "the countdown to move");
   await until(() => p.evaluate(() => Number(document.documentElement.dataset.bellRings ?? 0) > 0), 5_000, "the bell");
   assert.match(await p.title(), /^\(1\)|^（1）/);
-  assert.match(await p.locator("#live-offers").textContent(), /visitor-/);
+  assert.match(await p.locator("#live-offers").textContent(), /Visitor /);
   assert.deepEqual(await axe(p), []);
 
   await offer.getByRole("button", { name: "Accept" }).click();
@@ -64,7 +64,7 @@ test("an offer to a hidden tab raises a desktop notification", async () => {
   user.say("Is anyone there?");
   await p.locator(".offer").waitFor();
   await until(() => p.evaluate(() => window.raised.length > 0), 5_000, "a notification");
-  assert.match(await p.evaluate(() => window.raised[0]), /New chat: visitor-/);
+  assert.match(await p.evaluate(() => window.raised[0]), /New chat: Visitor /);
   await p.locator(".offer").getByRole("button", { name: "Accept" }).click();
   await p.locator(".offer").waitFor({ state: "detached" });
 });
@@ -74,7 +74,7 @@ test("after Accept the chat opens with its transcript, and the title loses the c
   await signInPage(p, desk, agent);
   const user = await desk.user(channel);
   user.say("Hello, I need help with my order");
-  const offer = p.locator(".offer").filter({ hasText: user.id.slice(0, 16) });
+  const offer = p.locator(".offer").filter({ hasText: visitorTag(user.id) });
   await offer.waitFor();
   await offer.getByRole("button", { name: "Accept" }).click();
   await user.frame((f) => f.type === "message" && f.body.type === "custom" && f.body.data.includes("inSeat"), 10_000, "inSeat");

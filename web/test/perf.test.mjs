@@ -4,7 +4,7 @@
 // messages at light load. Printed, not asserted as timings.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { browser, call, Desk, page, signInPage, until } from "./harness.mjs";
+import { browser, call, Desk, page, signInPage, until, visitorTag } from "./harness.mjs";
 
 let desk, b, group, channel, agent, p;
 
@@ -86,7 +86,7 @@ test("first render of the workstation after sign-in, and message latency over 20
 test("a 5,000-message conversation scrolls smoothly", async () => {
   const user = await desk.user(channel);
   user.say("long chat");
-  await p.locator(".chat-item", { hasText: user.id.slice(0, 16) }).click();
+  await p.locator(".chat-item", { hasText: visitorTag(user.id) }).click();
   // In batches, each acknowledged before the next: a socket that floods without reading its
   // answers is closed by the desk.
   for (let i = 0; i < 5000; i += 250) {
@@ -120,7 +120,7 @@ test("earlier messages than the transcript's latest 50 load on scrolling up", as
   for (let i = 0; i < 80; i++) user.say(`early ${i}`);
   await until(() => user.frames.filter((f) => f.type === "ack").length >= 80, 10_000, "the user's messages stored");
   await p.locator("#status-select").selectOption("free");
-  const item = p.locator(".chat-item", { hasText: user.id.slice(0, 16) });
+  const item = p.locator(".chat-item", { hasText: visitorTag(user.id) });
   await item.click();
   await p.locator(".msg", { hasText: "early 79" }).waitFor();
   assert.equal(await p.locator(".msg", { hasText: /^early 0/ }).count(), 0, "only the latest came with the transcript");

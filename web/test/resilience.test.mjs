@@ -3,7 +3,7 @@
 // id) reloads from the state frame; 20 chats in hand stay responsive.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { browser, call, Desk, page, signInPage, until } from "./harness.mjs";
+import { browser, call, Desk, page, signInPage, until, visitorTag } from "./harness.mjs";
 
 let desk, b, group, channel, agent, p, user, route, release;
 const sockets = [];
@@ -77,14 +77,14 @@ test("a dropped socket shows a banner, resumes where it was, and loses or double
 test("a server restart reloads the workstation from the state frame, the chat still in hand", async () => {
   await desk.restart();
   await p.locator(".banner.reloaded").waitFor({ timeout: 20_000 });
-  await p.locator(".list .chat-item", { hasText: user.id.slice(0, 16) }).waitFor();
+  await p.locator(".list .chat-item", { hasText: visitorTag(user.id) }).waitFor();
   await user.connect();
   user.say("after the restart");
   await p.locator(".msg", { hasText: "after the restart" }).waitFor();
   await p.locator(".msg", { hasText: "before the drop" }).waitFor();
   // A page reload knows only the state frame: it names the channel as the offer did.
   await p.reload();
-  const chat = p.locator(".list .chat-item", { hasText: user.id.slice(0, 16) });
+  const chat = p.locator(".list .chat-item", { hasText: visitorTag(user.id) });
   await chat.locator(".meta", { hasText: "Shop" }).waitFor();
 });
 
@@ -97,7 +97,7 @@ test("20 chats in hand stay responsive", async () => {
   }
   await until(async () => (await p.locator(".list .chat-item").count()) >= 20, 20_000, "20 chats");
   // A chat not looked at shows its unread count until it is chosen.
-  const unread = p.locator(".list .chat-item", { hasText: users[5].id.slice(0, 16) });
+  const unread = p.locator(".list .chat-item", { hasText: visitorTag(users[5].id) });
   assert.equal(await unread.locator(".badge").textContent(), "1");
   await unread.click();
   await unread.locator(".badge").waitFor({ state: "detached" });
@@ -119,7 +119,7 @@ test("20 chats in hand stay responsive", async () => {
   await p.keyboard.press("Alt+ArrowDown");
   await until(async () => (await p.locator(".chat-item.on").getAttribute("data-session")) === before, 5_000, "Alt+↓ to move back");
   const last = users[users.length - 1];
-  await p.locator(".list .chat-item", { hasText: last.id.slice(0, 16) }).click();
+  await p.locator(".list .chat-item", { hasText: visitorTag(last.id) }).click();
   await p.locator("#composer-input").fill("still quick");
   await p.keyboard.press("Enter");
   await last.frame((f) => f.type === "message" && f.body.type === "text" && f.body.text === "still quick", 10_000, "the reply");

@@ -1,5 +1,5 @@
-// Times and durations through Intl, in the page's language.
-import { lang } from "./i18n";
+// Times and durations through Intl, in the page's language; users' names as agents read them.
+import { lang, t } from "./i18n";
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 
@@ -43,4 +43,12 @@ export function isoDay(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** The desk's website visitors are `visitor-<channelId>.<random>`: agents see them as
+ *  "Visitor" and a short tag of the random part (enough to tell two apart in one list; the
+ *  whole id is in the element's title). An app's own user ids are shown as they are. */
+export function userLabel(id: string): string {
+  const m = /^visitor-\d+\.(.+)$/.exec(id);
+  return m?.[1] ? t("user.visitor", { tag: m[1].slice(0, 6) }) : id;
 }

@@ -1,7 +1,7 @@
 // The chats on the left: offers waiting (with their live countdown and Accept), chats in
 // service (unread count, last message, waiting time, channel), and finished ones.
 import { t } from "../core/i18n";
-import { duration } from "../core/format";
+import { duration, userLabel } from "../core/format";
 import { type Chat, command, finished, markRead, notify, now, offers, selected, serving } from "./store";
 import { preview } from "./preview";
 
@@ -25,7 +25,7 @@ function Offer(props: { chat: Chat }) {
   return (
     <li class="offer" data-session={c.sessionId}>
       <div class="row">
-        <strong class="who">{c.user}</strong>
+        <strong class="who" title={c.user}>{userLabel(c.user)}</strong>
         <span class={`countdown ${left <= 5 ? "urgent" : ""}`} role="timer" aria-label={t("offers.left", { seconds: left })}>
           {t("offers.left", { seconds: left })}
         </span>
@@ -56,7 +56,7 @@ function Item(props: { chat: Chat }) {
         }}
       >
         <span class="row">
-          <strong class="who">{c.user}</strong>
+          <strong class="who" title={c.user}>{userLabel(c.user)}</strong>
           {c.state === "serving" ? <span class="since">{duration(now.value - c.since)}</span> : null}
         </span>
         <span class="row">

@@ -1,7 +1,7 @@
 // The middle: the chosen chat's header with its actions (invite rating, transfer, end), its
 // transcript, the user's typing and the composer.
 import { t, type Key } from "../core/i18n";
-import { dateTime } from "../core/format";
+import { dateTime, userLabel } from "../core/format";
 import { command, current, notify, now } from "./store";
 import { recontact } from "./SmallDialogs";
 import { Transcript } from "./Transcript";
@@ -29,7 +29,7 @@ export function ChatWindow(props: { onTransfer: () => void; onCard: () => void }
     <section class="window" aria-labelledby="chat-title">
       <header class="chat-head">
         <div>
-          <h2 id="chat-title">{c.user}</h2>
+          <h2 id="chat-title" title={c.user}>{userLabel(c.user)}</h2>
           <span class="meta">
             {c.channelName ?? (c.channelId !== null ? t("list.channel", { id: c.channelId }) : "")} · {dateTime(c.since)}
           </span>
@@ -61,7 +61,7 @@ export function ChatWindow(props: { onTransfer: () => void; onCard: () => void }
         </div>
       )}
       <Transcript chat={c} />
-      <div class="typing" aria-live="polite">{typing ? t("chat.typing", { user: c.user }) : ""}</div>
+      <div class="typing" aria-live="polite">{typing ? t("chat.typing", { user: userLabel(c.user) }) : ""}</div>
       {c.state === "serving" && <Composer key={c.sessionId} chat={c} onCard={props.onCard} />}
     </section>
   );

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type RecordQuery, type Schemas } from "../core/api";
 import { t, type Key } from "../core/i18n";
-import { dateTime, duration, isoDay } from "../core/format";
+import { dateTime, duration, isoDay, userLabel } from "../core/format";
 import { fromRecord } from "./store";
 import { MessageBody } from "./MessageBody";
 import { recontact } from "./SmallDialogs";
@@ -27,7 +27,7 @@ function Detail(props: { id: number; q: string; onClose: () => void }) {
     <section class="record-detail" aria-labelledby="rd-title">
       <header class="chat-head">
         <div>
-          <h2 id="rd-title">{d?.record.userId ?? "…"}</h2>
+          <h2 id="rd-title" title={d?.record.userId}>{d ? userLabel(d.record.userId) : "…"}</h2>
           {d && <span class="meta">{dateTime(d.record.createdAtMs)}{d.matches ? ` · ${t("records.matches", { count: d.matches.length })}` : ""}</span>}
         </div>
         <div class="actions">
@@ -112,7 +112,7 @@ export function Records(props: { groups: Schemas["GroupTarget"][] }) {
             {page?.records.map((r) => (
               <tr key={r.sessionId} class={open === r.sessionId ? "on" : ""} data-session={r.sessionId}>
                 <td><button type="button" class="link" onClick={() => setOpen(r.sessionId)}>{dateTime(r.createdAtMs)}</button></td>
-                <td>{r.userId}</td>
+                <td title={r.userId}>{userLabel(r.userId)}</td>
                 <td>{r.handleTimeMs != null ? duration(r.handleTimeMs) : "—"}</td>
                 <td>{r.closeBy ? t(`closeBy.${r.closeBy}` as Key) : "—"}</td>
                 <td>{r.satisfaction ? `${r.satisfaction.value} · ${r.satisfaction.label}` : "—"}</td>

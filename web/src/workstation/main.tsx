@@ -8,6 +8,7 @@ import { api, type Schemas } from "../core/api";
 import { session, signOutReason } from "../core/session";
 import { lang, t } from "../core/i18n";
 import { announce, chats, command, current, hooks, presence, linkNote, markRead, notices, notify, now, offers, selected, socket } from "./store";
+import { userLabel } from "../core/format";
 import { notifyOffer, startAlerts } from "./alerts";
 import { StatusBar, restReasons, screen } from "./StatusBar";
 import { ChatList, accept } from "./ChatList";
@@ -102,7 +103,7 @@ function App() {
       </div>
       <div class="sr-only" aria-live="polite" id="live-messages">{announce.value.polite}</div>
       <div class="sr-only" aria-live="assertive" id="live-offers">
-        {announce.value.assertive ? t("offers.announce", { user: announce.value.assertive.split("|")[0] ?? "" }) : ""}
+        {announce.value.assertive ? t("offers.announce", { user: userLabel(announce.value.assertive.split("|")[0] ?? "") }) : ""}
       </div>
       {dialog.value === "help" && <HelpDialog onClose={() => (dialog.value = null)} />}
       {dialog.value === "proactive" && <ProactiveDialog onClose={() => (dialog.value = null)} />}
@@ -124,8 +125,8 @@ function boot(): void {
     // after login (free or not ready).
     if (!presence.value.online) void command({ type: "online" }).catch(() => {});
   };
-  hooks.offer = (chat) => notifyOffer(chat.user, () => (selected.value = chat.sessionId));
-  hooks.released = (key, user) => notify(t(key, { user }));
+  hooks.offer = (chat) => notifyOffer(userLabel(chat.user), () => (selected.value = chat.sessionId));
+  hooks.released = (key, user) => notify(t(key, { user: userLabel(user) }));
   hooks.ended = (cause) => leave(cause);
   render(<App />, document.getElementById("app") ?? document.body);
   startAlerts();

@@ -169,6 +169,7 @@ export const en = {
   "records.more": "More",
   "records.started": "Started",
   "records.user": "User",
+  "user.visitor": "Visitor {tag}",
   "records.duration": "Handle time",
   "records.rating": "Rating",
   "records.closeBy": "Ended",

@@ -172,6 +172,7 @@ export const zhCN: Catalogue = {
   "records.more": "更多",
   "records.started": "开始时间",
   "records.user": "用户",
+  "user.visitor": "访客 {tag}",
   "records.duration": "处理时长",
   "records.rating": "评价",
   "records.closeBy": "结束方式",
