@@ -172,29 +172,39 @@ fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
 }
 
 /// The file at `path` in the coding the request prefers, with its type, tag and coding
-/// headers (`None`: no such file).
-fn encoded(path: &str, headers: &HeaderMap) -> Option<(HeaderMap, Response)> {
+/// headers (`None`: no such file). Each copy is looked up once; an embedded file's bytes
+/// are sent as they are, not copied per request.
+fn encoded(path: &str, headers: &HeaderMap) -> Option<Response> {
     let plain = Files::get(path)?;
-    let have: Vec<Coding> = [Coding::Brotli, Coding::Gzip]
+    let mut copies: Vec<(Coding, rust_embed::EmbeddedFile)> = [Coding::Brotli, Coding::Gzip]
         .into_iter()
-        .filter(|c| Files::get(&format!("{path}{}", c.suffix())).is_some())
+        .filter_map(|c| Some((c, Files::get(&format!("{path}{}", c.suffix()))?)))
         .collect();
+    let have: Vec<Coding> = copies.iter().map(|(c, _)| *c).collect();
     let accept = headers
         .get(axum::http::header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
     let coding = choose_coding(accept, &have);
-    let mime = plain.metadata.mimetype().to_owned();
-    let file = match coding {
-        Coding::Identity => plain,
-        c => Files::get(&format!("{path}{}", c.suffix()))?,
-    };
-    let tag = etag(&file, coding);
-    let mut out = HeaderMap::new();
+    let mime = plain.metadata.mimetype();
     let mime = if mime.starts_with("text/") && !mime.contains("charset") {
         format!("{mime}; charset=utf-8")
     } else {
-        mime
+        mime.to_owned()
     };
+    let file = match copies.iter().position(|(c, _)| *c == coding) {
+        Some(i) => copies.swap_remove(i).1,
+        None => plain,
+    };
+    let tag = etag(&file, coding);
+    let mut response = if not_modified(headers, &tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        match file.data {
+            std::borrow::Cow::Borrowed(bytes) => bytes.into_response(),
+            std::borrow::Cow::Owned(bytes) => bytes.into_response(),
+        }
+    };
+    let out = response.headers_mut();
     out.insert(CONTENT_TYPE, header(&mime));
     out.insert(ETAG, header(&tag));
     if !have.is_empty() {
@@ -203,34 +213,20 @@ fn encoded(path: &str, headers: &HeaderMap) -> Option<(HeaderMap, Response)> {
     if coding != Coding::Identity {
         out.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.token()));
     }
-    let response = if not_modified(headers, &tag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        file.data.into_owned().into_response()
-    };
-    Some((out, response))
+    Some(response)
 }
 
 fn header(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn respond(mut headers: HeaderMap, response: Response) -> Response {
-    let mut response = response;
-    // Set after the body: `IntoResponse` of bytes would otherwise override the type.
-    let target = response.headers_mut();
-    for (name, value) in headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
-        target.insert(name, value);
-    }
-    response
-}
-
 /// A page: `no-cache`, with the policy.
 async fn page(State(state): State<AppState>, headers: HeaderMap, file: &'static str) -> Response {
-    let Some((mut out, response)) = encoded(file, &headers) else {
+    let Some(mut response) = encoded(file, &headers) else {
         return ApiError::NotFound(format!("{file} is not in this build (run ./scripts/web)"))
             .into_response();
     };
+    let out = response.headers_mut();
     out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     out.insert(
         CONTENT_SECURITY_POLICY,
@@ -241,7 +237,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, file: &'static 
         axum::http::HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    respond(out, response)
+    response
 }
 
 /// An asset: hashed, so immutable; the compressed copies themselves are not asked for by
@@ -250,9 +246,10 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let path = format!("assets/{path}");
     let precompressed = path.ends_with(".br") || path.ends_with(".gz");
     match (!precompressed).then(|| encoded(&path, &headers)).flatten() {
-        Some((mut out, response)) => {
+        Some(mut response) => {
+            let out = response.headers_mut();
             out.insert(CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-            respond(out, response)
+            response
         }
         None => ApiError::NotFound(format!("no asset {path}")).into_response(),
     }
