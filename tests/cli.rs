@@ -261,6 +261,10 @@ fn a_bad_config_file_stops_serve_naming_the_key() {
             "[server]\nidle_timeout_secs = 5\nws_ping_secs = 10\n",
             "server.idle_timeout_secs",
         ),
+        (
+            "[server]\nagent_away_secs = 7200\n",
+            "server.agent_away_secs",
+        ),
         ("[metrics]\ntoken = \"short\"\n", "metrics.token"),
         (
             "[smtp]\nhost = \"mail.example.com\"\nsecurity = \"none\"\nusername = \"desk\"\n\
