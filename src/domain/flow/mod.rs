@@ -33,6 +33,8 @@ pub use validate::{FlowError, validate};
 
 /// Most nodes a flow may have.
 pub const MAX_NODES: usize = 200;
+/// How far from the origin the canvas may place a node, either way on either axis.
+pub const MAX_POSITION: i32 = 1_000_000;
 /// Longest text a module sends, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_048;
 /// Most options of a menu, form or condition.
@@ -65,6 +67,20 @@ pub struct Node {
     pub label: String,
     /// What it does.
     pub module: Module,
+    /// Where the canvas draws it (its top-left corner, in canvas pixels); absent for a flow
+    /// written by hand, which the console lays out itself. The desk never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// A point on the flow canvas, in whole pixels (so a flow saves back byte for byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// Rightwards.
+    pub x: i32,
+    /// Downwards.
+    pub y: i32,
 }
 
 /// An edge: from a node's output port to a node.
@@ -495,6 +511,7 @@ pub(crate) mod testing {
             id: id.to_owned(),
             label: String::new(),
             module,
+            position: None,
         }
     }
 

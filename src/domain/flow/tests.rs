@@ -709,6 +709,26 @@ fn a_flow_round_trips_through_its_json() {
     assert!(e[0].message.contains("teleport"), "{e:?}");
 }
 
+/// The canvas's positions are kept as saved (absent stays absent), and bounded.
+#[test]
+fn node_positions_round_trip_and_are_bounded() {
+    let mut f = full();
+    f.graph.nodes[1].position = Some(Position { x: -40, y: 1_000_000 });
+    let text = serde_json::to_string(&f.graph).unwrap();
+    assert!(text.contains(r#""position":{"x":-40,"y":1000000}"#), "{text}");
+    assert_eq!(text.matches("position").count(), 1, "absent positions are not written");
+    let again = parse(&text).unwrap();
+    assert_eq!(serde_json::to_string(&again.graph).unwrap(), text);
+    let mut far = f.graph.clone();
+    far.nodes[1].position = Some(Position { x: 1_000_001, y: i32::MIN });
+    let e = validate(far).expect_err("refused");
+    let id = f.graph.nodes[1].id.as_str();
+    assert_eq!(
+        fields(&e),
+        vec![(Some(id), "position.x"), (Some(id), "position.y")]
+    );
+}
+
 /// Graphs saved before the API's keys became camelCase sit in the log with snake_case keys:
 /// they still load, as the same flow, while the strict parse the API uses refuses them.
 #[test]

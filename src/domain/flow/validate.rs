@@ -62,6 +62,17 @@ pub fn validate(graph: Graph) -> Result<Flow, Vec<FlowError>> {
         if node.label.chars().count() > super::MAX_ID_CHARS {
             e.at(Some(&node.id), "label", "longer than 64 characters");
         }
+        if let Some(p) = node.position {
+            for (axis, v) in [("position.x", p.x), ("position.y", p.y)] {
+                if v.unsigned_abs() > super::MAX_POSITION.unsigned_abs() {
+                    e.at(
+                        Some(&node.id),
+                        axis,
+                        format!("{v} is further than {} from the origin", super::MAX_POSITION),
+                    );
+                }
+            }
+        }
         check_module(&mut e, &node.id, &node.module);
     }
     let of = |m: &str| {

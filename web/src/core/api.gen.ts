@@ -2209,6 +2209,7 @@ export interface components {
             label?: string;
             /** @description What it does. */
             module: components["schemas"]["FlowModule"];
+            position?: null | components["schemas"]["Position"];
         };
         /**
          * @description A comparison. Two numbers compare as numbers; otherwise as text, and an ordering of a
@@ -2229,6 +2230,19 @@ export interface components {
             emailedTo?: string | null;
             /** @description The new random password, shown only now (absent when it was mailed). */
             password?: string | null;
+        };
+        /** @description A point on the flow canvas, in whole pixels (so a flow saves back byte for byte). */
+        Position: {
+            /**
+             * Format: int32
+             * @description Rightwards.
+             */
+            x: number;
+            /**
+             * Format: int32
+             * @description Downwards.
+             */
+            y: number;
         };
         /** @description Whether agents may start chats with in-app users, and how long the user has to answer. */
         ProactiveRule: {
