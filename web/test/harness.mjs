@@ -121,6 +121,10 @@ export class Desk {
       ? await call(desk.api, "POST", "/auth/password", { token: login.token, body: { currentPassword: ADMIN_PASSWORD, newPassword: "admin-password-0002" } })
       : login;
     desk.admin = changed.token;
+    // The console's tests sign the administrator in through the browser, which ends this
+    // token (one sign-in per account): they check through an API key, which stays valid.
+    desk.key = (await call(desk.api, "POST", "/api-keys", { token: desk.admin, body: { name: "browser tests" } })).key;
+    desk.adminSignIn = { email: "admin@helpline.local", password: login.mustChangePassword ? "admin-password-0002" : ADMIN_PASSWORD };
     return desk;
   }
 
@@ -195,6 +199,11 @@ export class Desk {
 
   get adminApi() {
     return this.as(this.admin);
+  }
+
+  /** The API as an API key of the app: valid while the administrator signs in elsewhere. */
+  get keyApi() {
+    return this.as(this.key);
   }
 
   /** A skill group (reception limit 5 unless told). */
@@ -362,4 +371,25 @@ export async function shot(p, name) {
 export function visitorTag(id) {
   const m = /^visitor-\d+\.(.+)$/.exec(id);
   return m ? m[1].slice(0, 6) : id;
+}
+
+/** Signs in through the sign-in page as `who` (the first administrator unless told), picks
+ *  the console and waits for its menu; then opens `section` (`agents`, `flows/3`) if given. */
+export async function consolePage(p, desk, section, who = desk.adminSignIn) {
+  await p.goto(`${desk.base}/`);
+  await p.getByLabel(/Email|邮箱/).fill(who.email);
+  await p.getByLabel(/^(Password|密码)$/).fill(who.password);
+  await p.getByRole("button", { name: /^(Sign in|登录)$/ }).click();
+  const choose = p.getByRole("link", { name: /Administration console|管理控制台/ }).or(p.getByRole("button", { name: /Administration console|管理控制台/ }));
+  await Promise.race([choose.first().waitFor({ timeout: WAIT_MS }), p.waitForURL(/\/console/, { timeout: WAIT_MS })]);
+  if (!/\/console/.test(p.url())) await choose.first().click();
+  await p.waitForURL(/\/console/, { timeout: WAIT_MS });
+  await p.locator(".console nav.menu").waitFor({ timeout: WAIT_MS });
+  if (section) await openSection(p, section);
+}
+
+/** Opens a console section by its address, and waits for its page's heading. */
+export async function openSection(p, section) {
+  await p.evaluate((s) => (location.hash = `#/${s}`), section);
+  await p.locator(".console-main h1").first().waitFor({ timeout: WAIT_MS });
 }

@@ -47,3 +47,38 @@ test("every key the code names is in the catalogue", async () => {
   }
   assert.deepEqual(missing, []);
 });
+
+/** Every section catalogue (`src/console/**\/i18n.ts`): its file and its built `en`/`zhCN`. */
+async function sectionCatalogues() {
+  // The catalogues import the language signal, which reads the remembered choice.
+  globalThis.localStorage ??= { getItem: () => null, setItem: () => {} };
+  if (!globalThis.navigator) Object.defineProperty(globalThis, "navigator", { value: { languages: ["en"], language: "en" } });
+  const files = sources(path.join(web, "src", "console")).filter((f) => path.basename(f) === "i18n.ts");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "i18n-"));
+  const found = [];
+  for (const [i, file] of files.entries()) {
+    const out = path.join(dir, `c${i}.mjs`);
+    await build({ entryPoints: [file], bundle: true, format: "esm", outfile: out, logLevel: "error" });
+    found.push({ file: path.relative(web, file), ...(await import(pathToFileURL(out).href)) });
+  }
+  fs.rmSync(dir, { recursive: true });
+  return found;
+}
+
+test("every console section's zh-CN has exactly its English keys, with the same placeholders", async () => {
+  const found = await sectionCatalogues();
+  assert.ok(found.length >= 2, "the shell's and the shared controls' catalogues at least");
+  const seen = new Map();
+  for (const { file, en, zhCN } of found) {
+    assert.ok(en && zhCN, `${file} exports en and zhCN`);
+    assert.deepEqual(Object.keys(zhCN).sort(), Object.keys(en).sort(), file);
+    for (const [k, v] of Object.entries(en)) {
+      assert.ok(zhCN[k].trim(), `${file}: zh-CN ${k} is empty`);
+      const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      assert.deepEqual(vars(zhCN[k]), vars(v), `${file}: zh-CN ${k} has other placeholders`);
+      // One key, one meaning: two sections defining the same key would read alike and drift.
+      assert.ok(!seen.has(k), `${k} is defined in both ${seen.get(k)} and ${file}`);
+      seen.set(k, file);
+    }
+  }
+});

@@ -14,6 +14,8 @@ export class ApiError extends Error {
     message: string,
     /** For 429: seconds until the same request may be tried again. */
     readonly retryAfterSecs: number | null,
+    /** The whole error body: a CSV upload's bad cells (`rows`), a flow's errors (`errors`). */
+    readonly detail: ErrorDetail | null = null,
   ) {
     super(message);
   }
@@ -29,38 +31,69 @@ function isErrorBody(value: unknown): value is { error: ErrorDetail } {
   return typeof error === "object" && error !== null && "code" in error;
 }
 
-/** Calls the API; answers the decoded JSON, or throws an ApiError. */
-export async function call<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
+/** Sends a request with the sign-in's bearer token; answers the response, or throws an ApiError. */
+async function send(method: Method, path: string, body: string | null, contentType: string | null, token?: string): Promise<Response> {
   const headers: Record<string, string> = {};
   const bearer = token ?? session.token();
   if (bearer) headers["authorization"] = `Bearer ${bearer}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (contentType) headers["content-type"] = contentType;
   let response: Response;
   try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      cache: "no-store",
-    });
+    response = await fetch(`/api/v1${path}`, { method, headers, body, cache: "no-store" });
   } catch {
     throw new ApiError(0, "network", null, "network", null);
   }
-  const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : null;
   if (!response.ok) {
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON (a proxy's page): the status says enough.
+    }
     const retryHeader = response.headers.get("retry-after");
     if (isErrorBody(parsed)) {
       const e = parsed.error;
       const retry = e.retryAfterSecs ?? (retryHeader ? Number(retryHeader) : null);
-      throw new ApiError(response.status, e.code, e.field ?? null, e.message, retry);
+      throw new ApiError(response.status, e.code, e.field ?? null, e.message, retry, e);
     }
     throw new ApiError(response.status, "http", null, `HTTP ${response.status}`, null);
   }
-  return parsed as T;
+  return response;
 }
 
-function query(params: Record<string, string | number | undefined | null>): string {
+/** Calls the API with a JSON body (or none); answers the decoded JSON, or throws an ApiError. */
+export async function call<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
+  const response = await send(method, path, body === undefined ? null : JSON.stringify(body), body === undefined ? null : "application/json", token);
+  const text = await response.text();
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Uploads a text file (a CSV import); answers the decoded JSON, or throws an ApiError. */
+export async function upload<T>(path: string, text: string, contentType = "text/csv"): Promise<T> {
+  const response = await send("POST", path, text, contentType);
+  return (await response.json()) as T;
+}
+
+/** Fetches a file of the API (a CSV template, an export) and hands it to the browser to save. */
+export async function download(path: string, fileName: string): Promise<void> {
+  const blob = await (await send("GET", path, null, null)).blob();
+  saveBlob(blob, fileName);
+}
+
+/** Hands `blob` to the browser's download, named `fileName`. */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+export function query(params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
   const s = q.toString();

@@ -1,7 +1,7 @@
 // The card, proactive contact and shortcut-help dialogs.
 import { useState } from "preact/hooks";
 import { t, type Key } from "../core/i18n";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../core/Dialog";
 import { command, notify, sendBody } from "./store";
 
 function errorText(e: unknown): string {

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Schemas } from "../core/api";
 import { t, type Key } from "../core/i18n";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../core/Dialog";
 import { command, notify } from "./store";
 
 export function TransferDialog(props: { sessionId: number; onClose: () => void }) {

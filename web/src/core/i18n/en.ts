@@ -42,10 +42,6 @@ export const en = {
   "signout.forced_offline": "An administrator took you offline.",
   "signout.deleted": "This account was deleted.",
 
-  "console.title": "Administration console",
-  "console.placeholder": "The console is coming. Until then, administer through the API (see the README).",
-  "console.back": "Back to sign-in",
-  "console.workstation": "Open the workstation",
 
   "status.offline": "Offline",
   "status.free": "Free",

@@ -45,10 +45,6 @@ export const zhCN: Catalogue = {
   "signout.forced_offline": "管理员已将您强制下线。",
   "signout.deleted": "该账号已被删除。",
 
-  "console.title": "管理控制台",
-  "console.placeholder": "控制台即将推出。在此之前，请通过 API 进行管理（见 README）。",
-  "console.back": "返回登录",
-  "console.workstation": "打开工作台",
 
   "status.offline": "离线",
   "status.free": "空闲",
