@@ -75,7 +75,7 @@ test("the first sign-in's forced password change, then the workstation", async (
   assert.equal(login.json.mustChangePassword, false);
 });
 
-test("an administrator chooses the workstation or the console, and the console links back", async () => {
+test("an administrator chooses the workstation or the console, and the console links to the workstation", async () => {
   const admin = await desk.adminApi.post("/agents", { name: "Second admin", nickname: "Admin 2", staffNo: "adm2", email: "admin2@example.com", roleId: 1 });
   const first = await call(desk.api, "POST", "/auth/login", { body: { email: "admin2@example.com", password: admin.password } });
   await call(desk.api, "POST", "/auth/password", { token: first.token, body: { currentPassword: admin.password, newPassword: PASSWORD } });
@@ -88,9 +88,9 @@ test("an administrator chooses the workstation or the console, and the console l
   assert.deepEqual(await axe(p), []);
   await p.getByRole("link", { name: /Administration console/ }).click();
   await p.waitForURL(/\/console$/);
-  await p.getByRole("heading", { name: "Administration console" }).waitFor();
+  await p.getByRole("navigation", { name: "Console menu" }).waitFor();
   assert.deepEqual(await axe(p), []);
-  await p.getByRole("link", { name: "Open the workstation" }).click();
+  await p.getByRole("link", { name: "Workstation", exact: true }).click();
   await p.waitForURL(/\/workstation$/);
   await p.locator(".status-select").waitFor();
 });
