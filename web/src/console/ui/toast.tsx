@@ -13,7 +13,8 @@ let next = 1;
 /** Shows `text` for 4 s. */
 export function toast(text: string, kind: Toast["kind"] = "ok"): void {
   const id = next++;
-  toasts.value = [...toasts.value, { id, text, kind }];
+  // The last three: a burst of saves must not stack a column of toasts over the page.
+  toasts.value = [...toasts.value.slice(-2), { id, text, kind }];
   setTimeout(() => {
     toasts.value = toasts.value.filter((x) => x.id !== id);
   }, 4000);
