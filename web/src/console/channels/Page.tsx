@@ -103,7 +103,7 @@ function ChannelForm(props: { channel: View | null; choices: Choices; onSaved: (
       {d.type === "in_app" && (
         <section class="card-box stack" aria-labelledby="ch-inapp">
           <h2 id="ch-inapp">{t("ch.inApp")}</h2>
-          <div class="row">
+          <div class="ch-grid">
             <Field form={form} name="kind.userId" label={t("ch.userId")} hint={t("ch.userIdHint")}>
               {(c) => <input {...c} class="input mono" value={d.userId} onInput={text("userId")} />}
             </Field>
@@ -115,13 +115,16 @@ function ChannelForm(props: { channel: View | null; choices: Choices; onSaved: (
             <Field form={form} name="kind.avatarUrl" label={t("ch.avatar")} hint={t("ch.avatarHint")}>
               {(c) => <input {...c} class="input" type="url" value={d.avatarUrl} onInput={text("avatarUrl")} placeholder="https://" />}
             </Field>
-            {avatar.startsWith("https://") && <img class="ch-avatar" src={avatar} alt={t("ch.avatarPreview")} width={40} height={40} />}
+            {avatar.startsWith("https://") && (
+              // An address that draws nothing shows nothing, not a broken image.
+              <img key={avatar} class="ch-avatar" src={avatar} alt={t("ch.avatarPreview")} width={40} height={40} onError={(e) => (e.currentTarget.hidden = true)} />
+            )}
           </div>
         </section>
       )}
       <section class="card-box stack" aria-labelledby="ch-routing">
         <h2 id="ch-routing">{t("ch.routing")}</h2>
-        <div class="row">
+        <div class="ch-grid">
           <Field form={form} name="flow" label={t("ch.flow")} hint={t("ch.flowHint")}>
             {(c) => <Picker control={c} value={d.flow} items={props.choices.flows} onChange={(v) => set("flow", v)} />}
           </Field>
@@ -245,5 +248,5 @@ function List() {
 
 export default function Page(props: PageProps) {
   const [id] = props.path;
-  return id ? <One id={id} /> : <List />;
+  return <div class="ch-page">{id ? <One id={id} /> : <List />}</div>;
 }

@@ -2,13 +2,11 @@
 // only and says so at the URL field.
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
-import { Dialog } from "../../core/Dialog";
 import type { PageProps } from "../sections";
-import { Field, FieldSet, FormError, useForm } from "../ui/form";
+import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { Field, FieldSet, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
-import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
-import { toast } from "../ui/toast";
 import { t } from "./i18n";
 
 type Extension = Schemas["Extension"];
@@ -18,16 +16,8 @@ function Editor(props: { extension: Extension | null; onClose: () => void; onSav
   const form = useForm();
   const e0 = props.extension;
   const [v, setV] = useState<Input>(e0 ? { name: e0.name, url: e0.url, alwaysVisible: e0.alwaysVisible, enabled: e0.enabled } : { name: "", url: "https://", alwaysVisible: false, enabled: true });
-  const save = form.submit(async () => {
-    if (e0) await call<Extension>("PUT", `/extensions/${e0.id}`, v);
-    else await call<Extension>("POST", "/extensions", v);
-    toast(e0 ? tu("ui.saved") : t("ext.created"));
-    props.onSaved();
-    props.onClose();
-  });
   return (
-    <Dialog title={e0 ? t("ext.edit") : t("ext.add")} onClose={props.onClose}>
-      <form class="stack" onSubmit={save} noValidate>
+    <EditorDialog form={form} title={e0 ? t("ext.edit") : t("ext.add")} path="/extensions" id={e0?.id ?? null} body={() => v} created={t("ext.created")} onClose={props.onClose} onSaved={props.onSaved}>
         <Field form={form} name="name" label={t("ext.name")}>
           {(c) => <input {...c} class="input" value={v.name} onInput={(e) => setV({ ...v, name: e.currentTarget.value })} autofocus />}
         </Field>
@@ -44,13 +34,7 @@ function Editor(props: { extension: Extension | null; onClose: () => void; onSav
             {t("ext.alwaysVisible")}
           </label>
         </FieldSet>
-        <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
-      </form>
-    </Dialog>
+    </EditorDialog>
   );
 }
 
@@ -76,7 +60,7 @@ export default function Page(_props: PageProps) {
                   <th scope="col">{t("ext.url")}</th>
                   <th scope="col">{t("ext.visibility")}</th>
                   <th scope="col">{t("ext.shown")}</th>
-                  <th scope="col" class="actions"><span class="sr-only">{tu("ui.actions")}</span></th>
+                  <ActionsHead />
                 </tr>
               </thead>
               <tbody>
@@ -86,10 +70,7 @@ export default function Page(_props: PageProps) {
                     <td class="mono">{x.url}</td>
                     <td>{x.alwaysVisible ? t("ext.always") : t("ext.inSession")}</td>
                     <td><span class={`badge ${x.enabled ? "badge-ok" : ""}`}>{x.enabled ? t("ext.on") : t("ext.off")}</span></td>
-                    <td class="actions">
-                      <button type="button" class="btn btn-sm btn-ghost" aria-label={`${tu("ui.edit")} ${x.name}`} onClick={() => setEditing(x)}>{tu("ui.edit")}</button>
-                      <button type="button" class="btn btn-sm btn-ghost btn-danger" aria-label={`${tu("ui.delete")} ${x.name}`} onClick={() => setDeleting(x)}>{tu("ui.delete")}</button>
-                    </td>
+                    <RowActions name={x.name} onEdit={() => setEditing(x)} onDelete={() => setDeleting(x)} />
                   </tr>
                 ))}
               </tbody>

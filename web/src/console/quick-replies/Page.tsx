@@ -3,13 +3,11 @@
 import "./quick-replies.css";
 import { useState } from "preact/hooks";
 import { call, query, type Schemas } from "../../core/api";
-import { Dialog } from "../../core/Dialog";
 import type { PageProps } from "../sections";
-import { Field, FormError, useForm } from "../ui/form";
+import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { Field, useForm } from "../ui/form";
 import { ConfirmDelete, CsvImport, Loaded, PageHeader } from "../ui/kit";
-import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
-import { toast } from "../ui/toast";
 import { t } from "./i18n";
 
 type Reply = Schemas["QuickReply"];
@@ -24,16 +22,8 @@ function Editor(props: { reply: Reply | null; group: string; groups: string[]; o
   const form = useForm();
   const [v, setV] = useState<Input>(props.reply ? { group: props.reply.group, title: props.reply.title, content: props.reply.content } : { group: props.group, title: "", content: "" });
   const set = (k: keyof Input) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
-  const save = form.submit(async () => {
-    if (props.reply) await call<Reply>("PUT", `/quick-replies/${props.reply.id}`, v);
-    else await call<Reply>("POST", "/quick-replies", v);
-    toast(props.reply ? tu("ui.saved") : t("qr.created"));
-    props.onSaved();
-    props.onClose();
-  });
   return (
-    <Dialog title={props.reply ? t("qr.edit") : t("qr.add")} onClose={props.onClose} wide>
-      <form class="stack" onSubmit={save} noValidate>
+    <EditorDialog form={form} title={props.reply ? t("qr.edit") : t("qr.add")} path="/quick-replies" id={props.reply?.id ?? null} body={() => v} created={t("qr.created")} onClose={props.onClose} onSaved={props.onSaved} wide>
         <Field form={form} name="group" label={t("qr.group")} hint={t("qr.groupHint")}>
           {(c) => <input {...c} class="input" list="qr-groups" value={v.group} onInput={set("group")} autofocus />}
         </Field>
@@ -44,13 +34,7 @@ function Editor(props: { reply: Reply | null; group: string; groups: string[]; o
         <Field form={form} name="content" label={t("qr.content")}>
           {(c) => <textarea {...c} class="input" rows={5} value={v.content} onInput={set("content")} />}
         </Field>
-        <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
-      </form>
-    </Dialog>
+    </EditorDialog>
   );
 }
 
@@ -99,13 +83,13 @@ export default function Page(_props: PageProps) {
                 const items = list.filter((r) => r.group === g);
                 return (
                   <section key={g} class="qr-group" aria-label={g}>
-                    <h2>{g} <span class="badge">{t("qr.count", { count: items.length })}</span></h2>
+                    <h2>{g} <span class="badge">{items.length === 1 ? t("qr.countOne") : t("qr.countMany", { count: items.length })}</span></h2>
                     <table class="table">
                       <thead>
                         <tr>
                           <th scope="col" class="qr-title">{t("qr.titleField")}</th>
                           <th scope="col">{t("qr.content")}</th>
-                          <th scope="col" class="actions"><span class="sr-only">{tu("ui.actions")}</span></th>
+                          <ActionsHead />
                         </tr>
                       </thead>
                       <tbody>
@@ -113,10 +97,7 @@ export default function Page(_props: PageProps) {
                           <tr key={r.id}>
                             <td class="qr-title">{r.title}</td>
                             <td class="qr-content">{r.content}</td>
-                            <td class="actions">
-                              <button type="button" class="btn btn-sm btn-ghost" aria-label={`${tu("ui.edit")} ${r.title}`} onClick={() => setEditing(r)}>{tu("ui.edit")}</button>
-                              <button type="button" class="btn btn-sm btn-ghost btn-danger" aria-label={`${tu("ui.delete")} ${r.title}`} onClick={() => setDeleting(r)}>{tu("ui.delete")}</button>
-                            </td>
+                            <RowActions name={r.title} onEdit={() => setEditing(r)} onDelete={() => setDeleting(r)} />
                           </tr>
                         ))}
                       </tbody>

@@ -4,14 +4,12 @@
 import "./satisfaction.css";
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
-import { Dialog } from "../../core/Dialog";
 import { href } from "../router";
 import type { PageProps } from "../sections";
-import { Field, FieldSet, FormError, useForm } from "../ui/form";
+import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { Field, FieldSet, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
-import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
-import { toast } from "../ui/toast";
 import { t } from "./i18n";
 
 type Config = Schemas["SatisfactionConfig"];
@@ -64,17 +62,9 @@ function Editor(props: { config: Config | null; onClose: () => void; onSaved: ()
   const renumber = (labels: string[]) => labels.map((label, i) => ({ value: i + 1, label }));
   const addLevel = () => setV({ ...v, levels: renumber([...v.levels.map((l) => l.label), ""]) });
   const removeLevel = (i: number) => setV({ ...v, levels: renumber(v.levels.filter((_, j) => j !== i).map((l) => l.label)) });
-  const save = form.submit(async () => {
-    const body: Input = { ...v, validitySecs: Math.round(period.amount * UNITS[period.unit]) };
-    if (props.config) await call<Config>("PUT", `/satisfaction-configs/${props.config.id}`, body);
-    else await call<Config>("POST", "/satisfaction-configs", body);
-    toast(props.config ? tu("ui.saved") : t("sat.created"));
-    props.onSaved();
-    props.onClose();
-  });
+  const body = (): Input => ({ ...v, validitySecs: Math.round(period.amount * UNITS[period.unit]) });
   return (
-    <Dialog title={props.config ? t("sat.edit") : t("sat.add")} onClose={props.onClose} wide>
-      <form class="stack" onSubmit={save} noValidate>
+    <EditorDialog form={form} title={props.config ? t("sat.edit") : t("sat.add")} path="/satisfaction-configs" id={props.config?.id ?? null} body={body} created={t("sat.created")} onClose={props.onClose} onSaved={props.onSaved} wide>
         <div class="row">
           <Field form={form} name="name" label={t("sat.name")}>
             {(c) => <input {...c} class="input" value={v.name} onInput={text("name")} autofocus />}
@@ -131,19 +121,13 @@ function Editor(props: { config: Config | null; onClose: () => void; onSaved: ()
             </label>
           ))}
         </FieldSet>
-        <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
-      </form>
-    </Dialog>
+    </EditorDialog>
   );
 }
 
 function periodText(secs: number): string {
   const p = splitPeriod(secs);
-  return `${p.amount} ${t(`sat.unit.${p.unit}`)}`;
+  return t(`sat.period.${p.unit}`, { n: p.amount });
 }
 
 export default function Page(_props: PageProps) {
@@ -169,7 +153,7 @@ export default function Page(_props: PageProps) {
                   <th scope="col">{t("sat.validity")}</th>
                   <th scope="col">{t("sat.rules")}</th>
                   <th scope="col">{t("sat.channels")}</th>
-                  <th scope="col" class="actions"><span class="sr-only">{tu("ui.actions")}</span></th>
+                  <ActionsHead />
                 </tr>
               </thead>
               <tbody>
@@ -202,10 +186,7 @@ export default function Page(_props: PageProps) {
                           </ul>
                         )}
                       </td>
-                      <td class="actions">
-                        <button type="button" class="btn btn-sm btn-ghost" aria-label={`${tu("ui.edit")} ${c.name}`} onClick={() => setEditing(c)}>{tu("ui.edit")}</button>
-                        <button type="button" class="btn btn-sm btn-ghost btn-danger" aria-label={`${tu("ui.delete")} ${c.name}`} onClick={() => setDeleting(c)}>{tu("ui.delete")}</button>
-                      </td>
+                      <RowActions name={c.name} onEdit={() => setEditing(c)} onDelete={() => setDeleting(c)} />
                     </tr>
                   );
                 })}
