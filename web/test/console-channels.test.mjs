@@ -29,6 +29,10 @@ before(async () => {
     },
   });
   shop = await desk.website("Shop", sales.id, { rating: true });
+  await desk.keyApi.post("/satisfaction-configs", {
+    name: "Quick poll", kind: "numeric", levels: [1, 2, 3].map((value) => ({ value, label: `Level ${value}` })), invitationText: "Rate us", thankYouText: "Thanks",
+    validitySecs: 600, sendRules: { autoOnEnd: true, agentMayInvite: false, userMayRate: false },
+  });
 });
 after(async () => {
   await b?.close();
@@ -50,7 +54,10 @@ test("an in-app virtual number is added with every field, refused at its user id
   const flowOptions = await p.getByLabel("Session service flow").locator("option").allInnerTexts();
   assert.deepEqual(flowOptions, ["None", "Reception"]);
   assert.deepEqual(await p.getByLabel("Skill group").locator("option").allInnerTexts(), ["None", "Sales", "VIP"]);
-  assert.deepEqual(await p.getByLabel("Satisfaction configuration").locator("option").allInnerTexts(), ["None", "Shop rating"]);
+  assert.deepEqual(await p.getByLabel("Satisfaction configuration").locator("option").allInnerTexts(), ["None", "Shop rating", "Quick poll"]);
+  // A configuration the Android client cannot draw says so where it is chosen.
+  await p.getByLabel("Satisfaction configuration").selectOption({ label: "Quick poll" });
+  await p.getByText("Its 3 levels are not shown by the Android client, which draws exactly five.").waitFor();
   await p.getByLabel("Session service flow").selectOption({ label: "Reception" });
   await p.getByLabel("Skill group").selectOption({ label: "Sales" });
   await p.getByLabel("Satisfaction configuration").selectOption({ label: "Shop rating" });

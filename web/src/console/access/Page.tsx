@@ -1,6 +1,7 @@
 // API access: the app's API keys (made with their secret shown once, listed without it,
 // revoked after asking) and its IM secret (whether one exists; rotated, the new one shown
 // once, with how long the old one keeps working as the server says).
+import "./access.css";
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { dateTime } from "../../core/format";
@@ -89,7 +90,7 @@ function ImSecret() {
   const [asking, setAsking] = useState(false);
   const [made, setMade] = useState<Schemas["ImSecret"] | null>(null);
   return (
-    <section class="card-box" aria-labelledby="access-im">
+    <section class="card-box access-im" aria-labelledby="access-im">
       <h2 id="access-im">{t("access.im")}</h2>
       <p class="muted">{t("access.imIntro")}</p>
       <Loaded resource={status}>

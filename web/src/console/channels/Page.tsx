@@ -61,6 +61,12 @@ function inputOf(d: Draft): Input {
   return input;
 }
 
+/** The desk's Android client draws exactly five levels: a configuration of another count says so. */
+function androidHint(configs: Schemas["SatisfactionConfig"][], id: number | null): string | undefined {
+  const levels = configs.find((c) => c.id === id)?.levels.length;
+  return levels !== undefined && levels !== 5 ? t("ch.android", { count: levels }) : undefined;
+}
+
 /** A select of ids with a "none" choice; answers a number or null. */
 function Picker(props: { control: ControlProps; value: number | null; items: { id: number; name: string }[]; onChange: (v: number | null) => void }) {
   return (
@@ -131,7 +137,7 @@ function ChannelForm(props: { channel: View | null; choices: Choices; onSaved: (
           <Field form={form} name="skillGroup" label={t("ch.group")}>
             {(c) => <Picker control={c} value={d.skillGroup} items={props.choices.groups} onChange={(v) => set("skillGroup", v)} />}
           </Field>
-          <Field form={form} name="satisfaction" label={t("ch.satisfaction")}>
+          <Field form={form} name="satisfaction" label={t("ch.satisfaction")} hint={androidHint(props.choices.configs, d.satisfaction)}>
             {(c) => <Picker control={c} value={d.satisfaction} items={props.choices.configs} onChange={(v) => set("satisfaction", v)} />}
           </Field>
         </div>

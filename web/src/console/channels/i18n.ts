@@ -38,6 +38,7 @@ export const en = {
   "ch.missing": "There is no channel {id}.",
   "ch.basics": "Channel",
   "ch.inApp": "Virtual number",
+  "ch.android": "Its {count} levels are not shown by the Android client, which draws exactly five.",
 } as const;
 
 export const zhCN: Record<keyof typeof en, string> = {
@@ -77,6 +78,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   "ch.missing": "渠道 {id} 不存在。",
   "ch.basics": "渠道",
   "ch.inApp": "虚拟号",
+  "ch.android": "它的 {count} 个等级不会在安卓客户端显示：安卓端只绘制五个等级。",
 };
 
 export const t = catalogue(en, zhCN);
