@@ -25,8 +25,18 @@ test("an extension is refused without https, added, edited and deleted", async (
   await p.getByRole("row", { name: /Orders/ }).getByText("During a session").waitFor();
   assert.deepEqual(await axe(p), []);
 
-  await p.getByRole("button", { name: "Add extension" }).click();
+  // By keyboard: Enter opens the dialog on its first field, Escape closes it and gives the
+  // focus back to the button.
+  await p.getByRole("button", { name: "Add extension" }).focus();
+  await p.keyboard.press("Enter");
   const dialog = p.getByRole("dialog");
+  await dialog.waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement?.id), await dialog.getByLabel("Tab name").getAttribute("id"));
+  await p.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await p.evaluate(() => document.activeElement?.textContent), "Add extension");
+
+  await p.getByRole("button", { name: "Add extension" }).click();
   await dialog.getByLabel("Tab name").fill("CRM");
   await dialog.getByLabel("Page URL").fill("http://crm.example.com/customer");
   await dialog.getByLabel("Always visible").check();
