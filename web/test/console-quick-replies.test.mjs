@@ -3,6 +3,7 @@
 // checked through the API, each refusal shown at the field it names.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { axe, browser, consolePage, Desk, page, shot, until } from "./harness.mjs";
 
 let desk;
@@ -88,6 +89,8 @@ test("a CSV upload lists every bad cell and imports nothing, then a good one imp
   const box = p.locator("section.card-box", { has: p.getByRole("heading", { name: "Bulk upload" }) });
   const [download] = await Promise.all([p.waitForEvent("download"), box.getByRole("button", { name: "Download template" }).click()]);
   assert.equal(download.suggestedFilename(), "quick-replies.csv");
+  const template = fs.readFileSync(await download.path(), "utf8");
+  assert.match(template, /^\uFEFF?group,title,content\r?\n/);
   const before = (await replies()).length;
 
   const bad = "group,title,content\nHolidays,Opening hours,We are open 9 to 5.\n,Closed,We are closed today.\nHolidays,Open late,\n";

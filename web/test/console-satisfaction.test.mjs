@@ -67,6 +67,7 @@ test("a configuration is added with three numeric levels, edited, and deleted on
   assert.equal(made.thankYouText, "Thanks for telling us");
   assert.equal(made.validitySecs, 7200);
   assert.deepEqual(made.sendRules, { autoOnEnd: true, agentMayInvite: false, userMayRate: true });
+  await shot(p, "console-satisfaction");
 
   // Edit: back to five levels, and the warning goes.
   await p.getByRole("button", { name: "Edit Post-chat survey" }).click();
@@ -80,7 +81,6 @@ test("a configuration is added with three numeric levels, edited, and deleted on
   await survey.getByText("5 levels").waitFor();
   assert.equal(await survey.getByText("Not shown by the Android client").count(), 0);
   assert.deepEqual((await configs()).find((c) => c.name === "Post-chat survey").levels.map((l) => l.label), ["Poor", "Fine", "Great", "Excellent", "Outstanding"]);
-  await shot(p, "console-satisfaction");
 
   // A bound configuration is refused in the dialog; an unbound one goes.
   await p.getByRole("button", { name: "Delete Shop rating" }).click();
