@@ -78,6 +78,8 @@ test("quick replies are listed by group, added, edited, searched and deleted", a
   await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await p.getByRole("cell", { name: "Goodbye", exact: true }).waitFor({ state: "detached" });
   assert.ok(!(await replies()).some((r) => r.title === "Goodbye"));
+  // Its button went with it: the focus is on the page's heading, not lost.
+  assert.equal(await p.evaluate(() => document.activeElement?.textContent), "Quick replies");
   assert.deepEqual(p.problems, []);
   await p.context().close();
 });

@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { dateTime } from "../../core/format";
 import type { PageProps } from "../sections";
+import { focusHeading } from "../ui/editor";
 import { Field, FormError, useForm } from "../ui/form";
 import { Confirm, Loaded, PageHeader, SecretOnce } from "../ui/kit";
 import { tu } from "../ui/i18n";
@@ -76,7 +77,7 @@ function Keys() {
           action={async () => {
             await call("DELETE", `/api-keys/${revoking.id}`);
             toast(t("access.revoked"));
-            void keys.reload();
+            void keys.reload().then(focusHeading);
           }}
           onClose={() => setRevoking(null)}
         />

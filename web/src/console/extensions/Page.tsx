@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import type { PageProps } from "../sections";
-import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { ActionsHead, EditorDialog, focusHeading, RowActions } from "../ui/editor";
 import { Field, FieldSet, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
 import { useResource } from "../ui/resource";
@@ -79,7 +79,7 @@ export default function Page(_props: PageProps) {
         }
       </Loaded>
       {editing && <Editor extension={editing === "new" ? null : editing} onClose={() => setEditing(null)} onSaved={reload} />}
-      {deleting && <ConfirmDelete name={deleting.name} action={() => call("DELETE", `/extensions/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={reload} />}
+      {deleting && <ConfirmDelete name={deleting.name} action={() => call("DELETE", `/extensions/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={() => void list.reload().then(focusHeading)} />}
     </>
   );
 }

@@ -4,7 +4,7 @@ import "./quick-replies.css";
 import { useState } from "preact/hooks";
 import { call, query, type Schemas } from "../../core/api";
 import type { PageProps } from "../sections";
-import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { ActionsHead, EditorDialog, focusHeading, RowActions } from "../ui/editor";
 import { Field, useForm } from "../ui/form";
 import { ConfirmDelete, CsvImport, Loaded, PageHeader } from "../ui/kit";
 import { useResource } from "../ui/resource";
@@ -46,10 +46,7 @@ export default function Page(_props: PageProps) {
   const [importing, setImporting] = useState(false);
   const all = useResource(() => call<Reply[]>("GET", "/quick-replies"), []);
   const shown = useResource(() => call<Reply[]>("GET", `/quick-replies${query({ q: q.trim(), group })}`), [q, group]);
-  const reload = () => {
-    void all.reload();
-    void shown.reload();
-  };
+  const reload = () => Promise.all([all.reload(), shown.reload()]);
   const groups = groupsOf(all.data.value ?? []);
   return (
     <>
@@ -61,7 +58,7 @@ export default function Page(_props: PageProps) {
         <section class="card-box" aria-labelledby="qr-import">
           <h2 id="qr-import">{t("qr.import")}</h2>
           <p class="muted">{t("qr.importIntro")}</p>
-          <CsvImport<Reply[]> templatePath="/quick-replies/import-template" templateName="quick-replies.csv" uploadPath="/quick-replies/import" count={(a) => a.length} onImported={reload} />
+          <CsvImport<Reply[]> templatePath="/quick-replies/import-template" templateName="quick-replies.csv" uploadPath="/quick-replies/import" count={(a) => a.length} onImported={() => void reload()} />
         </section>
       )}
       <div class="toolbar" role="search">
@@ -109,8 +106,8 @@ export default function Page(_props: PageProps) {
           )
         }
       </Loaded>
-      {editing && <Editor reply={editing === "new" ? null : editing} group={group} groups={groups} onClose={() => setEditing(null)} onSaved={reload} />}
-      {deleting && <ConfirmDelete name={deleting.title} action={() => call("DELETE", `/quick-replies/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={reload} />}
+      {editing && <Editor reply={editing === "new" ? null : editing} group={group} groups={groups} onClose={() => setEditing(null)} onSaved={() => void reload()} />}
+      {deleting && <ConfirmDelete name={deleting.title} action={() => call("DELETE", `/quick-replies/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={() => void reload().then(focusHeading)} />}
     </>
   );
 }

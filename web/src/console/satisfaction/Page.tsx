@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { href } from "../router";
 import type { PageProps } from "../sections";
-import { ActionsHead, EditorDialog, RowActions } from "../ui/editor";
+import { ActionsHead, EditorDialog, focusHeading, RowActions } from "../ui/editor";
 import { Field, FieldSet, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
 import { useResource } from "../ui/resource";
@@ -196,7 +196,7 @@ export default function Page(_props: PageProps) {
         }
       </Loaded>
       {editing && <Editor config={editing === "new" ? null : editing} onClose={() => setEditing(null)} onSaved={reload} />}
-      {deleting && <ConfirmDelete name={deleting.name} action={() => call("DELETE", `/satisfaction-configs/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={reload} />}
+      {deleting && <ConfirmDelete name={deleting.name} action={() => call("DELETE", `/satisfaction-configs/${deleting.id}`)} onClose={() => setDeleting(null)} onDone={() => void configs.reload().then(focusHeading)} />}
     </>
   );
 }

@@ -45,6 +45,17 @@ export function EditorDialog<I>(props: {
   );
 }
 
+/**
+ * After a row is deleted its buttons are gone, and the focus with them: the page's heading
+ * takes it, so the keyboard goes on from the top of the page rather than from nowhere.
+ */
+export function focusHeading(): void {
+  const heading = document.querySelector<HTMLElement>("main h1");
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus();
+}
+
 /** The header cell over a row's buttons. */
 export function ActionsHead() {
   return <th scope="col" class="actions"><span class="sr-only">{tu("ui.actions")}</span></th>;
