@@ -41,7 +41,10 @@ test("zh-CN has exactly the English keys, none empty", async () => {
 test("every key the code names is in the catalogue", async () => {
   const { en } = await catalogues();
   const missing = [];
-  for (const file of sources(path.join(web, "src"))) {
+  // A console section's `t` is its own catalogue's, whose keys are its type: a key it lacks
+  // is a type error, and the test below checks its languages.
+  const consoleDir = path.join(web, "src", "console") + path.sep;
+  for (const file of sources(path.join(web, "src")).filter((f) => !f.startsWith(consoleDir))) {
     const text = fs.readFileSync(file, "utf8");
     for (const m of text.matchAll(/\bt\(\s*"([^"]+)"/g)) if (!(m[1] in en)) missing.push(`${path.relative(web, file)}: ${m[1]}`);
   }

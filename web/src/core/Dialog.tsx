@@ -1,12 +1,14 @@
 // A modal dialog: focus moves in and is kept inside, Escape closes, focus returns after.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "./i18n";
 
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
+  // Where the focus was before the dialog: taken while rendering, since by the time effects
+  // run the browser may have moved it to a field marked autofocus inside.
+  const [before] = useState(() => document.activeElement as HTMLElement | null);
   useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
     const first = box.current?.querySelector<HTMLElement>("[autofocus], input, select, button:not(.x), textarea");
     first?.focus();
     return () => before?.focus();
