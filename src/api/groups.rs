@@ -381,7 +381,7 @@ pub async fn put_member(
     if !(1..=5).contains(&priority) {
         return Err(ApiError::invalid(
             "priority",
-            format!("{priority} is outside 1 (highest)..=5 (lowest)"),
+            format!("{priority} is not between 1 (highest) and 5 (lowest)"),
         ));
     }
     let turn = state.desk.turn().await;

@@ -312,7 +312,7 @@ pub async fn list_records(
         Some(l) => {
             return Err(ApiError::invalid(
                 "limit",
-                format!("{l} is outside 1..={MAX_PAGE}"),
+                format!("{l} is not between 1 and {MAX_PAGE}"),
             ));
         }
     };

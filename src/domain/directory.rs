@@ -1221,7 +1221,7 @@ pub fn validate_proactive(rule: &ProactiveRule) -> Result<(), Rejection> {
         return Err(Rejection::invalid(
             "timeoutSecs",
             format!(
-                "{} is outside {MIN_PROACTIVE_TIMEOUT_SECS}..={MAX_PROACTIVE_TIMEOUT_SECS} seconds",
+                "{} is not between {MIN_PROACTIVE_TIMEOUT_SECS} and {MAX_PROACTIVE_TIMEOUT_SECS} seconds",
                 rule.timeout_secs
             ),
         ));
@@ -1251,7 +1251,7 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
         if !(1..=MAX_RATING_LEVELS as u8).contains(&level.value) {
             return Err(Rejection::invalid(
                 "levels.value",
-                format!("{} is outside 1..={MAX_RATING_LEVELS}", level.value),
+                format!("{} is not between 1 and {MAX_RATING_LEVELS}", level.value),
             ));
         }
         if level.value <= last {
@@ -1281,7 +1281,7 @@ pub fn validate_satisfaction(config: &SatisfactionConfig) -> Result<(), Rejectio
         return Err(Rejection::invalid(
             "validitySecs",
             format!(
-                "{} is outside {MIN_SATISFACTION_VALIDITY_SECS}..={MAX_SATISFACTION_VALIDITY_SECS} seconds",
+                "{} is not between {MIN_SATISFACTION_VALIDITY_SECS} and {MAX_SATISFACTION_VALIDITY_SECS} seconds",
                 config.validity_secs
             ),
         ));

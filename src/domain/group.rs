@@ -82,14 +82,14 @@ impl QueueLimits {
             return Err(Rejection::invalid(
                 "maxQueueWaitSecs",
                 format!(
-                    "{wait} is neither 0 (off) nor within {MIN_QUEUE_WAIT_SECS}..={MAX_QUEUE_WAIT_SECS}"
+                    "{wait} is neither 0 (off) nor between {MIN_QUEUE_WAIT_SECS} and {MAX_QUEUE_WAIT_SECS}"
                 ),
             ));
         }
         if !(1..=MAX_MAX_QUEUED).contains(&self.max_queued) {
             return Err(Rejection::invalid(
                 "maxQueued",
-                format!("{} is outside 1..={MAX_MAX_QUEUED}", self.max_queued),
+                format!("{} is not between 1 and {MAX_MAX_QUEUED}", self.max_queued),
             ));
         }
         for (field, text) in [
@@ -220,7 +220,7 @@ pub fn validate_reception_limit(limit: u32) -> Result<(), Rejection> {
     if !(1..=MAX_RECEPTION_LIMIT).contains(&limit) {
         return Err(Rejection::invalid(
             "receptionLimit",
-            format!("{limit} is outside 1..={MAX_RECEPTION_LIMIT}"),
+            format!("{limit} is not between 1 and {MAX_RECEPTION_LIMIT}"),
         ));
     }
     Ok(())
@@ -230,7 +230,7 @@ fn validate_priority(priority: u8) -> Result<(), Rejection> {
     if !(1..=LOWEST_PRIORITY).contains(&priority) {
         return Err(Rejection::invalid(
             "priority",
-            format!("{priority} is outside 1 (highest)..={LOWEST_PRIORITY} (lowest)"),
+            format!("{priority} is not between 1 (highest) and {LOWEST_PRIORITY} (lowest)"),
         ));
     }
     Ok(())

@@ -630,7 +630,7 @@ pub fn decide(
             if *secs != 0 && !(60..=86_400).contains(secs) {
                 return Err(Rejection::invalid(
                     "replyTimeoutSecs",
-                    format!("{secs} is neither 0 (off) nor within 60..=86400"),
+                    format!("{secs} is neither 0 (off) nor between 60 and 86400"),
                 ));
             }
             if state.reply_timeout_secs == Some(*secs) {

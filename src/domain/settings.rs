@@ -118,7 +118,7 @@ impl AppSettings {
             return Err(Rejection::invalid(
                 "reception.acceptTimeoutSecs",
                 format!(
-                    "{accept} is outside {MIN_ACCEPT_TIMEOUT_SECS}..={MAX_ACCEPT_TIMEOUT_SECS} seconds"
+                    "{accept} is not between {MIN_ACCEPT_TIMEOUT_SECS} and {MAX_ACCEPT_TIMEOUT_SECS} seconds"
                 ),
             ));
         }
@@ -129,7 +129,7 @@ impl AppSettings {
             return Err(Rejection::invalid(
                 "userReplyTimeoutSecs",
                 format!(
-                    "{reply} is neither 0 (off) nor within {MIN_USER_REPLY_TIMEOUT_SECS}..={MAX_USER_REPLY_TIMEOUT_SECS} seconds"
+                    "{reply} is neither 0 (off) nor between {MIN_USER_REPLY_TIMEOUT_SECS} and {MAX_USER_REPLY_TIMEOUT_SECS} seconds"
                 ),
             ));
         }

@@ -319,7 +319,7 @@ fn timeout(e: &mut Errors, node: &str, field: &str, ms: u32) {
             Some(node),
             field,
             format!(
-                "{ms} is outside {}..={} ms",
+                "{ms} is not between {} and {} ms",
                 CALL_TIMEOUT_MS.start(),
                 CALL_TIMEOUT_MS.end()
             ),
@@ -404,7 +404,7 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
                 e.at(
                     Some(node),
                     "maxAttempts",
-                    format!("{max_attempts} is outside 1..={MAX_CALL_ATTEMPTS}"),
+                    format!("{max_attempts} is not between 1 and {MAX_CALL_ATTEMPTS}"),
                 );
             }
             if params.len() > MAX_OPTIONS || response.len() > MAX_OPTIONS {
@@ -493,7 +493,7 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
                         e.at(
                             Some(node),
                             "bot.threshold",
-                            format!("{threshold} is outside 0..=1"),
+                            format!("{threshold} is not between 0 and 1"),
                         );
                     }
                     text(e, node, "bot.noAnswer", no_answer, false);
@@ -523,7 +523,7 @@ fn check_module(e: &mut Errors, node: &str, module: &Module) {
                 e.at(
                     Some(node),
                     "replyTimeoutSecs",
-                    format!("{reply_timeout_secs} is neither 0 (off) nor within 60..=86400"),
+                    format!("{reply_timeout_secs} is neither 0 (off) nor between 60 and 86400"),
                 );
             }
             text(
