@@ -154,7 +154,9 @@ export class Desk {
     this.proc.stderr.on("data", (d) => (this.log = (this.log + d).slice(-20_000)));
     await until(async () => (await fetch(`${this.api}/api/v1/openapi.json`)).ok, 30_000, "the server to listen");
     const home = await fetch(`${this.api}/`);
-    const served = home.ok && (home.headers.get("content-type") ?? "").includes("text/html");
+    // HELPLINE_FRONT=1 serves this checkout's web/dist through the front even when the
+    // server serves pages: a debug binary built in another checkout reads that one's dist.
+    const served = process.env.HELPLINE_FRONT !== "1" && home.ok && (home.headers.get("content-type") ?? "").includes("text/html");
     if (served) {
       this.base = this.api;
     } else {
