@@ -7,6 +7,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { axe, browser, call, consolePage, Desk, page, shot, signInPage, until } from "./harness.mjs";
 
+/** The toasts gone, so a screenshot shows the page as a person settles on it. */
+const calm = (p) => until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
+
 let desk;
 let b;
 let sales;
@@ -53,6 +56,7 @@ test("an administrator adds, edits, filters and deletes an agent", async () => {
   await secret.waitFor();
   const password = await secret.getByLabel("Password").inputValue();
   assert.ok(password.length >= 8, password);
+  await calm(p);
   await shot(p, "console-agents-password");
   await secret.getByRole("button", { name: "Close" }).last().click();
   const [made] = await agentsNamed("Lin Wei");
@@ -121,6 +125,7 @@ test("a CSV with bad cells imports nothing and lists each by row and column; a g
   const cells = await refusal.locator("tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].slice(0, 2).map((c) => c.textContent).join(":")));
   for (const want of ["2:email", "3:role", "3:skill_groups"]) assert.ok(cells.includes(want), `${want} in ${cells}`);
   assert.deepEqual(await axe(p), []);
+  await calm(p);
   await shot(p, "console-agents-csv");
   assert.equal((await agentsNamed("example.com")).filter((a) => /chen|zhao/.test(a.email)).length, 0, "nothing imported");
 
@@ -151,6 +156,7 @@ test("live status moves as an agent signs in; force offline, resume and a passwo
   await signInPage(w, desk, first);
   // Refreshed without a reload.
   await until(async () => !/Offline/.test(await mine.locator(".status-text").innerText()), 15_000, "a status other than offline");
+  await calm(p);
   await shot(p, "console-agents");
 
   await mine.getByRole("button", { name: "Force offline" }).click();
@@ -182,6 +188,7 @@ test("the agents page in Chinese", async () => {
   await p.getByRole("heading", { name: "客服管理" }).waitFor();
   await row(p, "Zhao Min").waitFor();
   assert.deepEqual(await axe(p), []);
+  await calm(p);
   await shot(p, "console-agents-zh");
   await p.context().close();
 });

@@ -4,7 +4,10 @@
 // and the server's 403 names the module it lacks. Each change is checked through the API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, call, consolePage, Desk, page, PASSWORD, shot } from "./harness.mjs";
+import { axe, browser, until, call, consolePage, Desk, page, PASSWORD, shot } from "./harness.mjs";
+
+/** The toasts gone, so a screenshot shows the page as a person settles on it. */
+const calm = (p) => until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
 
 let desk;
 let b;
@@ -45,6 +48,7 @@ test("a role with data analysis over one group: created, renamed, held, refused 
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.locator(".field.invalid", { hasText: "Name" }).getByText("exists").waitFor();
   assert.deepEqual(await axe(p), []);
+  await calm(p);
   await shot(p, "console-roles-form");
   await dialog.getByLabel("Name").fill("Analysts");
   await dialog.getByRole("button", { name: "Save" }).click();
@@ -71,6 +75,7 @@ test("a role with data analysis over one group: created, renamed, held, refused 
   await dialog.getByText("Ana Lyst").waitFor();
   await dialog.getByRole("button", { name: "Close" }).last().click();
   await dialog.waitFor({ state: "detached" });
+  await calm(p);
   await shot(p, "console-roles");
   await row(p, "Analysts A").getByRole("button", { name: "Delete" }).click();
   await dialog.getByRole("button", { name: "Delete" }).click();

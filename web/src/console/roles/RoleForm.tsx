@@ -48,7 +48,7 @@ export function RoleForm(props: { role: Schemas["RoleView"] | null; groups: Sche
         <FormError form={form} />
         <div class="buttons">
           <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
+          <button type="submit" class="btn btn-primary" aria-disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
         </div>
       </form>
     </Dialog>
