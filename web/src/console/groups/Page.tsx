@@ -7,7 +7,7 @@ import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
 import { href } from "../router";
 import type { PageProps } from "../sections";
-import { Field, FormError, useForm } from "../ui/form";
+import { Field, FormError, typedNumber, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
 import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
@@ -80,12 +80,6 @@ function List() {
   );
 }
 
-/** A number as typed; an empty box is sent as 0 so the server names the field. */
-function whole(text: string): number {
-  const n = Number(text);
-  return Number.isFinite(n) ? n : 0;
-}
-
 function GroupForm(props: { group: Group | null; onClose: () => void; onSaved: () => void }) {
   const g = props.group;
   const form = useForm();
@@ -93,8 +87,8 @@ function GroupForm(props: { group: Group | null; onClose: () => void; onSaved: (
   const [limit, setLimit] = useState(String(g?.receptionLimit ?? 5));
   const save = async () => {
     const saved = g
-      ? await call<Group>("PATCH", `/skill-groups/${g.id}`, { name, receptionLimit: whole(limit) } satisfies Schemas["GroupEdit"])
-      : await call<Group>("POST", "/skill-groups", { name, receptionLimit: whole(limit) } satisfies Schemas["NewGroup"]);
+      ? await call<Group>("PATCH", `/skill-groups/${g.id}`, { name, receptionLimit: typedNumber(limit) } satisfies Schemas["GroupEdit"])
+      : await call<Group>("POST", "/skill-groups", { name, receptionLimit: typedNumber(limit) } satisfies Schemas["NewGroup"]);
     toast(tg(g ? "groups.saved" : "groups.created", { name: saved.name }));
     props.onSaved();
   };

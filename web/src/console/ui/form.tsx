@@ -120,3 +120,12 @@ export function FormError(props: { form: Form }) {
   if ([...props.form.fields].some((f) => fieldMatches(f, error.field))) return null;
   return <p class="alert" role="alert">{error.message}</p>;
 }
+
+/**
+ * A number box's text as the request's number; an empty or malformed box is sent as 0, so
+ * the server's refusal names the field instead of the browser resetting it.
+ */
+export function typedNumber(text: string): number {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isFinite(n) ? n : 0;
+}
