@@ -4,10 +4,7 @@
 // the group (the refusal in the dialog), then done. Each change is checked through the API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, until, consolePage, Desk, page, shot } from "./harness.mjs";
-
-/** The toasts gone, so a screenshot shows the page as a person settles on it. */
-const calm = (p) => until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
+import { axe, browser, calm, consolePage, Desk, page, shot } from "./harness.mjs";
 
 let desk;
 let b;
@@ -49,11 +46,21 @@ test("a skill group: added, renamed, its limit changed, members with priorities,
   await row(p, "Pre-sales").getByRole("button", { name: "Edit" }).click();
   await dialog.getByLabel("Name").fill("Presales");
   await dialog.getByLabel("Reception limit").fill("8");
+  await dialog.getByLabel("Longest wait (seconds)").fill("30");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.locator(".field.invalid", { hasText: "Longest wait" }).locator(".error-text").waitFor();
+  assert.equal((await desk.keyApi.get(`/skill-groups/${made.id}`)).name, "Pre-sales", "nothing saved");
+  await dialog.getByLabel("Longest wait (seconds)").fill("120");
+  await dialog.getByLabel("Most sessions waiting").fill("50");
+  await dialog.getByLabel("Told when the queue is full").fill("All our agents are busy: please come back later.");
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.waitFor({ state: "detached" });
   const edited = await desk.keyApi.get(`/skill-groups/${made.id}`);
   assert.equal(edited.name, "Presales");
   assert.equal(edited.receptionLimit, 8);
+  assert.equal(edited.maxQueueWaitSecs, 120);
+  assert.equal(edited.maxQueued, 50);
+  assert.equal(edited.queueFullMessage, "All our agents are busy: please come back later.");
   await row(p, "Presales").getByText("8").waitFor();
 
   // Members: Agent 1 with the default priority, Agent 2 with priority 1.

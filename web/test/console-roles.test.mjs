@@ -4,10 +4,7 @@
 // and the server's 403 names the module it lacks. Each change is checked through the API.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, until, call, consolePage, Desk, page, PASSWORD, shot } from "./harness.mjs";
-
-/** The toasts gone, so a screenshot shows the page as a person settles on it. */
-const calm = (p) => until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
+import { axe, browser, calm, call, consolePage, Desk, page, PASSWORD, shot } from "./harness.mjs";
 
 let desk;
 let b;

@@ -360,6 +360,11 @@ export async function axe(p) {
   return found;
 }
 
+/** Waits for the console's toasts to go, so a screenshot shows the page as a person settles on it. */
+export async function calm(p) {
+  await until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
+}
+
 /** Saves a 1280x800 screenshot under docs/screenshots/. */
 export async function shot(p, name) {
   if (process.env.HELPLINE_SCREENSHOTS !== "1") return;

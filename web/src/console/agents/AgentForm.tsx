@@ -4,8 +4,7 @@
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
-import { Field, FieldSet, FormError, useForm } from "../ui/form";
-import { tu } from "../ui/i18n";
+import { Field, FieldSet, FormButtons, FormError, useForm } from "../ui/form";
 import { toast } from "../ui/toast";
 import { ta } from "./i18n";
 import { AGENT_ROLE, type Options } from "./options";
@@ -73,10 +72,7 @@ export function AgentForm(props: { agent: Schemas["AgentView"] | null; options: 
           </div>
         </FieldSet>
         <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" aria-disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
+        <FormButtons form={form} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

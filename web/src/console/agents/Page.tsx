@@ -1,8 +1,8 @@
 // Agents: the desk's accounts with their live status, found by search and filters, added one
 // by one or by CSV, edited, deleted, their passwords reset, forced offline and resumed.
 import "./agents.css";
-import { useState } from "preact/hooks";
-import { call, query, type Schemas } from "../../core/api";
+import { useRef, useState } from "preact/hooks";
+import { ApiError, call, query, type Schemas } from "../../core/api";
 import type { PageProps } from "../sections";
 import { Dialog } from "../../core/Dialog";
 import { Confirm, ConfirmDelete, Copyable, CsvImport, Loaded, PageHeader, SecretOnce } from "../ui/kit";
@@ -38,16 +38,19 @@ export default function Page(_props: PageProps) {
   );
   // Every agent the caller sees, unfiltered: the roles and groups the form and filters offer.
   const options = useResource(async () => loadOptions(await call<Agent[]>("GET", "/agents")), []);
-  // A role without the monitoring module cannot read live status: the list shows none then.
+  // A role without the monitoring module cannot read live status (403): the list shows
+  // none then, and stops asking.
+  const noLive = useRef(false);
   const live = useResource(async () => {
     try {
       const m = await call<Schemas["AgentsMonitor"]>("GET", "/monitoring/agents");
       return new Map<number, Live>(m.agents.map((x) => [x.agentId, { status: x.status, sessions: x.sessions }]));
-    } catch {
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 403) noLive.current = true;
       return new Map<number, Live>();
     }
   }, []);
-  usePoll(() => void live.reload(), LIVE_MS);
+  usePoll(() => void (noLive.current || live.reload()), LIVE_MS);
   const changed = () => {
     void agents.reload();
     void options.reload();

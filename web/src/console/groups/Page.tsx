@@ -7,7 +7,7 @@ import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
 import { href } from "../router";
 import type { PageProps } from "../sections";
-import { Field, FormError, typedNumber, useForm } from "../ui/form";
+import { Field, FormButtons, FormError, typedNumber, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
 import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
@@ -85,27 +85,50 @@ function GroupForm(props: { group: Group | null; onClose: () => void; onSaved: (
   const form = useForm();
   const [name, setName] = useState(g?.name ?? "");
   const [limit, setLimit] = useState(String(g?.receptionLimit ?? 5));
+  // The queue's limits: a new group leaves them to the server's defaults unless changed.
+  const [maxQueued, setMaxQueued] = useState(g ? String(g.maxQueued) : "");
+  const [maxWait, setMaxWait] = useState(g ? String(g.maxQueueWaitSecs) : "");
+  const [waitMessage, setWaitMessage] = useState(g?.queueWaitMessage ?? "");
+  const [fullMessage, setFullMessage] = useState(g?.queueFullMessage ?? "");
   const save = async () => {
+    const queue = {
+      maxQueued: maxQueued.trim() === "" ? null : typedNumber(maxQueued),
+      maxQueueWaitSecs: maxWait.trim() === "" ? null : typedNumber(maxWait),
+      queueWaitMessage: waitMessage === "" ? null : waitMessage,
+      queueFullMessage: fullMessage === "" ? null : fullMessage,
+    };
     const saved = g
-      ? await call<Group>("PATCH", `/skill-groups/${g.id}`, { name, receptionLimit: typedNumber(limit) } satisfies Schemas["GroupEdit"])
-      : await call<Group>("POST", "/skill-groups", { name, receptionLimit: typedNumber(limit) } satisfies Schemas["NewGroup"]);
+      ? await call<Group>("PATCH", `/skill-groups/${g.id}`, { name, receptionLimit: typedNumber(limit), ...queue } satisfies Schemas["GroupEdit"])
+      : await call<Group>("POST", "/skill-groups", { name, receptionLimit: typedNumber(limit), ...queue } satisfies Schemas["NewGroup"]);
     toast(tg(g ? "groups.saved" : "groups.created", { name: saved.name }));
     props.onSaved();
   };
+  const text = (name: string, label: string, value: string, set: (v: string) => void, hint?: string) => (
+    <Field form={form} name={name} label={label} hint={hint}>
+      {(c) => <input {...c} class="input" value={value} onInput={(e) => set(e.currentTarget.value)} autoComplete="off" />}
+    </Field>
+  );
+  const number = (name: string, label: string, value: string, set: (v: string) => void, hint: string) => (
+    <Field form={form} name={name} label={label} hint={hint}>
+      {(c) => <input {...c} class="input narrow" type="number" inputMode="numeric" value={value} onInput={(e) => set(e.currentTarget.value)} />}
+    </Field>
+  );
   return (
-    <Dialog title={g ? tg("groups.editTitle", { name: g.name }) : tg("groups.addTitle")} onClose={props.onClose}>
+    <Dialog title={g ? tg("groups.editTitle", { name: g.name }) : tg("groups.addTitle")} onClose={props.onClose} wide>
       <form class="stack" onSubmit={form.submit(save)} noValidate>
-        <Field form={form} name="name" label={tg("groups.field.name")}>
-          {(c) => <input {...c} class="input" value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" />}
-        </Field>
-        <Field form={form} name="receptionLimit" label={tg("groups.field.limit")} hint={tg("groups.field.limitHint")}>
-          {(c) => <input {...c} class="input narrow" type="number" inputMode="numeric" value={limit} onInput={(e) => setLimit(e.currentTarget.value)} />}
-        </Field>
+        {text("name", tg("groups.field.name"), name, setName)}
+        {number("receptionLimit", tg("groups.field.limit"), limit, setLimit, tg("groups.field.limitHint"))}
+        <fieldset class="fieldset">
+          <legend>{tg("groups.queue")}</legend>
+          <div class="row">
+            {number("maxQueued", tg("groups.field.maxQueued"), maxQueued, setMaxQueued, tg("groups.field.maxQueuedHint"))}
+            {number("maxQueueWaitSecs", tg("groups.field.maxWait"), maxWait, setMaxWait, tg("groups.field.maxWaitHint"))}
+          </div>
+          {text("queueWaitMessage", tg("groups.field.waitMessage"), waitMessage, setWaitMessage)}
+          {text("queueFullMessage", tg("groups.field.fullMessage"), fullMessage, setFullMessage)}
+        </fieldset>
         <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" aria-disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
+        <FormButtons form={form} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

@@ -38,6 +38,13 @@ export const en = {
   "groups.added": "{name} joined the group.",
   "groups.prioritySet": "{name} now has priority {priority}.",
   "groups.notFound": "There is no such skill group.",
+  "groups.queue": "Queue",
+  "groups.field.maxQueued": "Most sessions waiting",
+  "groups.field.maxQueuedHint": "A new session past it ends, and transfers into the group are refused (1 to 100000).",
+  "groups.field.maxWait": "Longest wait (seconds)",
+  "groups.field.maxWaitHint": "A session waiting longer ends; 0 is off, otherwise 60 to 86400.",
+  "groups.field.waitMessage": "Told when the wait ends the session",
+  "groups.field.fullMessage": "Told when the queue is full",
 } as const;
 
 export const zhCN: Record<keyof typeof en, string> = {
@@ -77,6 +84,13 @@ export const zhCN: Record<keyof typeof en, string> = {
   "groups.added": "{name} 已加入该组。",
   "groups.prioritySet": "{name} 的优先级已设为 {priority}。",
   "groups.notFound": "没有这个技能组。",
+  "groups.queue": "排队",
+  "groups.field.maxQueued": "最多排队会话数",
+  "groups.field.maxQueuedHint": "超出后新会话将结束，转入该组也会被拒绝（1 至 100000）。",
+  "groups.field.maxWait": "最长等待（秒）",
+  "groups.field.maxWaitHint": "等待超过此时长的会话将结束；0 为关闭，否则为 60 至 86400。",
+  "groups.field.waitMessage": "等待超时结束会话时的提示语",
+  "groups.field.fullMessage": "队列已满时的提示语",
 };
 
 export const tg = catalogue(en, zhCN);

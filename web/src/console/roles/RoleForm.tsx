@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
 import { roleLabel } from "../agents/options";
-import { Field, FieldSet, FormError, useForm } from "../ui/form";
+import { Field, FieldSet, FormButtons, FormError, useForm } from "../ui/form";
 import { tu } from "../ui/i18n";
 import { toast } from "../ui/toast";
 import { tro } from "./i18n";
@@ -46,10 +46,7 @@ export function RoleForm(props: { role: Schemas["RoleView"] | null; groups: Sche
             </FieldSet>
           </div>
         <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" aria-disabled={form.busy.value}>{form.busy.value ? tu("ui.saving") : tu("ui.save")}</button>
-        </div>
+        <FormButtons form={form} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

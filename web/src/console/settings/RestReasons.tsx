@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
-import { Field, FormError, useForm } from "../ui/form";
+import { Field, FormButtons, FormError, useForm } from "../ui/form";
 import { Loaded } from "../ui/kit";
 import { tu } from "../ui/i18n";
 import { checked, toApiError, useResource } from "../ui/resource";
@@ -109,10 +109,7 @@ function Rename(props: { reason: Reason; onClose: () => void; onSaved: () => voi
           {(c) => <input {...c} class="input" value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" />}
         </Field>
         <FormError form={form} />
-        <div class="buttons">
-          <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class="btn btn-primary" aria-disabled={form.busy.value}>{tu("ui.save")}</button>
-        </div>
+        <FormButtons form={form} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

@@ -1,0 +1,1 @@
+import{i as n}from"./chunk-AI7CKOZE.js";function o(){return location.hash.replace(/^#\/?/,"").split("/").filter(Boolean).map(decodeURIComponent)}var r=n(o());addEventListener("hashchange",()=>{r.value=o()});function s(...t){return`#/${t.map(e=>encodeURIComponent(String(e))).join("/")}`}export{r as a,s as b};

@@ -1,0 +1,1 @@
+import{a as e}from"./chunk-KIZN63RK.js";import{h as r}from"./chunk-QER4D6T2.js";import"./chunk-TTJM6WEN.js";import"./chunk-N2U66HY7.js";import{a as t,x as o}from"./chunk-AI7CKOZE.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};
