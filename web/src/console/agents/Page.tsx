@@ -126,7 +126,7 @@ export default function Page(_props: PageProps) {
               </thead>
               <tbody>
                 {list.map((a) => (
-                  <AgentRow key={a.id} agent={a} live={live.data.value?.get(a.id) ?? null} onAction={(kind) => (kind === "resume" ? void resume(a) : setOpen({ kind, agent: a }))} />
+                  <AgentRow key={a.id} agent={a} live={noLive.current ? undefined : (live.data.value?.get(a.id) ?? null)} onAction={(kind) => (kind === "resume" ? void resume(a) : setOpen({ kind, agent: a }))} />
                 ))}
               </tbody>
             </table>

@@ -19,14 +19,16 @@ function known(s: string): s is Status {
 
 export type Action = "edit" | "reset" | "force" | "resume" | "delete";
 
-export function AgentRow(props: { agent: Schemas["AgentView"]; live: Live | null; onAction: (a: Action) => void }) {
+/** `live`: what monitoring says; null when it does not list the agent; undefined when the
+ *  caller's role cannot read monitoring at all (no dot is shown then, rather than a guess). */
+export function AgentRow(props: { agent: Schemas["AgentView"]; live: Live | null | undefined; onAction: (a: Action) => void }) {
   const a = props.agent;
   const status = props.live && known(props.live.status) ? props.live.status : null;
   const label = status ? ta(`agents.status.${status}`) : ta("agents.status.unknown");
   return (
     <tr class={a.deleted ? "agent-deleted" : ""} data-agent={a.id}>
       <td class="agent-status">
-        {status !== null || !a.deleted ? (
+        {props.live !== undefined && !a.deleted ? (
           <span title={props.live && props.live.sessions > 0 ? ta("agents.status.sessions", { count: props.live.sessions }) : undefined}>
             <span class={`dot dot-${status ?? "offline"}`} aria-hidden="true" />
             <span class="status-text">{label}</span>
