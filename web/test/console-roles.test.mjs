@@ -63,15 +63,20 @@ test("a role with data analysis over one group: created, renamed, held, refused 
   await dialog.waitFor({ state: "detached" });
   assert.ok(await roleNamed("Analysts A"));
 
-  // A member of the role: listed under Members, and the role cannot go while held.
-  const created = await desk.keyApi.post("/agents", { name: "Ana Lyst", nickname: "Ana", staffNo: "an-1", email: "ana@example.com", roleId: made.id, skillGroupIds: [groupA.id] });
+  // A member given the role in its Members dialog; the role cannot go while held.
+  const created = await desk.keyApi.post("/agents", { name: "Ana Lyst", nickname: "Ana", staffNo: "an-1", email: "ana@example.com", roleId: 2, skillGroupIds: [groupA.id] });
   const first = await call(desk.api, "POST", "/auth/login", { body: { email: "ana@example.com", password: created.password } });
   await call(desk.api, "POST", "/auth/password", { token: first.token, body: { currentPassword: created.password, newPassword: PASSWORD } });
-  await p.reload();
   await row(p, "Analysts A").getByRole("button", { name: "Members" }).click();
-  await dialog.getByText("Ana Lyst").waitFor();
+  await dialog.getByText("No account holds this role.").waitFor();
+  await dialog.getByLabel("Give the role to").selectOption({ label: "Ana Lyst (an-1)" });
+  await dialog.getByRole("button", { name: "Give role" }).click();
+  await dialog.getByRole("cell", { name: /^Ana Lyst/ }).waitFor();
+  assert.equal((await desk.keyApi.get(`/agents/${created.agent.id}`)).roleId, made.id);
+  assert.deepEqual(await axe(p), []);
   await dialog.getByRole("button", { name: "Close" }).last().click();
   await dialog.waitFor({ state: "detached" });
+  await row(p, "Analysts A").locator("td.num", { hasText: "1" }).waitFor();
   await calm(p);
   await shot(p, "console-roles");
   await row(p, "Analysts A").getByRole("button", { name: "Delete" }).click();
@@ -90,8 +95,12 @@ test("a role with data analysis over one group: created, renamed, held, refused 
   assert.match(refused.json.error.message, /agents module/);
   await q.context().close();
 
-  await desk.keyApi.patch(`/agents/${created.agent.id}`, { roleId: 2 });
-  await p.reload();
+  await row(p, "Analysts A").getByRole("button", { name: "Members" }).click();
+  await dialog.getByRole("button", { name: "Back to agent: Ana Lyst" }).click();
+  await dialog.getByText("No account holds this role.").waitFor();
+  assert.equal((await desk.keyApi.get(`/agents/${created.agent.id}`)).roleId, 2);
+  await p.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
   await row(p, "Analysts A").getByRole("button", { name: "Delete" }).click();
   await dialog.getByRole("button", { name: "Delete" }).click();
   await row(p, "Analysts A").waitFor({ state: "detached" });

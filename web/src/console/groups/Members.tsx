@@ -50,6 +50,8 @@ export function Members(props: { id: number }) {
     try {
       apply(await call<Group>("DELETE", `/skill-groups/${props.id}/members/${m.agentId}`));
       toast(tg("groups.removed", { name: m.name }));
+      // The row went with the focused button: the keyboard resumes at the agent picker.
+      document.querySelector<HTMLElement>(".add-member select")?.focus();
     } catch (e) {
       toast(toApiError(checked(e)).message, "error");
     }

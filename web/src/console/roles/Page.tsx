@@ -2,15 +2,17 @@
 // with the modules it opens and over which skill groups; who holds each; create, edit,
 // delete (the server refuses a role someone still holds, and says so in the dialog).
 import "./roles.css";
-import { useState } from "preact/hooks";
-import { call, query, type Schemas } from "../../core/api";
+import { useRef, useState } from "preact/hooks";
+import { call, type Schemas } from "../../core/api";
 import { Dialog } from "../../core/Dialog";
 import { ta } from "../agents/i18n";
-import { roleLabel } from "../agents/options";
+import { AGENT_ROLE, roleLabel } from "../agents/options";
 import type { PageProps } from "../sections";
+import { Field, FormError, useForm } from "../ui/form";
 import { ConfirmDelete, Loaded, PageHeader } from "../ui/kit";
 import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
+import { toast } from "../ui/toast";
 import { tro } from "./i18n";
 import { MODULES } from "./modules";
 import { RoleForm } from "./RoleForm";
@@ -87,40 +89,95 @@ export default function Page(_props: PageProps) {
           }}
         />
       )}
-      {open?.kind === "members" && <Members role={open.role} onClose={close} />}
+      {open?.kind === "members" && <Members role={open.role} onClose={close} onChanged={() => void roles.reload()} />}
       {open?.kind === "delete" && <ConfirmDelete name={open.role.name} action={() => call("DELETE", `/roles/${open.role.id}`)} onClose={close} onDone={() => void roles.reload()} />}
     </>
   );
 }
 
-/** The accounts holding a role, from the agents list filtered by it. */
-function Members(props: { role: Role; onClose: () => void }) {
-  const members = useResource(() => call<Schemas["AgentView"][]>("GET", `/agents${query({ roleId: props.role.id })}`), [props.role.id]);
+/**
+ * The accounts holding a role, from the agents list filtered by it. A custom role is given
+ * to an agent here (the seed picks a new role's members) and taken back to the agent role.
+ */
+function Members(props: { role: Role; onClose: () => void; onChanged: () => void }) {
+  const r = props.role;
+  const all = useResource(() => call<Schemas["AgentView"][]>("GET", "/agents"), []);
+  const form = useForm();
+  const [pick, setPick] = useState("");
+  const name = roleLabel(r.id, r.name);
+  // The row of a member taken back goes away with its button: the focus then goes to the
+  // picker, so the keyboard stays in the dialog (and Escape still closes it).
+  const box = useRef<HTMLDivElement>(null);
+  const setRole = (a: Schemas["AgentView"], roleId: number, done: string) =>
+    form.run(async () => {
+      await call("PATCH", `/agents/${a.id}`, { roleId } satisfies Schemas["AgentEdit"]);
+      toast(done);
+      setPick("");
+      await all.reload();
+      props.onChanged();
+      box.current?.querySelector<HTMLElement>("select, button")?.focus();
+    });
   return (
-    <Dialog title={tro("roles.membersTitle", { name: roleLabel(props.role.id, props.role.name) })} onClose={props.onClose} wide>
-      <Loaded resource={members}>
-        {(list) =>
-          list.length === 0 ? (
-            <p class="muted">{tro("roles.noMembers")}</p>
-          ) : (
-            <table class="table compact">
-              <thead>
-                <tr>
-                  <th scope="col">{ta("agents.col.name")}</th>
-                  <th scope="col">{ta("agents.col.email")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((a) => (
-                  <tr key={a.id}>
-                    <td>{a.name} <span class="muted mono">{a.staffNo}</span></td>
-                    <td>{a.email}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+    <Dialog title={tro("roles.membersTitle", { name })} onClose={props.onClose} wide>
+      <Loaded resource={all}>
+        {(agents) => {
+          const members = agents.filter((a) => a.roleId === r.id && !a.deleted);
+          const others = agents.filter((a) => a.roleId !== r.id && !a.deleted);
+          return (
+            <div class="stack" ref={box}>
+              {!r.builtIn && (
+                <form
+                  class="row"
+                  noValidate
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const a = others.find((x) => String(x.id) === pick);
+                    if (a) void setRole(a, r.id, tro("roles.member.given", { name: a.name, role: name }));
+                  }}
+                >
+                  <Field form={form} name="roleId" label={tro("roles.member.add")}>
+                    {(c) => (
+                      <select {...c} class="input" value={pick} onChange={(e) => setPick(e.currentTarget.value)}>
+                        <option value="">{tro("roles.member.pick")}</option>
+                        {others.map((a) => <option key={a.id} value={String(a.id)}>{a.name} ({a.staffNo})</option>)}
+                      </select>
+                    )}
+                  </Field>
+                  <button type="submit" class="btn btn-primary" aria-disabled={pick === "" || form.busy.value}>{tro("roles.member.give")}</button>
+                </form>
+              )}
+              <FormError form={form} />
+              {members.length === 0 ? (
+                <p class="muted">{tro("roles.noMembers")}</p>
+              ) : (
+                <table class="table compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">{ta("agents.col.name")}</th>
+                      <th scope="col">{ta("agents.col.email")}</th>
+                      {!r.builtIn && <th scope="col" class="actions">{tu("ui.actions")}</th>}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {members.map((a) => (
+                      <tr key={a.id}>
+                        <td>{a.name} <span class="muted mono">{a.staffNo}</span></td>
+                        <td>{a.email}</td>
+                        {!r.builtIn && (
+                          <td class="actions">
+                            <button type="button" class="btn btn-sm btn-ghost" aria-label={tro("roles.member.removeOf", { name: a.name })} onClick={() => void setRole(a, AGENT_ROLE, tro("roles.member.removed", { name: a.name }))}>
+                              {tro("roles.member.remove")}
+                            </button>
+                          </td>
+                        )}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          );
+        }}
       </Loaded>
       <div class="buttons">
         <button type="button" class="btn btn-primary" onClick={props.onClose}>{tu("ui.close")}</button>
