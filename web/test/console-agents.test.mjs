@@ -82,20 +82,20 @@ test("an administrator adds, edits, filters and deletes an agent", async () => {
   await p.getByLabel("Skill group").selectOption({ label: "Support" });
   await p.getByText("No agent matches.").waitFor();
   await p.getByLabel("Skill group").selectOption({ label: "Sales" });
-  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 2, 5000, "both Sales agents");
+  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 2, 15_000, "both Sales agents");
   await p.getByLabel("Skill group").selectOption({ label: "All skill groups" });
   await p.getByLabel("Role").selectOption({ label: "Administrator" });
-  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 1, 5000, "the administrator alone");
+  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 1, 15_000, "the administrator alone");
   await row(p, "admin@helpline.local").waitFor();
   await p.getByLabel("Role").selectOption({ label: "All roles" });
   await p.getByLabel("Search agents").fill("s-200");
-  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 1, 5000, "one search hit");
+  await until(async () => (await p.locator("table.agents-table tbody tr").count()) === 1, 15_000, "one search hit");
   await row(p, "Lin Wei").waitFor();
   await p.getByLabel("Search agents").fill("");
 
   await row(p, "Lin Wei").getByRole("button", { name: "Delete" }).click();
   await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
-  await until(async () => (await row(p, "Lin Wei").count()) === 0, 5000, "the deleted row to go");
+  await until(async () => (await row(p, "Lin Wei").count()) === 0, 15_000, "the deleted row to go");
   assert.equal((await desk.keyApi.get(`/agents/${made.id}`)).deleted, true);
   await p.getByLabel("Show deleted").check();
   await row(p, "Lin Wei").getByText("Deleted", { exact: true }).waitFor();

@@ -116,7 +116,7 @@ export default function Page(_props: PageProps) {
               <thead>
                 <tr>
                   <th scope="col">{ta("agents.col.status")}</th>
-                  <th scope="col">{ta("agents.col.name")}</th>
+                  <th scope="col">{ta("agents.col.nameEmail")}</th>
                   <th scope="col">{ta("agents.col.nickname")}</th>
                   <th scope="col">{ta("agents.col.staffNo")}</th>
                   <th scope="col">{ta("agents.col.role")}</th>

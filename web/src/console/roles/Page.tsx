@@ -36,8 +36,10 @@ export default function Page(_props: PageProps) {
       <ul class="scope-list">
         {ordered.map((s) => (
           <li key={s.module}>
-            <span class="badge">{tro(`roles.module.${s.module}`)}</span>
-            {s.groups && <span class="muted"> {s.groups.length === 0 ? tu("ui.none") : s.groups.map(groupName).join(", ")}</span>}
+            <span class="badge">
+              {tro(`roles.module.${s.module}`)}
+              {s.groups && ` · ${s.groups.length === 0 ? tu("ui.none") : s.groups.map(groupName).join(", ")}`}
+            </span>
           </li>
         ))}
       </ul>
