@@ -32,6 +32,11 @@ test("an administrator adds, edits, filters and deletes an agent", async () => {
   await consolePage(p, desk, "agents");
   await row(p, "Agent 1").waitFor();
   assert.deepEqual(await axe(p), []);
+  // One's own account can be edited, not reset, forced offline or deleted (the server refuses).
+  const own = row(p, "admin@helpline.local");
+  await own.getByRole("button", { name: "Edit" }).waitFor();
+  await until(async () => (await own.getByRole("button", { name: "Delete" }).count()) === 0, 15_000, "no Delete on one's own row");
+  assert.equal(await row(p, "Agent 1").getByRole("button", { name: "Delete" }).count(), 1);
 
   await p.getByRole("button", { name: "Add agent" }).click();
   const dialog = p.getByRole("dialog");

@@ -2,7 +2,7 @@
 // by one or by CSV, edited, deleted, their passwords reset, forced offline and resumed.
 import "./agents.css";
 import { useRef, useState } from "preact/hooks";
-import { ApiError, call, query, type Schemas } from "../../core/api";
+import { api, ApiError, call, query, type Schemas } from "../../core/api";
 import type { PageProps } from "../sections";
 import { Dialog } from "../../core/Dialog";
 import { Confirm, ConfirmDelete, Copyable, CsvImport, Loaded, PageHeader, SecretOnce } from "../ui/kit";
@@ -37,6 +37,9 @@ export default function Page(_props: PageProps) {
     [q, group, role, deleted],
   );
   // Every agent the caller sees, unfiltered: the roles and groups the form and filters offer.
+  // One's own account: the server refuses to reset, force offline or delete it, so the list
+  // does not offer those on its row.
+  const me = useResource(() => api.me(), []);
   const options = useResource(async () => loadOptions(await call<Agent[]>("GET", "/agents")), []);
   // A role without the monitoring module cannot read live status (403): the list shows
   // none then, and stops asking.
@@ -126,7 +129,7 @@ export default function Page(_props: PageProps) {
               </thead>
               <tbody>
                 {list.map((a) => (
-                  <AgentRow key={a.id} agent={a} live={noLive.current ? undefined : (live.data.value?.get(a.id) ?? null)} onAction={(kind) => (kind === "resume" ? void resume(a) : setOpen({ kind, agent: a }))} />
+                  <AgentRow key={a.id} agent={a} self={me.data.value?.agentId === a.id} live={noLive.current ? undefined : (live.data.value?.get(a.id) ?? null)} onAction={(kind) => (kind === "resume" ? void resume(a) : setOpen({ kind, agent: a }))} />
                 ))}
               </tbody>
             </table>

@@ -21,7 +21,7 @@ export type Action = "edit" | "reset" | "force" | "resume" | "delete";
 
 /** `live`: what monitoring says; null when it does not list the agent; undefined when the
  *  caller's role cannot read monitoring at all (no dot is shown then, rather than a guess). */
-export function AgentRow(props: { agent: Schemas["AgentView"]; live: Live | null | undefined; onAction: (a: Action) => void }) {
+export function AgentRow(props: { agent: Schemas["AgentView"]; live: Live | null | undefined; self: boolean; onAction: (a: Action) => void }) {
   const a = props.agent;
   const status = props.live && known(props.live.status) ? props.live.status : null;
   const label = status ? ta(`agents.status.${status}`) : ta("agents.status.unknown");
@@ -49,13 +49,17 @@ export function AgentRow(props: { agent: Schemas["AgentView"]; live: Live | null
         {!a.deleted && (
           <div class="row-actions" role="group" aria-label={ta("agents.more", { name: a.name })}>
             <button type="button" class="btn btn-sm" onClick={() => props.onAction("edit")}>{ta("agents.edit")}</button>
-            <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("reset")}>{ta("agents.resetPassword")}</button>
-            {a.forcedOffline ? (
-              <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("resume")}>{ta("agents.resume")}</button>
-            ) : (
-              <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("force")}>{ta("agents.forceOffline")}</button>
+            {!props.self && (
+              <>
+                <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("reset")}>{ta("agents.resetPassword")}</button>
+                {a.forcedOffline ? (
+                  <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("resume")}>{ta("agents.resume")}</button>
+                ) : (
+                  <button type="button" class="btn btn-sm btn-ghost" onClick={() => props.onAction("force")}>{ta("agents.forceOffline")}</button>
+                )}
+                <button type="button" class="btn btn-sm btn-ghost btn-danger" onClick={() => props.onAction("delete")}>{tu("ui.delete")}</button>
+              </>
             )}
-            <button type="button" class="btn btn-sm btn-ghost btn-danger" onClick={() => props.onAction("delete")}>{tu("ui.delete")}</button>
           </div>
         )}
       </td>
