@@ -154,7 +154,9 @@ export class Desk {
     this.proc.stderr.on("data", (d) => (this.log = (this.log + d).slice(-20_000)));
     await until(async () => (await fetch(`${this.api}/api/v1/openapi.json`)).ok, 30_000, "the server to listen");
     const home = await fetch(`${this.api}/`);
-    const served = home.ok && (home.headers.get("content-type") ?? "").includes("text/html");
+    // HELPLINE_FRONT=1 serves this checkout's web/dist through the front even when the
+    // server serves pages: a debug binary built in another checkout reads that one's dist.
+    const served = process.env.HELPLINE_FRONT !== "1" && home.ok && (home.headers.get("content-type") ?? "").includes("text/html");
     if (served) {
       this.base = this.api;
     } else {
@@ -356,6 +358,11 @@ export async function axe(p) {
     return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
   });
   return found;
+}
+
+/** Waits for the console's toasts to go, so a screenshot shows the page as a person settles on it. */
+export async function calm(p) {
+  await until(async () => (await p.locator(".toast").count()) === 0, 8000, "the toasts to go");
 }
 
 /** Saves a 1280x800 screenshot under docs/screenshots/. */

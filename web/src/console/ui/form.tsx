@@ -6,6 +6,7 @@ import type { ComponentChildren, JSX } from "preact";
 import { signal, type Signal } from "@preact/signals";
 import { useEffect, useMemo } from "preact/hooks";
 import type { ApiError } from "../../core/api";
+import { tu } from "./i18n";
 import { checked, toApiError } from "./resource";
 
 export interface Form {
@@ -119,4 +120,28 @@ export function FormError(props: { form: Form }) {
   if (!error) return null;
   if ([...props.form.fields].some((f) => fieldMatches(f, error.field))) return null;
   return <p class="alert" role="alert">{error.message}</p>;
+}
+
+/**
+ * A number box's text as the request's number; an empty or malformed box is sent as 0, so
+ * the server's refusal names the field instead of the browser resetting it.
+ */
+export function typedNumber(text: string): number {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * A dialog form's Cancel and Save. Save stays focusable while the request runs
+ * (aria-disabled, not disabled: a disabled button drops the focus out of the dialog, and
+ * Escape then no longer closes it); the form ignores a second submit anyway.
+ */
+export function FormButtons(props: { form: Form; onCancel: () => void; saveLabel?: string }) {
+  const busy = props.form.busy.value;
+  return (
+    <div class="buttons">
+      <button type="button" class="btn" onClick={props.onCancel}>{tu("ui.cancel")}</button>
+      <button type="submit" class="btn btn-primary" aria-disabled={busy}>{busy ? tu("ui.saving") : (props.saveLabel ?? tu("ui.save"))}</button>
+    </div>
+  );
 }

@@ -51,7 +51,9 @@ export function Confirm(props: { title: string; text: string; confirmLabel?: str
         <FormError form={form} />
         <div class="buttons">
           <button type="button" class="btn" onClick={props.onClose}>{tu("ui.cancel")}</button>
-          <button type="submit" class={`btn ${props.danger ? "btn-danger-solid" : "btn-primary"}`} disabled={form.busy.value} autofocus>
+          {/* aria-disabled, not disabled: a disabled button drops the focus out of the dialog,
+              and Escape then no longer closes it (the form ignores a second submit anyway). */}
+          <button type="submit" class={`btn ${props.danger ? "btn-danger-solid" : "btn-primary"}`} aria-disabled={form.busy.value} autofocus>
             {props.confirmLabel ?? tu("ui.confirm")}
           </button>
         </div>
