@@ -14,7 +14,7 @@
 //! - otherwise (a user writing while no session is live, which is how a session starts) the
 //!   next session of the conversation, once it opens.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap;
 
@@ -166,6 +166,26 @@ fn ranges(seqs: BTreeSet<u64>) -> Vec<(u64, u64)> {
     out
 }
 
+/// An offer waiting for its agent's answer, and why that agent: monitoring's "why this
+/// agent". Kept here because the decision is only in the log's `SessionOffered`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveOffer {
+    /// The app.
+    pub app: AppId,
+    /// The session.
+    pub session: SessionId,
+    /// The agent offered.
+    pub agent: AgentId,
+    /// The group that routed it (none for a transfer to a named agent).
+    pub group: Option<GroupId>,
+    /// When it was offered, ms since the epoch.
+    pub offered_at_ms: i64,
+    /// When the countdown ends.
+    pub deadline_ms: i64,
+    /// Why this agent.
+    pub decision: crate::domain::routing::RoutingDecision,
+}
+
 /// What an envelope changed, for the search index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -200,6 +220,8 @@ pub struct Projection {
     by_start: BTreeSet<(AppId, i64, SessionId)>,
     links: FxHashMap<(AppId, UserKey), Link>,
     conversations: FxHashMap<ConversationId, (AppId, UserKey)>,
+    /// Offers not answered yet, by session (a handful at any time).
+    offers: BTreeMap<SessionId, LiveOffer>,
     last_seq: u64,
 }
 
@@ -222,6 +244,11 @@ impl Projection {
     /// One session's record.
     pub fn get(&self, session: SessionId) -> Option<&Record> {
         self.records.get(&session)
+    }
+
+    /// An app's offers waiting for their agents' answers, by session.
+    pub fn live_offers(&self, app: AppId) -> impl Iterator<Item = &LiveOffer> + '_ {
+        self.offers.values().filter(move |o| o.app == app)
     }
 
     /// An app's records, newest first by start (ties by session id, highest first), from
@@ -265,6 +292,37 @@ impl Projection {
     }
 
     fn apply_session(&mut self, env: &Envelope, session: SessionId, changes: &mut Vec<Change>) {
+        match &env.event {
+            Event::SessionOffered {
+                agent,
+                group,
+                deadline_ms,
+                decision,
+                ..
+            } => {
+                let offer = LiveOffer {
+                    app: env.app,
+                    session,
+                    agent: *agent,
+                    group: *group,
+                    offered_at_ms: env.at_ms,
+                    deadline_ms: *deadline_ms,
+                    decision: decision.clone(),
+                };
+                self.offers.insert(session, offer);
+            }
+            // Overdue offers stay with their agent; anything else that moves the session
+            // ends the offer.
+            Event::SessionAccepted { .. }
+            | Event::SessionAssigned { .. }
+            | Event::SessionOfferMissed { .. }
+            | Event::SessionTransferred { .. }
+            | Event::SessionQueued { .. }
+            | Event::SessionEnded { .. } => {
+                self.offers.remove(&session);
+            }
+            _ => {}
+        }
         if let Event::SessionCreated { channel, user, .. } = &env.event {
             self.open(env, session, *channel, user, changes);
             return;
