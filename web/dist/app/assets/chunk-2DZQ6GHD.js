@@ -1,1 +1,0 @@
-import{a as e}from"./chunk-S665FIXP.js";import{d as r}from"./chunk-BGOG345V.js";import"./chunk-5VFUQHSJ.js";import"./chunk-725JOMUA.js";import{a as t,v as o}from"./chunk-DC2T7IAE.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};

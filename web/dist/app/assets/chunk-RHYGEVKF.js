@@ -1,0 +1,1 @@
+import{a as e}from"./chunk-NJCTK3JZ.js";import{d as r}from"./chunk-4FWFC7YQ.js";import"./chunk-AHDJDI3F.js";import"./chunk-LKP7JE42.js";import{a as t,w as o}from"./chunk-PLL3JFOW.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};
