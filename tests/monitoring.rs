@@ -51,6 +51,22 @@ fn agent_ids(view: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// The token of an account whose role monitors only `sales`.
+async fn sales_lead(s: &Server, admin: &str, sales: u64) -> String {
+    let role = s
+        .ok(
+            admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "sales lead", "scopes": [{"module": "monitoring", "groups": [sales]}]}),
+        )
+        .await;
+    let (_, lead) = s
+        .agent(admin, "lead@example.com", role["id"].as_u64().unwrap(), &[])
+        .await;
+    lead
+}
+
 #[tokio::test]
 async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,22 +167,7 @@ async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
     );
 
     // A role scoped to sales sees sales and its agents only; asking for support is refused.
-    let role = s
-        .ok(
-            &admin,
-            Method::POST,
-            "/roles",
-            json!({"name": "sales lead", "scopes": [{"module": "monitoring", "groups": [sales]}]}),
-        )
-        .await;
-    let (_, lead) = s
-        .agent(
-            &admin,
-            "lead@example.com",
-            role["id"].as_u64().unwrap(),
-            &[],
-        )
-        .await;
+    let lead = sales_lead(&s, &admin, sales).await;
     let seen = s.get(&lead, "/monitoring/groups").await;
     let ids: Vec<u64> = seen["groups"]
         .as_array()
@@ -292,22 +293,7 @@ async fn the_queue_says_why_a_session_waits_and_why_an_offer_went_to_its_agent()
     );
 
     // A role scoped to sales sees neither support's queue nor its offer.
-    let role = s
-        .ok(
-            &admin,
-            Method::POST,
-            "/roles",
-            json!({"name": "sales lead", "scopes": [{"module": "monitoring", "groups": [sales]}]}),
-        )
-        .await;
-    let (_, lead) = s
-        .agent(
-            &admin,
-            "lead@example.com",
-            role["id"].as_u64().unwrap(),
-            &[],
-        )
-        .await;
+    let lead = sales_lead(&s, &admin, sales).await;
     let seen = s.get(&lead, "/monitoring/queue").await;
     let ids: Vec<u64> = seen["groups"]
         .as_array()

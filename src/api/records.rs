@@ -16,10 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::conversation::{Body, Sender};
 use crate::domain::directory::{AGENT, Module};
-use crate::domain::event::CloseBy;
 use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId, GroupId, SessionId, StreamId};
 use crate::records::query::{DEFAULT_PAGE, MAX_PAGE};
-use crate::records::timeline::{self, MAX_TIMELINE_ENTRIES, TimelineEntry};
+use crate::records::timeline::{self, CloseByName, MAX_TIMELINE_ENTRIES, TimelineEntry};
 use crate::records::{Cursor, Filter, Record, RecordsError, Service, View, Viewer, text};
 
 use super::AppState;
@@ -59,34 +58,6 @@ pub struct TranscriptSearch {
     /// Words that must all be in a message (whole words, case-insensitive; at most 16).
     #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
-}
-
-/// Who ended a session.
-#[derive(Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CloseByName {
-    /// The user (or the client application).
-    Client,
-    /// The agent.
-    Seat,
-    /// An administrator.
-    Admin,
-    /// The user-reply timeout.
-    Timer,
-    /// The session service flow ended without a human.
-    Flow,
-}
-
-impl From<CloseBy> for CloseByName {
-    fn from(c: CloseBy) -> Self {
-        match c {
-            CloseBy::Client => Self::Client,
-            CloseBy::Seat => Self::Seat,
-            CloseBy::Admin => Self::Admin,
-            CloseBy::Timer => Self::Timer,
-            CloseBy::Flow => Self::Flow,
-        }
-    }
 }
 
 /// A user's rating of a session.

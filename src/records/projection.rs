@@ -593,6 +593,51 @@ mod tests {
     const SYSTEM: Sender = Sender::Desk { agent: None };
 
     #[test]
+    fn an_offer_is_live_from_its_event_until_the_session_moves_on() {
+        let offered = |agent| Event::SessionOffered {
+            agent,
+            group: Some(G1),
+            generation: 1,
+            deadline_ms: 30_000,
+            decision: RoutingDecision::direct(Default::default(), 0),
+        };
+        let mut h = History::default();
+        h.created(1_000, 1)
+            .queued(1_000, 1, G1)
+            .session(2_000, 1, offered(A));
+        let (p, _) = h.fold();
+        let live: Vec<_> = p
+            .live_offers(APP)
+            .map(|o| (o.session, o.agent, o.offered_at_ms))
+            .collect();
+        assert_eq!(live, [(SessionId(1), A, 2_000)]);
+        assert_eq!(p.live_offers(AppId(2)).count(), 0, "another app's");
+        h.session(
+            3_000,
+            1,
+            Event::SessionOfferOverdue {
+                agent: A,
+                generation: 1,
+            },
+        );
+        assert_eq!(
+            h.fold().0.live_offers(APP).count(),
+            1,
+            "overdue offers stay"
+        );
+        h.session(4_000, 1, Event::SessionAccepted { agent: A });
+        assert_eq!(h.fold().0.live_offers(APP).count(), 0);
+        h.created(5_000, 2)
+            .session(6_000, 2, offered(B))
+            .ended(7_000, 2, CloseBy::Client);
+        assert_eq!(
+            h.fold().0.live_offers(APP).count(),
+            0,
+            "ended while offered"
+        );
+    }
+
+    #[test]
     fn a_session_owns_the_message_that_opened_it_and_the_rating_after_its_end() {
         let mut h = History::default();
         h.opened()

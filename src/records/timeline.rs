@@ -97,23 +97,23 @@ pub enum MissCauseName {
     AgentUnavailable,
 }
 
-/// Who ended a session.
+/// Who ended a session (`closeBy`), in records and timelines alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum EndedBy {
-    /// The user or the client application.
+pub enum CloseByName {
+    /// The user (or the client application).
     Client,
     /// The agent.
     Seat,
     /// An administrator.
     Admin,
-    /// A timeout.
+    /// The user-reply timeout.
     Timer,
-    /// The service flow.
+    /// The session service flow ended without a human.
     Flow,
 }
 
-impl From<CloseBy> for EndedBy {
+impl From<CloseBy> for CloseByName {
     fn from(c: CloseBy) -> Self {
         match c {
             CloseBy::Client => Self::Client,
@@ -336,7 +336,7 @@ pub struct TimelineEntry {
     pub miss_cause: Option<MissCauseName>,
     /// Who ended it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub close_by: Option<EndedBy>,
+    pub close_by: Option<CloseByName>,
     /// The rating's value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<u8>,
@@ -720,7 +720,7 @@ mod tests {
         assert_eq!(d.skipped.not_free, 2);
         assert_eq!(d.refused[0].reason, RefusalKind::AtLimit);
         assert_eq!(d.refused[0].limit, Some(2));
-        assert_eq!(t[4].close_by, Some(EndedBy::Seat));
+        assert_eq!(t[4].close_by, Some(CloseByName::Seat));
         assert_eq!(
             t[5].value,
             Some(5),

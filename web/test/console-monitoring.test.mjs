@@ -56,7 +56,7 @@ test("a queued user moves the figures, the page says why it waits, then why the 
   await offer.waitFor({ timeout: 10_000 });
   await offer.getByText("Session " + session + " offered to Agent 1").waitFor();
   await offer.getByText("Chosen because: the only agent who could take it.").waitFor();
-  await offer.getByText(/2 members looked at; passed over: 1 offline/).waitFor();
+  await offer.getByText(/Members looked at: 2; passed over: 1 offline/).waitFor();
   await until(async () => (await supportRow.locator('[data-figure="queue"]').textContent()) === "0", 10_000, "the queue back at 0");
   const annRow = p.locator(`tr[data-agent="${ann.id}"]`);
   await annRow.locator('[data-status="free"]').waitFor();

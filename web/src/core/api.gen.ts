@@ -1365,7 +1365,7 @@ export interface components {
             allowedOrigins?: string[] | null;
         };
         /**
-         * @description Who ended a session.
+         * @description Who ended a session (`closeBy`), in records and timelines alike.
          * @enum {string}
          */
         CloseByName: "client" | "seat" | "admin" | "timer" | "flow";
@@ -1523,11 +1523,6 @@ export interface components {
             /** @description The next node. */
             to: string;
         };
-        /**
-         * @description Who ended a session.
-         * @enum {string}
-         */
-        EndedBy: "client" | "seat" | "admin" | "timer" | "flow";
         /** @description The body of every error response. */
         ErrorBody: {
             /** @description The error. */
@@ -2934,7 +2929,7 @@ export interface components {
             attempt?: number | null;
             byAgentId?: null | components["schemas"]["AgentId"];
             channelId?: null | components["schemas"]["ChannelId"];
-            closeBy?: null | components["schemas"]["EndedBy"];
+            closeBy?: null | components["schemas"]["CloseByName"];
             /**
              * Format: int64
              * @description An offer's countdown end, the queue's deadline, or the proactive answer-by time.

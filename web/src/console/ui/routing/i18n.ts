@@ -18,7 +18,7 @@ export const en = {
   "routing.chosen": "Chosen because: {rule}.",
   "routing.runnerUp": "Runner-up: {name}.",
   "routing.noRunnerUp": "No runner-up.",
-  "routing.considered": "{considered} members looked at; passed over: {offline} offline, {notFree} not free, {atLimit} at their limit, {excluded} had missed it.",
+  "routing.considered": "Members looked at: {considered}; passed over: {offline} offline, {notFree} not free, {atLimit} at their limit, {excluded} had missed it.",
   "routing.held": "The agent held {held} sessions when it accepted.",
   "routing.policy": "Policy: {policy}.",
   "routing.refusals": "Refused first:",
