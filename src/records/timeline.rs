@@ -732,4 +732,42 @@ mod tests {
         assert_eq!(json["kind"], "offered");
         assert!(json.get("closeBy").is_none(), "unset fields are left out");
     }
+
+    #[test]
+    fn flow_steps_of_this_session_are_in_it_and_others_are_not() {
+        let s = SessionId(7);
+        let conv = StreamId::conversation(ConversationId(3));
+        let step = |session, node: &str| Event::FlowStepped {
+            session,
+            flow: FlowId(2),
+            version: 4,
+            state: crate::domain::flow::FlowState {
+                node: node.into(),
+                ..Default::default()
+            },
+        };
+        let log = [
+            env(1, conv, step(s, "menu")),
+            env(2, conv, step(SessionId(8), "other")),
+            env(
+                3,
+                conv,
+                Event::FlowHumanRequested {
+                    session: s,
+                    group: GroupId(5),
+                    queue_message: String::new(),
+                    success_message: String::new(),
+                },
+            ),
+        ];
+        let t = entries(s, &log);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].kind, TimelineKind::FlowStep);
+        assert_eq!(
+            (t[0].flow_id, t[0].version, t[0].node.as_deref()),
+            (Some(FlowId(2)), Some(4), Some("menu"))
+        );
+        assert_eq!(t[1].kind, TimelineKind::FlowHumanRequested);
+        assert_eq!(t[1].group_id, Some(GroupId(5)));
+    }
 }

@@ -83,6 +83,9 @@ test("charts and table show the API's figures for the range and zone; CSV export
   assert.deepEqual(await values("Average handle time"), [api.days[0].avgHandleMs]);
   assert.deepEqual(await values("Satisfaction"), api.total.satisfaction.map((l) => l.sessions));
   assert.deepEqual(api.total.satisfaction.map((l) => l.value), [2, 5]);
+  const group = api.skillGroups.find((g) => g.skillGroupId === support.id);
+  assert.deepEqual(await values("Per skill group: Service level"), [group.serviceLevel]);
+  assert.deepEqual(await values("Per skill group: Abandon rate"), [group.abandonRate]);
   assert.deepEqual(await axe(p), []);
   await shot(p, "console-analysis");
 

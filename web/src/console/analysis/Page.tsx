@@ -156,6 +156,9 @@ function Charts(props: { report: Report }) {
         <figure class="chart"><figcaption>{ta("analysis.satisfaction")}</figcaption><p class="muted">{ta("analysis.noRatings")}</p></figure>
       )}
       <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.serviceLevel")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.serviceLevel ?? null)} format={pct} max={1} />
+      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.avgWait")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.avgWaitMs ?? null)} format={ms} color="var(--st-arrange)" />
+      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.abandonRate")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.abandonRate ?? null)} format={pct} max={1} color="var(--danger)" />
+      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.handle")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.avgHandleMs ?? null)} format={ms} color="var(--st-free)" />
     </div>
   );
 }
