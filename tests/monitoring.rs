@@ -51,6 +51,22 @@ fn agent_ids(view: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// The token of an account whose role monitors only `sales`.
+async fn sales_lead(s: &Server, admin: &str, sales: u64) -> String {
+    let role = s
+        .ok(
+            admin,
+            Method::POST,
+            "/roles",
+            json!({"name": "sales lead", "scopes": [{"module": "monitoring", "groups": [sales]}]}),
+        )
+        .await;
+    let (_, lead) = s
+        .agent(admin, "lead@example.com", role["id"].as_u64().unwrap(), &[])
+        .await;
+    lead
+}
+
 #[tokio::test]
 async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,22 +167,7 @@ async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
     );
 
     // A role scoped to sales sees sales and its agents only; asking for support is refused.
-    let role = s
-        .ok(
-            &admin,
-            Method::POST,
-            "/roles",
-            json!({"name": "sales lead", "scopes": [{"module": "monitoring", "groups": [sales]}]}),
-        )
-        .await;
-    let (_, lead) = s
-        .agent(
-            &admin,
-            "lead@example.com",
-            role["id"].as_u64().unwrap(),
-            &[],
-        )
-        .await;
+    let lead = sales_lead(&s, &admin, sales).await;
     let seen = s.get(&lead, "/monitoring/groups").await;
     let ids: Vec<u64> = seen["groups"]
         .as_array()
@@ -215,5 +216,96 @@ async fn monitoring_follows_queues_statuses_and_load_within_each_roles_scope() {
         .call(&admin, Method::GET, "/monitoring/agents?group=1", None)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_says_why_a_session_waits_and_why_an_offer_went_to_its_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (false, false, false)).await;
+    let support = end.group;
+    let sales = s.group(&admin, "sales").await;
+    let (ann_id, ann_token) = s.agent(&admin, "ann@example.com", 2, &[support]).await;
+    let (bob_id, _) = s.agent(&admin, "bob@example.com", 2, &[support]).await;
+    let mut ann = s.agent_socket(&ann_token).await;
+    ann.until(of_type("state")).await;
+    ann.send(json!({"type": "status", "status": "busy"})).await;
+    assert_eq!(answer(&mut ann, "status").await["type"], "ok");
+    let busy = s.get(&admin, "/monitoring/agents").await;
+    assert!(
+        agent(&busy, ann_id)["statusSinceMs"].as_i64().is_some(),
+        "{busy}"
+    );
+
+    // A user waits: Ann is busy, Bob offline, and the queue says so.
+    let now = s.state.clock.now_ms() / 1_000;
+    let mut bea = s
+        .user_socket(&user_token(&end.secret, 1, "bea", now + 600), "")
+        .await;
+    bea.send(text("b1")).await;
+    bea.until(of_type("queue")).await;
+    let q = s.get(&admin, "/monitoring/queue").await;
+    assert_eq!(q["policy"]["basic"], "fifo", "{q}");
+    let g = group(&q, support);
+    assert_eq!(g["queueLength"], 1, "{g}");
+    let waiting = &g["sessions"][0];
+    let session = waiting["sessionId"].as_u64().unwrap();
+    assert_eq!(waiting["position"], 0);
+    assert!(waiting["waitMs"].as_u64().is_some());
+    let why: Vec<(u64, &str, &str)> = waiting["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["agentId"].as_u64().unwrap(),
+                m["reason"].as_str().unwrap(),
+                m["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        why,
+        [(ann_id, "not_free", "busy"), (bob_id, "offline", "offline")],
+        "{waiting}"
+    );
+    assert_eq!(q["offers"], json!([]));
+
+    // Ann is free: the offer and why it went to her.
+    ann.send(json!({"type": "status", "status": "free"})).await;
+    assert_eq!(answer(&mut ann, "status").await["type"], "ok");
+    let offer = ann.until(of_type("offer")).await;
+    assert_eq!(offer["sessionId"].as_u64(), Some(session));
+    let q = s.get(&admin, "/monitoring/queue").await;
+    assert_eq!(group(&q, support)["sessions"], json!([]), "{q}");
+    let offers = q["offers"].as_array().unwrap();
+    assert_eq!(offers.len(), 1, "{q}");
+    assert_eq!(offers[0]["sessionId"].as_u64(), Some(session));
+    assert_eq!(offers[0]["agentId"].as_u64(), Some(ann_id));
+    assert_eq!(offers[0]["skillGroupId"].as_u64(), Some(support));
+    let d = &offers[0]["decision"];
+    assert_eq!(d["rule"], "only_candidate", "{d}");
+    assert_eq!(
+        (d["considered"].as_u64(), d["skipped"]["offline"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    // A role scoped to sales sees neither support's queue nor its offer.
+    let lead = sales_lead(&s, &admin, sales).await;
+    let seen = s.get(&lead, "/monitoring/queue").await;
+    let ids: Vec<u64> = seen["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["skillGroupId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [sales]);
+    assert_eq!(seen["offers"], json!([]));
+    let (status, _) = s
+        .call(&ann_token, Method::GET, "/monitoring/queue", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     s.stop().await;
 }

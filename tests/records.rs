@@ -873,3 +873,126 @@ fn a_hundred_thousand_sessions_filter_exactly() {
         println!("  {f}");
     }
 }
+
+#[tokio::test]
+async fn chinese_keywords_find_chinese_transcripts_and_the_timeline_tells_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = desk(dir.path()).await;
+    let (s, admin) = (&d.s, &d.admin);
+    let now = s.state.clock.now_ms() / 1_000;
+    let mut u4 = s
+        .user_socket(&user_token(&d.secret, 1, "u4", now + 3_600), "")
+        .await;
+    let mut bob_ws = s.agent_socket(&d.bob.1).await;
+    let zh = serve(
+        &mut u4,
+        &mut bob_ws,
+        "desk",
+        ("我想申请退款，谢谢", "好的，已为您办理iPhone退款", "谢谢"),
+    )
+    .await;
+
+    // The list's keyword and the search inside the transcript cut Chinese the same way.
+    assert_eq!(
+        all(s, admin, "keyword=%E9%80%80%E6%AC%BE").await,
+        [zh],
+        "退款"
+    );
+    assert_eq!(
+        all(s, admin, "keyword=iphone%20%E9%80%80%E6%AC%BE").await,
+        [zh]
+    );
+    assert_eq!(
+        all(s, admin, "keyword=%E8%AE%A2%E5%8D%95").await,
+        Vec::<u64>::new(),
+        "订单"
+    );
+    let found = s
+        .get(admin, &format!("/records/{zh}?q=%E9%80%80%E6%AC%BE"))
+        .await;
+    let hits: Vec<u64> = found["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["body"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("退款"))
+        })
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(found["matches"], json!(hits));
+
+    // The timeline: every step of the session's life, words-free.
+    let t = s.get(admin, &format!("/records/{zh}/timeline")).await;
+    assert_eq!(t["sessionId"].as_u64(), Some(zh));
+    let kinds: Vec<&str> = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| !k.ends_with("_message"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "queued",
+            "queue_deadline_set",
+            "offered",
+            "accepted",
+            "ended",
+            "rating_invited"
+        ],
+        "{t}"
+    );
+    let offered = t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "offered")
+        .unwrap();
+    assert_eq!(offered["agentId"].as_u64(), Some(d.bob.0));
+    assert_eq!(offered["groupId"].as_u64(), Some(d.support));
+    assert!(offered["decision"]["rule"].is_string(), "{offered}");
+    assert!(offered["decision"]["considered"].as_u64() >= Some(1));
+    assert_eq!(t_find(&t, "ended")["closeBy"], "seat");
+    let mut at = 0;
+    for e in t["entries"].as_array().unwrap() {
+        assert!(e["atMs"].as_i64().unwrap() >= at, "in order: {t}");
+        at = e["atMs"].as_i64().unwrap();
+    }
+
+    // Scoped like the record: Carl did not serve it, Ann's rated session has its rating.
+    let (status, _) = s
+        .call(
+            &d.carl.1,
+            Method::GET,
+            &format!("/records/{zh}/timeline"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let first = s
+        .get(admin, &format!("/records/{}/timeline", d.sessions[0]))
+        .await;
+    let rated = t_find(&first, "rated");
+    assert_eq!(rated["value"], 5, "{first}");
+    let (status, _) = s
+        .call(admin, Method::GET, "/records/999999/timeline", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    u4.close().await;
+    bob_ws.close().await;
+    d.s.stop().await;
+}
+
+fn t_find<'a>(timeline: &'a Value, kind: &str) -> &'a Value {
+    timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {timeline}"))
+}

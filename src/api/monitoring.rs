@@ -7,6 +7,10 @@
 //! counters (offers, accepts, abandons...) count since the server started; the history is
 //! the data-analysis report's.
 //!
+//! `/monitoring/queue` goes beyond the figures: every waiting session with each member's
+//! reason for not having it (`crate::domain::routing::explain`, over the group actor's own
+//! view of its members) and every live offer with the routing decision the log recorded.
+//!
 //! Who sees what: a role with the `monitoring` module sees the skill groups of its scope
 //! (all when unscoped) and the agents in them; an administrator and an API key see the
 //! whole app; an agent (the built-in agent role) and a role without the module get 403.
@@ -19,8 +23,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::directory::{AppDirectory, Module, Scope};
-use crate::domain::ids::{AgentId, GroupId};
+use crate::domain::ids::{AgentId, GroupId, SessionId};
+use crate::domain::routing::{WaitReason, explain};
+use crate::domain::settings::RoutingPolicy;
 use crate::domain::workstation::View;
+use crate::records::timeline::{DecisionView, RefusalView, RuleName};
 use crate::stats::cell::GroupSnapshot;
 use crate::stats::histogram::HistogramSnapshot;
 use crate::stats::status::{StatusCounts, StatusKind};
@@ -159,6 +166,9 @@ pub struct AgentMonitor {
     pub status: String,
     /// The rest reason, for `rest`.
     pub rest_reason: Option<String>,
+    /// Since when it has had this status, ms since the epoch (null when unchanged since
+    /// the server started).
+    pub status_since_ms: Option<i64>,
     /// Sessions in hand.
     pub sessions: u64,
     /// Offers waiting for an answer.
@@ -349,6 +359,7 @@ pub async fn agents(
             staff_no: agent.staff_no.clone(),
             status: view.presence.status.to_owned(),
             rest_reason: view.presence.rest_reason.clone(),
+            status_since_ms: state.hub.status_since_ms(agent.id),
             sessions,
             offers: view.offers.len() as u64,
             reception_limit: limit,
@@ -359,6 +370,251 @@ pub async fn agents(
             },
             skill_group_ids: groups.iter().map(|g| g.id).collect(),
         });
+    }
+    Ok(Json(out))
+}
+
+/// Most waiting sessions explained per group: a monitor shows the head of a queue, and
+/// each explanation costs one pass over the group's members.
+pub const MAX_EXPLAINED_PER_GROUP: usize = 200;
+
+/// Why a member of the group does not have a waiting session (or is about to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReasonKind {
+    /// Not logged in.
+    Offline,
+    /// Status not free (`status` says which).
+    NotFree,
+    /// Sessions in hand at the reception limit (`load`, `limit`).
+    AtLimit,
+    /// Room held by reservations for other sessions (`load`, `pending`, `limit`).
+    Reserved,
+    /// Missed this session's offer: asked again only when nobody else can take it.
+    Excluded,
+    /// Being asked for a reservation for it now.
+    Asked,
+    /// Could take it; the session waits for the member being asked.
+    Capable,
+    /// Routing picks it now (`rule`).
+    Next,
+}
+
+/// One member and why it does not have the session.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberReason {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Why.
+    pub reason: WaitReasonKind,
+    /// Its status as its workstation shows it.
+    pub status: String,
+    /// Sessions in hand, as the group counts them.
+    pub load: u32,
+    /// Reservations the group asked it for and has not heard back on.
+    pub pending: u32,
+    /// The group's reception limit.
+    pub limit: u32,
+    /// For `next`: the rule that makes it the choice.
+    pub rule: Option<RuleName>,
+    /// Its priority in the group (1 highest).
+    pub priority: u8,
+}
+
+/// A session waiting in a queue, and why no agent has it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingSessionView {
+    /// The session.
+    pub session_id: SessionId,
+    /// Sessions ahead of it.
+    pub position: u32,
+    /// Its place: entry time, kept across redirects, ms since the epoch.
+    pub queued_at_ms: i64,
+    /// How long it has waited, ms.
+    pub wait_ms: u64,
+    /// The user's last receptionist ("last receptionist first").
+    pub last_agent_id: Option<AgentId>,
+    /// The agent that missed its offer.
+    pub excluded_agent_id: Option<AgentId>,
+    /// The member being asked for it now.
+    pub asked_agent_id: Option<AgentId>,
+    /// Members that refused it so far.
+    pub refused: Vec<RefusalView>,
+    /// Every member of the group and why it does not have it.
+    pub members: Vec<MemberReason>,
+}
+
+/// One skill group's queue.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupQueueView {
+    /// The group.
+    pub skill_group_id: GroupId,
+    /// Its name.
+    pub name: String,
+    /// Its reception limit.
+    pub reception_limit: u32,
+    /// Sessions waiting.
+    pub queue_length: u64,
+    /// The waiting sessions, first to be served first (at most 200).
+    pub sessions: Vec<WaitingSessionView>,
+}
+
+/// An offer waiting for its agent, and why that agent.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveOfferView {
+    /// The session.
+    pub session_id: SessionId,
+    /// The agent offered.
+    pub agent_id: AgentId,
+    /// The group that routed it (null for a transfer to a named agent).
+    pub skill_group_id: Option<GroupId>,
+    /// When it was offered, ms since the epoch.
+    pub offered_at_ms: i64,
+    /// When the countdown ends.
+    pub deadline_ms: i64,
+    /// The routing decision the engine recorded.
+    pub decision: DecisionView,
+}
+
+/// Every queue and live offer in the caller's scope, with why.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMonitor {
+    /// When it was read, ms since the epoch.
+    pub at_ms: i64,
+    /// The app's routing policy.
+    pub policy: RoutingPolicy,
+    /// The groups, by id.
+    pub groups: Vec<GroupQueueView>,
+    /// Offers waiting for an answer, by session.
+    pub offers: Vec<LiveOfferView>,
+}
+
+fn reason_kind(reason: WaitReason) -> (WaitReasonKind, Option<RuleName>) {
+    match reason {
+        WaitReason::Offline => (WaitReasonKind::Offline, None),
+        WaitReason::NotFree => (WaitReasonKind::NotFree, None),
+        WaitReason::AtLimit { .. } => (WaitReasonKind::AtLimit, None),
+        WaitReason::Reserved { .. } => (WaitReasonKind::Reserved, None),
+        WaitReason::Excluded => (WaitReasonKind::Excluded, None),
+        WaitReason::Asked => (WaitReasonKind::Asked, None),
+        WaitReason::Capable => (WaitReasonKind::Capable, None),
+        WaitReason::Next { rule } => (WaitReasonKind::Next, Some(rule.into())),
+    }
+}
+
+/// Every queued session per skill group with its wait, its place and why no agent has it
+/// (each member's reason, from the same view routing ranks), and every live offer with the
+/// routing decision behind it: "why is it still waiting" and "why this agent".
+#[utoipa::path(get, path = "/monitoring/queue", tag = "monitoring",
+    responses((status = 200, description = "the queues and offers now, with why", body = QueueMonitor)))]
+pub async fn queue(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<QueueMonitor>, ApiError> {
+    let (dir, scope) = scope(&state, &who)?;
+    let engine = &state.desk.engine;
+    let policy = engine.shared().registry.settings(who.app).routing;
+    let now_ms = state.clock.now_ms();
+    let mut out = QueueMonitor {
+        at_ms: now_ms,
+        policy,
+        groups: Vec::new(),
+        offers: Vec::new(),
+    };
+    let groups: Vec<GroupId> = dir
+        .groups
+        .keys()
+        .copied()
+        .filter(|g| scope.covers(*g))
+        .collect();
+    let mut statuses: BTreeMap<AgentId, String> = BTreeMap::new();
+    for id in &groups {
+        let group = &dir.groups[id];
+        // A group whose actor is gone (deleted a moment ago) has no queue to show.
+        let Ok(waiting) = engine.queue_waiting(*id).await else {
+            continue;
+        };
+        for m in &waiting.members {
+            statuses
+                .entry(m.agent)
+                .or_insert_with(|| state.hub.feeds.view(m.agent).presence.status.to_owned());
+        }
+        let sessions = waiting
+            .sessions
+            .iter()
+            .take(MAX_EXPLAINED_PER_GROUP)
+            .enumerate()
+            .map(|(position, s)| {
+                let reasons = explain(policy, waiting.limit, s.request, &waiting.members, s.asked);
+                let members = reasons
+                    .into_iter()
+                    .zip(&waiting.members)
+                    .map(|((agent, reason), c)| {
+                        let (kind, rule) = reason_kind(reason);
+                        MemberReason {
+                            agent_id: agent,
+                            reason: kind,
+                            status: statuses.get(&agent).cloned().unwrap_or_default(),
+                            load: c.load,
+                            pending: c.pending,
+                            limit: waiting.limit,
+                            rule,
+                            priority: c.priority,
+                        }
+                    })
+                    .collect();
+                WaitingSessionView {
+                    session_id: s.session,
+                    position: position as u32,
+                    queued_at_ms: s.queued_at_ms,
+                    wait_ms: now_ms.saturating_sub(s.queued_at_ms).max(0) as u64,
+                    last_agent_id: s.request.last_agent,
+                    excluded_agent_id: s.request.excluded,
+                    asked_agent_id: s.asked,
+                    refused: s
+                        .refused
+                        .iter()
+                        .map(|r| RefusalView::new(r.agent, &r.reason))
+                        .collect(),
+                    members,
+                }
+            })
+            .collect();
+        out.groups.push(GroupQueueView {
+            skill_group_id: *id,
+            name: group.name.clone(),
+            reception_limit: waiting.limit,
+            queue_length: waiting.sessions.len() as u64,
+            sessions,
+        });
+    }
+    if let Some(records) = state.records.service() {
+        // The offers are the records' (the decision is only in the log): as of what the
+        // caller could have been told, like every record.
+        let view = super::records::caught_up(records, false).await?;
+        for offer in view.live_offers(who.app) {
+            let visible = match (&scope, offer.group) {
+                (Scope::All, _) => true,
+                (Scope::Only(_), Some(g)) => scope.covers(g),
+                // A transfer to a named agent: seen by who sees that agent.
+                (Scope::Only(_), None) => dir.groups_of(offer.agent).any(|g| scope.covers(g.id)),
+            };
+            if visible {
+                out.offers.push(LiveOfferView {
+                    session_id: offer.session,
+                    agent_id: offer.agent,
+                    skill_group_id: offer.group,
+                    offered_at_ms: offer.offered_at_ms,
+                    deadline_ms: offer.deadline_ms,
+                    decision: DecisionView::from(&offer.decision),
+                });
+            }
+        }
     }
     Ok(Json(out))
 }

@@ -16,9 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::conversation::{Body, Sender};
 use crate::domain::directory::{AGENT, Module};
-use crate::domain::event::CloseBy;
-use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId, GroupId, SessionId};
+use crate::domain::ids::{AgentId, AppId, ChannelId, ConversationId, GroupId, SessionId, StreamId};
 use crate::records::query::{DEFAULT_PAGE, MAX_PAGE};
+use crate::records::timeline::{self, CloseByName, MAX_TIMELINE_ENTRIES, TimelineEntry};
 use crate::records::{Cursor, Filter, Record, RecordsError, Service, View, Viewer, text};
 
 use super::AppState;
@@ -58,34 +58,6 @@ pub struct TranscriptSearch {
     /// Words that must all be in a message (whole words, case-insensitive; at most 16).
     #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
-}
-
-/// Who ended a session.
-#[derive(Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CloseByName {
-    /// The user (or the client application).
-    Client,
-    /// The agent.
-    Seat,
-    /// An administrator.
-    Admin,
-    /// The user-reply timeout.
-    Timer,
-    /// The session service flow ended without a human.
-    Flow,
-}
-
-impl From<CloseBy> for CloseByName {
-    fn from(c: CloseBy) -> Self {
-        match c {
-            CloseBy::Client => Self::Client,
-            CloseBy::Seat => Self::Seat,
-            CloseBy::Admin => Self::Admin,
-            CloseBy::Timer => Self::Timer,
-            CloseBy::Flow => Self::Flow,
-        }
-    }
 }
 
 /// A user's rating of a session.
@@ -273,6 +245,27 @@ pub(super) async fn caught_up(service: &Service, keyword: bool) -> Result<&View,
     service.caught_up(keyword).await.map_err(unavailable)
 }
 
+/// The record of `session`, when the caller may see it (404 when it is not the caller's
+/// app's, 403 when outside what the caller sees).
+async fn visible_record(
+    state: &AppState,
+    who: &Principal,
+    viewer: &Viewer,
+    session: SessionId,
+) -> Result<Record, ApiError> {
+    let view = caught_up(running(state)?, false).await?;
+    let Some(record) = view.get(session).filter(|r| r.app == who.app) else {
+        return Err(ApiError::NotFound(session.to_string()));
+    };
+    if !viewer.sees(&record) {
+        return Err(ApiError::forbidden(match viewer {
+            Viewer::Own(_) => format!("you did not serve {session}"),
+            Viewer::Scoped { .. } => format!("{session} is outside your role's skill groups"),
+        }));
+    }
+    Ok(record)
+}
+
 /// Lists service records, newest first by start.
 #[utoipa::path(get, path = "/records", tag = "records", params(RecordFilter),
     responses((status = 200, description = "a page of records the caller may see", body = RecordPage)))]
@@ -342,17 +335,7 @@ pub async fn get_record(
         .as_deref()
         .map(|q| text::keyword_terms("q", q))
         .transpose()?;
-    let view = caught_up(running(&state)?, false).await?;
-    let session = SessionId(id);
-    let Some(record) = view.get(session).filter(|r| r.app == who.app) else {
-        return Err(ApiError::NotFound(session.to_string()));
-    };
-    if !viewer.sees(&record) {
-        return Err(ApiError::forbidden(match viewer {
-            Viewer::Own(_) => format!("you did not serve {session}"),
-            Viewer::Scoped { .. } => format!("{session} is outside your role's skill groups"),
-        }));
-    }
+    let record = visible_record(&state, &who, &viewer, SessionId(id)).await?;
     let mut messages = Vec::with_capacity(record.message_count() as usize);
     if let Some(slot) = match record.conversation {
         Some(c) => state.hub.lock(c).await,
@@ -385,5 +368,56 @@ pub async fn get_record(
         record: RecordView::from(&record),
         messages,
         matches,
+    }))
+}
+
+/// A session's life, event by event.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its events in log order (messages as `user_message` / `agent_message`, their text
+    /// is the transcript's).
+    pub entries: Vec<TimelineEntry>,
+    /// Whether entries past the limit were left out.
+    pub truncated: bool,
+}
+
+/// One session's timeline from the log for auditors: created, flow steps, queued, offered
+/// to whom and why (the routing decision), missed, accepted, transferred, rated, ended by
+/// whom. Seen by whoever sees the record.
+#[utoipa::path(get, path = "/records/{sessionId}/timeline", tag = "records",
+    params(("sessionId" = u64, Path, description = "session id")),
+    responses((status = 200, description = "the session's events in order", body = Timeline)))]
+pub async fn get_timeline(
+    State(state): State<AppState>,
+    who: Principal,
+    Id(id): Id<u64>,
+) -> Result<Json<Timeline>, ApiError> {
+    let viewer = viewer(&state, &who)?;
+    let session = SessionId(id);
+    let record = visible_record(&state, &who, &viewer, session).await?;
+    let log = state.desk.engine.shared().log.clone();
+    let conversation = record.conversation;
+    let from = record.created_seq;
+    // Log reads touch the disk: off the request threads.
+    let envelopes = tokio::task::spawn_blocking(move || {
+        let mut all = log.read_stream(StreamId::session(session), 1)?;
+        if let Some(c) = conversation {
+            all.extend(log.read_stream(StreamId::conversation(c), from)?);
+        }
+        Ok::<_, crate::log::LogError>(all)
+    })
+    .await
+    .map_err(|_| ApiError::Internal("the log read stopped"))?
+    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let mut entries = timeline::entries(session, &envelopes);
+    let truncated = entries.len() > MAX_TIMELINE_ENTRIES;
+    entries.truncate(MAX_TIMELINE_ENTRIES);
+    Ok(Json(Timeline {
+        session_id: session,
+        entries,
+        truncated,
     }))
 }

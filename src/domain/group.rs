@@ -457,6 +457,11 @@ impl Queue {
         self.order.keys().next().map(|(at, _)| *at)
     }
 
+    /// Every waiting session with its entry, in queue order.
+    pub fn entries(&self) -> impl Iterator<Item = (SessionId, i64, &QueueEntry)> + '_ {
+        self.order.iter().map(|((at, s), e)| (*s, *at, e))
+    }
+
     /// Sessions in queue order.
     pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
         self.order.keys().map(|(_, s)| *s)

@@ -18,6 +18,7 @@ pub mod service;
 pub mod session;
 pub mod settings;
 pub mod signin;
+pub mod words;
 pub mod workstation;
 pub mod world;
 

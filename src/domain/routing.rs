@@ -249,6 +249,93 @@ pub fn choose<'a>(
     }
 }
 
+/// Why one member of a session's group does not have that queued session (or is about
+/// to), for "why is it still waiting": derived from the same [`Candidate`] view [`choose`]
+/// ranks, so it never says an agent could take the session while [`choose`] would pass
+/// it over, nor the other way round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Not logged in.
+    Offline,
+    /// Logged in, status not free.
+    NotFree,
+    /// Sessions in hand at the group's reception limit.
+    AtLimit {
+        /// Sessions in hand.
+        load: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// Under the limit by its sessions alone, but the rest of its room is held by
+    /// reservations for other sessions not answered yet.
+    Reserved {
+        /// Sessions in hand.
+        load: u32,
+        /// Reservations pending.
+        pending: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// Missed this session's last offer: asked again only when nobody else can take it.
+    Excluded,
+    /// Being asked for a reservation for this session now.
+    Asked,
+    /// Could take it, but the session waits for the member being asked now.
+    Capable,
+    /// [`choose`] picks it now: the group asks it on its next dispatch.
+    Next {
+        /// The rule that made it the choice.
+        rule: ChoiceRule,
+    },
+}
+
+/// Every member's [`WaitReason`] for one queued session, in `members` order. `asked` is
+/// the member the group is asking for a reservation for this session, if any.
+pub fn explain<'a>(
+    policy: RoutingPolicy,
+    limit: u32,
+    request: RoutingRequest,
+    members: impl IntoIterator<Item = &'a Candidate> + Clone,
+    asked: Option<AgentId>,
+) -> Vec<(AgentId, WaitReason)> {
+    let next = match asked {
+        Some(_) => None,
+        None => choose(policy, limit, request, members.clone()).ok(),
+    };
+    members
+        .into_iter()
+        .map(|c| {
+            let reason = if asked == Some(c.agent) {
+                WaitReason::Asked
+            } else if !c.online {
+                WaitReason::Offline
+            } else if !c.free {
+                WaitReason::NotFree
+            } else if c.load >= limit {
+                WaitReason::AtLimit {
+                    load: c.load,
+                    limit,
+                }
+            } else if !c.can_take(limit) {
+                WaitReason::Reserved {
+                    load: c.load,
+                    pending: c.pending,
+                    limit,
+                }
+            } else if let Some(n) = next.as_ref().filter(|n| n.agent == c.agent) {
+                WaitReason::Next {
+                    rule: n.decision.rule,
+                }
+            } else if request.excluded == Some(c.agent) {
+                WaitReason::Excluded
+            } else {
+                WaitReason::Capable
+            };
+            (c.agent, reason)
+        })
+        .collect()
+}
+
 /// The ranking key: smaller is better.
 fn key(basic: BasicRouting, c: &Candidate) -> (u8, u32, i64, u64) {
     let priority = match basic {
@@ -386,6 +473,56 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_waiting_session_says_why_of_every_member() {
+        let mut busy = cand(1, 3, 0, 0);
+        busy.free = false;
+        let mut off = cand(2, 3, 0, 0);
+        off.online = false;
+        let full = cand(3, 3, 2, 0);
+        let mut reserved = cand(4, 3, 1, 0);
+        reserved.pending = 1;
+        let members = [busy, off, full, reserved];
+        let why = explain(FIFO, 2, RoutingRequest::default(), &members, None);
+        assert_eq!(
+            why,
+            [
+                (AgentId(1), WaitReason::NotFree),
+                (AgentId(2), WaitReason::Offline),
+                (AgentId(3), WaitReason::AtLimit { load: 2, limit: 2 }),
+                (
+                    AgentId(4),
+                    WaitReason::Reserved {
+                        load: 1,
+                        pending: 1,
+                        limit: 2
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_member_asked_and_the_one_that_missed_it_are_named() {
+        let members = [cand(1, 3, 0, 0), cand(2, 3, 0, 0), cand(3, 3, 0, 0)];
+        let request = RoutingRequest {
+            last_agent: None,
+            excluded: Some(AgentId(3)),
+        };
+        let asked = explain(FIFO, 2, request, &members, Some(AgentId(1)));
+        assert_eq!(asked[0].1, WaitReason::Asked);
+        assert_eq!(asked[1].1, WaitReason::Capable);
+        assert_eq!(asked[2].1, WaitReason::Excluded);
+        let next = explain(FIFO, 2, request, &members, None);
+        assert_eq!(
+            next[0].1,
+            WaitReason::Next {
+                rule: ChoiceRule::LowestId
+            }
+        );
+        assert_eq!(next[2].1, WaitReason::Excluded);
+    }
+
     fn arb_candidate() -> impl Strategy<Value = Candidate> {
         (
             0u64..50,
@@ -437,6 +574,57 @@ mod tests {
                     prop_assert!(members.iter().all(|c| !c.can_take(limit)));
                     let total = skipped.offline + skipped.not_free + skipped.at_limit;
                     prop_assert_eq!(total as usize, members.len());
+                }
+            }
+        }
+        /// The explanation agrees with `choose`: the member it picks is `Next` (and only
+        /// it), a member said to be unable cannot take the session, one said to be able can,
+        /// and when nobody can the reasons add up to `choose`'s skip counts.
+        #[test]
+        fn explanations_agree_with_choose(
+            members in proptest::collection::vec(arb_candidate(), 0..20).prop_map(|mut v| {
+                for (i, c) in v.iter_mut().enumerate() {
+                    c.agent = AgentId(i as u64);
+                }
+                v
+            }),
+            limit in 1u32..6,
+            priority_routing in any::<bool>(),
+            excluded in proptest::option::of(0u64..20),
+        ) {
+            let policy = if priority_routing { PRIORITY } else { FIFO };
+            let request = RoutingRequest { last_agent: None, excluded: excluded.map(AgentId) };
+            let why = explain(policy, limit, request, &members, None);
+            prop_assert_eq!(why.len(), members.len());
+            for ((agent, reason), c) in why.iter().zip(&members) {
+                prop_assert_eq!(*agent, c.agent);
+                let able = matches!(
+                    reason,
+                    WaitReason::Next { .. } | WaitReason::Capable | WaitReason::Excluded
+                );
+                prop_assert_eq!(able, c.can_take(limit), "{:?} for {:?}", reason, c);
+            }
+            let next: Vec<_> = why
+                .iter()
+                .filter(|(_, r)| matches!(r, WaitReason::Next { .. }))
+                .collect();
+            match choose(policy, limit, request, &members) {
+                Ok(choice) => {
+                    prop_assert_eq!(next.len(), 1);
+                    prop_assert_eq!(next[0].0, choice.agent);
+                    prop_assert_eq!(next[0].1, WaitReason::Next { rule: choice.decision.rule });
+                }
+                Err(skipped) => {
+                    prop_assert!(next.is_empty());
+                    let count = |f: fn(&WaitReason) -> bool| {
+                        why.iter().filter(|(_, r)| f(r)).count() as u32
+                    };
+                    prop_assert_eq!(count(|r| *r == WaitReason::Offline), skipped.offline);
+                    prop_assert_eq!(count(|r| *r == WaitReason::NotFree), skipped.not_free);
+                    prop_assert_eq!(
+                        count(|r| matches!(r, WaitReason::AtLimit { .. } | WaitReason::Reserved { .. })),
+                        skipped.at_limit
+                    );
                 }
             }
         }

@@ -29,6 +29,32 @@ pub struct GroupDump {
     pub queue: Vec<SessionId>,
 }
 
+/// One waiting session as the group sees it, for "why is it still waiting".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingSession {
+    /// The session.
+    pub session: SessionId,
+    /// Its place: entry time, kept across redirects.
+    pub queued_at_ms: i64,
+    /// What routing knows of it.
+    pub request: RoutingRequest,
+    /// The member being asked for a reservation for it.
+    pub asked: Option<AgentId>,
+    /// Members that refused it so far.
+    pub refused: Vec<Refusal>,
+}
+
+/// A group's queue and its members' view, as routing sees them now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// The reception limit.
+    pub limit: u32,
+    /// Members, by id.
+    pub members: Vec<Candidate>,
+    /// Waiting sessions, first to be served first.
+    pub sessions: Vec<WaitingSession>,
+}
+
 /// Messages of the group actor.
 #[derive(Debug)]
 pub enum GroupMsg {
@@ -79,6 +105,8 @@ pub enum GroupMsg {
     Order(RpcReplyPort<Vec<SessionId>>),
     /// The group's state and queue.
     Dump(RpcReplyPort<GroupDump>),
+    /// The queue with what routing knows of each session, and the members' view.
+    Waiting(RpcReplyPort<Waiting>),
     /// Fault injection: the handler fails as if it had panicked, so the supervisor rebuilds
     /// the actor from its events (for tests and chaos drills; nothing else sends it).
     Fail,
@@ -446,6 +474,23 @@ impl Actor for GroupActor {
             }
             GroupMsg::Order(reply) => {
                 let _ = reply.send(state.queue.sessions().collect());
+            }
+            GroupMsg::Waiting(reply) => {
+                let _ = reply.send(Waiting {
+                    limit: state.state.reception_limit,
+                    members: state.members.values().cloned().collect(),
+                    sessions: state
+                        .queue
+                        .entries()
+                        .map(|(session, queued_at_ms, e)| WaitingSession {
+                            session,
+                            queued_at_ms,
+                            request: e.request,
+                            asked: e.reserving,
+                            refused: e.refused.clone(),
+                        })
+                        .collect(),
+                });
             }
             GroupMsg::Fail => return Err("fault injected".into()),
             GroupMsg::Dump(reply) => {

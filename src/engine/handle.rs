@@ -746,6 +746,17 @@ impl Engine {
         Ok(order)
     }
 
+    /// A group's queue with what routing knows of each session and the members' view, for
+    /// monitoring's "why is it still waiting". Read as the actor holds it, not waiting on
+    /// the log: a monitor shows the desk as it is this instant.
+    pub async fn queue_waiting(
+        &self,
+        group: GroupId,
+    ) -> Result<crate::engine::group::Waiting, EngineError> {
+        let actor = self.group_actor(group)?;
+        ask(&actor, GroupMsg::Waiting).await
+    }
+
     /// One session's state as its actor holds it: applied, possibly not yet durable (for
     /// tests and diagnostics; wait on the log before showing it to anyone).
     pub async fn session_state(&self, session: SessionId) -> Result<SessionState, EngineError> {

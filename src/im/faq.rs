@@ -17,11 +17,14 @@ use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::{FAST, IndexRecordOption, STORED, Schema, TEXT, Value};
+use tantivy::schema::{
+    FAST, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+};
 use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
 
 use crate::domain::directory::{AppDirectory, FaqEntry};
 use crate::domain::ids::{AppId, FaqId};
+use crate::records::text;
 
 /// Memory tantivy's writer gathers documents in (it asks for at least 15 MB per thread).
 const WRITER_MEMORY_BYTES: usize = 15_000_000;
@@ -43,9 +46,18 @@ impl FaqIndex {
         entries: impl IntoIterator<Item = &'a FaqEntry>,
     ) -> Result<Self, tantivy::TantivyError> {
         let mut schema = Schema::builder();
-        let question = schema.add_text_field("question", TEXT);
+        // The transcripts' analyzer, so Chinese questions are cut into bigrams as keywords are.
+        let words = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(text::ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
+        let question = schema.add_text_field("question", words);
         let id = schema.add_u64_field("id", STORED | FAST);
         let index = Index::create_in_ram(schema.build());
+        index
+            .tokenizers()
+            .register(text::ANALYZER, text::analyzer());
         let mut writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
         let mut answers = HashMap::new();
         for entry in entries {
@@ -232,5 +244,30 @@ mod tests {
         assert_eq!(f.answer("password zebra quantum banana giraffe", 0.6), None);
         assert_eq!(f.best("?!"), None, "no words");
         assert!(FaqIndex::build(&[]).unwrap().best("hello").is_none());
+    }
+
+    #[test]
+    fn a_chinese_question_finds_its_chinese_entry() {
+        let f = FaqIndex::build(&[
+            entry(1, "如何申请退款？", "在订单页面点击申请退款。"),
+            entry(2, "营业时间是几点？", "周一至周五九点到五点。"),
+            entry(3, "How do I reset my password?", "Use the reset link."),
+            entry(4, "运费多少钱？", "满五十免运费。"),
+        ])
+        .unwrap();
+        let (id, c) = f.best("我想申请退款").unwrap();
+        assert_eq!(id, FaqId(1));
+        assert!(c > 0.4, "three of five bigrams shared: {c}");
+        assert_eq!(
+            f.answer("如何申请退款", 0.5).as_deref(),
+            Some("在订单页面点击申请退款。"),
+        );
+        assert_eq!(f.best("营业时间").unwrap().0, FaqId(2));
+        assert_eq!(
+            f.best("password 怎么 reset").unwrap().0,
+            FaqId(3),
+            "mixed text"
+        );
+        assert_eq!(f.best("天气"), None, "no shared bigram");
     }
 }

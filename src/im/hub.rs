@@ -474,6 +474,9 @@ pub struct Hub {
     /// agent made contact. What the user said before is not the contacting agent's to read
     /// (an agent may name any user), so its seat shows only what follows.
     contact_from: DashMap<SessionId, u64>,
+    /// When each agent's status last changed, as the hub heard it (monitoring's time in
+    /// status; an agent unchanged since the server started has none).
+    status_since: DashMap<AgentId, i64>,
     users: DashMap<(AppId, String), Vec<Subscriber>>,
     /// Every agent's numbered feed, with its workstation view.
     pub feeds: Feeds,
@@ -508,6 +511,7 @@ impl Hub {
             holders: holders.into_iter().collect(),
             waiting: DashMap::new(),
             contact_from: DashMap::new(),
+            status_since: DashMap::new(),
             users: DashMap::new(),
             // An offer handed over before a restart still names its colleague once taken.
             transferred_by: views
@@ -666,7 +670,7 @@ impl Hub {
         tokio::spawn(async move {
             while let Some(news) = agent_rx.recv().await {
                 let Some(state) = weak.upgrade() else { break };
-                state.hub.agent_news(&news);
+                state.hub.agent_news(&news, state.clock.now_ms());
             }
         });
         let mut workers = Vec::with_capacity(NEWS_WORKERS);
@@ -768,8 +772,13 @@ impl Hub {
             .close_with(agent, &AgentFrame::SignedOut { cause });
     }
 
-    /// Tells the agent of its status changes.
-    fn agent_news(&self, news: &AgentNews) {
+    /// When `agent`'s status last changed since the server started, ms since the epoch.
+    pub fn status_since_ms(&self, agent: AgentId) -> Option<i64> {
+        self.status_since.get(&agent).map(|t| *t)
+    }
+
+    /// Tells the agent of its status changes (heard at `now_ms`).
+    fn agent_news(&self, news: &AgentNews, now_ms: i64) {
         for event in &news.events {
             let presence = match event {
                 Event::AgentLoggedIn { status } | Event::AgentStatusChanged { status, .. } => {
@@ -783,6 +792,7 @@ impl Hub {
                 status: presence.status,
                 rest_reason: presence.rest_reason.as_deref(),
             };
+            self.status_since.insert(news.agent, now_ms);
             self.feeds
                 .emit(news.agent, &frame, Some(Change::Status(presence.clone())));
         }

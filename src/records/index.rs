@@ -25,7 +25,8 @@ use crate::records::text;
 
 /// The index's format: a change of schema or analyzer bumps it, and an index of another
 /// format is rebuilt from the log.
-pub const FORMAT: u32 = 1;
+/// 2: CJK runs cut into bigrams (format 1 indexed a Chinese sentence as one word).
+pub const FORMAT: u32 = 2;
 /// Memory the index writer gathers documents in before it writes a segment. tantivy asks
 /// for at least 15 MB per indexing thread.
 pub const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;

@@ -27,6 +27,7 @@ pub mod projection;
 pub mod query;
 pub mod tail;
 pub mod text;
+pub mod timeline;
 pub mod view;
 
 use std::path::Path;

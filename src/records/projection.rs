@@ -14,7 +14,7 @@
 //! - otherwise (a user writing while no session is live, which is how a session starts) the
 //!   next session of the conversation, once it opens.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap;
 
@@ -166,6 +166,26 @@ fn ranges(seqs: BTreeSet<u64>) -> Vec<(u64, u64)> {
     out
 }
 
+/// An offer waiting for its agent's answer, and why that agent: monitoring's "why this
+/// agent". Kept here because the decision is only in the log's `SessionOffered`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveOffer {
+    /// The app.
+    pub app: AppId,
+    /// The session.
+    pub session: SessionId,
+    /// The agent offered.
+    pub agent: AgentId,
+    /// The group that routed it (none for a transfer to a named agent).
+    pub group: Option<GroupId>,
+    /// When it was offered, ms since the epoch.
+    pub offered_at_ms: i64,
+    /// When the countdown ends.
+    pub deadline_ms: i64,
+    /// Why this agent.
+    pub decision: crate::domain::routing::RoutingDecision,
+}
+
 /// What an envelope changed, for the search index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -200,6 +220,8 @@ pub struct Projection {
     by_start: BTreeSet<(AppId, i64, SessionId)>,
     links: FxHashMap<(AppId, UserKey), Link>,
     conversations: FxHashMap<ConversationId, (AppId, UserKey)>,
+    /// Offers not answered yet, by session (a handful at any time).
+    offers: BTreeMap<SessionId, LiveOffer>,
     last_seq: u64,
 }
 
@@ -222,6 +244,11 @@ impl Projection {
     /// One session's record.
     pub fn get(&self, session: SessionId) -> Option<&Record> {
         self.records.get(&session)
+    }
+
+    /// An app's offers waiting for their agents' answers, by session.
+    pub fn live_offers(&self, app: AppId) -> impl Iterator<Item = &LiveOffer> + '_ {
+        self.offers.values().filter(move |o| o.app == app)
     }
 
     /// An app's records, newest first by start (ties by session id, highest first), from
@@ -265,6 +292,37 @@ impl Projection {
     }
 
     fn apply_session(&mut self, env: &Envelope, session: SessionId, changes: &mut Vec<Change>) {
+        match &env.event {
+            Event::SessionOffered {
+                agent,
+                group,
+                deadline_ms,
+                decision,
+                ..
+            } => {
+                let offer = LiveOffer {
+                    app: env.app,
+                    session,
+                    agent: *agent,
+                    group: *group,
+                    offered_at_ms: env.at_ms,
+                    deadline_ms: *deadline_ms,
+                    decision: decision.clone(),
+                };
+                self.offers.insert(session, offer);
+            }
+            // Overdue offers stay with their agent; anything else that moves the session
+            // ends the offer.
+            Event::SessionAccepted { .. }
+            | Event::SessionAssigned { .. }
+            | Event::SessionOfferMissed { .. }
+            | Event::SessionTransferred { .. }
+            | Event::SessionQueued { .. }
+            | Event::SessionEnded { .. } => {
+                self.offers.remove(&session);
+            }
+            _ => {}
+        }
         if let Event::SessionCreated { channel, user, .. } = &env.event {
             self.open(env, session, *channel, user, changes);
             return;
@@ -533,6 +591,51 @@ mod tests {
 
     const AGENT_A: Sender = Sender::Desk { agent: Some(A) };
     const SYSTEM: Sender = Sender::Desk { agent: None };
+
+    #[test]
+    fn an_offer_is_live_from_its_event_until_the_session_moves_on() {
+        let offered = |agent| Event::SessionOffered {
+            agent,
+            group: Some(G1),
+            generation: 1,
+            deadline_ms: 30_000,
+            decision: RoutingDecision::direct(Default::default(), 0),
+        };
+        let mut h = History::default();
+        h.created(1_000, 1)
+            .queued(1_000, 1, G1)
+            .session(2_000, 1, offered(A));
+        let (p, _) = h.fold();
+        let live: Vec<_> = p
+            .live_offers(APP)
+            .map(|o| (o.session, o.agent, o.offered_at_ms))
+            .collect();
+        assert_eq!(live, [(SessionId(1), A, 2_000)]);
+        assert_eq!(p.live_offers(AppId(2)).count(), 0, "another app's");
+        h.session(
+            3_000,
+            1,
+            Event::SessionOfferOverdue {
+                agent: A,
+                generation: 1,
+            },
+        );
+        assert_eq!(
+            h.fold().0.live_offers(APP).count(),
+            1,
+            "overdue offers stay"
+        );
+        h.session(4_000, 1, Event::SessionAccepted { agent: A });
+        assert_eq!(h.fold().0.live_offers(APP).count(), 0);
+        h.created(5_000, 2)
+            .session(6_000, 2, offered(B))
+            .ended(7_000, 2, CloseBy::Client);
+        assert_eq!(
+            h.fold().0.live_offers(APP).count(),
+            0,
+            "ended while offered"
+        );
+    }
 
     #[test]
     fn a_session_owns_the_message_that_opened_it_and_the_rating_after_its_end() {

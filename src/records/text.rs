@@ -2,9 +2,12 @@
 //! in-transcript search both go through [`terms`], so a keyword finds in a transcript
 //! exactly the messages that made the index find the session.
 
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{
+    LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
 
 use crate::domain::conversation::Body;
+use crate::domain::words::{self, Word};
 
 /// Longest search term, in bytes: longer words (hashes, URLs run together) are not indexed.
 pub const MAX_TERM_BYTES: usize = 40;
@@ -15,13 +18,56 @@ pub const MAX_KEYWORD_CHARS: usize = 200;
 /// The analyzer's name in the index.
 pub const ANALYZER: &str = "transcript";
 
-/// The analyzer of transcripts and keywords: words split at anything not a letter or a
-/// digit, lowercased, overlong ones dropped.
+/// The analyzer of transcripts, keywords and FAQ questions: words as
+/// [`crate::domain::words::split`] cuts them (spaced scripts at non-letters, CJK runs as
+/// bigrams), lowercased, overlong ones dropped.
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer)
         .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
         .filter(LowerCaser)
         .build()
+}
+
+/// tantivy's side of [`words::split`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WordTokenizer;
+
+/// The words of one text, handed to tantivy one at a time.
+pub struct WordStream<'a> {
+    text: &'a str,
+    words: std::vec::IntoIter<Word>,
+    token: Token,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
+        WordStream {
+            text,
+            words: words::split(text).into_iter(),
+            token: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for WordStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some(word) = self.words.next() else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[word.from..word.to]);
+        self.token.offset_from = word.from;
+        self.token.offset_to = word.to;
+        self.token.position = self.token.position.wrapping_add(1);
+        true
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
 }
 
 /// The search terms of `text`, in order (repeats kept).
@@ -65,7 +111,7 @@ pub fn keyword_terms(
     if words.is_empty() {
         return Err(Rejection::invalid(
             field,
-            "has no word to search for (letters or digits)",
+            "has no word to search for (letters, digits or CJK characters)",
         ));
     }
     if words.len() > MAX_KEYWORD_TERMS {
@@ -114,6 +160,16 @@ mod tests {
         assert_eq!(keyword_terms("q", &many).unwrap_err().field(), Some("q"));
         let long = "a".repeat(MAX_KEYWORD_CHARS + 1);
         assert!(keyword_terms("q", &long).is_err());
+    }
+
+    #[test]
+    fn chinese_keywords_find_chinese_text() {
+        let words = keyword_terms("q", "退款").unwrap();
+        assert!(contains_all("我想申请退款，谢谢", &words));
+        assert!(!contains_all("我想申请退货", &words));
+        let mixed = keyword_terms("q", "iPhone 退款").unwrap();
+        assert!(contains_all("我的IPHONE需要退款", &mixed));
+        assert!(!contains_all("我的手机需要退款", &mixed));
     }
 
     #[test]

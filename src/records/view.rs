@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use crate::domain::ids::{AppId, SessionId};
 use crate::records::analysis::{self, Report, Settings};
 use crate::records::index::Searcher;
-use crate::records::projection::{Projection, Record};
+use crate::records::projection::{LiveOffer, Projection, Record};
 use crate::records::query::{self, Cursor, Filter, Viewer};
 use crate::records::tail::RecordsError;
 
@@ -94,6 +94,11 @@ impl View {
     /// One session's record.
     pub fn get(&self, session: SessionId) -> Option<Record> {
         self.read().get(session).cloned()
+    }
+
+    /// The app's offers waiting for an answer, by session.
+    pub fn live_offers(&self, app: AppId) -> Vec<LiveOffer> {
+        self.read().live_offers(app).cloned().collect()
     }
 
     /// How many records there are.

@@ -553,6 +553,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/monitoring/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every queued session per skill group with its wait, its place and why no agent has it
+         *     (each member's reason, from the same view routing ranks), and every live offer with the
+         *     routing decision behind it: "why is it still waiting" and "why this agent".
+         */
+        get: operations["queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/quick-replies": {
         parameters: {
             query?: never;
@@ -650,6 +671,27 @@ export interface paths {
         };
         /** One session's record with its whole transcript; `q` finds the messages holding words. */
         get: operations["get_record"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/records/{sessionId}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One session's timeline from the log for auditors: created, flow steps, queued, offered
+         *     to whom and why (the routing decision), missed, accepted, transferred, rated, ended by
+         *     whom. Seen by whoever sees the record.
+         */
+        get: operations["get_timeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1074,6 +1116,12 @@ export interface components {
             staffNo: string;
             /** @description `offline`, `free`, `busy`, `rest`, `arrange` or `not_ready`. */
             status: string;
+            /**
+             * Format: int64
+             * @description Since when it has had this status, ms since the epoch (null when unchanged since
+             *     the server started).
+             */
+            statusSinceMs?: number | null;
         };
         /** @description An agent a session can go to. */
         AgentTarget: {
@@ -1317,7 +1365,7 @@ export interface components {
             allowedOrigins?: string[] | null;
         };
         /**
-         * @description Who ended a session.
+         * @description Who ended a session (`closeBy`), in records and timelines alike.
          * @enum {string}
          */
         CloseByName: "client" | "seat" | "admin" | "timer" | "flow";
@@ -1443,6 +1491,28 @@ export interface components {
         DayRow: components["schemas"]["Figures"] & {
             /** @description The day, `YYYY-MM-DD`. */
             day: string;
+        };
+        /** @description Why a session went to an agent, as the engine recorded it. */
+        DecisionView: {
+            /**
+             * Format: int32
+             * @description Members looked at.
+             */
+            considered: number;
+            /**
+             * Format: int32
+             * @description Sessions the chosen agent held when it accepted the reservation.
+             */
+            held: number;
+            /** @description The policy in force. */
+            policy: components["schemas"]["RoutingPolicy"];
+            /** @description Agents who refused a reservation first, in order. */
+            refused: components["schemas"]["RefusalView"][];
+            /** @description The rule that separated the chosen agent from the runner-up. */
+            rule: components["schemas"]["RuleName"];
+            runnerUpId?: null | components["schemas"]["AgentId"];
+            /** @description Members passed over, by reason. */
+            skipped: components["schemas"]["SkippedView"];
         };
         /** @description An edge: from a node's output port to a node. */
         Edge: {
@@ -1916,6 +1986,25 @@ export interface components {
              */
             transfers: number;
         };
+        /** @description One skill group's queue. */
+        GroupQueueView: {
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Sessions waiting.
+             */
+            queueLength: number;
+            /**
+             * Format: int32
+             * @description Its reception limit.
+             */
+            receptionLimit: number;
+            /** @description The waiting sessions, first to be served first (at most 200). */
+            sessions: components["schemas"]["WaitingSessionView"][];
+            /** @description The group. */
+            skillGroupId: components["schemas"]["GroupId"];
+        };
         /** @description One skill group's figures over the range. */
         GroupRow: components["schemas"]["Figures"] & {
             /** @description Its name (null for none, or a group since deleted). */
@@ -2024,6 +2113,26 @@ export interface components {
              */
             value: number;
         };
+        /** @description An offer waiting for its agent, and why that agent. */
+        LiveOfferView: {
+            /** @description The agent offered. */
+            agentId: components["schemas"]["AgentId"];
+            /**
+             * Format: int64
+             * @description When the countdown ends.
+             */
+            deadlineMs: number;
+            /** @description The routing decision the engine recorded. */
+            decision: components["schemas"]["DecisionView"];
+            /**
+             * Format: int64
+             * @description When it was offered, ms since the epoch.
+             */
+            offeredAtMs: number;
+            /** @description The session. */
+            sessionId: components["schemas"]["SessionId"];
+            skillGroupId?: null | components["schemas"]["GroupId"];
+        };
         /** @description Sign-in with email and password. */
         LoginRequest: {
             appId?: null | components["schemas"]["AppId"];
@@ -2093,6 +2202,36 @@ export interface components {
              */
             priority?: number | null;
         };
+        /** @description One member and why it does not have the session. */
+        MemberReason: {
+            /** @description The agent. */
+            agentId: components["schemas"]["AgentId"];
+            /**
+             * Format: int32
+             * @description The group's reception limit.
+             */
+            limit: number;
+            /**
+             * Format: int32
+             * @description Sessions in hand, as the group counts them.
+             */
+            load: number;
+            /**
+             * Format: int32
+             * @description Reservations the group asked it for and has not heard back on.
+             */
+            pending: number;
+            /**
+             * Format: int32
+             * @description Its priority in the group (1 highest).
+             */
+            priority: number;
+            /** @description Why. */
+            reason: components["schemas"]["WaitReasonKind"];
+            rule?: null | components["schemas"]["RuleName"];
+            /** @description Its status as its workstation shows it. */
+            status: string;
+        };
         /** @description A membership as an agent's view shows it. */
         Membership: {
             /** @description The group. */
@@ -2124,6 +2263,11 @@ export interface components {
              */
             seq: number;
         };
+        /**
+         * @description Why an offer ended unaccepted.
+         * @enum {string}
+         */
+        MissCauseName: "timeout" | "agent_unavailable";
         /**
          * @description A console module a role may use.
          * @enum {string}
@@ -2253,6 +2397,25 @@ export interface components {
              * @description A proactive session the user never answers ends after this long (60-86400 s).
              */
             timeoutSecs: number;
+        };
+        /**
+         * @description Why a session entered a queue.
+         * @enum {string}
+         */
+        QueueCauseName: "new" | "transfer" | "redirect";
+        /** @description Every queue and live offer in the caller's scope, with why. */
+        QueueMonitor: {
+            /**
+             * Format: int64
+             * @description When it was read, ms since the epoch.
+             */
+            atMs: number;
+            /** @description The groups, by id. */
+            groups: components["schemas"]["GroupQueueView"][];
+            /** @description Offers waiting for an answer, by session. */
+            offers: components["schemas"]["LiveOfferView"][];
+            /** @description The app's routing policy. */
+            policy: components["schemas"]["RoutingPolicy"];
         };
         /** @description A canned answer agents insert with `#`. */
         QuickReply: {
@@ -2398,6 +2561,30 @@ export interface components {
             /** @description The user. */
             userId: string;
         };
+        /**
+         * @description Why an agent refused a reservation.
+         * @enum {string}
+         */
+        RefusalKind: "not_free" | "at_limit" | "offline" | "gone" | "already_holds";
+        /** @description An agent that refused a reservation. */
+        RefusalView: {
+            /** @description The agent. */
+            agentId: components["schemas"]["AgentId"];
+            /**
+             * Format: int32
+             * @description The limit, for `at_limit`.
+             */
+            limit?: number | null;
+            /**
+             * Format: int32
+             * @description Sessions in hand, for `at_limit`.
+             */
+            load?: number | null;
+            /** @description Why. */
+            reason: components["schemas"]["RefusalKind"];
+            /** @description Its status, for `not_free`. */
+            status?: string | null;
+        };
         /** @description A report. */
         ReportView: {
             /** @description Per day, every day of the range. */
@@ -2485,6 +2672,11 @@ export interface components {
             /** @description The line of the file (1 is the header). */
             row: number;
         };
+        /**
+         * @description The rule that settled a routing choice.
+         * @enum {string}
+         */
+        RuleName: "only_candidate" | "last_receptionist" | "priority" | "least_loaded" | "longest_idle" | "lowest_id" | "direct" | "excluded_fallback";
         /** @description A satisfaction evaluation configuration, bound to channels. */
         SatisfactionConfig: {
             /** @description Its id. */
@@ -2631,6 +2823,29 @@ export interface components {
          * @description One conversation of a user with the desk, from first message to end.
          */
         SessionId: number;
+        /** @description Members passed over, by reason. */
+        SkippedView: {
+            /**
+             * Format: int32
+             * @description At the reception limit (reservations pending included).
+             */
+            atLimit: number;
+            /**
+             * Format: int32
+             * @description Missed this session's previous offer.
+             */
+            excluded: number;
+            /**
+             * Format: int32
+             * @description Status not free.
+             */
+            notFree: number;
+            /**
+             * Format: int32
+             * @description Not logged in.
+             */
+            offline: number;
+        };
         /** @description A ticket that opens the agent's socket once: `/ws/agent?ticket=<ticket>`. */
         SocketTicket: {
             /**
@@ -2687,6 +2902,97 @@ export interface components {
             /** @description Closes, `HH:MM` (not included). */
             to: string;
         };
+        /** @description A session's life, event by event. */
+        Timeline: {
+            /**
+             * @description Its events in log order (messages as `user_message` / `agent_message`, their text
+             *     is the transcript's).
+             */
+            entries: components["schemas"]["TimelineEntry"][];
+            /** @description The session. */
+            sessionId: components["schemas"]["SessionId"];
+            /** @description Whether entries past the limit were left out. */
+            truncated: boolean;
+        };
+        /** @description One event of a session's life; which fields are set depends on `kind`. */
+        TimelineEntry: {
+            agentId?: null | components["schemas"]["AgentId"];
+            /**
+             * Format: int64
+             * @description When, ms since the epoch.
+             */
+            atMs: number;
+            /**
+             * Format: int32
+             * @description An interface call's attempt.
+             */
+            attempt?: number | null;
+            byAgentId?: null | components["schemas"]["AgentId"];
+            channelId?: null | components["schemas"]["ChannelId"];
+            closeBy?: null | components["schemas"]["CloseByName"];
+            /**
+             * Format: int64
+             * @description An offer's countdown end, the queue's deadline, or the proactive answer-by time.
+             */
+            deadlineMs?: number | null;
+            decision?: null | components["schemas"]["DecisionView"];
+            /** @description Why a call failed. */
+            error?: string | null;
+            flowId?: null | components["schemas"]["FlowId"];
+            fromAgentId?: null | components["schemas"]["AgentId"];
+            /**
+             * Format: int32
+             * @description The offer's number in the session.
+             */
+            generation?: number | null;
+            groupId?: null | components["schemas"]["GroupId"];
+            /** @description What happened. */
+            kind: components["schemas"]["TimelineKind"];
+            /** @description The rating's label. */
+            label?: string | null;
+            lastAgentId?: null | components["schemas"]["AgentId"];
+            /**
+             * Format: int32
+             * @description A queue's cap.
+             */
+            limit?: number | null;
+            missCause?: null | components["schemas"]["MissCauseName"];
+            /** @description The flow node it stands at after the step. */
+            node?: string | null;
+            /**
+             * Format: int64
+             * @description Its place in the queue, ms since the epoch.
+             */
+            placeMs?: number | null;
+            queueCause?: null | components["schemas"]["QueueCauseName"];
+            /**
+             * Format: int32
+             * @description A timeout, seconds.
+             */
+            secs?: number | null;
+            /**
+             * Format: int64
+             * @description The event's log seq.
+             */
+            seq: number;
+            /** @description The user (for `created`). */
+            userId?: string | null;
+            /**
+             * Format: int32
+             * @description The rating's value.
+             */
+            value?: number | null;
+            /**
+             * Format: int32
+             * @description The flow's version.
+             */
+            version?: number | null;
+        };
+        /**
+         * @description What happened.
+         * @enum {string}
+         */
+        TimelineKind: "created" | "started_by_agent" | "flow_step" | "flow_call" | "flow_call_answered" | "flow_human_requested" | "flow_finished" | "reply_timeout_set" | "queued" | "queue_deadline_set" | "offered" | "assigned" | "accepted" | "offer_missed" | "offer_overdue" | "transferred" | "user_message" | "agent_message" | "queue_timed_out" | "queue_refused" | "rating_invited" | "rated" | "ended";
         /** @description One message of a transcript. */
         TranscriptMessage: {
             agentId?: null | components["schemas"]["AgentId"];
@@ -2727,6 +3033,38 @@ export interface components {
             userId: string;
             /** @description The channel. */
             website: components["schemas"]["WebsiteView"];
+        };
+        /**
+         * @description Why a member of the group does not have a waiting session (or is about to).
+         * @enum {string}
+         */
+        WaitReasonKind: "offline" | "not_free" | "at_limit" | "reserved" | "excluded" | "asked" | "capable" | "next";
+        /** @description A session waiting in a queue, and why no agent has it. */
+        WaitingSessionView: {
+            askedAgentId?: null | components["schemas"]["AgentId"];
+            excludedAgentId?: null | components["schemas"]["AgentId"];
+            lastAgentId?: null | components["schemas"]["AgentId"];
+            /** @description Every member of the group and why it does not have it. */
+            members: components["schemas"]["MemberReason"][];
+            /**
+             * Format: int32
+             * @description Sessions ahead of it.
+             */
+            position: number;
+            /**
+             * Format: int64
+             * @description Its place: entry time, kept across redirects, ms since the epoch.
+             */
+            queuedAtMs: number;
+            /** @description Members that refused it so far. */
+            refused: components["schemas"]["RefusalView"][];
+            /** @description The session. */
+            sessionId: components["schemas"]["SessionId"];
+            /**
+             * Format: int64
+             * @description How long it has waited, ms.
+             */
+            waitMs: number;
         };
         /** @description How a website channel is reached. */
         WebsiteAccess: {
@@ -7374,6 +7712,98 @@ export interface operations {
             };
         };
     };
+    queue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the queues and offers now, with why */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueMonitor"];
+                };
+            };
+            /** @description invalid input; `error.field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role lacks the module, or the password must change first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown id in the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_quick_replies: {
         parameters: {
             query?: {
@@ -8175,6 +8605,101 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordDetail"];
+                };
+            };
+            /** @description invalid input; `error.field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role lacks the module, or the password must change first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown id in the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_timeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description session id */
+                sessionId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session's events in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
                 };
             };
             /** @description invalid input; `error.field` names it */

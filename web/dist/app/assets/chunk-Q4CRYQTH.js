@@ -1,1 +1,0 @@
-import{a as e}from"./chunk-KIZN63RK.js";import{h as r}from"./chunk-MPDEKTOA.js";import"./chunk-Y2SNADTQ.js";import"./chunk-TTAW4THW.js";import{a as t,x as o}from"./chunk-AI7CKOZE.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};
