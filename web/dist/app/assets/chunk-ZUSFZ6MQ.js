@@ -1,1 +1,0 @@
-import{a as r}from"./chunk-2AC7TGEL.js";import"./chunk-CRHSWLPI.js";import{a as e}from"./chunk-4ZYA6XQX.js";import{a as t,s as o}from"./chunk-UQJUFPCV.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};

@@ -1,0 +1,325 @@
+// The flow canvas: an SVG of node boxes and the links between their ports, under one
+// transform for pan and zoom. Pointer driven (drag a node, drag from an output handle to a
+// node to link, drag the background or hold space to pan, wheel to zoom) and keyboard
+// driven (each node is a tab stop; arrows move it, Delete removes it). Hit-testing is in
+// canvas space, so zoom never changes what a drop lands on.
+import { Component } from "preact";
+import { signal } from "@preact/signals";
+import { useEffect, useRef } from "preact/hooks";
+import { tf } from "./i18n";
+import { HEAD_H, NODE_W, PORT_H, inputPoint, moveNode, nodeAt, nodeHeight, portPoint, ports, connect, type FlowNode, type Graph } from "./model";
+import type { Editor } from "./store";
+import { moduleName, portLabel } from "./names";
+
+/** What a pointer drag is doing. */
+type Drag =
+  | { kind: "pan"; sx: number; sy: number; vx: number; vy: number }
+  | { kind: "move"; id: string; dx: number; dy: number; moved: boolean }
+  | { kind: "link"; from: string; port: string };
+
+const pending = signal<{ x1: number; y1: number; x2: number; y2: number } | null>(null);
+
+/** The screen point of a pointer event, relative to the canvas's top-left corner. */
+function local(svg: SVGSVGElement, e: PointerEvent | WheelEvent): { x: number; y: number } {
+  const r = svg.getBoundingClientRect();
+  return { x: e.clientX - r.left, y: e.clientY - r.top };
+}
+
+interface NodeProps {
+  node: FlowNode;
+  selected: boolean;
+  errors: number;
+  readOnly: boolean;
+  onDown: (e: PointerEvent, node: FlowNode) => void;
+  onPort: (e: PointerEvent, node: FlowNode, port: string) => void;
+  onKey: (e: KeyboardEvent, node: FlowNode) => void;
+  onFocus: (node: FlowNode) => void;
+}
+
+/** One node's box; redrawn only when its own node, selection or errors change (a drag of a
+ * 200-node flow redraws one box). */
+class NodeView extends Component<NodeProps> {
+  shouldComponentUpdate(next: NodeProps): boolean {
+    const p = this.props;
+    return next.node !== p.node || next.selected !== p.selected || next.errors !== p.errors;
+  }
+
+  render() {
+    const { node, selected, errors, readOnly } = this.props;
+    const pos = node.position ?? { x: 0, y: 0 };
+    const h = nodeHeight(node.module);
+    const name = moduleName(node.module.type);
+    const title = node.label || node.id;
+    const outs = ports(node.module);
+    const shortTitle = title.length > 24 ? `${title.slice(0, 23)}…` : title;
+    const portTexts = outs.map((port) => {
+      const text = portLabel(node.module, port);
+      return text.length > 26 ? `${text.slice(0, 25)}…` : text;
+    });
+    // The name starts with the box's visible words, in their order, so speech and sight agree.
+    const label = [[shortTitle, name, ...portTexts].join(" "), errors > 0 ? tf("flows.canvas.errorCount", { count: errors }) : ""].filter(Boolean).join(", ");
+    return (
+      <g
+        class={`fnode fnode-${node.module.type} ${selected ? "selected" : ""} ${errors > 0 ? "faulty" : ""}`}
+        transform={`translate(${pos.x},${pos.y})`}
+        tabindex={0}
+        role="group"
+        aria-roledescription={tf("flows.canvas.node")}
+        aria-label={label}
+        aria-current={selected ? "true" : undefined}
+        data-node={node.id}
+        onPointerDown={(e) => this.props.onDown(e, node)}
+        onKeyDown={(e) => this.props.onKey(e, node)}
+        onFocus={() => this.props.onFocus(node)}
+      >
+        <rect class="fnode-box" width={NODE_W} height={h} rx={8} />
+        <rect class="fnode-strip" width={6} height={h} rx={3} />
+        <text class="fnode-title" x={16} y={19}>{shortTitle}</text>
+        <text class="fnode-kind" x={16} y={35}>{name}</text>
+        {node.module.type !== "start" && <circle class="port-in" cx={0} cy={HEAD_H / 2} r={6} />}
+        {outs.map((port, i) => {
+          const y = HEAD_H + i * PORT_H + PORT_H / 2;
+          const text = portTexts[i] ?? port;
+          return (
+            <g key={port} class="fport" data-port={port}>
+              <text class="fport-label" x={NODE_W - 14} y={y + 4} text-anchor="end">{text}</text>
+              <circle
+                class="port-out"
+                cx={NODE_W}
+                cy={y}
+                r={7}
+                onPointerDown={readOnly ? undefined : (e) => this.props.onPort(e, node, port)}
+              />
+            </g>
+          );
+        })}
+        {errors > 0 && (
+          <g class="fnode-mark" transform={`translate(${NODE_W - 10},-8)`} aria-hidden="true">
+            <circle r={11} />
+            <text y={4} text-anchor="middle">{errors}</text>
+          </g>
+        )}
+      </g>
+    );
+  }
+}
+
+interface EdgeProps {
+  d: string;
+  index: number;
+  selected: boolean;
+  onDown: (e: PointerEvent, index: number) => void;
+}
+
+class EdgeView extends Component<EdgeProps> {
+  shouldComponentUpdate(next: EdgeProps): boolean {
+    return next.d !== this.props.d || next.selected !== this.props.selected || next.index !== this.props.index;
+  }
+
+  render() {
+    const { d, index, selected } = this.props;
+    return (
+      <g class={`fedge ${selected ? "selected" : ""}`} data-edge={index} onPointerDown={(e) => this.props.onDown(e, index)}>
+        <path class="fedge-hit" d={d} />
+        <path class="fedge-line" d={d} marker-end="url(#flow-arrow)" />
+      </g>
+    );
+  }
+}
+
+function curve(x1: number, y1: number, x2: number, y2: number): string {
+  const dx = Math.max(40, Math.abs(x2 - x1) / 2);
+  return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+}
+
+/** The path of each edge, from its port's handle to its target's input. */
+function edgePaths(g: Graph): (string | null)[] {
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  return g.edges.map((e) => {
+    const from = byId.get(e.from);
+    const to = byId.get(e.to);
+    if (!from || !to) return null;
+    const i = ports(from.module).indexOf(e.port);
+    if (i < 0) return null;
+    const a = portPoint(from, i);
+    const b = inputPoint(to);
+    return curve(a.x, a.y, b.x, b.y);
+  });
+}
+
+export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; label: string }) {
+  const ed = props.editor;
+  const svg = useRef<SVGSVGElement>(null);
+  const drag = useRef<Drag | null>(null);
+  const space = useRef(false);
+  const g = ed.graph.value;
+  const v = ed.view.value;
+  const sel = ed.selected.value;
+  void ed.errors.value;
+
+  useEffect(() => {
+    const el = svg.current;
+    if (!el) return;
+    ed.svg = el;
+    const wheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const p = local(el, e);
+      ed.zoom(Math.exp(-e.deltaY * 0.0015), p.x, p.y);
+    };
+    const keys = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (e.code === "Space" && !(t && /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) space.current = e.type === "keydown";
+    };
+    el.addEventListener("wheel", wheel, { passive: false });
+    addEventListener("keydown", keys);
+    addEventListener("keyup", keys);
+    return () => {
+      el.removeEventListener("wheel", wheel);
+      removeEventListener("keydown", keys);
+      removeEventListener("keyup", keys);
+    };
+  }, []);
+
+  const toCanvas = (e: PointerEvent) => {
+    const el = svg.current;
+    const view = ed.view.value;
+    if (!el) return { x: 0, y: 0 };
+    const p = local(el, e);
+    return { x: (p.x - view.x) / view.k, y: (p.y - view.y) / view.k };
+  };
+
+  /** Follows the pointer until it is released, wherever it goes. */
+  const follow = (first: Drag) => {
+    drag.current = first;
+    const move = (e: PointerEvent) => {
+      const d = drag.current;
+      if (!d) return;
+      if (d.kind === "pan") {
+        ed.view.value = { ...ed.view.value, x: d.vx + e.clientX - d.sx, y: d.vy + e.clientY - d.sy };
+      } else if (d.kind === "move") {
+        const p = toCanvas(e);
+        d.moved = true;
+        ed.change(moveNode(ed.graph.value, d.id, p.x - d.dx, p.y - d.dy), `move:${d.id}`);
+      } else {
+        const from = ed.graph.value.nodes.find((n) => n.id === d.from);
+        if (!from) return;
+        const a = portPoint(from, ports(from.module).indexOf(d.port));
+        const p = toCanvas(e);
+        pending.value = { x1: a.x, y1: a.y, x2: p.x, y2: p.y };
+      }
+    };
+    const up = (e: PointerEvent) => {
+      removeEventListener("pointermove", move);
+      removeEventListener("pointerup", up);
+      const d = drag.current;
+      drag.current = null;
+      pending.value = null;
+      ed.settle();
+      if (d?.kind !== "link") return;
+      const p = toCanvas(e);
+      const target = nodeAt(ed.graph.value, p.x, p.y);
+      if (target && target.module.type !== "start" && target.id !== d.from) ed.change(connect(ed.graph.value, d.from, d.port, target.id));
+    };
+    addEventListener("pointermove", move);
+    addEventListener("pointerup", up);
+  };
+
+  const pan = (e: PointerEvent) => {
+    const view = ed.view.value;
+    follow({ kind: "pan", sx: e.clientX, sy: e.clientY, vx: view.x, vy: view.y });
+  };
+
+  const onBackground = (e: PointerEvent) => {
+    if (e.button !== 0) return;
+    e.preventDefault();
+    ed.selected.value = null;
+    pan(e);
+  };
+
+  const onNode = (e: PointerEvent, node: FlowNode) => {
+    if (e.button !== 0) return;
+    e.stopPropagation();
+    e.preventDefault();
+    (e.currentTarget as SVGGElement).focus({ preventScroll: true });
+    ed.selected.value = { kind: "node", id: node.id };
+    if (space.current || ed.readOnly) return pan(e);
+    const p = toCanvas(e);
+    const pos = node.position ?? { x: 0, y: 0 };
+    follow({ kind: "move", id: node.id, dx: p.x - pos.x, dy: p.y - pos.y, moved: false });
+  };
+
+  const onPort = (e: PointerEvent, node: FlowNode, port: string) => {
+    if (e.button !== 0) return;
+    e.stopPropagation();
+    e.preventDefault();
+    follow({ kind: "link", from: node.id, port });
+  };
+
+  const onEdge = (e: PointerEvent, index: number) => {
+    if (e.button !== 0) return;
+    e.stopPropagation();
+    e.preventDefault();
+    ed.selected.value = { kind: "edge", index };
+    svg.current?.focus({ preventScroll: true });
+  };
+
+  const onNodeKey = (e: KeyboardEvent, node: FlowNode) => {
+    const step = e.shiftKey ? 40 : 10;
+    const moves: Record<string, [number, number]> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const m = moves[e.key];
+    if (m && !ed.readOnly) {
+      e.preventDefault();
+      const cur = ed.graph.value.nodes.find((n) => n.id === node.id);
+      const pos = cur?.position ?? { x: 0, y: 0 };
+      ed.change(moveNode(ed.graph.value, node.id, pos.x + m[0], pos.y + m[1]), `keys:${node.id}`);
+    } else if ((e.key === "Delete" || e.key === "Backspace") && !ed.readOnly) {
+      e.preventDefault();
+      e.stopPropagation();
+      props.onDelete(node.id);
+    }
+  };
+
+  const paths = edgePaths(g);
+  const p = pending.value;
+  return (
+    <svg
+      ref={svg}
+      class="flow-svg"
+      role="application"
+      aria-label={props.label}
+      aria-roledescription={tf("flows.canvas.role")}
+      tabindex={-1}
+      onPointerDown={onBackground}
+    >
+      <defs>
+        <marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <path d="M0,0 L10,5 L0,10 z" class="farrow" />
+        </marker>
+        <pattern id="flow-grid" width={24 * v.k} height={24 * v.k} patternUnits="userSpaceOnUse" x={v.x} y={v.y}>
+          <circle cx={1} cy={1} r={1} class="fgrid-dot" />
+        </pattern>
+      </defs>
+      <rect class="flow-bg" width="100%" height="100%" fill="url(#flow-grid)" />
+      <g transform={`translate(${v.x},${v.y}) scale(${v.k})`}>
+        {g.edges.map((e, i) => {
+          const d = paths[i];
+          return d ? <EdgeView key={`${e.from}:${e.port}`} d={d} index={i} selected={sel?.kind === "edge" && sel.index === i} onDown={onEdge} /> : null;
+        })}
+        {p && <path class="fedge-pending" d={curve(p.x1, p.y1, p.x2, p.y2)} />}
+        {g.nodes.map((n) => (
+          <NodeView
+            key={n.id}
+            node={n}
+            selected={sel?.kind === "node" && sel.id === n.id}
+            errors={ed.errorsAt(n.id).length}
+            readOnly={ed.readOnly}
+            onDown={onNode}
+            onPort={onPort}
+            onKey={onNodeKey}
+            onFocus={(node) => (ed.selected.value = { kind: "node", id: node.id })}
+          />
+        ))}
+      </g>
+    </svg>
+  );
+}
