@@ -181,6 +181,40 @@ test("the keyboard: Tab to a node, arrows move it, Delete removes nodes and link
   await p.context().close();
 });
 
+test("pan by dragging the background or with space held, zoom with the wheel and the buttons", async () => {
+  const f = await apiFlow("Views", [message("hello", "Hello")]);
+  const p = await page(b);
+  await openFlow(p, f.id);
+  const view = () => p.locator(".flow-svg > g").getAttribute("transform");
+  const parse = async () => {
+    const m = /translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(await view());
+    return { x: Number(m[1]), y: Number(m[2]), k: Number(m[3]) };
+  };
+  const canvas = await p.locator(".flow-svg").boundingBox();
+  const before = await parse();
+  await drag(p, { x: canvas.x + 30, y: canvas.y + 30 }, { x: canvas.x + 130, y: canvas.y + 80 });
+  const panned = await parse();
+  assert.equal(Math.round(panned.x - before.x), 100);
+  assert.equal(Math.round(panned.y - before.y), 50);
+  // Space held: dragging a node pans instead of moving it.
+  const moved = await node(p, "hello").getAttribute("transform");
+  await node(p, "hello").focus();
+  await p.keyboard.down("Space");
+  await drag(p, await centre(node(p, "hello").locator(".fnode-title")), { x: canvas.x + 60, y: canvas.y + 60 });
+  await p.keyboard.up("Space");
+  assert.equal(await node(p, "hello").getAttribute("transform"), moved);
+  assert.notEqual((await parse()).x, panned.x);
+  const k0 = (await parse()).k;
+  await p.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
+  await p.mouse.wheel(0, -300);
+  await until(async () => (await parse()).k > k0, 5000, "zoomed in by the wheel");
+  const k1 = (await parse()).k;
+  await p.getByRole("button", { name: "Zoom out" }).click();
+  assert.ok((await parse()).k < k1);
+  await p.getByRole("button", { name: "Fit" }).click();
+  await p.context().close();
+});
+
 test("versions: an old version viewed read-only and restored as a new one", async () => {
   const f = await apiFlow("Versions", []);
   const v1 = await api().get(`/flows/${f.id}`);

@@ -240,12 +240,16 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
     if (e.button !== 0) return;
     e.stopPropagation();
     e.preventDefault();
-    (e.currentTarget as SVGGElement).focus({ preventScroll: true });
+    const box = e.currentTarget as SVGGElement;
     ed.selected.value = { kind: "node", id: node.id };
-    if (space.current || ed.readOnly) return pan(e);
-    const p = toCanvas(e);
-    const pos = node.position ?? { x: 0, y: 0 };
-    follow({ kind: "move", id: node.id, dx: p.x - pos.x, dy: p.y - pos.y, moved: false });
+    if (space.current || ed.readOnly) pan(e);
+    else {
+      const p = toCanvas(e);
+      const pos = node.position ?? { x: 0, y: 0 };
+      follow({ kind: "move", id: node.id, dx: p.x - pos.x, dy: p.y - pos.y, moved: false });
+    }
+    // Focused once the drag is under way, so a click never pans the view to the node.
+    box.focus({ preventScroll: true });
   };
 
   const onPort = (e: PointerEvent, node: FlowNode, port: string) => {
@@ -277,6 +281,22 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
       e.stopPropagation();
       props.onDelete(node.id);
     }
+  };
+
+  // A node reached by Tab comes into view: the view pans to it when it is outside.
+  const onNodeFocus = (node: FlowNode) => {
+    ed.selected.value = { kind: "node", id: node.id };
+    const el = svg.current;
+    if (!el || drag.current) return;
+    const r = el.getBoundingClientRect();
+    const view = ed.view.value;
+    const pos = node.position ?? { x: 0, y: 0 };
+    const x0 = pos.x * view.k + view.x;
+    const y0 = pos.y * view.k + view.y;
+    const x1 = x0 + NODE_W * view.k;
+    const y1 = y0 + nodeHeight(node.module) * view.k;
+    if (x0 >= 0 && y0 >= 0 && x1 <= r.width && y1 <= r.height) return;
+    ed.view.value = { ...view, x: r.width / 2 - (pos.x + NODE_W / 2) * view.k, y: r.height / 2 - (pos.y + nodeHeight(node.module) / 2) * view.k };
   };
 
   const paths = edgePaths(g);
@@ -316,7 +336,7 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
             onDown={onNode}
             onPort={onPort}
             onKey={onNodeKey}
-            onFocus={(node) => (ed.selected.value = { kind: "node", id: node.id })}
+            onFocus={onNodeFocus}
           />
         ))}
       </g>

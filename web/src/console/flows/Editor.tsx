@@ -57,7 +57,10 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
     const s = size();
     ed.fit(s.w, s.h);
   };
-  useEffect(fit, []);
+  useEffect(() => {
+    const s = size();
+    ed.open(s.w, s.h);
+  }, []);
 
   const focusNode = (id: string) =>
     requestAnimationFrame(() => ed.svg?.querySelector<SVGGElement>(`[data-node="${CSS.escape(id)}"]`)?.focus({ preventScroll: true }));
@@ -187,7 +190,8 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
           <button type="button" class="btn btn-sm" onClick={fit}>{tf("flows.fit")}</button>
           <button type="button" class="btn btn-sm" onClick={() => {
             ed.change(layout(ed.graph.value));
-            requestAnimationFrame(fit);
+            const s = size();
+            ed.open(s.w, s.h);
           }}>{tf("flows.layout")}</button>
           <button type="button" class="btn btn-sm" onClick={() => setVersions(true)}>{tf("flows.versions")}</button>
           <button type="button" class="btn btn-sm btn-primary" disabled={busy} onClick={() => void save()}>{busy ? tu("ui.saving") : tu("ui.save")}</button>
@@ -195,7 +199,10 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
       </header>
       {refusal && !nameError && (
         <div class="alert flow-refusal" role="alert">
-          <p>{refusal.message}{faulty > 0 ? ` ${tf("flows.errors.marked", { count: faulty })}` : ""}</p>
+          <p>
+            <strong>{refusal.message}</strong>
+            {faulty > 0 && <span> · {tf("flows.errors.marked", { count: faulty })}</span>}
+          </p>
           {graphErrors.length > 0 && (
             <ul>
               {graphErrors.map((x, i) => <li key={i}><code>{x.field}</code>{x.node ? ` (${x.node})` : ""}: {x.message}</li>)}

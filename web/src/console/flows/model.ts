@@ -136,36 +136,60 @@ export function nodeAt(g: Graph, x: number, y: number): FlowNode | null {
   return null;
 }
 
-const LAYER_GAP = 280;
+const LAYER_GAP = 250;
 const ROW_GAP = 28;
 
 /**
- * A layered layout from start: each node in the layer of its shortest distance from start
- * (so loops back do not push it right), unreachable nodes in a last layer, each layer a
+ * A layered layout from start: links that lead back (loops) are set aside, then each node
+ * goes one layer right of its furthest parent, so the flow reads left to right in the order
+ * a user goes through it; nodes start does not reach go in a last layer. Each layer is a
  * column of boxes stacked without overlap, in the order their parents' ports reach them.
  */
 export function layout(g: Graph): Graph {
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  const out = new Map<string, Edge[]>();
-  for (const e of g.edges) out.set(e.from, [...(out.get(e.from) ?? []), e]);
-  const layer = new Map<string, number>();
-  const order: string[] = [];
+  const out = new Map<string, string[]>();
+  for (const n of g.nodes) {
+    const edges = g.edges.filter((e) => e.from === n.id && byId.has(e.to));
+    out.set(n.id, ports(n.module).flatMap((p) => edges.filter((e) => e.port === p).map((e) => e.to)));
+  }
+  // Depth-first from start: the order nodes finish in, and the links back to a node still open.
+  const state = new Map<string, "open" | "done">();
+  const finished: string[] = [];
+  const back = new Set<string>();
   const start = g.nodes.find((n) => n.module.type === "start");
-  const queue = start ? [start.id] : [];
-  if (start) layer.set(start.id, 0);
-  while (queue.length > 0) {
-    const id = queue.shift() as string;
-    order.push(id);
-    const node = byId.get(id);
-    const edges = out.get(id) ?? [];
-    const sorted = node ? ports(node.module).flatMap((p) => edges.filter((e) => e.port === p)) : edges;
-    for (const e of sorted) {
-      if (layer.has(e.to) || !byId.has(e.to)) continue;
-      layer.set(e.to, (layer.get(id) ?? 0) + 1);
-      queue.push(e.to);
+  const visit = (root: string) => {
+    const stack: [string, number][] = [[root, 0]];
+    state.set(root, "open");
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as [string, number];
+      const [id, i] = top;
+      const next = out.get(id) ?? [];
+      if (i >= next.length) {
+        stack.pop();
+        state.set(id, "done");
+        finished.push(id);
+        continue;
+      }
+      top[1] = i + 1;
+      const to = next[i] as string;
+      const s = state.get(to);
+      if (s === "open") back.add(`${id}>${to}`);
+      else if (s === undefined) {
+        state.set(to, "open");
+        stack.push([to, 0]);
+      }
     }
+  };
+  if (start) visit(start.id);
+  const layer = new Map<string, number>();
+  // Reverse finishing order is a topological order of the links that lead forward.
+  for (const id of [...finished].reverse()) {
+    const l = layer.get(id) ?? 0;
+    layer.set(id, l);
+    for (const to of out.get(id) ?? []) if (!back.has(`${id}>${to}`)) layer.set(to, Math.max(layer.get(to) ?? 0, l + 1));
   }
   const last = Math.max(0, ...layer.values()) + 1;
+  const order = [...finished].reverse();
   for (const n of g.nodes) {
     if (layer.has(n.id)) continue;
     layer.set(n.id, last);

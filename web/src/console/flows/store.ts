@@ -19,6 +19,8 @@ export type FlowError = Schemas["FlowError"];
 const MAX_HISTORY = 200;
 export const MIN_ZOOM = 0.2;
 export const MAX_ZOOM = 2.5;
+/** The smallest zoom a flow opens at: node names stay readable. */
+const READABLE_ZOOM = 0.6;
 
 export class Editor {
   graph: Signal<Graph>;
@@ -113,6 +115,19 @@ export class Editor {
     const pad = 40;
     const k = Math.min(1.2, Math.max(MIN_ZOOM, Math.min((w - 2 * pad) / b.w, (h - 2 * pad) / b.h)));
     this.view.value = { k, x: (w - b.w * k) / 2 - b.x * k, y: (h - b.h * k) / 2 - b.y * k };
+  }
+
+  /**
+   * The view a flow opens in: all of it when that stays legible, otherwise its beginning at
+   * a readable zoom (Fit shows the whole of it).
+   */
+  open(w: number, h: number): void {
+    this.fit(w, h);
+    if (this.view.value.k >= READABLE_ZOOM) return;
+    const b = bounds(this.graph.value);
+    const start = this.graph.value.nodes.find((n) => n.module.type === "start")?.position ?? { x: b.x, y: b.y };
+    const k = READABLE_ZOOM;
+    this.view.value = { k, x: 24 - b.x * k, y: Math.min(24 - b.y * k, h / 3 - start.y * k) };
   }
 
   /** The canvas point at the centre of a `w` by `h` viewport. */
