@@ -380,6 +380,9 @@ test("done when: a menu, a form, an interface call, a condition and a transfer, 
 
   await node(p, "condition_1").focus();
   assert.deepEqual(await axe(p), []);
+  // The picture: the flow from its start, the menu's panel open.
+  await p.getByRole("button", { name: "Auto layout" }).click();
+  await node(p, "branch_1").focus();
   await shot(p, "console-flow-editor");
   await p.context().close();
 
@@ -387,6 +390,9 @@ test("done when: a menu, a form, an interface call, a condition and a transfer, 
   await openFlow(zh, id);
   await node(zh, "condition_1").focus();
   await zh.locator(".flow-panel").getByText("规则组合方式").waitFor();
+  await zh.getByRole("button", { name: "自动布局" }).click();
+  await node(zh, "branch_1").focus();
+  await zh.locator(".flow-panel").getByText("输入错误时的提示").waitFor();
   await shot(zh, "console-flow-editor-zh");
   await zh.context().close();
 });

@@ -152,7 +152,10 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
   const svg = useRef<SVGSVGElement>(null);
   const drag = useRef<Drag | null>(null);
   const space = useRef(false);
-  const g = ed.graph.value;
+  const mv = ed.moving.value;
+  const saved = ed.graph.value;
+  // The graph as drawn: the node being dragged where the pointer has it.
+  const g = mv ? { ...saved, nodes: saved.nodes.map((n) => (n.id === mv.id ? { ...n, position: { x: mv.x, y: mv.y } } : n)) } : saved;
   const v = ed.view.value;
   const sel = ed.selected.value;
   void ed.errors.value;
@@ -199,7 +202,7 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
       } else if (d.kind === "move") {
         const p = toCanvas(e);
         d.moved = true;
-        ed.change(moveNode(ed.graph.value, d.id, p.x - d.dx, p.y - d.dy), `move:${d.id}`);
+        ed.moving.value = { id: d.id, x: Math.round(p.x - d.dx), y: Math.round(p.y - d.dy) };
       } else {
         const from = ed.graph.value.nodes.find((n) => n.id === d.from);
         if (!from) return;
@@ -215,6 +218,11 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
       drag.current = null;
       pending.value = null;
       ed.settle();
+      const mv = ed.moving.value;
+      if (d?.kind === "move" && mv) {
+        ed.moving.value = null;
+        ed.change(moveNode(ed.graph.value, mv.id, mv.x, mv.y));
+      }
       if (d?.kind !== "link") return;
       const p = toCanvas(e);
       const target = nodeAt(ed.graph.value, p.x, p.y);

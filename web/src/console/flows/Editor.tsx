@@ -185,7 +185,7 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
           <button type="button" class="btn btn-sm" disabled={!ed.canUndo()} onClick={() => ed.undo()} title="Ctrl+Z">{tf("flows.undo")}</button>
           <button type="button" class="btn btn-sm" disabled={!ed.canRedo()} onClick={() => ed.redo()} title="Ctrl+Shift+Z">{tf("flows.redo")}</button>
           <button type="button" class="btn btn-sm" aria-label={tf("flows.zoomOut")} onClick={() => ed.zoom(1 / 1.2, size().w / 2, size().h / 2)}>−</button>
-          <span class="zoom muted" aria-live="polite">{Math.round(ed.view.value.k * 100)}%</span>
+          <Zoom editor={ed} />
           <button type="button" class="btn btn-sm" aria-label={tf("flows.zoomIn")} onClick={() => ed.zoom(1.2, size().w / 2, size().h / 2)}>+</button>
           <button type="button" class="btn btn-sm" onClick={fit}>{tf("flows.fit")}</button>
           <button type="button" class="btn btn-sm" onClick={() => {
@@ -238,6 +238,11 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
       )}
     </div>
   );
+}
+
+/** The zoom, on its own so a pan redraws only this and the canvas. */
+function Zoom(props: { editor: Editor }) {
+  return <span class="zoom muted" aria-live="polite">{Math.round(props.editor.view.value.k * 100)}%</span>;
 }
 
 /** An old version on a read-only canvas, with its panel, until the person goes back. */

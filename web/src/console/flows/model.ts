@@ -205,7 +205,15 @@ export function layout(g: Graph): Graph {
     placed.set(id, { x: 40 + l * LAYER_GAP, y });
     nextY.set(l, y + nodeHeight(n.module) + ROW_GAP);
   }
-  return { ...g, nodes: g.nodes.map((n) => ({ ...n, position: placed.get(n.id) ?? { x: 40, y: 40 } })) };
+  let changed = false;
+  const nodes = g.nodes.map((n) => {
+    const p = placed.get(n.id) ?? { x: 40, y: 40 };
+    if (n.position && n.position.x === p.x && n.position.y === p.y) return n;
+    changed = true;
+    return { ...n, position: p };
+  });
+  // Laying out a laid-out flow is no change (and no undo step).
+  return changed ? { ...g, nodes } : g;
 }
 
 /** Whether some node lacks a position (a flow written through the API). */

@@ -32,6 +32,9 @@ export class Editor {
   readonly readOnly: boolean;
   /** The canvas element, for drops from the palette and the view's size. */
   svg: SVGSVGElement | null = null;
+  /** A node being dragged, where it is now: only the canvas redraws while it moves; the
+   * graph (and the undo stack) takes the move when the pointer is released. */
+  moving = signal<{ id: string; x: number; y: number } | null>(null);
   /** Bumped after a refused save, so the panel focuses the first field at fault. */
   jump = signal(0);
   private past: Graph[] = [];
@@ -127,7 +130,8 @@ export class Editor {
     const b = bounds(this.graph.value);
     const start = this.graph.value.nodes.find((n) => n.module.type === "start")?.position ?? { x: b.x, y: b.y };
     const k = READABLE_ZOOM;
-    this.view.value = { k, x: 24 - b.x * k, y: Math.min(24 - b.y * k, h / 3 - start.y * k) };
+    const y = b.h * k + 48 <= h ? (h - b.h * k) / 2 - b.y * k : Math.min(24 - b.y * k, h / 3 - start.y * k);
+    this.view.value = { k, x: 24 - b.x * k, y };
   }
 
   /** The canvas point at the centre of a `w` by `h` viewport. */
