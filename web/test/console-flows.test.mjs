@@ -155,6 +155,13 @@ test("the keyboard: Tab to a node, arrows move it, Delete removes nodes and link
   await p.getByRole("button", { name: "Redo", exact: true }).click();
   await until(async () => (await transform()) === "translate(320,90)", 5000, "the move redone");
 
+  // Enter goes into the node's fields, Escape comes back to the node.
+  await node(p, "hello").focus();
+  await p.keyboard.press("Enter");
+  assert.equal(await p.evaluate(() => document.activeElement?.closest(".flow-panel") !== null), true);
+  await p.keyboard.press("Escape");
+  await until(() => p.evaluate(() => document.activeElement?.getAttribute("data-node") === "hello"), 5000, "back on the node");
+
   // Start cannot be deleted.
   await node(p, "start").focus();
   await p.keyboard.press("Delete");

@@ -284,6 +284,10 @@ export function Canvas(props: { editor: Editor; onDelete: (id: string) => void; 
       const cur = ed.graph.value.nodes.find((n) => n.id === node.id);
       const pos = cur?.position ?? { x: 0, y: 0 };
       ed.change(moveNode(ed.graph.value, node.id, pos.x + m[0], pos.y + m[1]), `keys:${node.id}`);
+    } else if (e.key === "Enter") {
+      // Into the node's fields; Escape there comes back here.
+      e.preventDefault();
+      document.querySelector<HTMLElement>(".flow-panel .panel-body :is(input, select, textarea)")?.focus();
     } else if ((e.key === "Delete" || e.key === "Backspace") && !ed.readOnly) {
       e.preventDefault();
       e.stopPropagation();

@@ -126,10 +126,22 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
-    if (e.defaultPrevented || isControl(e.target) || preview) return;
+    if (e.defaultPrevented || preview) return;
     // A dialog (versions, a confirmation) keeps its keys.
     if (e.target instanceof Element && e.target.closest(".dialog")) return;
     const mod = e.ctrlKey || e.metaKey;
+    if (mod && e.key.toLowerCase() === "s") {
+      // Saving works from a text field too (the browser's own "save page" is never meant here).
+      e.preventDefault();
+      void save();
+      return;
+    }
+    if (isControl(e.target)) {
+      // Escape in the panel goes back to the node on the canvas.
+      const s = ed.selected.value;
+      if (e.key === "Escape" && s?.kind === "node") focusNode(s.id);
+      return;
+    }
     if (mod && e.key.toLowerCase() === "z") {
       e.preventDefault();
       if (e.shiftKey) ed.redo();
@@ -137,9 +149,6 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
     } else if (mod && e.key.toLowerCase() === "y") {
       e.preventDefault();
       ed.redo();
-    } else if (mod && e.key.toLowerCase() === "s") {
-      e.preventDefault();
-      void save();
     } else if (e.key === "Delete" || e.key === "Backspace") {
       const s = ed.selected.value;
       if (!s) return;
