@@ -179,6 +179,10 @@ test("the keyboard: Tab to a node, arrows move it, Delete removes nodes and link
   await node(p, "start").focus();
   await p.locator(".flow-panel").getByLabel("Port “next” connects to").selectOption("hello");
   await until(async () => (await p.locator(".fedge").count()) === 2, 5000, "linked from the panel");
+  // Leaving with unsaved changes asks first.
+  await p.getByRole("link", { name: "← Flows" }).click();
+  await p.getByRole("dialog", { name: "Leave without saving?" }).getByRole("button", { name: "Cancel" }).click();
+  await node(p, "hello").waitFor();
   await save(p);
   await p.getByText("Saved as version 2.").waitFor();
   const saved = await api().get(`/flows/${f.id}`);

@@ -3,8 +3,8 @@
 // shown on the nodes and fields at fault.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { call, type ApiError, type Schemas } from "../../core/api";
-import { href } from "../router";
-import { Loaded } from "../ui/kit";
+import { go, href } from "../router";
+import { Confirm, Loaded } from "../ui/kit";
 import { checked, toApiError, useResource } from "../ui/resource";
 import { toast } from "../ui/toast";
 import { tu } from "../ui/i18n";
@@ -45,6 +45,7 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
   const [busy, setBusy] = useState(false);
   const [versions, setVersions] = useState(false);
   const [preview, setPreview] = useState<Schemas["FlowVersionView"] | null>(null);
+  const [leaving, setLeaving] = useState(false);
   void ed.steps.value;
   const g = ed.graph.value;
   const dirty = g !== saved.graph || name !== saved.name;
@@ -162,6 +163,14 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
     }
   };
 
+  // Closing or reloading the tab with unsaved changes asks first (the browser's own words).
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener("beforeunload", ask);
+    return () => removeEventListener("beforeunload", ask);
+  }, [dirty]);
+
   // The editor's keys work wherever focus is on the page (the canvas, a toolbar button, the
   // page itself after a node is deleted), except in text fields, whose own undo they keep.
   const keys = useRef(onKeyDown);
@@ -178,7 +187,11 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
   return (
     <div class="flow-editor">
       <header class="flow-top">
-        <a class="btn btn-sm btn-ghost" href={href("flows")}>{tf("flows.back")}</a>
+        <a class="btn btn-sm btn-ghost" href={href("flows")} onClick={(e) => {
+          if (!dirty) return;
+          e.preventDefault();
+          setLeaving(true);
+        }}>{tf("flows.back")}</a>
         <h1 class="sr-only">{tf("flows.editor.title", { name: saved.name })}</h1>
         <div class={`field flow-name ${nameError ? "invalid" : ""}`}>
           <label for="flow-name" class="sr-only">{tf("flows.name")}</label>
@@ -229,6 +242,10 @@ function Workspace(props: { flow: FlowView; groups: GroupView[]; reload: () => v
           </div>
           <Panel editor={ed} groups={props.groups} onDelete={remove} />
         </div>
+      )}
+      {leaving && (
+        <Confirm title={tf("flows.leave.title")} text={tf("flows.leave.text")} confirmLabel={tf("flows.leave.confirm")} danger
+          action={async () => go("flows")} onClose={() => setLeaving(false)} />
       )}
       {versions && (
         <Versions

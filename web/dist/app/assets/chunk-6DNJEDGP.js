@@ -1,0 +1,1 @@
+import{e as r}from"./chunk-HBXCEFHG.js";import"./chunk-OIUBRUZT.js";import{a as e}from"./chunk-JGP6Y5CO.js";import"./chunk-EARIZIZY.js";import{a as t,v as o}from"./chunk-POHEKSH6.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};
