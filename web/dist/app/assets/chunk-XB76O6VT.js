@@ -1,1 +1,0 @@
-import{a as e}from"./chunk-UNSY7UUN.js";import{h as r}from"./chunk-4LYBMCU5.js";import"./chunk-VEMYJFSO.js";import"./chunk-LMS267XF.js";import{a as t,y as o}from"./chunk-4TUASBBG.js";function p(s){return o(t,{children:[o(r,{title:e("console.title")}),o("p",{class:"muted",children:e("page.soon")})]})}export{p as default};
