@@ -575,6 +575,24 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["errors"][0]["node"], "x", "{body}");
+    assert_eq!(body["error"]["errors"][0]["field"], "module", "{body}");
+    // A module's missing field is named as validation names it: `text`, not `module.text`.
+    let missing = json!({"nodes": [node("start", json!({"type": "start"})),
+        node("x", json!({"type": "send_message"}))], "edges": []});
+    let (status, body) = s
+        .call(
+            &admin,
+            Method::POST,
+            "/flows",
+            Some(json!({"name": "broken", "graph": missing})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        (&body["error"]["errors"][0]["node"], &body["error"]["errors"][0]["field"]),
+        (&json!("x"), &json!("text")),
+        "{body}"
+    );
     assert_eq!(s.get(&admin, "/flows").await, json!([]), "nothing saved");
 
     // The FAQ names its fields; a role without the flows module sees neither.

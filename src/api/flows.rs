@@ -94,12 +94,15 @@ fn read_graph(value: &serde_json::Value) -> Result<Graph, Vec<FlowError>> {
             (None, "." | "?") => "graph".to_owned(),
             (None, p) => p.to_owned(),
         };
-        // `nodes[3].module.text` is the field `module.text` of the node nodes[3] names.
+        // `nodes[3].module.text` is the field `text` of the node nodes[3] names: the same
+        // path validation gives (a module's fields are the node's), so a console marks one
+        // field whichever check refused it.
         let in_node = path.strip_prefix("nodes[").and_then(|rest| {
             let (index, field) = rest.split_once(']')?;
             let index: usize = index.parse().ok()?;
             let id = value["nodes"][index]["id"].as_str()?.to_owned();
-            Some((id, field.trim_start_matches('.').to_owned()))
+            let field = field.trim_start_matches('.');
+            Some((id, field.strip_prefix("module.").unwrap_or(field).to_owned()))
         });
         let (node, field) = match in_node {
             Some((id, field)) if !field.is_empty() => (Some(id), field),

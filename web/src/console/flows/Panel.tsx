@@ -8,7 +8,7 @@ import { connect, ports, setModule, variables, type FlowNode, type Module } from
 import { moduleName, portLabel } from "./names";
 import type { Editor, FlowError } from "./store";
 import { ModuleFields } from "./fields";
-import { fieldOf, isClaimed, PField, Text, type Ctx } from "./widgets";
+import { isClaimed, PField, Text, type Ctx } from "./widgets";
 
 export function Panel(props: { editor: Editor; groups: Schemas["GroupView"][]; onDelete: (id: string) => void }) {
   const ed = props.editor;
@@ -108,7 +108,7 @@ function Unclaimed(props: { ctx: Ctx }) {
   return (
     <div class="alert panel-errors" tabIndex={-1}>
       <ul>
-        {rest.map((e, i) => <li key={i}><code>{fieldOf(e)}</code>: {e.message}</li>)}
+        {rest.map((e, i) => <li key={i}><code>{e.field}</code>: {e.message}</li>)}
       </ul>
     </div>
   );

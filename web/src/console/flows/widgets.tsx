@@ -17,11 +17,6 @@ export interface Ctx {
   readOnly: boolean;
 }
 
-/** The server's field path as the panel names it: the read errors' `module.` prefix goes. */
-export function fieldOf(e: FlowError): string {
-  return e.field.replace(/^module\./, "");
-}
-
 let ids = 0;
 
 export interface Control {
@@ -36,7 +31,7 @@ export function PField(props: { ctx: Ctx; name: string; label: string; hint?: st
   const [id] = useState(() => `pf${++ids}`);
   props.ctx.claimed.add(props.name);
   if (props.nested) props.ctx.claimed.add(`${props.name}[*`);
-  const mine = props.ctx.errors.filter((e) => fieldOf(e) === props.name || (props.nested === true && fieldOf(e).startsWith(`${props.name}[`)));
+  const mine = props.ctx.errors.filter((e) => e.field === props.name || (props.nested === true && e.field.startsWith(`${props.name}[`)));
   const described = [props.hint ? `${id}-hint` : "", mine.length ? `${id}-err` : ""].filter(Boolean).join(" ");
   return (
     <div class={`field pfield ${props.class ?? ""} ${mine.length ? "invalid" : ""}`}>
@@ -54,14 +49,14 @@ export function PField(props: { ctx: Ctx; name: string; label: string; hint?: st
 
 /** Whether some field of the panel shows this error. */
 export function isClaimed(claimed: Set<string>, e: FlowError): boolean {
-  const f = fieldOf(e);
+  const f = e.field;
   return claimed.has(f) || [...claimed].some((c) => c.endsWith("[*") && f.startsWith(c.slice(0, -1)));
 }
 
 /** The errors naming a row or list itself (`options[1]`: "would pick two options"). */
 export function RowErrors(props: { ctx: Ctx; name: string }) {
   props.ctx.claimed.add(props.name);
-  const mine = props.ctx.errors.filter((e) => fieldOf(e) === props.name);
+  const mine = props.ctx.errors.filter((e) => e.field === props.name);
   if (mine.length === 0) return null;
   return <p class="error-text">{mine.map((e) => e.message).join("; ")}</p>;
 }
