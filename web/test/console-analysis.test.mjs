@@ -109,6 +109,12 @@ test("charts and table show the API's figures for the range and zone; CSV export
   await until(async () => (await inked("Service level")) > 8, 5_000, "drawn in the light theme again");
   assert.deepEqual(await axe(p), []);
   await shot(p, "console-analysis");
+  // A narrower window: every chart follows its card's width.
+  const widths = () => p.locator("figure.chart .chart-plot").evaluateAll((l) => l.map((e) => [e.clientWidth, Math.round(e.querySelector("canvas").getBoundingClientRect().width)]));
+  const before = await widths();
+  await p.setViewportSize({ width: 900, height: 800 });
+  await until(async () => (await widths()).every(([box, canvas], i) => box === canvas && box !== before[i][0]), 5_000, "the charts resized to their cards");
+  await p.setViewportSize({ width: 1280, height: 800 });
 
   // The table: the day's row holds the same figures.
   await p.getByRole("button", { name: "Table" }).click();
