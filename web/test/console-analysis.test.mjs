@@ -72,11 +72,12 @@ test("charts and table show the API's figures for the range and zone; CSV export
   assert.equal(api.total.abandoned, 1);
   await p.locator("[data-total]", { hasText: "3 sessions" }).waitFor();
   assert.equal(await p.getByLabel("First day").inputValue(), today, "the refused try kept what was typed");
-  assert.equal(await p.locator("figure.chart").first().locator(".chart-axes text[text-anchor=middle]").count(), 1, "one day on the axis");
+  assert.equal(await p.locator("figure.chart").first().locator("[data-chart-table] tbody tr").count(), 1, "one day in the chart");
   await p.locator("[data-total]", { hasText: `abandon rate ${Math.round(api.total.abandonRate * 1000) / 10}%` }).waitFor();
 
-  // Each chart's points are the API's numbers.
-  const values = (chart) => p.locator("figure.chart", { has: p.locator(`figcaption:text-is("${chart}")`) }).locator("[data-value]").evaluateAll((l) => l.map((e) => Number(e.dataset.value)));
+  // Each chart's figures (its table for screen readers) are the API's numbers.
+  const figure = (chart) => p.locator("figure.chart", { has: p.locator(`figcaption:text-is("${chart}")`) });
+  const values = (chart) => figure(chart).locator("[data-value]").evaluateAll((l) => l.map((e) => Number(e.dataset.value)));
   assert.deepEqual(await values("Service level"), [api.days[0].serviceLevel]);
   assert.deepEqual(await values("Abandon rate"), [api.days[0].abandonRate]);
   assert.deepEqual(await values("Wait: average and 90th percentile"), [api.days[0].avgWaitMs, api.days[0].p90WaitMs]);
@@ -86,8 +87,34 @@ test("charts and table show the API's figures for the range and zone; CSV export
   const group = api.skillGroups.find((g) => g.skillGroupId === support.id);
   assert.deepEqual(await values("Per skill group: Service level"), [group.serviceLevel]);
   assert.deepEqual(await values("Per skill group: Abandon rate"), [group.abandonRate]);
+  // The canvases are drawn: each holds pixels of its series' colour, read from the design
+  // tokens, and again in the dark theme's colours once the theme changes.
+  const charts = ["Service level", "Wait: average and 90th percentile", "Average handle time", "Abandon rate", "Satisfaction", "Per skill group: Service level", "Per skill group: Average wait", "Per skill group: Abandon rate", "Per skill group: Average handle time"];
+  const tokens = { "Service level": "--accent", "Wait: average and 90th percentile": "--st-arrange", "Average handle time": "--st-free", "Abandon rate": "--danger", "Satisfaction": "--st-rest", "Per skill group: Service level": "--accent", "Per skill group: Average wait": "--st-arrange", "Per skill group: Abandon rate": "--danger", "Per skill group: Average handle time": "--st-free" };
+  const inked = (chart) =>
+    figure(chart).locator("canvas").evaluate((c, name) => {
+      const probe = document.createElement("canvas").getContext("2d");
+      probe.fillStyle = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+      probe.fillRect(0, 0, 1, 1);
+      const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i + 3] === 255 && Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 12) n++;
+      return n;
+    }, tokens[chart]);
+  for (const chart of charts) assert.ok((await inked(chart)) > 8, `${chart}: the canvas shows its series (${await inked(chart)} pixels)`);
+  await p.evaluate(() => (document.documentElement.dataset.theme = "dark"));
+  for (const chart of charts) await until(async () => (await inked(chart)) > 8, 5_000, `${chart}: drawn in the dark theme's colours`);
+  await p.evaluate(() => delete document.documentElement.dataset.theme);
+  await until(async () => (await inked("Service level")) > 8, 5_000, "drawn in the light theme again");
   assert.deepEqual(await axe(p), []);
   await shot(p, "console-analysis");
+  // A narrower window: every chart follows its card's width.
+  const widths = () => p.locator("figure.chart .chart-plot").evaluateAll((l) => l.map((e) => [e.clientWidth, Math.round(e.querySelector("canvas").getBoundingClientRect().width)]));
+  const before = await widths();
+  await p.setViewportSize({ width: 900, height: 800 });
+  await until(async () => (await widths()).every(([box, canvas], i) => box === canvas && box !== before[i][0]), 5_000, "the charts resized to their cards");
+  await p.setViewportSize({ width: 1280, height: 800 });
 
   // The table: the day's row holds the same figures.
   await p.getByRole("button", { name: "Table" }).click();
@@ -109,7 +136,7 @@ test("charts and table show the API's figures for the range and zone; CSV export
   const support_row = csv.find((l) => l.startsWith(`${today},Support,`));
   assert.ok(support_row, csv.join("\n"));
   assert.equal(support_row.split(",")[2], String(api.rows.find((r) => r.skillGroupId === support.id).sessions));
-  assert.deepEqual(p.problems, []);
+  assert.deepEqual(p.problems, [], "no Content-Security-Policy refusal nor page error");
   await p.context().close();
 });
 
@@ -118,6 +145,9 @@ test("analysis in Chinese", async () => {
   await consolePage(p, desk, "analysis");
   await p.getByRole("heading", { name: "数据分析" }).waitFor();
   await p.getByText("服务水平").first().waitFor();
+  await p.locator("figure.chart canvas").first().waitFor();
   assert.deepEqual(await axe(p), []);
+  await shot(p, "console-analysis-zh");
+  assert.deepEqual(p.problems, []);
   await p.context().close();
 });

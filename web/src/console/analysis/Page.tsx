@@ -10,8 +10,8 @@ import type { PageProps } from "../sections";
 import { Field, FormError, useForm } from "../ui/form";
 import { PageHeader } from "../ui/kit";
 import { useResource } from "../ui/resource";
-import { BarChart, LineChart } from "./Chart";
-import { ta } from "./i18n";
+import { Chart } from "./Chart";
+import { en, ta } from "./i18n";
 
 type Report = Schemas["ReportView"];
 type Figures = Schemas["Figures"];
@@ -135,30 +135,41 @@ const groupLabel = (g: Schemas["GroupRow"]) => g.name ?? ta("analysis.noGroup");
 function Charts(props: { report: Report }) {
   const r = props.report;
   const labels = r.days.map((d) => day(d.day));
+  const groups = r.skillGroups.map(groupLabel);
   const levels = r.total.satisfaction;
+  const perDay = (name: string, values: (number | null | undefined)[], color: string) => ({ name, values: values.map((v) => v ?? null), color });
+  const byGroup = (name: keyof typeof en, values: (number | null | undefined)[], format: (v: number) => string, color: string, max?: number) => (
+    <Chart title={`${ta("analysis.perGroup")}: ${ta(name)}`} axis={ta("analysis.group")} labels={groups} series={[perDay(ta(name), values, color)]} format={format} max={max} bars />
+  );
   return (
     <div class="an-charts">
-      <LineChart title={ta("analysis.serviceLevel")} labels={labels} series={[{ name: ta("analysis.serviceLevel"), values: r.days.map((d) => d.serviceLevel ?? null), color: "var(--accent)" }]} format={pct} max={1} />
-      <LineChart
+      <Chart title={ta("analysis.serviceLevel")} axis={ta("analysis.day")} labels={labels} series={[perDay(ta("analysis.serviceLevel"), r.days.map((d) => d.serviceLevel), "--accent")]} format={pct} max={1} />
+      <Chart
         title={ta("analysis.wait")}
+        axis={ta("analysis.day")}
         labels={labels}
-        series={[
-          { name: ta("analysis.avgWait"), values: r.days.map((d) => d.avgWaitMs ?? null), color: "var(--accent)" },
-          { name: ta("analysis.p90Wait"), values: r.days.map((d) => d.p90WaitMs ?? null), color: "var(--st-arrange)" },
-        ]}
+        series={[perDay(ta("analysis.avgWait"), r.days.map((d) => d.avgWaitMs), "--accent"), perDay(ta("analysis.p90Wait"), r.days.map((d) => d.p90WaitMs), "--st-arrange")]}
         format={ms}
       />
-      <BarChart title={ta("analysis.handle")} labels={labels} values={r.days.map((d) => d.avgHandleMs ?? null)} format={ms} color="var(--st-free)" />
-      <LineChart title={ta("analysis.abandonRate")} labels={labels} series={[{ name: ta("analysis.abandonRate"), values: r.days.map((d) => d.abandonRate ?? null), color: "var(--danger)" }]} format={pct} max={1} />
+      <Chart title={ta("analysis.handle")} axis={ta("analysis.day")} labels={labels} series={[perDay(ta("analysis.handle"), r.days.map((d) => d.avgHandleMs), "--st-free")]} format={ms} bars />
+      <Chart title={ta("analysis.abandonRate")} axis={ta("analysis.day")} labels={labels} series={[perDay(ta("analysis.abandonRate"), r.days.map((d) => d.abandonRate), "--danger")]} format={pct} max={1} />
       {levels.length > 0 ? (
-        <BarChart title={ta("analysis.satisfaction")} labels={levels.map((l) => ta("analysis.level", { value: l.value, label: l.label }))} values={levels.map((l) => l.sessions)} format={(v) => num(v)} color="var(--st-rest)" />
+        <Chart
+          title={ta("analysis.satisfaction")}
+          axis={ta("analysis.rating")}
+          labels={levels.map((l) => ta("analysis.level", { value: l.value, label: l.label }))}
+          series={[perDay(ta("analysis.sessions"), levels.map((l) => l.sessions), "--st-rest")]}
+          format={(v) => num(v)}
+          bars
+          whole
+        />
       ) : (
         <figure class="chart"><figcaption>{ta("analysis.satisfaction")}</figcaption><p class="muted">{ta("analysis.noRatings")}</p></figure>
       )}
-      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.serviceLevel")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.serviceLevel ?? null)} format={pct} max={1} />
-      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.avgWait")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.avgWaitMs ?? null)} format={ms} color="var(--st-arrange)" />
-      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.abandonRate")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.abandonRate ?? null)} format={pct} max={1} color="var(--danger)" />
-      <BarChart title={`${ta("analysis.perGroup")}: ${ta("analysis.handle")}`} labels={r.skillGroups.map(groupLabel)} values={r.skillGroups.map((g) => g.avgHandleMs ?? null)} format={ms} color="var(--st-free)" />
+      {byGroup("analysis.serviceLevel", r.skillGroups.map((g) => g.serviceLevel), pct, "--accent", 1)}
+      {byGroup("analysis.avgWait", r.skillGroups.map((g) => g.avgWaitMs), ms, "--st-arrange")}
+      {byGroup("analysis.abandonRate", r.skillGroups.map((g) => g.abandonRate), pct, "--danger", 1)}
+      {byGroup("analysis.handle", r.skillGroups.map((g) => g.avgHandleMs), ms, "--st-free")}
     </div>
   );
 }

@@ -37,7 +37,7 @@ export const en = {
   "analysis.noData": "No sessions in this range.",
   "analysis.noRatings": "Nobody rated a session in this range.",
   "analysis.level": "{value} · {label}",
-  "analysis.chartOf": "{chart}, per day",
+  "analysis.rating": "Rating",
 } as const;
 
 export const zhCN: Record<keyof typeof en, string> = {
@@ -76,7 +76,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   "analysis.noData": "该区间内没有会话。",
   "analysis.noRatings": "该区间内没有会话被评价。",
   "analysis.level": "{value} · {label}",
-  "analysis.chartOf": "{chart}（按天）",
+  "analysis.rating": "评分",
 };
 
 export const ta = catalogue(en, zhCN);
