@@ -62,7 +62,7 @@ test("routing, reception, timeouts, the proactive rule and rest reasons are save
   await rule.getByLabel(/^Agents may start chats/).check();
   await rule.getByLabel(/^End an unanswered proactive chat/).fill("30");
   await rule.getByRole("button", { name: "Save rule" }).click();
-  await invalid(rule, "End an unanswered").getByText("outside 60..=86400").waitFor();
+  await invalid(rule, "End an unanswered").getByText("is not between 60 and 86400 seconds").waitFor();
   await rule.getByLabel(/^End an unanswered proactive chat/).fill("120");
   await rule.getByRole("button", { name: "Save rule" }).click();
   await p.getByText("Proactive contact rule saved.").waitFor();
