@@ -242,6 +242,10 @@ async function story() {
     await node(`${module}_1`).waitFor();
   }
   assert.equal(await p.locator(".flow-svg .fnode").count(), 8);
+  // End moved by its title to the bottom, where the flow finishes.
+  const endAt = await node("end").locator(".fnode-box").boundingBox();
+  await drag(p, { x: endAt.x + 30, y: endAt.y + 10 }, { x: columns[2] + 30 * k + (endAt.x + 30 - endAt.x) - 30 * k, y: top + 620 * k + 10 });
+  await until(async () => Math.abs((await node("end").locator(".fnode-box").boundingBox()).y - (top + 620 * k)) < 3, 5000, "end moved");
 
   // Each node's fields in its panel, opened by a click on the node.
   const panel = p.locator(".flow-panel");
@@ -296,8 +300,9 @@ async function story() {
     const want = from === "start" ? before : before + 1;
     await until(async () => (await p.locator(".fedge").count()) === want, 5000, `the link ${from}.${port} → ${to}`);
   }
-  await p.getByRole("button", { name: "Auto layout" }).click();
+  // The whole flow in view, the call's fields open, as drawn.
   await p.getByRole("button", { name: "Fit" }).click();
+  await pick("interface_call_1");
   await clean(p, "the flow editor");
   await p.locator(".flow-tools").getByRole("button", { name: "Save" }).click();
   await p.getByText("Saved as version 2.").waitFor();
@@ -450,6 +455,9 @@ async function story() {
   await until(async () => (await hits.count()) === detail.matches.length, 10_000, "the keyword's messages marked");
   assert.equal(detail.matches.length, 2, "the user's line and the quick reply");
   assert.deepEqual(await hits.evaluateAll((l) => l.map((e) => Number(e.dataset.seq))), detail.matches);
+  // The flow's menu and form read in the transcript as the user saw them.
+  await p.locator(".rec-transcript li.from-desk", { hasText: "How can we help? · Buy · Talk to someone" }).waitFor();
+  await p.locator(".rec-transcript li.from-desk", { hasText: "Your phone number?" }).waitFor();
   const tl = p.locator(".timeline");
   await tl.locator('li[data-kind="queued"]', { hasText: "Queued in VIP." }).waitFor();
   await tl.locator('li[data-kind="offered"]', { hasText: /Offered to Ann/ }).waitFor();
