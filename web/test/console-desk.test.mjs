@@ -244,7 +244,7 @@ async function story() {
   assert.equal(await p.locator(".flow-svg .fnode").count(), 8);
   // End moved by its title to the bottom, where the flow finishes.
   const endAt = await node("end").locator(".fnode-box").boundingBox();
-  await drag(p, { x: endAt.x + 30, y: endAt.y + 10 }, { x: columns[2] + 30 * k + (endAt.x + 30 - endAt.x) - 30 * k, y: top + 620 * k + 10 });
+  await drag(p, { x: endAt.x + 30, y: endAt.y + 10 }, { x: columns[2] + 30, y: top + 620 * k + 10 });
   await until(async () => Math.abs((await node("end").locator(".fnode-box").boundingBox()).y - (top + 620 * k)) < 3, 5000, "end moved");
 
   // Each node's fields in its panel, opened by a click on the node.
