@@ -110,9 +110,11 @@ function front(target) {
 
 export class Desk {
   /** Starts a server in a fresh data directory; `front` is used only when it serves no pages. */
-  static async start({ dataDir, tokenTtlSecs } = {}) {
+  static async start({ dataDir, tokenTtlSecs, config = [] } = {}) {
     const desk = new Desk();
     desk.tokenTtlSecs = tokenTtlSecs;
+    // Further lines of the server's configuration (a test's own sections, e.g. [outbound]).
+    desk.extraConfig = config;
     desk.data = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helpline-web-"));
     fs.chmodSync(desk.data, 0o700);
     await desk.launch();
@@ -143,6 +145,7 @@ export class Desk {
       "visitors_per_address = { burst = 500, per_minute = 500 }",
       "messages_per_user = { burst = 10000, per_minute = 60000 }",
       "message_bytes_per_user = { burst = 4194304, per_minute = 33554432 }",
+      ...(this.extraConfig ?? []),
       "",
     ].join("\n"));
     this.config = config;

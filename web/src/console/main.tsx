@@ -35,7 +35,8 @@ async function signOut(): Promise<void> {
 const loaded = new Map<string, Page>();
 
 function SectionPage(props: { section: Section; path: string[] }) {
-  const [page, setPage] = useState<Page | null>(loaded.get(props.section.path) ?? null);
+  // A page is a function, which useState would call as an initializer: it is wrapped.
+  const [page, setPage] = useState<Page | null>(() => loaded.get(props.section.path) ?? null);
   const [failed, setFailed] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {

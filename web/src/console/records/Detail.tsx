@@ -15,8 +15,35 @@ function Marked(props: { text: string; words: string[] }) {
   return <>{props.text.split(re).map((part, i) => (i % 2 === 1 ? <mark key={i}>{part}</mark> : part))}</>;
 }
 
+type Obj = Record<string, unknown>;
+const objOf = (v: unknown): Obj => (typeof v === "object" && v !== null ? (v as Obj) : {});
+const strOf = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
+
+/** A desk message's own words (a flow's menu or form: its prompt and options; the rating
+ * invitation; a rich text), so an auditor reads what the user was shown, not a blank line. */
+function deskText(data: string): string | null {
+  let d: Obj;
+  try {
+    d = objOf(JSON.parse(data));
+  } catch {
+    return null;
+  }
+  if (d["customerServicePlugin"] !== 0) return null;
+  const c = objOf(d["content"]);
+  const items = (v: unknown) => (Array.isArray(v) ? v.map((i) => strOf(objOf(i)["content"])).filter(Boolean) : []);
+  const words = (...parts: (string | string[])[]) => parts.flat().filter(Boolean).join(" · ") || null;
+  switch (strOf(d["src"])) {
+    case "15": case "21": case "32": return words(strOf(c["header"]), items(c["items"]));
+    case "29": return words(strOf(c["title"]), items(c["items"]));
+    case "9": return words(strOf(objOf(d["menuContent"])["head"]), items(objOf(d["menuContent"])["menu"]));
+    case "30": return strOf(d["content"]) || null;
+    default: return null;
+  }
+}
+
 function bodyText(b: Schemas["Body"]): string {
-  return b.type === "text" ? b.text : (b.description ?? "");
+  if (b.type === "text") return b.text;
+  return deskText(b.data) ?? b.description ?? "";
 }
 
 export function Detail(props: { id: number; keyword: string; names: Lookup }) {
