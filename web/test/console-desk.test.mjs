@@ -459,6 +459,9 @@ async function story() {
   await p.locator(".rec-transcript li.from-desk", { hasText: "How can we help? · Buy · Talk to someone" }).waitFor();
   await p.locator(".rec-transcript li.from-desk", { hasText: "Your phone number?" }).waitFor();
   const tl = p.locator(".timeline");
+  // Names, not ids: the channel the visitor wrote to, the flow and the node by their labels.
+  await tl.locator('li[data-kind="created"]', { hasText: "wrote to channel Web shop." }).waitFor();
+  await tl.locator('li[data-kind="flow_step"]', { hasText: "Service flow Reception (version 2) is at node Main menu." }).waitFor();
   await tl.locator('li[data-kind="queued"]', { hasText: "Queued in VIP." }).waitFor();
   await tl.locator('li[data-kind="offered"]', { hasText: /Offered to Ann/ }).waitFor();
   await tl.locator('li[data-kind="accepted"]', { hasText: "Ann accepted." }).waitFor();
@@ -479,7 +482,7 @@ async function story() {
   assert.equal(report.total.sessions, 1);
   assert.equal(report.total.answered, 1);
   assert.deepEqual(report.total.satisfaction.filter((l) => l.sessions > 0).map((l) => [l.value, l.sessions]), [[5, 1]]);
-  await p.locator("[data-total]", { hasText: "1 sessions" }).waitFor();
+  await p.locator("[data-total]", { hasText: "Over the range: 1 session," }).waitFor();
   const values = (chart) => p.locator("figure.chart", { has: p.locator(`figcaption:text-is("${chart}")`) }).locator("[data-value]").evaluateAll((l) => l.map((e) => Number(e.dataset.value)));
   assert.deepEqual(await values("Satisfaction"), report.total.satisfaction.map((l) => l.sessions));
   assert.deepEqual(await values("Service level"), [report.days[0].serviceLevel]);

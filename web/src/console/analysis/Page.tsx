@@ -116,7 +116,7 @@ function Result(props: { report: Report }) {
     <>
       <div class="an-bar">
         <p class="an-total" data-total>
-          {ta("analysis.total", { sessions: t.sessions, sl: pct(t.serviceLevel), ar: pct(t.abandonRate), wait: ms(t.avgWaitMs), rating: num(t.avgRating, 2) })}
+          {ta("analysis.total", { sessions: ta(new Intl.PluralRules(lang.value).select(t.sessions) === "one" ? "analysis.sessions.one" : "analysis.sessions.other", { count: t.sessions }), sl: pct(t.serviceLevel), ar: pct(t.abandonRate), wait: ms(t.avgWaitMs), rating: num(t.avgRating, 2) })}
         </p>
         <div class="an-switch" role="group" aria-label={ta("analysis.view")}>
           <button type="button" class="btn btn-sm" aria-pressed={view.value === "charts"} onClick={() => (view.value = "charts")}>{ta("analysis.charts")}</button>

@@ -47,14 +47,22 @@ export default function Page(props: PageProps) {
   // Names for ids: a role without the agents module gets 403 there, and sees numbers.
   const agents = useResource(() => call<Schemas["AgentView"][]>("GET", "/agents").catch(() => []));
   const groups = useResource(() => call<Schemas["GroupView"][]>("GET", "/skill-groups").catch(() => []));
+  const channels = useResource(() => call<Schemas["ChannelView"][]>("GET", "/channels").catch(() => []));
+  const flows = useResource(() => call<Schemas["FlowView"][]>("GET", "/flows").catch(() => []));
   useResource(async () => {
     if (page.value === null) await form.run(async () => void (page.value = await list(request(applied.value))));
   });
   const agentName = new Map((agents.data.value ?? []).map((a) => [a.id, a.nickname || a.name]));
   const groupName = new Map((groups.data.value ?? []).map((g) => [g.id, g.name]));
+  const channelName = new Map((channels.data.value ?? []).map((c) => [c.id, c.name]));
+  const flowById = new Map((flows.data.value ?? []).map((f) => [f.id, f]));
   const names: Lookup = {
     agent: (id) => agentName.get(id) ?? `#${id}`,
     group: (id) => (id == null ? "—" : groupName.get(id) ?? `#${id}`),
+    channel: (id) => (id == null ? "—" : channelName.get(id) ?? `#${id}`),
+    flow: (id) => (id == null ? "—" : flowById.get(id)?.name ?? `#${id}`),
+    // The latest version's label: a node keeps its id across versions.
+    node: (flow, node) => (flow == null ? node : flowById.get(flow)?.graph.nodes.find((x) => x.id === node)?.label || node),
   };
   const open = props.path[0] ? Number(props.path[0]) : null;
   const submit = (e: Event) => {

@@ -14,6 +14,10 @@ type Entry = Schemas["TimelineEntry"];
 export interface Lookup {
   agent: Names;
   group: (id: number | null | undefined) => string;
+  channel: (id: number | null | undefined) => string;
+  /** A flow's name, and a node's label in it (its id when it has none or is gone). */
+  flow: (id: number | null | undefined) => string;
+  node: (flow: number | null | undefined, node: string) => string;
 }
 
 /** A clock time with seconds: a session's events are seconds apart. */
@@ -29,12 +33,12 @@ export function sentence(e: Entry, n: Lookup): string {
   switch (e.kind) {
     case "created":
       return e.lastAgentId != null
-        ? trec("rec.tl.createdLast", { user: userLabel(e.userId ?? ""), channel: e.channelId ?? "", agent: n.agent(e.lastAgentId) })
-        : trec("rec.tl.created", { user: userLabel(e.userId ?? ""), channel: e.channelId ?? "" });
+        ? trec("rec.tl.createdLast", { user: userLabel(e.userId ?? ""), channel: n.channel(e.channelId), agent: n.agent(e.lastAgentId) })
+        : trec("rec.tl.created", { user: userLabel(e.userId ?? ""), channel: n.channel(e.channelId) });
     case "started_by_agent":
       return trec("rec.tl.started_by_agent", { agent, group, time: at(e.deadlineMs) });
     case "flow_step":
-      return trec("rec.tl.flow_step", { flow: e.flowId ?? "", version: e.version ?? "", node: e.node ?? "" });
+      return trec("rec.tl.flow_step", { flow: n.flow(e.flowId), version: e.version ?? "", node: n.node(e.flowId, e.node ?? "") });
     case "flow_call":
       return trec("rec.tl.flow_call", { attempt: e.attempt ?? 1 });
     case "flow_call_answered":
