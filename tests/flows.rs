@@ -589,7 +589,10 @@ async fn invalid_flows_are_refused_naming_node_and_field_and_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
-        (&body["error"]["errors"][0]["node"], &body["error"]["errors"][0]["field"]),
+        (
+            &body["error"]["errors"][0]["node"],
+            &body["error"]["errors"][0]["field"]
+        ),
         (&json!("x"), &json!("text")),
         "{body}"
     );

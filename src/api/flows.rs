@@ -102,7 +102,10 @@ fn read_graph(value: &serde_json::Value) -> Result<Graph, Vec<FlowError>> {
             let index: usize = index.parse().ok()?;
             let id = value["nodes"][index]["id"].as_str()?.to_owned();
             let field = field.trim_start_matches('.');
-            Some((id, field.strip_prefix("module.").unwrap_or(field).to_owned()))
+            Some((
+                id,
+                field.strip_prefix("module.").unwrap_or(field).to_owned(),
+            ))
         });
         let (node, field) = match in_node {
             Some((id, field)) if !field.is_empty() => (Some(id), field),

@@ -713,14 +713,27 @@ fn a_flow_round_trips_through_its_json() {
 #[test]
 fn node_positions_round_trip_and_are_bounded() {
     let mut f = full();
-    f.graph.nodes[1].position = Some(Position { x: -40, y: 1_000_000 });
+    f.graph.nodes[1].position = Some(Position {
+        x: -40,
+        y: 1_000_000,
+    });
     let text = serde_json::to_string(&f.graph).unwrap();
-    assert!(text.contains(r#""position":{"x":-40,"y":1000000}"#), "{text}");
-    assert_eq!(text.matches("position").count(), 1, "absent positions are not written");
+    assert!(
+        text.contains(r#""position":{"x":-40,"y":1000000}"#),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("position").count(),
+        1,
+        "absent positions are not written"
+    );
     let again = parse(&text).unwrap();
     assert_eq!(serde_json::to_string(&again.graph).unwrap(), text);
     let mut far = f.graph.clone();
-    far.nodes[1].position = Some(Position { x: 1_000_001, y: i32::MIN });
+    far.nodes[1].position = Some(Position {
+        x: 1_000_001,
+        y: i32::MIN,
+    });
     let e = validate(far).expect_err("refused");
     let id = f.graph.nodes[1].id.as_str();
     assert_eq!(

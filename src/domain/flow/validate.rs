@@ -68,7 +68,10 @@ pub fn validate(graph: Graph) -> Result<Flow, Vec<FlowError>> {
                     e.at(
                         Some(&node.id),
                         axis,
-                        format!("{v} is further than {} from the origin", super::MAX_POSITION),
+                        format!(
+                            "{v} is further than {} from the origin",
+                            super::MAX_POSITION
+                        ),
                     );
                 }
             }
