@@ -989,6 +989,30 @@ impl Hub {
         self.push_agent(agent, &frame);
     }
 
+    /// Tells the user a desk message of a session's news: a flag is delivered only, any
+    /// other (the ends, 19 and 20) is stored, once per session, and delivered.
+    async fn announce(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        dir: &AppDirectory,
+        message: &DeskMessage,
+        session: SessionId,
+        at_ms: i64,
+    ) {
+        if message.is_flag() {
+            self.tell(dir, slot, message, at_ms);
+            return;
+        }
+        let msg_id = format!("desk-{}-{}", message.src(), session.0);
+        let said = self
+            .say(state, slot, None, msg_id, message.to_body(), |_| Vec::new())
+            .await;
+        if let Err(e) = said {
+            tracing::warn!(%session, src = message.src(), error = %e, "a desk message was not stored");
+        }
+    }
+
     /// Sends the user one of the desk's flag messages (never stored).
     fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
         let msg_id = format!("desk-{}-{}", message.src(), at_ms);
@@ -1864,7 +1888,9 @@ impl Hub {
                             tracing::warn!(session = %news.session, error = %e, "auto-termination message not stored");
                         }
                     }
-                    self.tell(&dir, &slot, &DeskMessage::SessionTimedOut, now);
+                    let ended = DeskMessage::SessionTimedOut;
+                    self.announce(state, &mut slot, &dir, &ended, news.session, now)
+                        .await;
                 }
                 Effect::Tell(message) => {
                     let run = slot
@@ -1898,7 +1924,8 @@ impl Hub {
                         }
                         continue;
                     }
-                    self.tell(&dir, &slot, &message, now);
+                    self.announce(state, &mut slot, &dir, &message, news.session, now)
+                        .await;
                 }
                 Effect::Invite { session, agent } => {
                     let Some(config) = config.as_ref() else {
@@ -2102,8 +2129,9 @@ fn summary(body: &Body) -> String {
     }
 }
 
-/// Reads a custom body: its `data` must be JSON, and when it claims to be a desk message it
-/// must be one a user may send.
+/// Reads a custom body: its `data` must be JSON, and when it is a desk message (it has
+/// `customerServicePlugin`) it must be one a user may send. A `src` without
+/// `customerServicePlugin` is an ordinary custom message, stored and relayed as sent.
 pub fn desk_data(body: &Body) -> Result<Option<DeskMessage>, ApiError> {
     let Body::Custom { data, .. } = body else {
         return Ok(None);
@@ -2112,23 +2140,22 @@ pub fn desk_data(body: &Body) -> Result<Option<DeskMessage>, ApiError> {
         // Body::check names the limit; no need to parse it first.
         return Ok(None);
     }
-    let value = serde_json::from_str::<serde_json::Value>(data)
-        .map_err(|e| ApiError::invalid("body.data", format!("is not JSON: {e}")))?;
-    let desk = value.get("customerServicePlugin").is_some() || value.get("src").is_some();
-    if !desk {
-        return Ok(None);
-    }
-    let rating = value.get("src").and_then(|v| v.as_str()) == Some("10");
-    DeskMessage::parse_from_user(data).map(Some).map_err(|e| {
-        if rating {
+    DeskMessage::read_user_data(data).map_err(|e| {
+        let rating = serde_json::from_str::<serde_json::Value>(data)
+            .ok()
+            .and_then(|v| v.get("src").and_then(|s| s.as_str()).map(|s| s == "10"))
+            .unwrap_or(false);
+        match e {
+            crate::im::protocol::ProtocolError::NotJson(e) => {
+                ApiError::invalid("body.data", format!("is not JSON: {e}"))
+            }
             // A malformed rating is the protocol's "bad data".
-            ApiError::Protocol {
+            e if rating => ApiError::Protocol {
                 code: 10151,
                 field: "body.data",
                 message: e.to_string(),
-            }
-        } else {
-            ApiError::invalid("body.data", e.to_string())
+            },
+            e => ApiError::invalid("body.data", e.to_string()),
         }
     })
 }

@@ -49,21 +49,30 @@ pub struct SatisfactionMenu {
     pub expire_time: i64,
 }
 
-/// A product card (src 22).
+/// A product card (src 22). The clients add fields of their own (the Android client's
+/// `customField: [{name, value}]`) and drop keys whose value is null: both are accepted,
+/// and the unknown fields are kept as sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Card {
     /// Title.
     pub header: String,
     /// Description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub desc: String,
     /// Image URL.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub pic: String,
     /// Link opened on click.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub url: String,
+    /// Fields helpline does not know, kept and written back as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An optional string a client may send as null (or leave out).
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Card {
@@ -86,6 +95,88 @@ impl Card {
         }
         Ok(())
     }
+}
+
+/// An order card (src 28).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCard {
+    /// The line above it ("Your order").
+    pub guide: String,
+    /// The order's name.
+    pub name: String,
+    /// Its description.
+    pub desc: String,
+    /// Its image URL.
+    pub pic: String,
+}
+
+/// An option of a task branch (src 32) or a bot's choices (src 29).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskItem {
+    /// What the user picks (and what a plain-text answer must equal).
+    pub content: String,
+    /// A line under it.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub desc: String,
+    /// Fields helpline does not know, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A task branch (src 32): a branch module's menu for clients that draw the task shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskBranch {
+    /// 0 open (the items can be picked), 1 answered, 2 closed unanswered.
+    pub status: u8,
+    /// How the client draws the items: 0 a list, 1 buttons.
+    pub option_type: u8,
+    /// The question.
+    pub header: String,
+    /// The options.
+    pub items: Vec<TaskItem>,
+    /// The option picked, once picked.
+    pub selected: Option<TaskItem>,
+    /// The desk's reference to the flow's node; the user echoes it back unchanged.
+    pub task_info: Value,
+}
+
+/// A field of a task form (src 33).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputVariable {
+    /// The flow variable it fills.
+    pub name: String,
+    /// Shown in the empty field.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub placeholder: String,
+    /// Whether the form cannot be sent without it.
+    #[serde(default)]
+    pub is_required: bool,
+    /// 0 text, 1 a choice of `chooseItemList`.
+    #[serde(default)]
+    pub form_type: u8,
+    /// The choices, for a choice.
+    #[serde(default)]
+    pub choose_item_list: Vec<String>,
+    /// The user's answer, empty until answered.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub variable_value: String,
+    /// Fields helpline does not know, kept.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A task form (src 33): a collect module's question for clients that draw the task shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskForm {
+    /// 0 open, 1 answered by the user (their reply), 2 submitted (read-only).
+    pub node_status: Option<u8>,
+    /// The text above the fields.
+    pub tip: String,
+    /// The fields.
+    pub input_variables: Vec<InputVariable>,
+    /// The desk's reference to the flow's node, echoed back when the user sends it.
+    pub task_info: Option<Value>,
 }
 
 /// A desk message, by `src`.
@@ -163,6 +254,39 @@ pub enum DeskMessage {
         /// Whether the last chunk has come.
         finished: bool,
     },
+    /// 28, D->U: an order card.
+    OrderCard(OrderCard),
+    /// 29, D->U: a bot's welcome or clarifying choices, picked by a plain text.
+    BotChoices {
+        /// `welcome_msg` or `clarify_msg`.
+        subtype: String,
+        /// The line above the choices.
+        title: String,
+        /// The choices.
+        items: Vec<String>,
+    },
+    /// 32, both ways: a task branch; the user's copy has `content.selected` set.
+    TaskBranch(TaskBranch),
+    /// 33, both ways: a task form; the user's copy has the `variableValue`s filled.
+    TaskForm(TaskForm),
+    /// 35, D->U: the desk is working out an answer (a bot or an interface call runs), or
+    /// has stopped. A flag.
+    Thinking {
+        /// True while it works, false once done.
+        thinking: bool,
+    },
+    /// 37, D->U: a tip, a line the client shows centred between messages.
+    Tip {
+        /// The tip.
+        text: String,
+    },
+    /// 38, D->U: a reminder that the session ends unless the user replies.
+    TimeoutReminder {
+        /// The reminder.
+        text: String,
+        /// When the session ends without a reply, Unix seconds.
+        end_time: i64,
+    },
 }
 
 /// Why a message from a user was refused; it changes nothing.
@@ -219,19 +343,27 @@ impl DeskMessage {
             DeskMessage::UserEndsService => "27",
             DeskMessage::RichText { .. } => "30",
             DeskMessage::StreamText { .. } => "31",
+            DeskMessage::OrderCard(_) => "28",
+            DeskMessage::BotChoices { .. } => "29",
+            DeskMessage::TaskBranch(_) => "32",
+            DeskMessage::TaskForm(_) => "33",
+            DeskMessage::Thinking { .. } => "35",
+            DeskMessage::Tip { .. } => "37",
+            DeskMessage::TimeoutReminder { .. } => "38",
         }
     }
 
     /// Flag messages are sent `onlineUserOnly`: delivered to a connected peer only, never
-    /// stored or replayed.
+    /// stored or replayed. The ends (19, 20) are not flags: the clients turn a stored one
+    /// into the conversation list's "session ended" preview, and a user who was offline
+    /// must learn the chat ended.
     pub fn is_flag(&self) -> bool {
         matches!(
             self,
             DeskMessage::Trigger { .. }
                 | DeskMessage::SatisfactionSelected { .. }
                 | DeskMessage::Typing
-                | DeskMessage::SessionEnded
-                | DeskMessage::SessionTimedOut
+                | DeskMessage::Thinking { .. }
                 | DeskMessage::RatingRules { .. }
                 | DeskMessage::UserAsksToRate
                 | DeskMessage::SeatStatus { .. }
@@ -308,6 +440,45 @@ impl DeskMessage {
                 put("chunks", json!(chunks));
                 put("isFinished", json!(u8::from(*finished)));
             }
+            DeskMessage::OrderCard(card) => put("content", json!(card)),
+            DeskMessage::BotChoices {
+                subtype,
+                title,
+                items,
+            } => {
+                put("subtype", json!(subtype));
+                let items: Vec<Value> = items.iter().map(|c| json!({ "content": c })).collect();
+                put("content", json!({"title": title, "items": items}));
+            }
+            DeskMessage::TaskBranch(branch) => {
+                put("status", json!(branch.status));
+                put("optionType", json!(branch.option_type));
+                let mut content = json!({"header": branch.header, "items": branch.items});
+                if let Some(selected) = &branch.selected {
+                    content["selected"] = json!(selected);
+                }
+                put("content", content);
+                put("taskInfo", branch.task_info.clone());
+            }
+            DeskMessage::TaskForm(form) => {
+                if let Some(status) = form.node_status {
+                    put("nodeStatus", json!(status));
+                }
+                put(
+                    "content",
+                    json!({"tip": form.tip, "inputVariables": form.input_variables}),
+                );
+                if let Some(info) = &form.task_info {
+                    put("taskInfo", info.clone());
+                }
+            }
+            DeskMessage::Thinking { thinking } => {
+                put("content", json!({ "thinking": u8::from(*thinking) }))
+            }
+            DeskMessage::Tip { text } => put("content", json!({ "tip": text })),
+            DeskMessage::TimeoutReminder { text, end_time } => {
+                put("content", json!({"tip": text, "endTime": end_time}))
+            }
             DeskMessage::Typing
             | DeskMessage::SessionEnded
             | DeskMessage::SessionTimedOut
@@ -326,8 +497,30 @@ impl DeskMessage {
         }
     }
 
-    /// Reads the `data` of a custom message a user sent. Only what users may send is
-    /// accepted: 7, 10, 12 (typing, a helpline extension), 22, 24 and 27.
+    /// Reads the `data` of any custom message a user sent: `None` for an ordinary custom
+    /// message (JSON without `customerServicePlugin`, even with a `src` of its own: the
+    /// clients' own extensions carry one), the desk message for a desk one, an error for
+    /// data that is not JSON or a desk message a user may not send.
+    pub fn read_user_data(data: &str) -> Result<Option<DeskMessage>, ProtocolError> {
+        if data.len() > MAX_DATA_BYTES {
+            return Err(ProtocolError::TooLarge {
+                field: "data",
+                size: data.len(),
+                limit: MAX_DATA_BYTES,
+            });
+        }
+        let value: Value =
+            serde_json::from_str(data).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+        if value.get("customerServicePlugin").is_none() {
+            return Ok(None);
+        }
+        Self::parse_from_user(data).map(Some)
+    }
+
+    /// Reads the `data` of a desk message a user sent. Only what users may send is
+    /// accepted: 7, 10, 12 (typing, a helpline extension), 22, 24, 27, and the task
+    /// shapes 32 and 33 answered. Fields helpline does not know are ignored here and kept
+    /// in the stored message, which is the user's own `data` as sent.
     pub fn parse_from_user(data: &str) -> Result<DeskMessage, ProtocolError> {
         if data.len() > MAX_DATA_BYTES {
             return Err(ProtocolError::TooLarge {
@@ -406,10 +599,110 @@ impl DeskMessage {
             "12" => Ok(DeskMessage::Typing),
             "24" => Ok(DeskMessage::UserAsksToRate),
             "27" => Ok(DeskMessage::UserEndsService),
+            "32" => read_task_branch(&mut object).map(DeskMessage::TaskBranch),
+            "33" => read_task_form(&mut object).map(DeskMessage::TaskForm),
             _ => Err(ProtocolError::UnknownSrc(src)),
         }
     }
 }
+
+/// A small number field of a task shape: absent is 0.
+fn small_number(
+    object: &Map<String, Value>,
+    key: &'static str,
+    max: u8,
+) -> Result<u8, ProtocolError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= u64::from(max))
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| ProtocolError::Field {
+                field: key,
+                reason: format!("must be a number from 0 to {max}"),
+            }),
+    }
+}
+
+/// A src 32 the user sends back: the desk's copy with `content.selected` set.
+fn read_task_branch(object: &mut Map<String, Value>) -> Result<TaskBranch, ProtocolError> {
+    #[derive(Deserialize)]
+    struct Content {
+        #[serde(default, deserialize_with = "null_as_empty")]
+        header: String,
+        #[serde(default)]
+        items: Vec<TaskItem>,
+        selected: Option<TaskItem>,
+    }
+    let status = small_number(object, "status", 2)?;
+    let option_type = small_number(object, "optionType", u8::MAX)?;
+    let content = object.remove("content").ok_or_else(|| ProtocolError::Field {
+        field: "content",
+        reason: "is missing".to_owned(),
+    })?;
+    let content: Content = serde_json::from_value(content).map_err(|e| ProtocolError::Field {
+        field: "content",
+        reason: e.to_string(),
+    })?;
+    if content.selected.is_none() {
+        return Err(ProtocolError::Field {
+            field: "content.selected",
+            reason: "is missing: a user answers a task branch by picking an item".to_owned(),
+        });
+    }
+    let task_info = object.remove("taskInfo").unwrap_or(Value::Null);
+    Ok(TaskBranch {
+        status,
+        option_type,
+        header: content.header,
+        items: content.items,
+        selected: content.selected,
+        task_info,
+    })
+}
+
+/// A src 33 the user sends back: the desk's copy with each `variableValue` filled, or just
+/// `content.inputVariables[{name, isRequired, variableValue}]`.
+fn read_task_form(object: &mut Map<String, Value>) -> Result<TaskForm, ProtocolError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Content {
+        #[serde(default, deserialize_with = "null_as_empty")]
+        tip: String,
+        input_variables: Vec<InputVariable>,
+    }
+    let node_status = match object.get("nodeStatus") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(small_number(object, "nodeStatus", 2)?),
+    };
+    let content = object.remove("content").ok_or_else(|| ProtocolError::Field {
+        field: "content",
+        reason: "is missing".to_owned(),
+    })?;
+    let content: Content = serde_json::from_value(content).map_err(|e| ProtocolError::Field {
+        field: "content.inputVariables",
+        reason: e.to_string(),
+    })?;
+    if content.input_variables.len() > MAX_TASK_FIELDS {
+        return Err(ProtocolError::Field {
+            field: "content.inputVariables",
+            reason: format!(
+                "has {} fields, over the limit of {MAX_TASK_FIELDS}",
+                content.input_variables.len()
+            ),
+        });
+    }
+    Ok(TaskForm {
+        node_status,
+        tip: content.tip,
+        input_variables: content.input_variables,
+        task_info: object.remove("taskInfo"),
+    })
+}
+
+/// Most fields a task form (src 33) carries: a form a person fills in on a phone.
+pub const MAX_TASK_FIELDS: usize = 32;
 
 #[cfg(test)]
 mod tests {
