@@ -842,7 +842,8 @@ mod tests {
                 header: "Phone".into(),
                 desc: "128 GB".into(),
                 pic: "https://x/p.png".into(),
-                url: "https://x/p".into()
+                url: "https://x/p".into(),
+                extra: Map::new(),
             }))
         );
         assert_eq!(
@@ -957,6 +958,223 @@ mod tests {
                 proptest::prop_assert_eq!(plugin, 0);
             }
         }
+    }
+
+    /// The desk Android client's `sendProductMessage`: a card with `customField`, keys with
+    /// null values dropped; the unknown field is kept and written back as sent.
+    #[test]
+    fn a_clients_card_with_fields_of_its_own_is_kept() {
+        let sent = r#"{"customerServicePlugin":0,"src":"22","content":{"header":"Phone","desc":"128 GB","customField":[{"name":"Order","value":"A-1"}]}}"#;
+        let Ok(Some(DeskMessage::Card(card))) = DeskMessage::read_user_data(sent) else {
+            panic!("a card with customField is accepted");
+        };
+        assert_eq!(card.header, "Phone");
+        assert_eq!((card.pic.as_str(), card.url.as_str()), ("", ""));
+        assert_eq!(
+            card.extra.get("customField"),
+            Some(&value(r#"[{"name":"Order","value":"A-1"}]"#))
+        );
+        // Written back (an agent's copy), the field is still there.
+        assert_eq!(
+            DeskMessage::Card(card).to_value()["content"]["customField"],
+            value(r#"[{"name":"Order","value":"A-1"}]"#)
+        );
+        // iOS sends null for a missing optional field.
+        let null_pic = r#"{"customerServicePlugin":0,"src":"22","content":{"header":"Phone","pic":null,"url":null,"desc":null}}"#;
+        assert!(matches!(
+            DeskMessage::read_user_data(null_pic),
+            Ok(Some(DeskMessage::Card(_)))
+        ));
+    }
+
+    /// `triggeredContent: {language}` on 7, 24 and 27, and other extra fields, are never a
+    /// reason to refuse.
+    #[test]
+    fn extra_fields_on_user_desk_messages_are_accepted() {
+        for (data, expected) in [
+            (
+                r#"{"customerServicePlugin":0,"src":"7","triggeredContent":{"language":"zh-CN","scene":"home"},"appVersion":"2.1"}"#,
+                DeskMessage::Trigger {
+                    language: Some("zh-CN".into()),
+                },
+            ),
+            (
+                r#"{"customerServicePlugin":0,"src":"24","triggeredContent":{"language":"en"}}"#,
+                DeskMessage::UserAsksToRate,
+            ),
+            (
+                r#"{"customerServicePlugin":0,"src":"27","triggeredContent":{"language":"en"}}"#,
+                DeskMessage::UserEndsService,
+            ),
+            (
+                r#"{"customerServicePlugin":0,"src":"10","menuSelected":{"id":"5","content":"Very satisfied","sessionId":"s-1","extra":true}}"#,
+                DeskMessage::SatisfactionSelected {
+                    id: "5".into(),
+                    content: "Very satisfied".into(),
+                    session_id: "s-1".into(),
+                },
+            ),
+        ] {
+            assert_eq!(DeskMessage::read_user_data(data), Ok(Some(expected)), "{data}");
+        }
+    }
+
+    /// A `src` without `customerServicePlugin` is not the desk's: an ordinary custom message.
+    #[test]
+    fn a_src_without_the_plugin_flag_is_an_ordinary_custom_message() {
+        for data in [
+            r#"{"src":"7"}"#,
+            r#"{"src":"99","businessID":"order"}"#,
+            r#"{"src":7,"content":{"header":"x"}}"#,
+            r#"{"businessID":"text_link","text":"hi"}"#,
+            r#"[1,2]"#,
+            r#""just a string""#,
+        ] {
+            assert_eq!(DeskMessage::read_user_data(data), Ok(None), "{data}");
+        }
+        assert!(matches!(
+            DeskMessage::read_user_data("{not json"),
+            Err(ProtocolError::NotJson(_))
+        ));
+        assert_eq!(
+            DeskMessage::read_user_data(r#"{"customerServicePlugin":0,"src":"9"}"#),
+            Err(ProtocolError::UnknownSrc("9".into()))
+        );
+    }
+
+    #[test]
+    fn the_ends_are_stored_not_flags() {
+        assert!(!DeskMessage::SessionEnded.is_flag());
+        assert!(!DeskMessage::SessionTimedOut.is_flag());
+        assert!(DeskMessage::Thinking { thinking: true }.is_flag());
+        assert!(
+            !DeskMessage::Tip {
+                text: String::new()
+            }
+            .is_flag()
+        );
+    }
+
+    /// The shapes helpline defines for 28, 29, 32, 33, 35, 37 and 38, written exactly.
+    #[test]
+    fn writes_the_newer_shapes() {
+        let item = |c: &str| TaskItem {
+            content: c.into(),
+            desc: String::new(),
+            extra: Map::new(),
+        };
+        let cases = [
+            (
+                DeskMessage::OrderCard(OrderCard {
+                    guide: "Your order".into(),
+                    name: "A-1".into(),
+                    desc: "2 items".into(),
+                    pic: "https://x/o.png".into(),
+                }),
+                r#"{"customerServicePlugin":0,"src":"28","content":{"guide":"Your order","name":"A-1","desc":"2 items","pic":"https://x/o.png"}}"#,
+            ),
+            (
+                DeskMessage::BotChoices {
+                    subtype: "welcome_msg".into(),
+                    title: "Ask me".into(),
+                    items: vec!["Refunds".into()],
+                },
+                r#"{"customerServicePlugin":0,"src":"29","subtype":"welcome_msg","content":{"title":"Ask me","items":[{"content":"Refunds"}]}}"#,
+            ),
+            (
+                DeskMessage::TaskBranch(TaskBranch {
+                    status: 0,
+                    option_type: 0,
+                    header: "Pick one".into(),
+                    items: vec![item("Pre-sales"), item("After-sales")],
+                    selected: None,
+                    task_info: json!({"sessionId": "s-1", "nodeId": "menu"}),
+                }),
+                r#"{"customerServicePlugin":0,"src":"32","status":0,"optionType":0,"content":{"header":"Pick one","items":[{"content":"Pre-sales","desc":""},{"content":"After-sales","desc":""}]},"taskInfo":{"sessionId":"s-1","nodeId":"menu"}}"#,
+            ),
+            (
+                DeskMessage::TaskForm(TaskForm {
+                    node_status: Some(0),
+                    tip: "Your phone".into(),
+                    input_variables: vec![InputVariable {
+                        name: "phone".into(),
+                        placeholder: "138...".into(),
+                        is_required: true,
+                        form_type: 0,
+                        choose_item_list: Vec::new(),
+                        variable_value: String::new(),
+                        extra: Map::new(),
+                    }],
+                    task_info: Some(json!({"sessionId": "s-1", "nodeId": "phone"})),
+                }),
+                r#"{"customerServicePlugin":0,"src":"33","nodeStatus":0,"content":{"tip":"Your phone","inputVariables":[{"name":"phone","placeholder":"138...","isRequired":true,"formType":0,"chooseItemList":[],"variableValue":""}]},"taskInfo":{"sessionId":"s-1","nodeId":"phone"}}"#,
+            ),
+            (
+                DeskMessage::Thinking { thinking: true },
+                r#"{"customerServicePlugin":0,"src":"35","content":{"thinking":1}}"#,
+            ),
+            (
+                DeskMessage::Tip {
+                    text: "An agent joined".into(),
+                },
+                r#"{"customerServicePlugin":0,"src":"37","content":{"tip":"An agent joined"}}"#,
+            ),
+            (
+                DeskMessage::TimeoutReminder {
+                    text: "Still there?".into(),
+                    end_time: 1_795_000_000,
+                },
+                r#"{"customerServicePlugin":0,"src":"38","content":{"tip":"Still there?","endTime":1795000000}}"#,
+            ),
+            (
+                DeskMessage::SessionEnded,
+                r#"{"customerServicePlugin":0,"src":"19"}"#,
+            ),
+            (
+                DeskMessage::SessionTimedOut,
+                r#"{"customerServicePlugin":0,"src":"20"}"#,
+            ),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(message.to_value(), value(expected), "src {}", message.src());
+        }
+    }
+
+    /// The user's answers to the task shapes: 32 with `selected` and `taskInfo` echoed, 33
+    /// as the desk's copy filled in or as just the variables.
+    #[test]
+    fn reads_the_users_task_answers() {
+        let branch = r#"{"customerServicePlugin":0,"src":"32","status":1,"optionType":0,"content":{"header":"Pick one","items":[{"content":"Pre-sales","desc":""}],"selected":{"content":"Pre-sales","desc":""}},"taskInfo":{"sessionId":"s-1","nodeId":"menu"}}"#;
+        let Ok(Some(DeskMessage::TaskBranch(b))) = DeskMessage::read_user_data(branch) else {
+            panic!("a task branch answer is read");
+        };
+        assert_eq!(b.selected.map(|s| s.content).as_deref(), Some("Pre-sales"));
+        assert_eq!(b.task_info, json!({"sessionId": "s-1", "nodeId": "menu"}));
+        let full = r#"{"customerServicePlugin":0,"src":"33","content":{"tip":"Your phone","inputVariables":[{"name":"phone","placeholder":"","isRequired":true,"formType":0,"chooseItemList":[],"variableValue":"13800000000"}]},"taskInfo":{"sessionId":"s-1","nodeId":"phone"}}"#;
+        let short = r#"{"customerServicePlugin":0,"src":"33","content":{"inputVariables":[{"name":"phone","isRequired":true,"variableValue":"13800000000"}]}}"#;
+        for data in [full, short] {
+            let Ok(Some(DeskMessage::TaskForm(f))) = DeskMessage::read_user_data(data) else {
+                panic!("a task form answer is read: {data}");
+            };
+            assert_eq!(f.input_variables[0].name, "phone");
+            assert_eq!(f.input_variables[0].variable_value, "13800000000");
+        }
+        let refuse = |data: &str| match DeskMessage::read_user_data(data) {
+            Err(ProtocolError::Field { field, .. }) => field,
+            other => panic!("{data}: {other:?}"),
+        };
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":"32","content":{"header":"x","items":[]}}"#),
+            "content.selected"
+        );
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":"32","status":9,"content":{}}"#),
+            "status"
+        );
+        assert_eq!(
+            refuse(r#"{"customerServicePlugin":0,"src":"33","content":{"tip":"x"}}"#),
+            "content.inputVariables"
+        );
     }
 
     #[test]
