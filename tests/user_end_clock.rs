@@ -242,10 +242,11 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
         timeout["body"]["data"].as_str().unwrap(),
         r#"{"customerServicePlugin":0,"src":"20"}"#
     );
-    assert_eq!(
-        (timeout["onlineUserOnly"].as_bool(), timeout["seq"].as_u64()),
-        (Some(true), None),
-        "a flag"
+    // Stored (not a flag): a user offline at the end sees why the chat ended.
+    assert_eq!(timeout["onlineUserOnly"].as_bool(), Some(false), "stored");
+    assert!(
+        timeout["seq"].as_u64().is_some(),
+        "stored with a seq: {timeout}"
     );
     assert!(
         frames.iter().any(|f| data(f)["src"] == "20"),
@@ -265,8 +266,8 @@ async fn the_user_reply_timeout_ends_with_the_apps_message_and_src_20() {
     let stored = d.stored(conversation).await;
     assert_eq!(
         stored.len(),
-        3,
-        "hello, the reply, the auto-termination message"
+        4,
+        "hello, the reply, the auto-termination message, src 20"
     );
     assert_eq!(d.session_of(conversation).await, None);
 }
@@ -937,7 +938,11 @@ async fn the_queue_wait_limit_ends_a_waiting_session_with_the_groups_message_and
         "the message, then src 20: {frames:?}"
     );
     assert_eq!(d.session_of(conversation).await, None);
-    assert_eq!(d.stored(conversation).await.len(), 2, "hello, the message");
+    assert_eq!(
+        d.stored(conversation).await.len(),
+        3,
+        "hello, the message, src 20"
+    );
     // Counted as an expiry and as an abandon.
     use helpline::stats::Label;
     let live = d.engine.shared().registry.live.read();
