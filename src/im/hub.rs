@@ -1214,7 +1214,7 @@ impl Hub {
         let answered = match &message.body {
             Body::Text { text } => open_prompt(&slot.entry)
                 .and_then(|(seq, prompt)| Some((seq, service::answer_prompt(prompt, text)?))),
-            Body::Custom { .. } => None,
+            Body::Custom { .. } | Body::File { .. } => None,
         };
         if let Some((seq, body)) = &answered {
             events.push(Event::MessageUpdated {
@@ -1246,7 +1246,7 @@ impl Hub {
                     tracing::warn!(conversation = %id, error = %e, "the flow did not take the text");
                 }
             }
-            (Some(_), Body::Custom { .. }) => {}
+            (Some(_), Body::Custom { .. } | Body::File { .. }) => {}
         }
         Ok(SendOutcome {
             conversation_id: id,
@@ -2099,6 +2099,7 @@ fn summary(body: &Body) -> String {
         Body::Text { text } => text.clone(),
         Body::Custom { description, .. } if !description.is_empty() => description.clone(),
         Body::Custom { .. } => "[custom message]".to_owned(),
+        Body::File { name, .. } => format!("[file] {name}"),
     }
 }
 
