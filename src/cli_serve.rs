@@ -69,6 +69,10 @@ pub async fn serve(
         format!("http://{listen}"),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    state
+        .attachments
+        .open(data)
+        .context("cannot open the attachments' folder")?;
     // Folds the log again and indexes transcripts in the background; requests wait for it.
     state
         .records

@@ -989,6 +989,46 @@ impl Hub {
         self.push_agent(agent, &frame);
     }
 
+    /// Stores an uploaded file in the conversation: its bytes under the data directory,
+    /// then its record in the log (the bytes are removed again if the append fails, so a
+    /// refused upload leaves nothing). The client then sends a file message naming it.
+    pub async fn attach(
+        state: &ApiState,
+        slot: &mut Slot,
+        sender: Sender,
+        checked: crate::domain::attachment::Checked,
+        bytes: &[u8],
+    ) -> Result<crate::domain::attachment::AttachmentRecord, ApiError> {
+        let id = slot.entry.attachments.next_id()?;
+        let conversation = slot.entry.id;
+        let record = crate::domain::attachment::AttachmentRecord {
+            id,
+            name: checked.name,
+            content_type: checked.content_type,
+            size: checked.size,
+            sha256: crate::im::attachments::sha256_hex(bytes),
+            sender,
+            at_ms: state.clock.now_ms(),
+        };
+        let store = &state.attachments;
+        let written = {
+            let bytes = bytes.to_vec();
+            let path = store.path(conversation, id).map_err(store_error)?;
+            tokio::task::spawn_blocking(move || write_file(&path, &bytes))
+                .await
+                .map_err(|_| ApiError::Internal("the attachment writer stopped"))?
+        };
+        written.map_err(store_error)?;
+        let event = Event::AttachmentStored {
+            attachment: Box::new(record.clone()),
+        };
+        if let Err(e) = Self::store(state, slot, vec![event]).await {
+            store.remove(conversation, id);
+            return Err(e);
+        }
+        Ok(record)
+    }
+
     /// Sends the user one of the desk's flag messages (never stored).
     fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
         let msg_id = format!("desk-{}-{}", message.src(), at_ms);
@@ -1178,6 +1218,8 @@ impl Hub {
             }
             _ => {}
         }
+        // A file message names an attachment uploaded to this conversation, as stored.
+        slot.entry.attachments.check_body(&request.body)?;
         let sent = slot.entry.messages.send(
             Sender::User,
             &request.msg_id,
@@ -1560,6 +1602,7 @@ impl Hub {
                 if let Body::Custom { data, .. } = &body {
                     check_agent_data(data)?;
                 }
+                slot.entry.attachments.check_body(&body)?;
                 let now = state.clock.now_ms();
                 let sent = slot.entry.messages.send(
                     Sender::Desk { agent: Some(agent) },
@@ -2173,4 +2216,15 @@ fn with_selected(body: &Body, rating: &service::Rating) -> Option<Body> {
         description: description.clone(),
         extension: extension.clone(),
     })
+}
+
+/// Writes an attachment's bytes durably (a temporary file, synced, renamed into place).
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::im::attachments::StoreError> {
+    crate::im::attachments::write_at(path, bytes)
+}
+
+/// The store's refusal as the API tells it: the operator's problem, not the client's.
+fn store_error(e: crate::im::attachments::StoreError) -> ApiError {
+    tracing::warn!(error = %e, "attachment storage failed");
+    ApiError::Unavailable(e.to_string())
 }

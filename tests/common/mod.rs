@@ -102,6 +102,7 @@ impl Server {
             format!("http://{addr}"),
         )
         .unwrap();
+        state.attachments.open(dir).unwrap();
         state
             .records
             .start(engine.shared().log.clone(), Some(dir))
