@@ -70,8 +70,9 @@ pub async fn serve(
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     state
-        .attachments
-        .open(data)
+        .hub
+        .open_attachments(&state, data)
+        .await
         .context("cannot open the attachments' folder")?;
     // Folds the log again and indexes transcripts in the background; requests wait for it.
     state

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod analysis;
 pub mod apps;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod channels;
@@ -375,7 +376,9 @@ impl ApiConfig {
         }) {
             return Err(ApiError::invalid(
                 "attachments.allowed_types",
-                format!("{t:?} is not a content type helpline may serve (type/subtype, never HTML)"),
+                format!(
+                    "{t:?} is not a content type helpline may serve (type/subtype, never HTML)"
+                ),
             ));
         }
         self.server.validate()?;
@@ -548,6 +551,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(im::send_message))
         .routes(routes!(im::list_conversations))
         .routes(routes!(im::read_messages))
+        .routes(routes!(attachments::user_upload))
+        .routes(routes!(attachments::user_download))
+        .routes(routes!(attachments::desk_download))
+        .routes(routes!(attachments::agent_upload))
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
         .routes(routes!(workstation::transfer_targets))

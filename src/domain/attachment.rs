@@ -88,10 +88,7 @@ pub fn check_name(name: &str) -> Result<(), Rejection> {
     if name.len() > MAX_NAME_BYTES {
         return Err(Rejection::invalid(
             "name",
-            format!(
-                "{} bytes is over the limit of {MAX_NAME_BYTES}",
-                name.len()
-            ),
+            format!("{} bytes is over the limit of {MAX_NAME_BYTES}", name.len()),
         ));
     }
     if name.contains(['/', '\\']) {
@@ -144,7 +141,10 @@ pub fn check_upload(policy: &Policy, name: &str, bytes: &[u8]) -> Result<Checked
     check_name(name)?;
     let size = bytes.len() as u64;
     if size == 0 {
-        return Err(Rejection::invalid("file", "is empty"));
+        return Err(Rejection::invalid(
+            "file",
+            "is empty: send the file's bytes as the request body",
+        ));
     }
     if size > policy.max_bytes {
         return Err(Rejection::invalid(
@@ -237,7 +237,11 @@ impl Attachments {
 
     /// Folds a stored attachment in.
     pub fn apply(&mut self, record: &AttachmentRecord) {
-        debug_assert_eq!(record.id as usize, self.list.len() + 1, "attachments fold in order");
+        debug_assert_eq!(
+            record.id as usize,
+            self.list.len() + 1,
+            "attachments fold in order"
+        );
         self.list.push(record.clone());
     }
 
@@ -257,7 +261,9 @@ impl Attachments {
         let Some(stored) = self.get(*attachment_id) else {
             return Err(Rejection::invalid(
                 "body.attachmentId",
-                format!("{attachment_id} is not an attachment of this conversation: upload the file first"),
+                format!(
+                    "{attachment_id} is not an attachment of this conversation: upload the file first"
+                ),
             ));
         };
         let differs = |field: &'static str, what: &str| {
@@ -284,7 +290,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
     const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0";
     const PE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0";
 
@@ -323,13 +330,22 @@ mod tests {
     #[test]
     fn a_name_that_lies_about_the_type_is_refused_on_the_name() {
         assert_eq!(field(check_upload(&policy(), "shot.pdf", PNG)), "name");
-        assert_eq!(field(check_upload(&policy(), "notes.png", b"hello")), "name");
+        assert_eq!(
+            field(check_upload(&policy(), "notes.png", b"hello")),
+            "name"
+        );
     }
 
     #[test]
     fn paths_and_odd_names_are_refused() {
-        for name in ["../x.png", "a/b.png", "a\\b.png", "..png", ".png", "x", "", "a\0.png", " a.png"] {
-            assert_eq!(field(check_upload(&policy(), name, PNG)), "name", "{name:?}");
+        for name in [
+            "../x.png", "a/b.png", "a\\b.png", "..png", ".png", "x", "", "a\0.png", " a.png",
+        ] {
+            assert_eq!(
+                field(check_upload(&policy(), name, PNG)),
+                "name",
+                "{name:?}"
+            );
         }
         let long = format!("{}.png", "a".repeat(MAX_NAME_BYTES));
         assert_eq!(field(check_upload(&policy(), &long, PNG)), "name");
@@ -357,7 +373,10 @@ mod tests {
 
     #[test]
     fn binary_of_no_known_type_is_refused() {
-        assert_eq!(field(check_upload(&policy(), "a.txt", b"\x00\x01\x02\x03")), "file");
+        assert_eq!(
+            field(check_upload(&policy(), "a.txt", b"\x00\x01\x02\x03")),
+            "file"
+        );
     }
 
     fn record(id: u32) -> AttachmentRecord {
@@ -389,9 +408,18 @@ mod tests {
             Err(Rejection::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(all.check_body(&body(2, "shot.png", 42))), "body.attachmentId");
-        assert_eq!(field(all.check_body(&body(0, "shot.png", 42))), "body.attachmentId");
-        assert_eq!(field(all.check_body(&body(1, "other.png", 42))), "body.name");
+        assert_eq!(
+            field(all.check_body(&body(2, "shot.png", 42))),
+            "body.attachmentId"
+        );
+        assert_eq!(
+            field(all.check_body(&body(0, "shot.png", 42))),
+            "body.attachmentId"
+        );
+        assert_eq!(
+            field(all.check_body(&body(1, "other.png", 42))),
+            "body.name"
+        );
         assert_eq!(field(all.check_body(&body(1, "shot.png", 41))), "body.size");
     }
 

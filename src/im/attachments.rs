@@ -41,7 +41,7 @@ pub enum StoreError {
     },
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         action,
         path: path.display().to_string(),
@@ -106,6 +106,46 @@ impl Store {
         }
     }
 
+    /// Removes what no event names: files left by a crash between writing the bytes and
+    /// appending their event (`recorded(conversation)` says how many attachments the log
+    /// holds for a conversation; ids above it, unparsable names and temporary files go).
+    /// Answers how many files went.
+    pub fn sweep(&self, recorded: impl Fn(ConversationId) -> Option<u32>) -> usize {
+        let Ok(root) = self.root() else {
+            return 0;
+        };
+        let Ok(folders) = std::fs::read_dir(root) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for folder in folders.filter_map(Result::ok) {
+            let Some(conversation) = folder
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(ConversationId)
+            else {
+                continue;
+            };
+            let known = recorded(conversation).unwrap_or(0);
+            let Ok(files) = std::fs::read_dir(folder.path()) else {
+                continue;
+            };
+            for file in files.filter_map(Result::ok) {
+                let keep = file
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|id| (1..=known).contains(&id));
+                if !keep && std::fs::remove_file(file.path()).is_ok() {
+                    tracing::info!(path = %file.path().display(), "removed an attachment no event names");
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
     /// How many files a conversation's folder holds (for tests and checks).
     pub fn count(&self, conversation: ConversationId) -> usize {
         let Ok(root) = self.root() else {
@@ -136,7 +176,10 @@ impl Store {
 pub fn write_at(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().ok_or(StoreError::NoDirectory)?;
     make_private_dir(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{name}.part"));
     let mut file = std::fs::File::create(&temp).map_err(io("create", &temp))?;
     file.write_all(bytes).map_err(io("write", &temp))?;

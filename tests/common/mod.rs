@@ -102,7 +102,7 @@ impl Server {
             format!("http://{addr}"),
         )
         .unwrap();
-        state.attachments.open(dir).unwrap();
+        state.hub.open_attachments(&state, dir).await.unwrap();
         state
             .records
             .start(engine.shared().log.clone(), Some(dir))
