@@ -69,6 +69,11 @@ pub async fn serve(
         format!("http://{listen}"),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    state
+        .hub
+        .open_attachments(&state, data)
+        .await
+        .context("cannot open the attachments' folder")?;
     // Folds the log again and indexes transcripts in the background; requests wait for it.
     state
         .records

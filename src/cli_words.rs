@@ -246,6 +246,10 @@ pub fn event(event: &Event) -> String {
         }
         Event::MessageStored { message } => format!("message {} stored", message.seq),
         Event::MessageUpdated { seq, .. } => format!("message {seq} updated"),
+        Event::AttachmentStored { attachment: a } => format!(
+            "attachment {} stored: {:?}, {}, {} bytes, sha256 {}",
+            a.id, a.name, a.content_type, a.size, a.sha256
+        ),
         Event::RatingInvited {
             session,
             menu_seq,

@@ -120,6 +120,14 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// An uploaded file (the field named) is over its limit.
+    #[error("{field} {message}")]
+    FieldTooLarge {
+        /// The field: `file`.
+        field: &'static str,
+        /// The size and the limit.
+        message: String,
+    },
     /// The body is not of a type this endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -176,7 +184,7 @@ impl ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::FieldTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -197,7 +205,7 @@ impl ApiError {
             Self::Forbidden { code, .. } | Self::Refused { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
-            Self::TooLarge { .. } => "too_large",
+            Self::TooLarge { .. } | Self::FieldTooLarge { .. } => "too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
@@ -211,6 +219,7 @@ impl ApiError {
         let (field, message) = match self {
             Self::Invalid { field, message } => (Some(field.clone()), message.clone()),
             Self::TooLarge { .. } => (Some("body".to_owned()), self.to_string()),
+            Self::FieldTooLarge { field, message } => (Some((*field).to_owned()), message.clone()),
             Self::UnsupportedMediaType(_) => (Some("Content-Type".to_owned()), self.to_string()),
             Self::InvalidRows { .. } => (Some("file".to_owned()), self.to_string()),
             Self::InvalidFlow { errors, .. } => (

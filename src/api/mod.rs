@@ -8,6 +8,7 @@ pub mod agents;
 pub mod analysis;
 pub mod apps;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod catalog;
 pub mod channels;
@@ -99,6 +100,49 @@ pub struct ApiConfig {
     /// The public end's abuse limits (the `[user_end]` table).
     #[serde(default)]
     pub user_end: user_limits::UserEndLimits,
+    /// What users and agents may send as files (`[attachments]`).
+    #[serde(default)]
+    pub attachments: AttachmentsConfig,
+}
+
+/// The `[attachments]` table: the largest upload and the content types allowed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsConfig {
+    /// The largest upload, in bytes (default 10 MiB, at most 100 MiB).
+    #[serde(default = "default_attachment_bytes")]
+    pub max_bytes: u64,
+    /// The content types allowed, as sniffed from the bytes (default: images, PDF, plain
+    /// text, office documents).
+    #[serde(default = "default_attachment_types")]
+    pub allowed_types: Vec<String>,
+}
+
+fn default_attachment_bytes() -> u64 {
+    crate::domain::attachment::DEFAULT_MAX_ATTACHMENT_BYTES
+}
+
+fn default_attachment_types() -> Vec<String> {
+    crate::domain::attachment::Policy::default().allowed
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: default_attachment_bytes(),
+            allowed_types: default_attachment_types(),
+        }
+    }
+}
+
+impl AttachmentsConfig {
+    /// The domain's policy.
+    pub fn policy(&self) -> crate::domain::attachment::Policy {
+        crate::domain::attachment::Policy {
+            max_bytes: self.max_bytes,
+            allowed: self.allowed_types.clone(),
+        }
+    }
 }
 
 /// The default of `max_agents_per_app`: a large contact centre's agents, with room.
@@ -282,6 +326,7 @@ impl Default for ApiConfig {
             server: ServerConfig::default(),
             metrics: MetricsConfig::default(),
             user_end: Default::default(),
+            attachments: Default::default(),
         }
     }
 }
@@ -319,6 +364,23 @@ impl ApiConfig {
         }
         crate::domain::address::AllowList::parse(&self.outbound.allow)
             .map_err(|e| ApiError::invalid("outbound.allow", e))?;
+        let limit = crate::domain::attachment::MAX_ATTACHMENT_BYTES_LIMIT;
+        if !(1..=limit).contains(&self.attachments.max_bytes) {
+            return Err(ApiError::invalid(
+                "attachments.max_bytes",
+                format!("must be 1 to {limit}, got {}", self.attachments.max_bytes),
+            ));
+        }
+        if let Some(t) = self.attachments.allowed_types.iter().find(|t| {
+            !t.contains('/') || t.contains(char::is_whitespace) || t.starts_with("text/html")
+        }) {
+            return Err(ApiError::invalid(
+                "attachments.allowed_types",
+                format!(
+                    "{t:?} is not a content type helpline may serve (type/subtype, never HTML)"
+                ),
+            ));
+        }
         self.server.validate()?;
         self.metrics.validate()?;
         self.user_end.validate()?;
@@ -368,6 +430,8 @@ pub struct ApiState {
     pub tickets: std::sync::Mutex<crate::domain::signin::SocketTickets>,
     /// The user end's abuse limits and their buckets.
     pub user_limits: user_limits::Gate,
+    /// The attachments' bytes, under the data directory once the server opens it.
+    pub attachments: crate::im::attachments::Store,
 }
 
 /// The state handlers share.
@@ -407,6 +471,7 @@ impl ApiState {
             hasher: auth::Hasher::for_this_machine(),
             tickets: Default::default(),
             user_limits,
+            attachments: Default::default(),
         });
         Hub::start(&state);
         auth::Expiries::start(&state);
@@ -486,6 +551,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(im::send_message))
         .routes(routes!(im::list_conversations))
         .routes(routes!(im::read_messages))
+        .routes(routes!(attachments::user_upload))
+        .routes(routes!(attachments::user_download))
+        .routes(routes!(attachments::desk_download))
+        .routes(routes!(attachments::agent_upload))
         .routes(routes!(web::get_website))
         .routes(routes!(web::visitor))
         .routes(routes!(workstation::transfer_targets))

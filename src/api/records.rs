@@ -266,6 +266,24 @@ async fn visible_record(
     Ok(record)
 }
 
+/// Whether the caller may see `conversation` (of the caller's app): it sees the record of
+/// one of its sessions, as the records' rule has it (403 otherwise).
+pub(super) async fn sees_conversation(
+    state: &AppState,
+    who: &Principal,
+    conversation: ConversationId,
+) -> Result<(), ApiError> {
+    let viewer = viewer(state, who)?;
+    let view = caught_up(running(state)?, false).await?;
+    if view.conversation_seen(who.app, conversation, |r| viewer.sees(r)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{conversation} has no session you may see"
+        )))
+    }
+}
+
 /// Lists service records, newest first by start.
 #[utoipa::path(get, path = "/records", tag = "records", params(RecordFilter),
     responses((status = 200, description = "a page of records the caller may see", body = RecordPage)))]

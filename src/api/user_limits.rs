@@ -182,6 +182,8 @@ pub fn message_bytes(body: &Body) -> u64 {
             description,
             extension,
         } => data.len() + description.len() + extension.len(),
+        // The file's bytes were weighed at upload (`crate::api::attachments`).
+        Body::File { name, .. } => name.len(),
     };
     bytes as u64
 }

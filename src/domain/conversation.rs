@@ -43,6 +43,21 @@ durable! {
             #[serde(default)]
             extension: String,
         },
+        /// A file or image sent as an attachment: uploaded first, then named by its id.
+        /// The fields are 32-bit so the archived body keeps the size it always had (see
+        /// `archived_body_keeps_its_size`): old logs read as they were written.
+        File {
+            /// The attachment's id in the conversation.
+            #[serde(rename = "attachmentId")]
+            attachment_id: u32,
+            /// The file name.
+            name: String,
+            /// The content type, sniffed from the bytes at upload.
+            #[serde(rename = "contentType")]
+            content_type: String,
+            /// Its size in bytes.
+            size: u32,
+        },
     }
 
     /// Who sent a message.
@@ -121,6 +136,15 @@ impl Body {
                 ("body.description", description.len(), MAX_DATA_BYTES),
                 ("body.extension", extension.len(), MAX_DATA_BYTES),
             ],
+            Body::File {
+                name, content_type, ..
+            } => {
+                crate::domain::attachment::check_name(name).map_err(|e| match e {
+                    Rejection::Invalid { reason, .. } => Rejection::invalid("body.name", reason),
+                    other => other,
+                })?;
+                vec![("body.contentType", content_type.len(), 255)]
+            }
         };
         for (field, size, limit) in parts {
             if size > limit {
@@ -235,6 +259,8 @@ pub struct ConversationEntry {
     pub service: crate::domain::service::Service,
     /// The service flow of its latest session that ran one.
     pub flow: Option<crate::domain::flow::FlowRun>,
+    /// The files and images sent in it.
+    pub attachments: crate::domain::attachment::Attachments,
 }
 
 impl ConversationEntry {
@@ -248,6 +274,7 @@ impl ConversationEntry {
             messages: Conversation::default(),
             service: Default::default(),
             flow: None,
+            attachments: Default::default(),
         }
     }
 
@@ -263,6 +290,7 @@ impl ConversationEntry {
         match event {
             Event::ConversationOpened { .. } => {}
             Event::MessageStored { message } => self.messages.apply(message.clone()),
+            Event::AttachmentStored { attachment } => self.attachments.apply(attachment),
             Event::MessageUpdated { seq, body } => {
                 if let Some(m) = self.messages.message_mut(*seq) {
                     m.body = body.clone();

@@ -703,6 +703,12 @@ durable! {
             /// `scheme://host[:port]` each, as a browser sends `Origin`.
             origins: Vec<String>,
         },
+        /// A file or image was uploaded to a conversation (its stream) and its bytes written
+        /// to the data directory. Boxed: the archived event keeps the size it always had.
+        AttachmentStored {
+            /// What was stored.
+            attachment: Box<crate::domain::attachment::AttachmentRecord>,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -777,6 +783,7 @@ impl Event {
             Event::ConversationOpened { .. } => "ConversationOpened",
             Event::MessageStored { .. } => "MessageStored",
             Event::MessageUpdated { .. } => "MessageUpdated",
+            Event::AttachmentStored { .. } => "AttachmentStored",
             Event::RatingInvited { .. } => "RatingInvited",
             Event::SessionRated { .. } => "SessionRated",
             Event::SessionStartedByAgent { .. } => "SessionStartedByAgent",

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod agent;
+pub mod attachment;
 pub mod conversation;
 pub mod directory;
 pub mod event;

@@ -172,7 +172,7 @@ fn with_value(body: &Body, value: &serde_json::Value) -> Body {
             description: description.clone(),
             extension: extension.clone(),
         },
-        Body::Text { .. } => body.clone(),
+        Body::Text { .. } | Body::File { .. } => body.clone(),
     }
 }
 

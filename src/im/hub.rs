@@ -391,6 +391,24 @@ pub struct UserMessage {
     pub body: Body,
 }
 
+/// An uploaded file that passed the domain's checks, to be stored and sent as one message.
+#[derive(Clone)]
+pub struct Upload {
+    /// What the checks found (name, sniffed type, size).
+    pub checked: crate::domain::attachment::Checked,
+    /// The bytes.
+    pub bytes: axum::body::Bytes,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the bytes: a 10 MB upload in a log line helps nobody.
+        f.debug_struct("Upload")
+            .field("checked", &self.checked)
+            .finish()
+    }
+}
+
 /// What an agent asks of a session.
 #[derive(Clone, Debug)]
 pub enum AgentAction {
@@ -1013,6 +1031,155 @@ impl Hub {
         }
     }
 
+    /// The record and message body an upload gets in `slot`'s conversation: the next id,
+    /// nothing written yet.
+    fn stage_upload(
+        state: &ApiState,
+        slot: &Slot,
+        sender: Sender,
+        upload: &Upload,
+    ) -> Result<(crate::domain::attachment::AttachmentRecord, Body), ApiError> {
+        let id = slot.entry.attachments.next_id()?;
+        let checked = &upload.checked;
+        let record = crate::domain::attachment::AttachmentRecord {
+            id,
+            name: checked.name.clone(),
+            content_type: checked.content_type.clone(),
+            size: checked.size,
+            sha256: crate::im::attachments::sha256_hex(&upload.bytes),
+            sender,
+            at_ms: state.clock.now_ms(),
+        };
+        let body = Body::File {
+            attachment_id: id,
+            name: record.name.clone(),
+            content_type: record.content_type.clone(),
+            size: record.size,
+        };
+        Ok((record, body))
+    }
+
+    /// Writes an upload's bytes under the data directory, before its events are appended:
+    /// a crash between the two leaves a file no event names, which nobody can fetch and
+    /// the next upload of the conversation (taking the same id) overwrites.
+    async fn write_upload(
+        state: &ApiState,
+        conversation: ConversationId,
+        id: u32,
+        upload: &Upload,
+    ) -> Result<(), ApiError> {
+        let path = state
+            .attachments
+            .path(conversation, id)
+            .map_err(store_error)?;
+        let bytes = upload.bytes.clone();
+        tokio::task::spawn_blocking(move || crate::im::attachments::write_at(&path, &bytes))
+            .await
+            .map_err(|_| ApiError::Internal("the attachment writer stopped"))?
+            .map_err(store_error)
+    }
+
+    /// Appends `events` after writing `upload`'s bytes (when there is one): the bytes are
+    /// removed again if the append fails, so a refused upload leaves nothing.
+    async fn store_with_file(
+        state: &ApiState,
+        slot: &mut Slot,
+        events: Vec<Event>,
+        upload: Option<(&Upload, u32)>,
+    ) -> Result<(), ApiError> {
+        let conversation = slot.entry.id;
+        if let Some((upload, id)) = upload {
+            Self::write_upload(state, conversation, id, upload).await?;
+        }
+        let stored = Self::store(state, slot, events).await;
+        if stored.is_err()
+            && let Some((_, id)) = upload
+        {
+            state.attachments.remove(conversation, id);
+        }
+        stored
+    }
+
+    /// The attachment a message sent before with the same id carried (a repeated upload).
+    fn uploaded_before(
+        slot: &Slot,
+        seq: u64,
+    ) -> Result<crate::domain::attachment::AttachmentRecord, ApiError> {
+        let before = slot.entry.messages.after(seq.saturating_sub(1)).first();
+        match before.map(|m| &m.body) {
+            Some(Body::File { attachment_id, .. }) => slot
+                .entry
+                .attachments
+                .get(*attachment_id)
+                .cloned()
+                .ok_or(ApiError::Internal("a file message without its attachment")),
+            _ => Err(ApiError::invalid(
+                "msgId",
+                format!(
+                    "message {seq} was sent with this msgId and is not a file: use a new msgId"
+                ),
+            )),
+        }
+    }
+
+    /// Opens the attachments' folder under `data_dir` and removes the files no event
+    /// names (a crash between the bytes and their event): what is left is what the log says.
+    pub async fn open_attachments(
+        &self,
+        state: &ApiState,
+        data_dir: &std::path::Path,
+    ) -> Result<usize, crate::im::attachments::StoreError> {
+        state.attachments.open(data_dir)?;
+        let mut recorded = std::collections::HashMap::new();
+        for id in self.conversation_ids() {
+            if let Some(slot) = self.lock(id).await {
+                recorded.insert(id, slot.entry.attachments.len() as u32);
+            }
+        }
+        Ok(state.attachments.sweep(|c| recorded.get(&c).copied()))
+    }
+
+    /// An attachment of a conversation, with its bytes, for whoever the caller checked may
+    /// see it (`allowed` sees the conversation's app and user; `None` when it may not).
+    pub async fn attachment(
+        &self,
+        state: &ApiState,
+        conversation: ConversationId,
+        attachment: u32,
+        allowed: impl FnOnce(&ConversationEntry) -> bool,
+    ) -> Result<(crate::domain::attachment::AttachmentRecord, Vec<u8>), ApiError> {
+        let not_found = || ApiError::NotFound(format!("attachment {attachment} of {conversation}"));
+        let record = {
+            let slot = self.lock(conversation).await.ok_or_else(not_found)?;
+            if !allowed(&slot.entry) {
+                return Err(not_found());
+            }
+            slot.entry
+                .attachments
+                .get(attachment)
+                .cloned()
+                .ok_or_else(not_found)?
+        };
+        let path = state
+            .attachments
+            .path(conversation, attachment)
+            .map_err(store_error)?;
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .map_err(|_| ApiError::Internal("the attachment reader stopped"))?
+            .map_err(|e| {
+                tracing::warn!(%conversation, attachment, error = %e, "an attachment's bytes are missing");
+                ApiError::Unavailable(format!("attachment {attachment}'s bytes cannot be read"))
+            })?;
+        if bytes.len() != record.size as usize {
+            tracing::warn!(%conversation, attachment, "an attachment's bytes changed on disk");
+            return Err(ApiError::Unavailable(format!(
+                "attachment {attachment}'s bytes on disk are not what was stored"
+            )));
+        }
+        Ok((record, bytes))
+    }
+
     /// Sends the user one of the desk's flag messages (never stored).
     fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
         let msg_id = format!("desk-{}-{}", message.src(), at_ms);
@@ -1114,7 +1281,46 @@ impl Hub {
         user: &str,
         request: UserMessage,
     ) -> Result<SendOutcome, ApiError> {
-        let desk = desk_data(&request.body)?;
+        let (sent, _) = self.user_sends(state, app, user, request, None).await?;
+        Ok(sent)
+    }
+
+    /// A file from a user, stored and sent as one message (`request.body` is replaced by
+    /// the file body): its bytes first, then its record and the message in one append.
+    /// Sent again with the same `msgId`, the first upload's attachment answers.
+    pub async fn user_upload(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        user: &str,
+        request: UserMessage,
+        upload: Upload,
+    ) -> Result<(SendOutcome, crate::domain::attachment::AttachmentRecord), ApiError> {
+        let (sent, record) = self
+            .user_sends(state, app, user, request, Some(upload))
+            .await?;
+        let record = record.ok_or(ApiError::Internal("an upload without its attachment"))?;
+        Ok((sent, record))
+    }
+
+    async fn user_sends(
+        &self,
+        state: &ApiState,
+        app: AppId,
+        user: &str,
+        mut request: UserMessage,
+        upload: Option<Upload>,
+    ) -> Result<
+        (
+            SendOutcome,
+            Option<crate::domain::attachment::AttachmentRecord>,
+        ),
+        ApiError,
+    > {
+        let desk = match upload {
+            Some(_) => None,
+            None => desk_data(&request.body)?,
+        };
         let channel = Self::channel_of(state, app, &request.to)?;
         crate::api::web::check_visitor_writes(state, app, user, &request.to, channel)?;
         let slot = self.slot(state, app, channel, user);
@@ -1140,7 +1346,7 @@ impl Hub {
                     in_seat: slot.entry.service.seat.is_some(),
                 };
                 self.tell(&dir, &slot, &seat, now);
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             Some(DeskMessage::SatisfactionSelected {
                 id: level,
@@ -1155,14 +1361,14 @@ impl Hub {
                     .map_err(rate_error)?;
                 self.record_rating(state, &mut slot, &rating, config.as_ref())
                     .await?;
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             Some(DeskMessage::UserAsksToRate) => {
                 let (session, agent) = slot.entry.service.user_asks(rules).map_err(rate_error)?;
                 let config = config.ok_or(ApiError::Internal("satisfaction vanished"))?;
                 self.invite(state, &mut slot, &config, session, Some(agent))
                     .await?;
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             Some(DeskMessage::Typing) => {
                 if !request.online_user_only {
@@ -1179,7 +1385,7 @@ impl Hub {
                     };
                     self.push_agent(agent, &typing);
                 }
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             Some(DeskMessage::UserEndsService) => {
                 let Some(session) = slot.entry.service.session else {
@@ -1198,10 +1404,23 @@ impl Hub {
                         },
                     )
                     .await?;
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             _ => {}
         }
+        // An upload takes the next attachment id; a file message sent on its own names an
+        // attachment uploaded to this conversation, as stored.
+        let staged = match &upload {
+            Some(upload) => {
+                let (record, body) = Self::stage_upload(state, &slot, Sender::User, upload)?;
+                request.body = body;
+                Some(record)
+            }
+            None => {
+                slot.entry.attachments.check_body(&request.body)?;
+                None
+            }
+        };
         let sent = slot.entry.messages.send(
             Sender::User,
             &request.msg_id,
@@ -1211,11 +1430,16 @@ impl Hub {
         )?;
         let message = match sent {
             Sent::Duplicate(seq) => {
-                return Ok(SendOutcome {
+                let before = match staged {
+                    Some(_) => Some(Self::uploaded_before(&slot, seq)?),
+                    None => None,
+                };
+                let outcome = SendOutcome {
                     conversation_id: id,
                     seq: Some(seq),
                     duplicate: true,
-                });
+                };
+                return Ok((outcome, before));
             }
             Sent::Transient { sender, body } => {
                 let m = Message {
@@ -1226,19 +1450,26 @@ impl Hub {
                     body,
                 };
                 self.deliver(&dir, &slot, &m, true);
-                return Ok(flag(None));
+                return Ok((flag(None), None));
             }
             Sent::Stored(message) => message,
         };
         let live = slot.entry.service.session;
-        let mut events = vec![Event::MessageStored {
+        let file = upload.as_ref().zip(staged.as_ref().map(|r| r.id));
+        let mut events: Vec<Event> = staged
+            .iter()
+            .map(|r| Event::AttachmentStored {
+                attachment: Box::new(r.clone()),
+            })
+            .collect();
+        events.push(Event::MessageStored {
             message: message.clone(),
-        }];
+        });
         // A plain text may answer the desk's open prompt (src 15 menu, src 21 form).
         let answered = match &message.body {
             Body::Text { text } => open_prompt(&slot.entry)
                 .and_then(|(seq, prompt)| Some((seq, service::answer_prompt(prompt, text)?))),
-            Body::Custom { .. } => None,
+            Body::Custom { .. } | Body::File { .. } => None,
         };
         if let Some((seq, body)) = &answered {
             events.push(Event::MessageUpdated {
@@ -1254,9 +1485,9 @@ impl Hub {
                 if let Err(e) = state.desk.engine.session_ordered(session, note).await {
                     tracing::debug!(%session, error = %e, "session did not take the user's message");
                 }
-                Self::store(state, &mut slot, events).await?;
+                Self::store_with_file(state, &mut slot, events, file).await?;
             }
-            None => Self::store(state, &mut slot, events).await?,
+            None => Self::store_with_file(state, &mut slot, events, file).await?,
         }
         self.deliver(&dir, &slot, &message, false);
         if let Some((seq, body)) = &answered {
@@ -1270,13 +1501,14 @@ impl Hub {
                     tracing::warn!(conversation = %id, error = %e, "the flow did not take the text");
                 }
             }
-            (Some(_), Body::Custom { .. }) => {}
+            (Some(_), Body::Custom { .. } | Body::File { .. }) => {}
         }
-        Ok(SendOutcome {
+        let outcome = SendOutcome {
             conversation_id: id,
             seq: Some(message.seq),
             duplicate: false,
-        })
+        };
+        Ok((outcome, staged))
     }
 
     /// Opens a session for the conversation when none is live: a channel with a bound flow
@@ -1540,29 +1772,7 @@ impl Hub {
             engine.session(session, end).await?;
             return Ok(None);
         }
-        let id = self
-            .conversation_of(session)
-            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
-        let mut slot = self
-            .lock(id)
-            .await
-            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
-        let current = slot.entry.service.session == Some(session);
-        // The seat as the conversation last heard it, or (news on its way: a session just
-        // started or taken) as the engine has it, for this conversation's user and channel.
-        let serving = (current && slot.entry.service.seat == Some(agent))
-            || engine.session_state(session).await.is_ok_and(|s| {
-                matches!(s.phase, crate::domain::session::Phase::InService { agent: a, .. } if a == agent)
-                    && s.channel == slot.entry.channel
-                    && s.user == slot.entry.user
-            });
-        if !serving {
-            return Err(ApiError::Conflict(if current {
-                format!("{agent} is not serving {session}")
-            } else {
-                format!("{session} has ended")
-            }));
-        }
+        let mut slot = self.serving_slot(state, agent, session).await?;
         let dir = state.desk.app(slot.entry.app)?;
         match action {
             AgentAction::Typing => {
@@ -1584,36 +1794,136 @@ impl Hub {
                 if let Body::Custom { data, .. } = &body {
                     check_agent_data(data)?;
                 }
-                let now = state.clock.now_ms();
-                let sent = slot.entry.messages.send(
-                    Sender::Desk { agent: Some(agent) },
-                    &msg_id,
-                    body,
-                    false,
-                    now,
-                )?;
-                let message = match sent {
-                    Sent::Stored(m) => m,
-                    Sent::Duplicate(seq) => return Ok(Some(seq)),
-                    Sent::Transient { .. } => return Ok(None),
-                };
-                let note = SessionCommand::AgentMessage {
-                    agent,
-                    text: summary(&message.body),
-                };
-                // The engine checks the seat and arms the user-reply countdown first, so a
-                // refusal stores nothing; its events are ordered before the message's, so the
-                // message being durable means they are.
-                engine.session_ordered(session, note).await?;
-                let events = vec![Event::MessageStored {
-                    message: message.clone(),
-                }];
-                Self::store(state, &mut slot, events).await?;
-                self.deliver(&dir, &slot, &message, false);
-                Ok(Some(message.seq))
+                slot.entry.attachments.check_body(&body)?;
+                let (seq, _) = self
+                    .agent_sends(state, &mut slot, agent, session, msg_id, body, None)
+                    .await?;
+                Ok(seq)
             }
             AgentAction::Accept | AgentAction::End => Ok(None),
         }
+    }
+
+    /// A file from the agent serving `session`, stored and sent as one message (as
+    /// [`Hub::user_upload`] does for users). Sent again with the same `msg_id`, the first
+    /// upload's attachment answers.
+    pub async fn agent_upload(
+        &self,
+        state: &ApiState,
+        agent: AgentId,
+        session: SessionId,
+        msg_id: String,
+        upload: Upload,
+    ) -> Result<(SendOutcome, crate::domain::attachment::AttachmentRecord), ApiError> {
+        let mut slot = self.serving_slot(state, agent, session).await?;
+        let sender = Sender::Desk { agent: Some(agent) };
+        let (record, body) = Self::stage_upload(state, &slot, sender, &upload)?;
+        let (seq, duplicate) = self
+            .agent_sends(
+                state,
+                &mut slot,
+                agent,
+                session,
+                msg_id,
+                body,
+                Some((&upload, record.clone())),
+            )
+            .await?;
+        let record = match (duplicate, seq) {
+            (true, Some(seq)) => Self::uploaded_before(&slot, seq)?,
+            _ => record,
+        };
+        let outcome = SendOutcome {
+            conversation_id: slot.entry.id,
+            seq,
+            duplicate,
+        };
+        Ok((outcome, record))
+    }
+
+    /// The conversation of `session`, locked, when `agent` serves it (409 otherwise).
+    async fn serving_slot(
+        &self,
+        state: &ApiState,
+        agent: AgentId,
+        session: SessionId,
+    ) -> Result<OwnedMutexGuard<Slot>, ApiError> {
+        let engine = &state.desk.engine;
+        let id = self
+            .conversation_of(session)
+            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
+        let slot = self
+            .lock(id)
+            .await
+            .ok_or_else(|| ApiError::NotFound(session.to_string()))?;
+        let current = slot.entry.service.session == Some(session);
+        // The seat as the conversation last heard it, or (news on its way: a session just
+        // started or taken) as the engine has it, for this conversation's user and channel.
+        let serving = (current && slot.entry.service.seat == Some(agent))
+            || engine.session_state(session).await.is_ok_and(|s| {
+                matches!(s.phase, crate::domain::session::Phase::InService { agent: a, .. } if a == agent)
+                    && s.channel == slot.entry.channel
+                    && s.user == slot.entry.user
+            });
+        if !serving {
+            return Err(ApiError::Conflict(if current {
+                format!("{agent} is not serving {session}")
+            } else {
+                format!("{session} has ended")
+            }));
+        }
+        Ok(slot)
+    }
+
+    /// Stores and delivers an agent's message (with an upload's bytes and record when it
+    /// is a file): its seq, and whether it was sent before with this id.
+    #[allow(clippy::too_many_arguments)]
+    async fn agent_sends(
+        &self,
+        state: &ApiState,
+        slot: &mut Slot,
+        agent: AgentId,
+        session: SessionId,
+        msg_id: String,
+        body: Body,
+        upload: Option<(&Upload, crate::domain::attachment::AttachmentRecord)>,
+    ) -> Result<(Option<u64>, bool), ApiError> {
+        let engine = &state.desk.engine;
+        let dir = state.desk.app(slot.entry.app)?;
+        let now = state.clock.now_ms();
+        let sent = slot.entry.messages.send(
+            Sender::Desk { agent: Some(agent) },
+            &msg_id,
+            body,
+            false,
+            now,
+        )?;
+        let message = match sent {
+            Sent::Stored(m) => m,
+            Sent::Duplicate(seq) => return Ok((Some(seq), true)),
+            Sent::Transient { .. } => return Ok((None, false)),
+        };
+        let note = SessionCommand::AgentMessage {
+            agent,
+            text: summary(&message.body),
+        };
+        // The engine checks the seat and arms the user-reply countdown first, so a
+        // refusal stores nothing; its events are ordered before the message's, so the
+        // message being durable means they are.
+        engine.session_ordered(session, note).await?;
+        let file = upload.as_ref().map(|(u, r)| (*u, r.id));
+        let mut events: Vec<Event> = upload
+            .iter()
+            .map(|(_, r)| Event::AttachmentStored {
+                attachment: Box::new(r.clone()),
+            })
+            .collect();
+        events.push(Event::MessageStored {
+            message: message.clone(),
+        });
+        Self::store_with_file(state, slot, events, file).await?;
+        self.deliver(&dir, slot, &message, false);
+        Ok((Some(message.seq), false))
     }
 
     /// An agent starts a chat with `user` through the in-app channel `channel` (proactive
@@ -2126,6 +2436,7 @@ fn summary(body: &Body) -> String {
         Body::Text { text } => text.clone(),
         Body::Custom { description, .. } if !description.is_empty() => description.clone(),
         Body::Custom { .. } => "[custom message]".to_owned(),
+        Body::File { name, .. } => format!("[file] {name}"),
     }
 }
 
@@ -2199,4 +2510,10 @@ fn with_selected(body: &Body, rating: &service::Rating) -> Option<Body> {
         description: description.clone(),
         extension: extension.clone(),
     })
+}
+
+/// The store's refusal as the API tells it: the operator's problem, not the client's.
+fn store_error(e: crate::im::attachments::StoreError) -> ApiError {
+    tracing::warn!(error = %e, "attachment storage failed");
+    ApiError::Unavailable(e.to_string())
 }

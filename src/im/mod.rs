@@ -3,6 +3,7 @@
 //! custom-message protocol (`shared/PROTOCOL.md`) as pure parse and write functions, and the
 //! hub that stores conversations, serves sockets and wires conversations to sessions.
 
+pub mod attachments;
 pub mod faq;
 pub mod feed;
 pub mod flows;

@@ -88,6 +88,7 @@ pub fn searchable(body: &Body) -> String {
     match body {
         Body::Text { text } => text.clone(),
         Body::Custom { description, .. } => description.clone(),
+        Body::File { name, .. } => name.clone(),
     }
 }
 

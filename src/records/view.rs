@@ -96,6 +96,19 @@ impl View {
         self.read().get(session).cloned()
     }
 
+    /// Whether `sees` holds for a record of one of `conversation`'s sessions (in `app`).
+    /// Walks the app's records: a download asks it once.
+    pub fn conversation_seen(
+        &self,
+        app: AppId,
+        conversation: crate::domain::ids::ConversationId,
+        sees: impl Fn(&crate::records::projection::Record) -> bool,
+    ) -> bool {
+        self.read()
+            .newest_first(app, i64::MIN, i64::MAX, None)
+            .any(|r| r.conversation == Some(conversation) && sees(r))
+    }
+
     /// The app's offers waiting for an answer, by session.
     pub fn live_offers(&self, app: AppId) -> Vec<LiveOffer> {
         self.read().live_offers(app).cloned().collect()

@@ -102,6 +102,7 @@ impl Server {
             format!("http://{addr}"),
         )
         .unwrap();
+        state.hub.open_attachments(&state, dir).await.unwrap();
         state
             .records
             .start(engine.shared().log.clone(), Some(dir))

@@ -306,6 +306,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{conversationId}/attachments/{attachmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Downloads an attachment of a conversation the caller may see: an agent, when it served
+         *     one of the conversation's sessions; a role with service records, when one of them queued
+         *     in a skill group of its scope (as the records show them).
+         */
+        get: operations["desk_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/extensions": {
         parameters: {
             query?: never;
@@ -443,6 +464,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/im/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uploads a file as the token's user and sends it to a virtual number (or a website
+         *     channel's `webAppId`) as a file message, in one step: the body is the file's raw bytes
+         *     (any `Content-Type`; the type is sniffed from the bytes). Stored durably before the
+         *     answer, then delivered like any message; the first message opens a session.
+         */
+        post: operations["user_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/im/conversations": {
         parameters: {
             query?: never;
@@ -452,6 +495,23 @@ export interface paths {
         };
         /** The token's user's conversations. */
         get: operations["list_conversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/im/conversations/{conversationId}/attachments/{attachmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Downloads an attachment of one of the token's user's conversations. */
+        get: operations["user_download"];
         put?: never;
         post?: never;
         delete?: never;
@@ -831,6 +891,26 @@ export interface paths {
         get: operations["current_session"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{sessionId}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uploads a file as the agent serving the session and sends it to the user as a file
+         *     message, in one step (the body is the file's raw bytes, as for users).
+         */
+        post: operations["agent_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1218,6 +1298,25 @@ export interface components {
             /** @description Display name. */
             name: string;
         };
+        /** @description A stored attachment. */
+        AttachmentView: {
+            /**
+             * Format: int32
+             * @description Its id in the conversation.
+             */
+            attachmentId: number;
+            /** @description The content type, sniffed from the bytes. */
+            contentType: string;
+            /** @description The file name. */
+            name: string;
+            /** @description SHA-256 of the bytes, hex. */
+            sha256: string;
+            /**
+             * Format: int32
+             * @description Its size in bytes.
+             */
+            size: number;
+        };
         /**
          * @description Who wrote a message of a transcript.
          * @enum {string}
@@ -1243,6 +1342,23 @@ export interface components {
             extension?: string;
             /** @enum {string} */
             type: "custom";
+        } | {
+            /**
+             * Format: int32
+             * @description The attachment's id in the conversation.
+             */
+            attachmentId: number;
+            /** @description The content type, sniffed from the bytes at upload. */
+            contentType: string;
+            /** @description The file name. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Its size in bytes.
+             */
+            size: number;
+            /** @enum {string} */
+            type: "file";
         };
         /** @description The bot of a chatbot module. */
         Bot: {
@@ -3017,6 +3133,22 @@ export interface components {
             agents: components["schemas"]["AgentTarget"][];
             /** @description Every skill group of the app. */
             groups: components["schemas"]["GroupTarget"][];
+        };
+        /** @description An upload's answer: the file message's send ack and the attachment. */
+        UploadResponse: {
+            /** @description What was stored. */
+            attachment: components["schemas"]["AttachmentView"];
+            /** @description The conversation. */
+            conversationId: components["schemas"]["ConversationId"];
+            /** @description Uploaded before with this `msgId`: nothing changed, the first upload answers. */
+            duplicate: boolean;
+            /** @description The message's id. */
+            msgId: string;
+            /**
+             * Format: int64
+             * @description The file message's place in it.
+             */
+            seq?: number | null;
         };
         /** @description A visitor's identity. */
         Visitor: {
@@ -5520,6 +5652,103 @@ export interface operations {
             };
         };
     };
+    desk_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation of the caller's app */
+                conversationId: number;
+                /** @description the attachment's id in it */
+                attachmentId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bytes, of the stored content type; `Content-Disposition: attachment` (inline for images) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description invalid input; `error.field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the caller may not see this conversation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such attachment in a conversation of the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_extensions: {
         parameters: {
             query?: never;
@@ -7040,6 +7269,128 @@ export interface operations {
             };
         };
     };
+    user_upload: {
+        parameters: {
+            query: {
+                /** @description The virtual number's user id, or a website channel's `webAppId`. */
+                to: string;
+                /** @description The client's id for the message: uploading again with it is the same message. */
+                msgId: string;
+                /** @description The file name: a plain name with an extension that fits the content (`photo.png`). */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the file's bytes, at most `[attachments] max_bytes` (10 MiB by default) */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description uploaded before with this msgId: the first upload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResponse"];
+                };
+            };
+            /** @description stored and sent */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResponse"];
+                };
+            };
+            /** @description `name` (a path, no extension, one that does not fit the content) or `file` (empty, of a type not allowed, an executable); nothing stored */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role lacks the module, or the password must change first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown id in the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `file` is over `[attachments] max_bytes`; nothing stored */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description over the user's message rate; nothing stored */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_conversations: {
         parameters: {
             query?: never;
@@ -7086,6 +7437,103 @@ export interface operations {
                 };
             };
             /** @description unknown id in the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    user_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation of the token's user */
+                conversationId: number;
+                /** @description the attachment's id in it */
+                attachmentId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bytes, of the stored content type; `Content-Disposition: attachment` (inline for images) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description invalid input; `error.field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role lacks the module, or the password must change first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such attachment in a conversation of this user */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9986,6 +10434,123 @@ export interface operations {
                 };
             };
             /** @description body over its limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong Content-Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log cannot take changes now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agent_upload: {
+        parameters: {
+            query: {
+                /** @description The file name: a plain name with an extension that fits the content (`report.pdf`). */
+                name: string;
+                /**
+                 * @description The client's id for the message (uploading again with it is the same message); one
+                 *     is made when absent.
+                 */
+                msgId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description a session the caller serves */
+                sessionId: number;
+            };
+            cookie?: never;
+        };
+        /** @description the file's bytes, at most `[attachments] max_bytes` (10 MiB by default) */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description uploaded before with this msgId: the first upload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResponse"];
+                };
+            };
+            /** @description stored and sent */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResponse"];
+                };
+            };
+            /** @description `name` or `file` refused; nothing stored */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role lacks the module, or the password must change first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown id in the caller's app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the caller does not serve the session (or it ended) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `file` is over `[attachments] max_bytes`; nothing stored */
             413: {
                 headers: {
                     [name: string]: unknown;

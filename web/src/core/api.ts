@@ -81,6 +81,40 @@ export async function download(path: string, fileName: string): Promise<void> {
   saveBlob(blob, fileName);
 }
 
+/** Posts a file's raw bytes with the bearer, reporting progress (0 to 1) as it goes up;
+ * answers the decoded JSON, or rejects with an ApiError naming the refused field. */
+export function uploadFile<T>(path: string, file: Blob, onProgress: (done: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/v1${path}`);
+    const bearer = session.token();
+    if (bearer) xhr.setRequestHeader("authorization", `Bearer ${bearer}`);
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onerror = () => reject(new ApiError(0, "network", null, "network", null));
+    xhr.onload = () => {
+      let parsed: unknown = null;
+      try {
+        parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        // not JSON: the status says enough
+      }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(parsed as T);
+      if (isErrorBody(parsed)) {
+        const e = parsed.error;
+        return reject(new ApiError(xhr.status, e.code, e.field ?? null, e.message, e.retryAfterSecs ?? null, e));
+      }
+      reject(new ApiError(xhr.status, "http", null, `HTTP ${xhr.status}`, null));
+    };
+    xhr.send(file);
+  });
+}
+
+/** Fetches a file of the API with the bearer as a Blob (tokens never go into URLs). */
+export async function fetchBlob(path: string): Promise<Blob> {
+  return (await send("GET", path, null, null)).blob();
+}
+
 /** Hands `blob` to the browser's download, named `fileName`. */
 export function saveBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);

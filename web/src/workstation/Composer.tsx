@@ -4,6 +4,7 @@
 import { signal } from "@preact/signals";
 import { useRef, useState } from "preact/hooks";
 import { t } from "../core/i18n";
+import { ApiError, uploadFile } from "../core/api";
 import { type Chat, command, notify, sendBody } from "./store";
 import { grouped, search, type QuickReply } from "./quick";
 
@@ -18,6 +19,29 @@ export function Composer(props: { chat: Chat; onCard: () => void }) {
   const [hash, setHash] = useState<{ at: number; q: string } | null>(null);
   const [active, setActive] = useState(0);
   const lastTyping = useRef(0);
+  const picker = useRef<HTMLInputElement>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+
+  const attach = async (file: File, name = file.name) => {
+    setProgress(0);
+    try {
+      const q = new URLSearchParams({ name });
+      await uploadFile(`/sessions/${props.chat.sessionId}/attachments?${q.toString()}`, file, setProgress);
+    } catch (e) {
+      const why = e instanceof ApiError && e.field ? `${e.field}: ${e.message}` : e instanceof Error ? e.message : String(e);
+      notify(t("file.refused", { name, message: why }), "error");
+    } finally {
+      setProgress(null);
+    }
+  };
+  const onPaste = (e: ClipboardEvent) => {
+    const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === "file" && i.type.startsWith("image/"));
+    const file = item?.getAsFile();
+    if (!file) return;
+    e.preventDefault();
+    const ext = file.type.split("/")[1] ?? "png";
+    void attach(file, file.name && file.name.includes(".") ? file.name : `pasted.${ext === "jpeg" ? "jpg" : ext}`);
+  };
 
   if (insertText.value !== null) {
     const v = insertText.value;
@@ -97,7 +121,16 @@ export function Composer(props: { chat: Chat; onCard: () => void }) {
 
   let index = -1;
   return (
-    <div class="composer">
+    <div
+      class="composer"
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        const file = e.dataTransfer?.files[0];
+        if (!file) return;
+        e.preventDefault();
+        void attach(file);
+      }}
+    >
       {hash && (
         <div class="qr-popup" role="listbox" id="qr-popup" aria-label={t("qr.title")}>
           {flat.length === 0 && <p class="empty">{t("qr.none")}</p>}
@@ -140,9 +173,24 @@ export function Composer(props: { chat: Chat; onCard: () => void }) {
         aria-activedescendant={hash && flat[active] ? `qr-${flat[active]?.id}` : undefined}
         onInput={(e) => onInput(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
       />
       <div class="composer-actions">
         <button type="button" class="btn btn-sm" onClick={props.onCard}>{t("chat.sendCard")}</button>
+        <button type="button" class="btn btn-sm" onClick={() => picker.current?.click()} disabled={progress !== null}>{t("file.attach")}</button>
+        <input
+          ref={picker}
+          type="file"
+          class="sr-only"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = "";
+            if (file) void attach(file);
+          }}
+        />
+        {progress !== null && <progress class="file-progress" max={1} value={progress} aria-label={t("file.uploading")} />}
         <div class="spacer" />
         <button type="button" class="btn btn-primary" onClick={() => void send()} disabled={!text.trim()}>{t("chat.send")}</button>
       </div>

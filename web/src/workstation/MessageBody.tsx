@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Body } from "../core/frames";
 import { t } from "../core/i18n";
 import { dateTime } from "../core/format";
+import { fetchBlob, saveBlob } from "../core/api";
 import { deskOf, type Desk } from "./preview";
 
 type Obj = Record<string, unknown>;
@@ -168,9 +169,61 @@ export function isSystem(body: Body): boolean {
   return d !== null && ["19", "20", "7", "10", "24", "27"].includes(d.src);
 }
 
-export function MessageBody(props: { body: Body }) {
+type FileBody = Extract<Body, { type: "file" }>;
+
+/** A size people read: bytes, KB or MB. */
+export function sizeText(bytes: number): string {
+  if (bytes < 1024) return t("file.bytes", { n: String(bytes) });
+  if (bytes < 1024 * 1024) return t("file.kb", { n: (bytes / 1024).toFixed(1) });
+  return t("file.mb", { n: (bytes / 1024 / 1024).toFixed(1) });
+}
+
+const IMAGES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/** An attachment: an image previewed (fetched as a blob with the bearer), any other file a
+ * download button with its name and size. */
+function Attachment(props: { b: FileBody; conversationId: number | null | undefined }) {
+  const { b, conversationId } = props;
+  const path = conversationId != null ? `/conversations/${conversationId}/attachments/${b.attachmentId}` : null;
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  const image = IMAGES.includes(b.contentType);
+  useEffect(() => {
+    if (!image || !path) return;
+    let gone = false;
+    let made: string | null = null;
+    fetchBlob(path).then(
+      (blob) => {
+        if (gone) return;
+        made = URL.createObjectURL(blob);
+        setUrl(made);
+      },
+      () => !gone && setFailed(true),
+    );
+    return () => {
+      gone = true;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [path, image]);
+  const save = () => {
+    if (!path) return;
+    fetchBlob(path).then((blob) => saveBlob(blob, b.name), () => setFailed(true));
+  };
+  return (
+    <span class="file-body">
+      {image && url && <img class="file-preview" src={url} alt={b.name} />}
+      <button type="button" class="btn btn-sm file-link" onClick={save} disabled={!path} aria-label={t("file.download", { name: b.name, size: sizeText(b.size) })}>
+        <span class="file-name">{b.name}</span> <span class="file-size">{sizeText(b.size)}</span>
+      </button>
+      {failed && <span class="alert" role="alert">{t("file.failed")}</span>}
+    </span>
+  );
+}
+
+export function MessageBody(props: { body: Body; conversationId?: number | null }) {
   const b = props.body;
   if (b.type === "text") return <span class="text">{b.text}</span>;
+  if (b.type === "file") return <Attachment b={b} conversationId={props.conversationId} />;
   const d = deskOf(b);
   if (d) return <Desk d={d} body={b} />;
   // A custom message of the app, not the desk's: a card shape if it has one, else its text.

@@ -45,7 +45,7 @@ function Detail(props: { id: number; q: string; onClose: () => void }) {
           return (
             <div key={msg.key} class={`msg from-${msg.from} ${hit ? "hit" : ""}`} data-seq={m.seq}>
               <div class="bubble">
-                {m.body.type === "text" ? <span class="text"><Highlight text={m.body.text} words={hit ? words : []} /></span> : <MessageBody body={m.body} />}
+                {m.body.type === "text" ? <span class="text"><Highlight text={m.body.text} words={hit ? words : []} /></span> : <MessageBody body={m.body} conversationId={cid} />}
               </div>
               <div class="stamp"><time>{dateTime(m.atMs)}</time></div>
             </div>

@@ -14,13 +14,13 @@ const ESTIMATE = 52;
 const OVERSCAN = 600;
 const heights = new Map<string, number>();
 
-function Row(props: { m: Msg }) {
+function Row(props: { m: Msg; conversationId: number | null }) {
   const m = props.m;
   if (isSystem(m.body)) {
     return (
       <div class="row-wrap center" data-key={m.key}>
         <div class="msg sys-row" data-seq={m.seq ?? undefined}>
-          <MessageBody body={m.body} />
+          <MessageBody body={m.body} conversationId={props.conversationId} />
           <time>{time(m.time)}</time>
         </div>
       </div>
@@ -30,7 +30,7 @@ function Row(props: { m: Msg }) {
     <div class={`row-wrap from-${m.from}`} data-key={m.key}>
       <div class={`msg from-${m.from} ${m.pending ? "pending" : ""}`} data-seq={m.seq ?? undefined}>
         <div class="bubble">
-          <MessageBody body={m.body} />
+          <MessageBody body={m.body} conversationId={props.conversationId} />
         </div>
         <div class="stamp">
           <span class="sr-only">{t(`chat.from.${m.from}`)} </span>
@@ -150,7 +150,7 @@ export function Transcript(props: { chat: Chat }) {
         <p class="start">{t("chat.start")}</p>
       )}
       <div class="pad" style={{ height: `${padTop}px` }} />
-      {shown.map((m) => <Row key={m.key} m={m} />)}
+      {shown.map((m) => <Row key={m.key} m={m} conversationId={c.conversationId} />)}
       <div class="pad" style={{ height: `${padBottom}px` }} />
     </div>
   );

@@ -23,6 +23,7 @@ export function deskOf(body: Body): Desk | null {
 
 export function preview(body: Body): string {
   if (body.type === "text") return body.text;
+  if (body.type === "file") return t("body.file", { name: body.name });
   const desk = deskOf(body);
   if (!desk) return body.description ?? t("body.unknown", { src: "custom" });
   switch (desk.src) {

@@ -108,6 +108,7 @@ function isVisible(sessionId: number): boolean {
 }
 
 function textOf(body: Body): string {
+  if (body.type === "file") return body.name;
   return body.type === "text" ? body.text : (body.description ?? "");
 }
 

@@ -43,6 +43,7 @@ function deskText(data: string): string | null {
 
 function bodyText(b: Schemas["Body"]): string {
   if (b.type === "text") return b.text;
+  if (b.type === "file") return `📎 ${b.name} (${b.contentType}, ${b.size} B)`;
   return deskText(b.data) ?? b.description ?? "";
 }
 
