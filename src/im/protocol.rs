@@ -637,10 +637,12 @@ fn read_task_branch(object: &mut Map<String, Value>) -> Result<TaskBranch, Proto
     }
     let status = small_number(object, "status", 2)?;
     let option_type = small_number(object, "optionType", u8::MAX)?;
-    let content = object.remove("content").ok_or_else(|| ProtocolError::Field {
-        field: "content",
-        reason: "is missing".to_owned(),
-    })?;
+    let content = object
+        .remove("content")
+        .ok_or_else(|| ProtocolError::Field {
+            field: "content",
+            reason: "is missing".to_owned(),
+        })?;
     let content: Content = serde_json::from_value(content).map_err(|e| ProtocolError::Field {
         field: "content",
         reason: e.to_string(),
@@ -676,10 +678,12 @@ fn read_task_form(object: &mut Map<String, Value>) -> Result<TaskForm, ProtocolE
         None | Some(Value::Null) => None,
         Some(_) => Some(small_number(object, "nodeStatus", 2)?),
     };
-    let content = object.remove("content").ok_or_else(|| ProtocolError::Field {
-        field: "content",
-        reason: "is missing".to_owned(),
-    })?;
+    let content = object
+        .remove("content")
+        .ok_or_else(|| ProtocolError::Field {
+            field: "content",
+            reason: "is missing".to_owned(),
+        })?;
     let content: Content = serde_json::from_value(content).map_err(|e| ProtocolError::Field {
         field: "content.inputVariables",
         reason: e.to_string(),
@@ -1015,7 +1019,11 @@ mod tests {
                 },
             ),
         ] {
-            assert_eq!(DeskMessage::read_user_data(data), Ok(Some(expected)), "{data}");
+            assert_eq!(
+                DeskMessage::read_user_data(data),
+                Ok(Some(expected)),
+                "{data}"
+            );
         }
     }
 
