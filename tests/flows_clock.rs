@@ -78,7 +78,7 @@ impl Desk {
             .iter()
             .filter_map(|m| match &m.body {
                 Body::Text { text } => Some(text.clone()),
-                Body::Custom { .. } => None,
+                Body::Custom { .. } | Body::File { .. } => None,
             })
             .collect()
     }
