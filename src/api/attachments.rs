@@ -168,14 +168,22 @@ pub async fn read_limited(
     Ok(Bytes::from(bytes))
 }
 
-/// Checks an upload against the operator's policy (the refusal names `name` or `file`).
-pub fn check(state: &AppState, name: &str, bytes: Bytes) -> Result<Upload, ApiError> {
+/// Checks an upload, read by [`read_limited`] (which answered 413 for one over the size),
+/// against the operator's policy (the refusal names `name` or `file`).
+/// The file is hashed here, off the runtime's threads and before the conversation is
+/// locked: ten megabytes take a while.
+async fn check(state: &AppState, name: &str, bytes: Bytes) -> Result<Upload, ApiError> {
     let policy = state.config.attachments.policy();
-    if bytes.len() as u64 > policy.max_bytes {
-        return Err(too_large(Some(bytes.len() as u64), policy.max_bytes));
-    }
     let checked = attachment::check_upload(&policy, name, &bytes)?;
-    Ok(Upload { checked, bytes })
+    let hashed = bytes.clone();
+    let sha256 = tokio::task::spawn_blocking(move || crate::im::attachments::sha256_hex(&hashed))
+        .await
+        .map_err(|_| ApiError::Internal("the attachment hasher stopped"))?;
+    Ok(Upload {
+        checked,
+        bytes,
+        sha256,
+    })
 }
 
 /// Uploads a file as the token's user and sends it to a virtual number (or a website
@@ -200,7 +208,7 @@ pub async fn user_upload(
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
     attachment::check_name(&query.name)?;
     let bytes = read_limited(&headers, body, max_bytes(&state)).await?;
-    let upload = check(&state, &query.name, bytes)?;
+    let upload = check(&state, &query.name, bytes).await?;
     let message = UserMessage {
         to: query.to,
         msg_id: query.msg_id.clone(),
@@ -260,7 +268,7 @@ pub async fn agent_upload(
     }
     attachment::check_name(&query.name)?;
     let bytes = read_limited(&headers, body, max_bytes(&state)).await?;
-    let upload = check(&state, &query.name, bytes)?;
+    let upload = check(&state, &query.name, bytes).await?;
     let msg_id = match query.msg_id {
         Some(m) => m,
         None => format!("file-{}", uuid_like(&upload.bytes, state.clock.now_ms())),

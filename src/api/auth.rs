@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::domain::agent::AgentCommand;
@@ -201,13 +200,7 @@ pub fn check_new_password(field: &'static str, password: &str) -> Result<(), Api
 /// SHA-256, hex: how tokens and API key secrets are kept (they are random, so a fast hash
 /// is enough; only passwords need argon2).
 pub fn sha256_hex(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(secret.as_bytes()) {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    out
+    crate::im::attachments::sha256_hex(secret.as_bytes())
 }
 
 /// A new bearer token and its hash.

@@ -398,6 +398,8 @@ pub struct Upload {
     pub checked: crate::domain::attachment::Checked,
     /// The bytes.
     pub bytes: axum::body::Bytes,
+    /// Their SHA-256, hex (hashed before the conversation is locked).
+    pub sha256: String,
 }
 
 impl std::fmt::Debug for Upload {
@@ -1046,7 +1048,7 @@ impl Hub {
             name: checked.name.clone(),
             content_type: checked.content_type.clone(),
             size: checked.size,
-            sha256: crate::im::attachments::sha256_hex(&upload.bytes),
+            sha256: upload.sha256.clone(),
             sender,
             at_ms: state.clock.now_ms(),
         };

@@ -220,6 +220,9 @@ pub struct Projection {
     by_start: BTreeSet<(AppId, i64, SessionId)>,
     links: FxHashMap<(AppId, UserKey), Link>,
     conversations: FxHashMap<ConversationId, (AppId, UserKey)>,
+    /// Sessions by conversation: who may fetch a conversation's attachments is decided by
+    /// its sessions' records, without walking the app's.
+    by_conversation: BTreeSet<(ConversationId, SessionId)>,
     /// Offers not answered yet, by session (a handful at any time).
     offers: BTreeMap<SessionId, LiveOffer>,
     last_seq: u64,
@@ -249,6 +252,16 @@ impl Projection {
     /// An app's offers waiting for their agents' answers, by session.
     pub fn live_offers(&self, app: AppId) -> impl Iterator<Item = &LiveOffer> + '_ {
         self.offers.values().filter(move |o| o.app == app)
+    }
+
+    /// The records of `conversation`'s sessions, oldest session first.
+    pub fn of_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> impl Iterator<Item = &Record> + '_ {
+        self.by_conversation
+            .range((conversation, SessionId(0))..=(conversation, SessionId(u64::MAX)))
+            .filter_map(|(_, s)| self.records.get(s))
     }
 
     /// An app's records, newest first by start (ties by session id, highest first), from
@@ -385,6 +398,9 @@ impl Projection {
         // (the engine driven directly), the newest takes the user's messages.
         link.live = Some(session);
         record.conversation = link.conversation;
+        if let Some(conversation) = record.conversation {
+            self.by_conversation.insert((conversation, session));
+        }
         for (seq, text) in link.pending.drain(..) {
             record.add_seq(seq);
             if !text.is_empty() {
@@ -411,8 +427,9 @@ impl Projection {
                 self.conversations.insert(conversation, key);
                 let link = self.links.entry(key).or_default();
                 link.conversation = Some(conversation);
-                if let Some(r) = link.live.and_then(|s| self.records.get_mut(&s)) {
-                    r.conversation.get_or_insert(conversation);
+                if let Some((s, r)) = link.live.and_then(|s| Some((s, self.records.get_mut(&s)?))) {
+                    let owned = *r.conversation.get_or_insert(conversation);
+                    self.by_conversation.insert((owned, s));
                 }
             }
             Event::MessageStored { message } => self.store(conversation, message, changes),
@@ -874,6 +891,15 @@ mod tests {
                 proptest::prop_assert!(r.queue_wait_ms().is_some());
                 proptest::prop_assert_eq!(r.handle_time_ms().is_some(), !t.agents.is_empty());
                 proptest::prop_assert_eq!(words.remove(&t.session).unwrap_or_default(), t.words.clone());
+            }
+            // The conversation index names exactly each conversation's sessions.
+            let mut of: FxHashMap<ConversationId, BTreeSet<SessionId>> = FxHashMap::default();
+            for t in &corpus.truth {
+                of.entry(t.conversation).or_default().insert(t.session);
+            }
+            for (conversation, sessions) in &of {
+                let indexed: BTreeSet<SessionId> = p.of_conversation(*conversation).map(|r| r.session).collect();
+                proptest::prop_assert_eq!(&indexed, sessions);
             }
         }
     }

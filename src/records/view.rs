@@ -97,7 +97,7 @@ impl View {
     }
 
     /// Whether `sees` holds for a record of one of `conversation`'s sessions (in `app`).
-    /// Walks the app's records: a download asks it once.
+    /// Reads only that conversation's sessions (an index of the projection).
     pub fn conversation_seen(
         &self,
         app: AppId,
@@ -105,8 +105,8 @@ impl View {
         sees: impl Fn(&crate::records::projection::Record) -> bool,
     ) -> bool {
         self.read()
-            .newest_first(app, i64::MIN, i64::MAX, None)
-            .any(|r| r.conversation == Some(conversation) && sees(r))
+            .of_conversation(conversation)
+            .any(|r| r.app == app && sees(r))
     }
 
     /// The app's offers waiting for an answer, by session.

@@ -43,23 +43,24 @@ async function send(method: Method, path: string, body: string | null, contentTy
   } catch {
     throw new ApiError(0, "network", null, "network", null);
   }
-  if (!response.ok) {
-    const text = await response.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // Not JSON (a proxy's page): the status says enough.
-    }
-    const retryHeader = response.headers.get("retry-after");
-    if (isErrorBody(parsed)) {
-      const e = parsed.error;
-      const retry = e.retryAfterSecs ?? (retryHeader ? Number(retryHeader) : null);
-      throw new ApiError(response.status, e.code, e.field ?? null, e.message, retry, e);
-    }
-    throw new ApiError(response.status, "http", null, `HTTP ${response.status}`, null);
-  }
+  if (!response.ok) throw refusal(response.status, await response.text(), response.headers.get("retry-after"));
   return response;
+}
+
+/** The ApiError of a refused request, from its status, body and `Retry-After`. */
+function refusal(status: number, text: string, retryHeader: string | null): ApiError {
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (a proxy's page): the status says enough.
+  }
+  if (isErrorBody(parsed)) {
+    const e = parsed.error;
+    const retry = e.retryAfterSecs ?? (retryHeader ? Number(retryHeader) : null);
+    return new ApiError(status, e.code, e.field ?? null, e.message, retry, e);
+  }
+  return new ApiError(status, "http", null, `HTTP ${status}`, null);
 }
 
 /** Calls the API with a JSON body (or none); answers the decoded JSON, or throws an ApiError. */
@@ -77,8 +78,7 @@ export async function upload<T>(path: string, text: string, contentType = "text/
 
 /** Fetches a file of the API (a CSV template, an export) and hands it to the browser to save. */
 export async function download(path: string, fileName: string): Promise<void> {
-  const blob = await (await send("GET", path, null, null)).blob();
-  saveBlob(blob, fileName);
+  saveBlob(await fetchBlob(path), fileName);
 }
 
 /** Posts a file's raw bytes with the bearer, reporting progress (0 to 1) as it goes up;
@@ -93,18 +93,8 @@ export function uploadFile<T>(path: string, file: Blob, onProgress: (done: numbe
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onerror = () => reject(new ApiError(0, "network", null, "network", null));
     xhr.onload = () => {
-      let parsed: unknown = null;
-      try {
-        parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-      } catch {
-        // not JSON: the status says enough
-      }
-      if (xhr.status >= 200 && xhr.status < 300) return resolve(parsed as T);
-      if (isErrorBody(parsed)) {
-        const e = parsed.error;
-        return reject(new ApiError(xhr.status, e.code, e.field ?? null, e.message, e.retryAfterSecs ?? null, e));
-      }
-      reject(new ApiError(xhr.status, "http", null, `HTTP ${xhr.status}`, null));
+      if (xhr.status < 200 || xhr.status >= 300) return reject(refusal(xhr.status, xhr.responseText, xhr.getResponseHeader("retry-after")));
+      resolve((xhr.responseText ? JSON.parse(xhr.responseText) : null) as T);
     };
     xhr.send(file);
   });
