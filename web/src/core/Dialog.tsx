@@ -1,6 +1,6 @@
 // A modal dialog: focus moves in and is kept inside, Escape closes, focus returns after.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { t } from "./i18n";
 
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
@@ -8,7 +8,10 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   // Where the focus was before the dialog: taken while rendering, since by the time effects
   // run the browser may have moved it to a field marked autofocus inside.
   const [before] = useState(() => document.activeElement as HTMLElement | null);
-  useEffect(() => {
+  // A layout effect, not a passive one: a passive effect waits for the next frame, and a key
+  // pressed before it (Escape on a field the browser autofocused) would close the dialog
+  // before the focus-return was registered, leaving the focus on the body.
+  useLayoutEffect(() => {
     const first = box.current?.querySelector<HTMLElement>("[autofocus], input, select, button:not(.x), textarea");
     first?.focus();
     return () => before?.focus();
