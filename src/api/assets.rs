@@ -12,10 +12,18 @@
 //! Pages are sent with a strict Content-Security-Policy: scripts, styles and sockets from
 //! this origin only, frames only from the https origins of enabled extensions (the
 //! workstation shows them as iframes), and no framing of the pages themselves.
+//!
+//! The website channel's two public files live here too: the hosted chat page
+//! (`/web/im/chat/?webAppId=...`, a page like the others, which only the desk itself and the
+//! channel's `allowedOrigins` may frame) and the embed script (`/web/im/imPublish.js`, a
+//! classic script any site loads; revalidated every five minutes, not hashed, since the
+//! snippet in customers' pages never changes).
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
     REFERRER_POLICY, VARY,
@@ -52,8 +60,17 @@ pub fn files() -> axum::Router<AppState> {
             get(move |state: State<AppState>, headers: HeaderMap| page(state, headers, file)),
         );
     }
-    router.route("/assets/{*path}", get(asset))
+    router
+        .route("/assets/{*path}", get(asset))
+        .route("/web/im/chat/", get(chat_page))
+        .route("/web/im/chat", get(chat_page))
+        .route("/web/im/imPublish.js", get(loader))
 }
+
+/// The hosted chat page's file.
+pub const CHAT_PAGE: &str = "chat.html";
+/// The embed script's file.
+pub const LOADER: &str = "imPublish.js";
 
 /// A content coding the build made a copy in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,8 +156,20 @@ fn frame_origins(state: &AppState) -> BTreeSet<String> {
         .collect()
 }
 
-/// The pages' Content-Security-Policy, with `frame-src` from `frames`.
+/// The pages' Content-Security-Policy, with `frame-src` from `frames`; no page may be framed.
 pub fn content_security_policy(frames: &BTreeSet<String>) -> String {
+    policy(frames, "'none'")
+}
+
+/// The chat page's policy: no frames inside it, and framed only by the desk's own pages and
+/// the `ancestors` (the channel's allowed origins).
+pub fn chat_page_policy(ancestors: &[String]) -> String {
+    let mut list = vec!["'self'".to_owned()];
+    list.extend(ancestors.iter().cloned());
+    policy(&BTreeSet::new(), &list.join(" "))
+}
+
+fn policy(frames: &BTreeSet<String>, frame_ancestors: &str) -> String {
     let frame_src = if frames.is_empty() {
         "'none'".to_owned()
     } else {
@@ -150,7 +179,7 @@ pub fn content_security_policy(frames: &BTreeSet<String>) -> String {
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
          font-src 'self'; media-src 'self' data: blob:; connect-src 'self'; \
-         frame-src {frame_src}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
+         frame-src {frame_src}; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'; \
          object-src 'none'"
     )
 }
@@ -240,6 +269,72 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, file: &'static 
     response
 }
 
+/// The website channel the chat page's query names (`webAppId`, or the `webAppld` some
+/// of the desk's own documentation misspells), with the origins allowed to frame it.
+fn chat_ancestors(state: &AppState, query: &HashMap<String, String>) -> Vec<String> {
+    let Some(web_app_id) = query.get("webAppId").or_else(|| query.get("webAppld")) else {
+        return Vec::new();
+    };
+    let directory = state.desk.read();
+    directory
+        .website(web_app_id)
+        .and_then(|(app, channel)| {
+            directory
+                .apps
+                .get(&app)?
+                .website_origins
+                .get(&channel.id)
+                .cloned()
+        })
+        .unwrap_or_default()
+}
+
+/// `GET /web/im/chat/`: the hosted chat page. The page itself reads its query (an unknown
+/// `webAppId` is its own message to the visitor); the policy frames it only where allowed.
+async fn chat_page(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let ancestors = chat_ancestors(&state, &query);
+    let mut response = page(State(state), headers, CHAT_PAGE).await;
+    let out = response.headers_mut();
+    if out.contains_key(CONTENT_SECURITY_POLICY) {
+        out.insert(
+            CONTENT_SECURITY_POLICY,
+            header(&chat_page_policy(&ancestors)),
+        );
+        // Opened from a host page's launcher, the page is that page's frame: no opener
+        // policy of its own.
+        out.remove("cross-origin-opener-policy");
+    }
+    response
+}
+
+/// `GET /web/im/imPublish.js`: the embed script, loaded by any site with `<script src>`.
+async fn loader(headers: HeaderMap) -> Response {
+    match encoded(LOADER, &headers) {
+        Some(mut response) => {
+            let out = response.headers_mut();
+            out.insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300, must-revalidate"),
+            );
+            out.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            );
+            out.insert(
+                axum::http::HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("cross-origin"),
+            );
+            response
+        }
+        None => ApiError::NotFound(format!("{LOADER} is not in this build (run ./scripts/web)"))
+            .into_response(),
+    }
+}
+
 /// An asset: hashed, so immutable; the compressed copies themselves are not asked for by
 /// name (`Accept-Encoding` chooses them).
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
@@ -296,6 +391,10 @@ mod tests {
         assert!(none.contains("frame-src 'none'"));
         assert!(none.contains("script-src 'self';"));
         assert!(none.contains("frame-ancestors 'none'"));
+        let chat = chat_page_policy(&["https://shop.example".to_owned()]);
+        assert!(chat.contains("frame-ancestors 'self' https://shop.example;"));
+        assert!(chat.contains("frame-src 'none'"));
+        assert!(chat_page_policy(&[]).contains("frame-ancestors 'self';"));
         let two: BTreeSet<String> = [
             "https://a.example".to_owned(),
             "https://b.example:8443".to_owned(),

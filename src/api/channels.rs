@@ -127,7 +127,7 @@ fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
     let access = match &channel.kind {
         ChannelKind::Website { web_app_id } => Some(WebsiteAccess {
             embed_script: format!(
-                "<script src=\"{}/web/im/embed.js?webAppId={web_app_id}\"></script>",
+                "<script src=\"{}/web/im/imPublish.js?webAppId={web_app_id}\"></script>",
                 state.base_url
             ),
             link: format!("{}/web/im/chat/?webAppId={web_app_id}", state.base_url),

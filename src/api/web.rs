@@ -178,15 +178,31 @@ fn website(state: &AppState, web_app_id: &str) -> Result<WebsiteView, ApiError> 
     })
 }
 
-/// A website channel's public description.
+/// A website channel's public description. Readable from any origin: the embed script runs
+/// on the channel's sites and reads the launcher's appearance here.
 #[utoipa::path(get, path = "/web/{webAppId}", tag = "website",
     params(("webAppId" = String, Path, description = "the channel's webAppId")),
     responses((status = 200, description = "the channel", body = WebsiteView)))]
 pub async fn get_website(
     State(state): State<AppState>,
     Path(web_app_id): Path<String>,
-) -> Result<Json<WebsiteView>, ApiError> {
-    website(&state, &web_app_id).map(Json)
+) -> Result<Response, ApiError> {
+    let mut response = Json(website(&state, &web_app_id)?).into_response();
+    response.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// The `Authorization: Bearer` token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// The app's IM secret, made now when it has none.
@@ -220,8 +236,12 @@ pub async fn visitor(
     let site = website(&state, &web_app_id)?;
     let app = site.app_id;
     let cookie_name = visitor_cookie(&web_app_id);
+    // The cookie, or the token itself as Bearer: a chat page framed by another site gets no
+    // cookie (third-party cookies are blocked, and SameSite=Lax is not sent into a frame of
+    // another site), so it keeps the token in its own storage and presents it here.
     let known = cookie_value(&headers, &cookie_name)
         .or_else(|| cookie_value(&headers, SHARED_VISITOR_COOKIE))
+        .or_else(|| bearer(&headers))
         .and_then(|t| user_checked(&state, t, Some(app), None).ok())
         .map(|u| u.user)
         .filter(|u| visitor_channel(u).is_some_and(|own| own.is_none_or(|c| c == site.channel_id)));
