@@ -195,16 +195,6 @@ pub async fn get_website(
     Ok(response)
 }
 
-/// The `Authorization: Bearer` token of a request, if any.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
 /// The app's IM secret, made now when it has none.
 async fn secret_of(state: &AppState, app: AppId) -> Result<String, ApiError> {
     if let Some(secret) = state.desk.app(app)?.im_secret.clone() {
@@ -241,7 +231,7 @@ pub async fn visitor(
     // another site), so it keeps the token in its own storage and presents it here.
     let known = cookie_value(&headers, &cookie_name)
         .or_else(|| cookie_value(&headers, SHARED_VISITOR_COOKIE))
-        .or_else(|| bearer(&headers))
+        .or_else(|| auth::bearer_header(&headers).and_then(Result::ok))
         .and_then(|t| user_checked(&state, t, Some(app), None).ok())
         .map(|u| u.user)
         .filter(|u| visitor_channel(u).is_some_and(|own| own.is_none_or(|c| c == site.channel_id)));

@@ -43,8 +43,10 @@ test("every key the code names is in the catalogue", async () => {
   const missing = [];
   // A console section's `t` is its own catalogue's, whose keys are its type: a key it lacks
   // is a type error, and the test below checks its languages.
+  // So is the chat page's (src/widget/i18n.ts, checked below).
   const consoleDir = path.join(web, "src", "console") + path.sep;
-  for (const file of sources(path.join(web, "src")).filter((f) => !f.startsWith(consoleDir))) {
+  const widgetDir = path.join(web, "src", "widget") + path.sep;
+  for (const file of sources(path.join(web, "src")).filter((f) => !f.startsWith(consoleDir) && !f.startsWith(widgetDir))) {
     const text = fs.readFileSync(file, "utf8");
     for (const m of text.matchAll(/\bt\(\s*"([^"]+)"/g)) if (!(m[1] in en)) missing.push(`${path.relative(web, file)}: ${m[1]}`);
   }
@@ -84,4 +86,22 @@ test("every console section's zh-CN has exactly its English keys, with the same 
       seen.set(k, file);
     }
   }
+});
+
+test("the chat page's zh-CN has exactly its English keys, with the same placeholders", async () => {
+  globalThis.localStorage ??= { getItem: () => null, setItem: () => {} };
+  if (!globalThis.navigator) Object.defineProperty(globalThis, "navigator", { value: { languages: ["en"], language: "en" } });
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "i18n-")), "w.mjs");
+  await build({ entryPoints: [path.join(web, "src", "widget", "i18n.ts")], bundle: true, format: "esm", outfile: out, logLevel: "error" });
+  const { en, zhCN } = await import(pathToFileURL(out).href);
+  fs.rmSync(path.dirname(out), { recursive: true });
+  assert.deepEqual(Object.keys(zhCN).sort(), Object.keys(en).sort());
+  const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  for (const [k, v] of Object.entries(en)) {
+    assert.ok(zhCN[k].trim(), `zh-CN ${k} is empty`);
+    assert.deepEqual(vars(zhCN[k]), vars(v), `zh-CN ${k} has other placeholders`);
+  }
+  const code = sources(path.join(web, "src", "widget")).map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  const missing = [...code.matchAll(/\bt\(\s*"([^"]+)"/g)].map((m) => m[1]).filter((k) => !(k in en));
+  assert.deepEqual(missing, []);
 });

@@ -92,7 +92,7 @@ function RichText(props: { markdown: string }) {
   const [html, setHtml] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    void import("./markdown").then((m) => live && setHtml(m.render(props.markdown)));
+    void import("../core/markdown").then((m) => live && setHtml(m.render(props.markdown)));
     return () => {
       live = false;
     };
