@@ -432,6 +432,32 @@ async fn the_faq_bot_answers_and_hands_over_on_request() {
     s.stop().await;
 }
 
+/// The desk clients' quick button sends a plain text, exactly this frame's body.
+#[tokio::test]
+async fn the_clients_human_service_text_hands_over_to_a_human() {
+    let backend = CustomerSystem::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    let base = backend.url.clone();
+    let set = setup(&s, |g| full_flow(&base, g)).await;
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u7"), "").await;
+    user.send(say("m1", "hello")).await;
+    desk_text(&mut user).await;
+    desk_message(&mut user).await;
+    user.send(say("m2", "After-sales")).await;
+    user.send(
+        json!({"type": "send", "to": "desk", "msgId": "m3", "onlineUserOnly": false,
+        "body": {"type": "text", "text": "人工服务"}}),
+    )
+    .await;
+    assert_eq!(
+        desk_text(&mut user).await,
+        "There are 0 people ahead of you"
+    );
+    user.close().await;
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_restart_during_a_call_makes_it_again_with_the_same_key_exactly_once_more() {
     let mut backend = CustomerSystem::start().await;

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod event;
 pub mod flow;
 pub mod group;
+pub mod human;
 pub mod ids;
 pub mod rate;
 pub mod routing;

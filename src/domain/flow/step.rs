@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::schedule::in_hours;
 use super::template::render;
 use super::{Bot, BranchStyle, Combine, Comparison, Flow, FormKind, Module, Op};
+use crate::domain::human::asks_for_human;
 use crate::domain::ids::GroupId;
 
 /// Where a session's flow stands (kept whole in the log after every step, so a restart
@@ -220,7 +221,9 @@ pub fn step(
     let port: Option<String> = match (&s.wait, input, &node.module) {
         (Wait::Begin, Input::Begin, _) => None,
         (Wait::User, Input::UserText(text), Module::Branch { .. }) => {
-            match pick_branch(&node.module, text) {
+            match pick_branch(&node.module, text)
+                .or_else(|| human_branch(flow, &s.node, &node.module, text))
+            {
                 Some(port) => Some(port),
                 None => {
                     if let Module::Branch { invalid_prompt, .. } = &node.module {
@@ -259,9 +262,10 @@ pub fn step(
                 handover_keywords,
             },
         ) => {
-            let wants_human = handover_keywords
-                .iter()
-                .any(|k| k.trim().eq_ignore_ascii_case(text.trim()));
+            let wants_human = asks_for_human(text)
+                || handover_keywords
+                    .iter()
+                    .any(|k| k.trim().eq_ignore_ascii_case(text.trim()));
             if wants_human {
                 Some("handover".to_owned())
             } else {
@@ -475,6 +479,25 @@ fn pick_branch(module: &Module, text: &str) -> Option<String> {
         }
     }
     .map(|o| o.port.clone())
+}
+
+/// The clients' "human service" at a branch: the option whose edge leads straight to a
+/// transfer-to-agent node, when there is one.
+fn human_branch(flow: &Flow, at: &str, module: &Module, text: &str) -> Option<String> {
+    let Module::Branch { options, .. } = module else {
+        return None;
+    };
+    if !asks_for_human(text) {
+        return None;
+    }
+    options
+        .iter()
+        .find(|o| {
+            flow.next(at, &o.port)
+                .and_then(|to| flow.node(to))
+                .is_some_and(|n| matches!(n.module, Module::TransferToAgent { .. }))
+        })
+        .map(|o| o.port.clone())
 }
 
 fn call(module: &Module, s: &FlowState, key: String) -> Output {

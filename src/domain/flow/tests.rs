@@ -469,6 +469,54 @@ fn the_bot_answers_until_it_hands_over() {
 }
 
 #[test]
+fn the_clients_human_service_button_takes_the_way_to_a_human() {
+    let f = full();
+    let (_, menu_at) = run(&f, &FlowState::new(&f, system()), Input::Begin);
+    // At a menu: the option that leads straight to a transfer module.
+    for asked in ["human service", "人工服务", " Human  Service "] {
+        let (out, s) = run(&f, &menu_at, text(asked));
+        assert!(
+            matches!(
+                out[0],
+                Output::RequestHuman {
+                    group: GroupId(2),
+                    ..
+                }
+            ),
+            "{asked:?}: {out:?}"
+        );
+        assert!(s.done());
+    }
+    // At a chatbot: a handover, whatever its own keywords.
+    let (_, s) = run(&f, &menu_at, text("Pre-sales"));
+    let (out, s) = run(&f, &s, text("555"));
+    let (_, s) = run(&f, &s, answered(&call_key(&out), json!("x")));
+    assert_eq!(s.node, "bot");
+    let (out, s) = run(&f, &s, text("人工服务"));
+    assert!(matches!(out[0], Output::RequestHuman { .. }), "{out:?}");
+    assert!(s.done());
+    // A menu none of whose options leads to a human: told and asked again, as any wrong answer.
+    let lone = flow(
+        vec![
+            node("start", Module::Start),
+            node("menu", menu("Pick", &[("a", "A"), ("b", "B")])),
+            node("x", say("x")),
+            node("end", end()),
+        ],
+        vec![
+            edge("start", "next", "menu"),
+            edge("menu", "a", "x"),
+            edge("menu", "b", "x"),
+            edge("x", "next", "end"),
+        ],
+    );
+    let (_, at) = run(&lone, &FlowState::new(&lone, system()), Input::Begin);
+    let (out, again) = run(&lone, &at, text("human service"));
+    assert!(matches!(out.last(), Some(Output::Menu { .. })), "{out:?}");
+    assert_eq!(again, at);
+}
+
+#[test]
 fn service_time_routes_in_and_out_of_hours() {
     let schedule = ServiceTime {
         time_zone: "Asia/Shanghai".into(),
