@@ -957,3 +957,51 @@ async fn what_flows_say_reaches_the_socket_with_exact_json() {
     }));
     s.stop().await;
 }
+
+/// A configuration made without levels has the five the Android client draws: the menu's
+/// ids are the numeric strings "1" to "5", ascending, exactly.
+#[tokio::test]
+async fn a_default_configuration_rates_on_five_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let admin = s.admin().await;
+    let end = s.user_end(&admin, (false, false, false)).await;
+    let (_, agent_token) = s.agent(&admin, "ann@example.com", 2, &[end.group]).await;
+    let mut agent = s.agent_socket(&agent_token).await;
+    let made = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/satisfaction-configs",
+            json!({"name": "default scale", "kind": "star",
+               "invitationText": "Rate us", "thankYouText": "Thanks", "validitySecs": 600,
+               "sendRules": {"autoOnEnd": false, "agentMayInvite": false, "userMayRate": true}}),
+        )
+        .await;
+    assert_eq!(made["levels"].as_array().map(Vec::len), Some(5), "{made}");
+    s.ok(
+        &admin,
+        Method::POST,
+        "/channels",
+        json!({"name": "five", "kind": {"type": "in_app", "userId": "five"},
+               "skillGroup": end.group, "satisfaction": made["id"]}),
+    )
+    .await;
+    let now = s.state.clock.now_ms() / 1_000;
+    let token = user_token(&end.secret, 1, "user-five", now + 3_600);
+    let mut user = s.user_socket(&token, "").await;
+    served(&mut user, &mut agent, "five").await;
+    user.send(to("five", "ask", plugin("24"))).await;
+    let menu = user.until(src("9")).await;
+    assert_eq!(
+        desk_data(&menu).unwrap()["menuContent"]["menu"],
+        json!([
+            {"id": "1", "content": "Very dissatisfied"},
+            {"id": "2", "content": "Dissatisfied"},
+            {"id": "3", "content": "Neutral"},
+            {"id": "4", "content": "Satisfied"},
+            {"id": "5", "content": "Very satisfied"},
+        ])
+    );
+    s.stop().await;
+}

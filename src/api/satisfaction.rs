@@ -30,7 +30,9 @@ pub struct SatisfactionInput {
     pub name: String,
     /// Stars or numbers.
     pub kind: RatingKind,
-    /// 1 to 10 levels, values 1 to 10 ascending.
+    /// 1 to 10 levels, values 1 to 10 ascending. Absent: the five levels the desk's Android
+    /// client draws (1 "Very dissatisfied" to 5 "Very satisfied").
+    #[serde(default = "default_levels")]
     #[schema(min_items = 1, max_items = 10)]
     pub levels: Vec<LevelInput>,
     /// Sent with the invitation.
@@ -56,6 +58,25 @@ pub struct LevelInput {
     /// Its label.
     #[schema(min_length = 1, max_length = 64)]
     pub label: String,
+}
+
+/// The default scale: five levels, since the Android client draws exactly five.
+pub const DEFAULT_LEVELS: [&str; 5] = [
+    "Very dissatisfied",
+    "Dissatisfied",
+    "Neutral",
+    "Satisfied",
+    "Very satisfied",
+];
+
+fn default_levels() -> Vec<LevelInput> {
+    (1u8..)
+        .zip(DEFAULT_LEVELS)
+        .map(|(value, label)| LevelInput {
+            value,
+            label: label.to_owned(),
+        })
+        .collect()
 }
 
 /// The send rules.

@@ -1053,7 +1053,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A website channel's public description. */
+        /**
+         * A website channel's public description. Readable from any origin: the embed script runs
+         *     on the channel's sites and reads the launcher's appearance here.
+         */
         get: operations["get_website"];
         put?: never;
         post?: never;
@@ -2826,8 +2829,11 @@ export interface components {
             invitationText: string;
             /** @description Stars or numbers. */
             kind: components["schemas"]["RatingKind"];
-            /** @description 1 to 10 levels, values 1 to 10 ascending. */
-            levels: components["schemas"]["LevelInput"][];
+            /**
+             * @description 1 to 10 levels, values 1 to 10 ascending. Absent: the five levels the desk's Android
+             *     client draws (1 "Very dissatisfied" to 5 "Very satisfied").
+             */
+            levels?: components["schemas"]["LevelInput"][];
             /** @description Configuration name. */
             name: string;
             /** @description When invitations are sent. */
