@@ -13,7 +13,8 @@ import { useResource } from "../ui/resource";
 import { t } from "./i18n";
 
 type Config = Schemas["SatisfactionConfig"];
-type Input = Schemas["SatisfactionInput"];
+// The console always sends its levels (the API defaults them to five when absent).
+type Input = Schemas["SatisfactionInput"] & { levels: Schemas["LevelInput"][] };
 type Rules = Input["sendRules"];
 
 /** The desk's Android client draws exactly this many levels. */
