@@ -785,7 +785,37 @@ async fn a_webhook_bot_answers_what_the_user_writes() {
     // The first text opens the session; the bot answers the texts after it.
     user.send(say("m1", "hi")).await;
     user.send(say("m2", "where is my parcel")).await;
-    assert_eq!(desk_text(&mut user).await, "echo: where is my parcel");
+    // While the bot is asked, the user sees the desk thinking (src 35, a flag), then not.
+    let mut frames = Vec::new();
+    loop {
+        let frame = user.next().await;
+        let done = frame["body"]["text"] == "echo: where is my parcel";
+        frames.push(frame);
+        if done {
+            break;
+        }
+    }
+    let thinking: Vec<(Value, Value)> = frames
+        .iter()
+        .filter_map(|f| {
+            let data: Value = serde_json::from_str(f["body"]["data"].as_str()?).ok()?;
+            (data["src"] == "35").then(|| (f["onlineUserOnly"].clone(), data))
+        })
+        .collect();
+    assert_eq!(
+        thinking,
+        [
+            (
+                json!(true),
+                json!({"customerServicePlugin": 0, "src": "35", "content": {"thinking": 1}})
+            ),
+            (
+                json!(true),
+                json!({"customerServicePlugin": 0, "src": "35", "content": {"thinking": 0}})
+            ),
+        ],
+        "{frames:#?}"
+    );
     user.send(say("m3", "agent")).await;
     assert_eq!(desk_text(&mut user).await, "Wait please");
     user.close().await;

@@ -42,6 +42,7 @@ use crate::domain::session::{Phase, SessionCommand};
 use crate::im::faq::FaqBots;
 use crate::im::hub::{Hub, Slot};
 use crate::im::outbound::Outbound;
+use crate::im::protocol::DeskMessage;
 
 /// Largest answer an interface call or webhook bot may give.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -198,6 +199,8 @@ impl FlowRuntime {
             faq: &faq,
         };
         let now = state.clock.now_ms();
+        // A webhook bot's or an interface call's answer: the user stops seeing it think.
+        let answer = matches!(input, Input::CallDone { .. } | Input::BotDone { .. });
         let (advance, _) = runner.advance(from, input, now).map_err(|e| {
             tracing::error!(%session, error = %e, "the flow could not step");
             ApiError::Internal("a validated flow could not step")
@@ -225,8 +228,21 @@ impl FlowRuntime {
         );
         events.extend(advance.events);
         Hub::store(state, slot, events).await?;
+        let calls = advance.acts.iter().any(|a| matches!(a, Act::Call(_)));
+        if answer && !calls {
+            state
+                .hub
+                .tell(dir, slot, &DeskMessage::Thinking { thinking: false }, now);
+        }
         for message in &messages {
             state.hub.deliver(dir, slot, message, false);
+        }
+        // The desk waits for a webhook bot or an interface call: the user sees it thinking
+        // (src 35, a flag) until the answer comes.
+        if calls && !answer {
+            state
+                .hub
+                .tell(dir, slot, &DeskMessage::Thinking { thinking: true }, now);
         }
         self.act(state, slot.entry.id, session, advance.acts).await;
         Ok(())

@@ -1183,7 +1183,7 @@ impl Hub {
     }
 
     /// Sends the user one of the desk's flag messages (never stored).
-    fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
+    pub(crate) fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
         let msg_id = format!("desk-{}-{}", message.src(), at_ms);
         self.flag(dir, slot, msg_id, message.to_body(), at_ms);
     }
