@@ -46,7 +46,7 @@ box-shadow:0 4px 14px rgba(0,0,0,.28);transition:transform .15s ease,box-shadow 
 .launcher .x{display:none}
 .open .launcher .b{display:none}
 .open .launcher .x{display:block}
-.badge{position:fixed;${side}:14px;bottom:60px;z-index:${Z + 2};min-width:22px;height:22px;padding:0 6px;border-radius:11px;
+.badge{position:fixed;${side}:${side === "right" ? 14 : 58}px;bottom:60px;z-index:${Z + 2};min-width:22px;height:22px;padding:0 6px;border-radius:11px;
 background:#c5221f;color:#fff;border:2px solid #fff;font:700 12px/18px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;text-align:center;pointer-events:none}
 .badge[hidden]{display:none}
 .panel{position:fixed;${side}:20px;bottom:88px;z-index:${Z};width:380px;height:600px;max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);
@@ -70,6 +70,8 @@ export interface Launcher {
   /** Shows or hides the panel (making the frame at `src` the first time). */
   show(open: boolean, src: () => string): void;
   isOpen(): boolean;
+  /** Whether the focus is on the launcher or in its frame. */
+  hasFocus(): boolean;
   setUnread(count: number): void;
   setLanguage(language: Language): void;
   /** Whether `node` (an event's target in the page) is the launcher's host. */
@@ -135,6 +137,7 @@ export function mount(opts: { color: string; position: Position; language: Langu
       button.setAttribute("aria-expanded", String(open));
     },
     isOpen: () => !panel.hidden,
+    hasFocus: () => root.activeElement !== null,
     setUnread(count) {
       unread = count;
       badge.textContent = count > 99 ? "99+" : String(count);

@@ -83,24 +83,28 @@ function start(): void {
   const frameSrc = () =>
     `${origin}/web/im/chat/?webAppId=${encodeURIComponent(webAppId)}&embed=1` +
     `&host=${encodeURIComponent(location.origin)}&lang=${encodeURIComponent(language)}`;
-  const show = (open: boolean) => {
+  /** Opens or closes the panel; a close by the person (Escape, the launcher, the page's
+   * own button) gives the focus back to the launcher, the page's `close()` only when the
+   * focus was in the chat. */
+  const show = (open: boolean, refocus = true) => {
     wantOpen = open;
     if (!launcher || launcher.isOpen() === open) return;
+    const hadFocus = launcher.hasFocus();
     launcher.show(open, frameSrc);
     if (open) {
       post({ type: "open" });
       if (launcher.frame) launcher.frame.focus();
     } else {
       post({ type: "hidden" });
-      launcher.button.focus();
+      if (refocus || hadFocus) launcher.button.focus();
     }
   };
 
   const api: HelplineChat & { [LOADED]: true } = {
     [LOADED]: true,
     open: () => show(true),
-    close: () => show(false),
-    toggle: () => show(!(launcher ? launcher.isOpen() : wantOpen)),
+    close: () => show(false, false),
+    toggle: () => show(!(launcher ? launcher.isOpen() : wantOpen), false),
     setLanguage(tag) {
       language = languageOf(tag);
       if (launcher) launcher.setLanguage(language);
@@ -156,7 +160,7 @@ function start(): void {
         position: site.launcherPosition === "bottom_left" ? "bottom_left" : "bottom_right",
         language,
         channelName: site.channelName,
-        onToggle: () => api.toggle(),
+        onToggle: () => show(!(launcher && launcher.isOpen())),
       });
       if (wantOpen) show(true);
     })

@@ -89,8 +89,8 @@ after(async () => {
  * would make every cross-origin fetch a preflighted one, which a visitor's browser never
  * sends for the script's plain GET.
  */
-async function page(browser, { locale = "en-US" } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale });
+async function page(browser, { locale = "en-US", viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await browser.newContext({ viewport, locale });
   const p = await context.newPage();
   p.problems = [];
   p.on("console", (m) => {
@@ -324,13 +324,32 @@ test("the host page with the launcher is accessible and looks right", async () =
   await frame.evaluate(() => parent.postMessage({ helpline: 1, type: "unread", count: 2 }, "*"));
   await p.evaluate(() => window.helplineChat.close());
   await until(async () => (await l.run(".badge", function () { return !this.hidden; })), undefined, "the badge");
+  // The page's close() gave the focus back to the launcher (it was in the chat); a click
+  // on the page takes it away, as a visitor reading on does.
+  await p.mouse.click(640, 300);
   await shot(p, "website-launcher");
   // Reached by Tab after the page's own links, with a visible focus ring.
-  await p.mouse.click(640, 300);
   for (let i = 0; i < 10 && !(await focused(l, ".launcher")); i++) await p.keyboard.press("Tab");
   assert.ok(await focused(l, ".launcher"), "the launcher is reached by Tab");
   assert.equal(await l.run(".launcher", function () { return getComputedStyle(this).outlineStyle; }), "solid");
   assert.deepEqual(await axe(p), []);
   assert.deepEqual(p.problems, []);
+  await p.context().close();
+});
+
+test("on a phone the open chat takes the whole screen and the launcher, moved to the top, closes it", async () => {
+  const p = await page(b, { viewport: { width: 390, height: 760 } });
+  await p.goto(`${hostOrigin}/shop`);
+  const l = await launcherOf(p);
+  await clickLauncher(p, l);
+  await until(() => panelOpen(l), undefined, "the panel");
+  const rect = (selector) => l.run(selector, function () { const r = this.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; });
+  assert.deepEqual(await rect(".panel"), [0, 0, 390, 760]);
+  const [left, top] = await rect(".launcher");
+  assert.deepEqual([left, top], [10, 10], "above the chat, in its corner");
+  if (process.env.HELPLINE_SHOW_PHONE) await p.screenshot({ path: process.env.HELPLINE_SHOW_PHONE });
+  await clickLauncher(p, l);
+  await until(async () => !(await panelOpen(l)), undefined, "the panel to close");
+  assert.ok(await focused(l, ".launcher"));
   await p.context().close();
 });
