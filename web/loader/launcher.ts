@@ -18,8 +18,41 @@ const Z = 2147483000;
 /** Narrower than this, the open panel takes the whole viewport. */
 const FULL_SCREEN_BELOW_PX = 480;
 
-const BUBBLE = '<path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-8l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z"/>';
-const CROSS = '<path d="M6 6l12 12M18 6L6 18" stroke-width="2.4" stroke-linecap="round" fill="none"/>';
+const BUBBLE = "M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-8l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z";
+const CROSS = "M6 6l12 12M18 6L6 18";
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An icon made node by node: a page enforcing Trusted Types refuses `innerHTML`. */
+function icon(className: string, d: string, stroke: boolean): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", className);
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", d);
+  if (stroke) {
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke-width", "2.4");
+    path.setAttribute("stroke-linecap", "round");
+  }
+  svg.appendChild(path);
+  return svg;
+}
+
+/** The styles into the root: a constructed sheet where the browser has them (a page's
+ * `style-src` does not apply to it), else a style element. */
+function style(root: ShadowRoot, text: string): void {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(text);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    const element = document.createElement("style");
+    element.textContent = text;
+    root.appendChild(element);
+  }
+}
 
 /** Dark text on a light theme colour, white on a dark one (WCAG relative luminance). */
 function inkOn(hex: string): string {
@@ -85,15 +118,13 @@ export function mount(opts: { color: string; position: Position; language: Langu
   host.style.cssText = "all:initial!important;display:block!important;position:static!important";
   const root = host.attachShadow({ mode: "closed" });
   const side = opts.position === "bottom_left" ? "left" : "right";
-  const style = document.createElement("style");
-  style.textContent = css(opts.color, side);
   const wrap = document.createElement("div");
   const button = document.createElement("button");
   button.type = "button";
   button.className = "launcher";
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-describedby", "hl-badge");
-  button.innerHTML = `<svg class="b" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${BUBBLE}</svg><svg class="x" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${CROSS}</svg>`;
+  button.append(icon("b", BUBBLE, false), icon("x", CROSS, true));
   button.addEventListener("click", opts.onToggle);
   const badge = document.createElement("span");
   badge.className = "badge";
@@ -108,7 +139,8 @@ export function mount(opts: { color: string; position: Position; language: Langu
   panel.hidden = true;
   button.setAttribute("aria-controls", panel.id);
   wrap.append(panel, button, badge);
-  root.append(style, wrap);
+  style(root, css(opts.color, side));
+  root.appendChild(wrap);
   (document.body || document.documentElement).appendChild(host);
 
   let language = opts.language;

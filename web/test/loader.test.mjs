@@ -27,9 +27,10 @@ let otherOrigin;
 function serve(pages) {
   return new Promise((resolve) => {
     const server = http.createServer((req, res) => {
-      const html = pages.get(new URL(req.url, "http://x").pathname);
-      if (!html) return res.writeHead(404).end();
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
+      const found = pages.get(new URL(req.url, "http://x").pathname);
+      if (!found) return res.writeHead(404).end();
+      const { html, headers = {} } = typeof found === "string" ? { html: found } : found;
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...headers }).end(html);
     });
     server.listen(0, "127.0.0.1", () => resolve(server));
   });
@@ -73,6 +74,14 @@ before(async () => {
   assert.equal(saved.themeColor, "#aa3300");
   hostPages.set("/hostile", shop(`<h1>Hostile</h1><button>Own button</button>${stub}${snippet()}`, "<style>* {all: unset; color: red} button {display: none}</style>"));
   hostPages.set("/shop", shop(`${shopBody}${snippet()}`));
+  // A site with a strict policy of its own: no inline styles, Trusted Types, the desk named
+  // only where the snippet needs it.
+  hostPages.set("/strict", {
+    html: shop(`<h1>Strict</h1>${snippet()}`),
+    headers: {
+      "content-security-policy": `default-src 'none'; script-src ${desk.base}; connect-src ${desk.base}; frame-src ${desk.base}; style-src 'self'; require-trusted-types-for 'script'`,
+    },
+  });
   hostPages.set("/twice", shop(`<h1>Twice</h1>${snippet()}${snippet()}`));
   hostPages.set("/zh", shop(`<h1>中文</h1>${snippet(' data-language="zh-CN"')}`));
   hostPages.set("/unknown", shop(`<h1>Unknown</h1>${snippet("", "no-such-site")}`));
@@ -371,5 +380,20 @@ test("on a phone the open chat takes the whole screen and the launcher, moved to
   await clickLauncher(p, l);
   await until(async () => !(await panelOpen(l)), undefined, "the panel to close");
   assert.ok(await focused(l, ".launcher"));
+  await p.context().close();
+});
+
+test("a site with a strict policy of its own (no inline styles, Trusted Types) still gets the launcher", async () => {
+  const p = await page(b);
+  await p.goto(`${hostOrigin}/strict`);
+  const l = await launcherOf(p);
+  const look = await until(() => l.run(".launcher", function () {
+    const r = this.getBoundingClientRect();
+    return r.width ? { background: getComputedStyle(this).backgroundColor, left: r.left, icons: this.querySelectorAll("svg").length } : null;
+  }), undefined, "the launcher drawn under the page's policy");
+  assert.deepEqual(look, { background: "rgb(170, 51, 0)", left: 20, icons: 2 });
+  await clickLauncher(p, l);
+  await until(() => chatFrame(p), undefined, "the chat frame");
+  assert.deepEqual(p.problems, []);
   await p.context().close();
 });
