@@ -4,7 +4,7 @@
 // checked through the API, a refusal shown at the field it names.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, consolePage, Desk, page, shot, until } from "./harness.mjs";
+import { axe, browser, calm, consolePage, Desk, page, shot, until } from "./harness.mjs";
 
 let desk;
 let b;
@@ -138,6 +138,9 @@ test("a website channel shows the embed script and link the server gives, with c
   assert.equal(await p.evaluate(() => navigator.clipboard.readText()), made.access.embedScript);
   assert.deepEqual(await axe(p), []);
   await shot(p, "console-channels");
+  await p.getByRole("button", { name: "Save" }).scrollIntoViewIfNeeded();
+  await calm(p);
+  await shot(p, "console-channels-launcher");
   assert.deepEqual(p.problems, []);
   await p.context().close();
 });

@@ -15,7 +15,7 @@ export function LauncherFields(props: { form: Form; position: Position; color: s
   return (
     <section class="card-box stack" aria-labelledby="ch-launcher">
       <h2 id="ch-launcher">{t("ch.launcher")}</h2>
-      <p class="muted">{t("ch.launcherIntro")}</p>
+      <p class="muted ch-intro">{t("ch.launcherIntro")}</p>
       <div class="ch-grid">
         <Field form={props.form} name="launcherPosition" label={t("ch.position")}>
           {(c) => (
