@@ -11,6 +11,15 @@ export type Position = Schemas["LauncherPosition"];
 export const DEFAULT_COLOR = "#2457c5";
 const POSITIONS: Position[] = ["bottom_right", "bottom_left"];
 
+/** The icon's colour on the launcher, as the embed script picks it: dark on a light colour. */
+function inkOn(hex: string): string {
+  const lin = (i: number) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  };
+  return 0.2126 * lin(1) + 0.7152 * lin(3) + 0.0722 * lin(5) > 0.4 ? "#111" : "#fff";
+}
+
 export function LauncherFields(props: { form: Form; position: Position; color: string; onPosition: (p: Position) => void; onColor: (c: string) => void }) {
   return (
     <section class="card-box stack" aria-labelledby="ch-launcher">
@@ -35,7 +44,7 @@ export function LauncherFields(props: { form: Form; position: Position; color: s
       </div>
       <div class={`ch-preview ${props.position === "bottom_left" ? "left" : ""}`} aria-hidden="true">
         <span class="ch-preview-button" style={{ background: props.color }}>
-          <svg viewBox="0 0 24 24" width="22" height="22"><path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-8l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z" fill="#fff" /></svg>
+          <svg viewBox="0 0 24 24" width="22" height="22"><path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-8l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z" fill={inkOn(props.color)} /></svg>
         </span>
       </div>
     </section>
