@@ -234,6 +234,11 @@ pub fn event(event: &Event) -> String {
         Event::WebsiteOriginsSet { channel, origins } => {
             format!("{channel} takes visitors from {origins:?}")
         }
+        Event::WebsiteAppearanceSet {
+            channel,
+            launcher_position,
+            theme_color,
+        } => format!("{channel}'s launcher: {launcher_position:?}, {theme_color}"),
         Event::ExtensionSaved { extension } => {
             format!("extension {:?} saved", extension.name)
         }

@@ -1,7 +1,8 @@
 //! The public end's limits over real HTTP and WebSockets on loopback: new visitors per
 //! address and per channel, messages and bytes per user (a `rate_limited` frame on the
 //! socket, a 429 over REST, nothing stored), sockets per user, the visitor cookie's Origin
-//! check and its scope per channel, visitors writing only to their own website channel, and
+//! check and its scope per channel, a website channel's launcher appearance (checked, kept,
+//! replayed), visitors writing only to their own website channel, and
 //! user sockets closed when their token expires or its secret's grace ends (paused clock).
 
 mod common;
@@ -441,6 +442,110 @@ async fn the_visitor_cookie_opens_a_socket_only_from_an_allowed_origin() {
     let mut ws = s.user_socket(token, "").await;
     ws.send(json!({"type": "ping"})).await;
     ws.until(of_type("pong")).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_website_channels_launcher_appearance_is_set_checked_kept_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(dir.path(), config(UserEndLimits::default())).await;
+    let admin = s.admin().await;
+    let group = s.group(&admin, "web").await;
+    let (channel, site) = website(&s, &admin, group, "Website").await;
+    let path = format!("/channels/{channel}");
+    let public = format!("/web/{site}");
+    let look = |v: &Value| (v["launcherPosition"].clone(), v["themeColor"].clone());
+    let defaults = (json!("bottom_right"), json!("#2457c5"));
+    assert_eq!(look(&s.get(&admin, &path).await), defaults);
+    assert_eq!(look(&s.get("", &public).await), defaults);
+
+    // Bad values are refused by name and change nothing.
+    let put = |extra: Value| {
+        let mut body = json!({"name": "Website", "kind": {"type": "website"}, "skillGroup": group});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (extra, field) in [
+        (json!({"themeColor": "red"}), "themeColor"),
+        (json!({"themeColor": "#12345"}), "themeColor"),
+        (json!({"launcherPosition": "top_left"}), "launcherPosition"),
+    ] {
+        let (status, body) = s.call(&admin, Method::PUT, &path, Some(put(extra))).await;
+        assert_eq!(
+            (status, field_of(&body)),
+            (StatusCode::BAD_REQUEST, field),
+            "{body}"
+        );
+    }
+    assert_eq!(look(&s.get(&admin, &path).await), defaults);
+
+    // Set, then an update without them keeps them; one without the other keeps the other.
+    let saved = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &path,
+            put(json!({"launcherPosition": "bottom_left", "themeColor": "#AA3300"})),
+        )
+        .await;
+    let set = (json!("bottom_left"), json!("#aa3300"));
+    assert_eq!(look(&saved), set);
+    assert_eq!(
+        look(&s.ok(&admin, Method::PUT, &path, put(json!({}))).await),
+        set
+    );
+    let (status, public_body) = s.call("", Method::GET, &public, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(look(&public_body), set);
+    assert_eq!(public_body["channelName"], "Website");
+    let recoloured = s
+        .ok(
+            &admin,
+            Method::PUT,
+            &path,
+            put(json!({"themeColor": "#00aa55"})),
+        )
+        .await;
+    let set = (json!("bottom_left"), json!("#00aa55"));
+    assert_eq!(look(&recoloured), set);
+
+    // An in-app number has no launcher.
+    for (extra, field) in [
+        (json!({"themeColor": "#00aa55"}), "themeColor"),
+        (
+            json!({"launcherPosition": "bottom_left"}),
+            "launcherPosition",
+        ),
+    ] {
+        let mut body = json!({"name": "Number", "kind": {"type": "in_app", "userId": "desk_num"}});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, body) = s.call(&admin, Method::POST, "/channels", Some(body)).await;
+        assert_eq!(
+            (status, field_of(&body)),
+            (StatusCode::BAD_REQUEST, field),
+            "{body}"
+        );
+    }
+    let number = s
+        .ok(
+            &admin,
+            Method::POST,
+            "/channels",
+            json!({"name": "Number", "kind": {"type": "in_app", "userId": "desk_num"}}),
+        )
+        .await;
+    assert!(number.get("themeColor").is_none() && number.get("launcherPosition").is_none());
+
+    // Replayed from the log after a restart.
+    s.stop().await;
+    let s = Server::start_with(dir.path(), config(UserEndLimits::default())).await;
+    let admin = s.admin().await;
+    assert_eq!(look(&s.get(&admin, &path).await), set);
+    assert_eq!(look(&s.get("", &public).await), set);
     s.stop().await;
 }
 

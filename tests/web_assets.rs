@@ -1,8 +1,9 @@
 //! The web UIs' files as a browser gets them, over real HTTP on loopback: the pages at `/`,
 //! `/workstation` and `/console` (`no-cache`, a strict Content-Security-Policy whose
 //! `frame-src` follows the enabled extensions), the hashed assets (`immutable`, the `.br` or
-//! `.gz` copy the build made chosen by `Accept-Encoding`, revalidated by `ETag`), and
-//! `nosniff` on every answer, the API's included.
+//! `.gz` copy the build made chosen by `Accept-Encoding`, revalidated by `ETag`), the
+//! website embed script (small, compressed, loadable by any site), and `nosniff` on every
+//! answer, the API's included.
 
 mod common;
 
@@ -183,5 +184,52 @@ async fn unknown_assets_and_copies_asked_by_name_are_not_found() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let resp = fetch(&s, "/api/v1/agents", &[]).await;
     assert_eq!(header(&resp, X_CONTENT_TYPE_OPTIONS), "nosniff");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_embed_script_is_built_small_and_sent_compressed_to_any_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    let script = built(helpline::api::assets::LOADER);
+    // The build's budget, checked here too: every page of a customer's site loads it.
+    let gz = built(&format!("{}.gz", helpline::api::assets::LOADER));
+    assert!(
+        gz.len() <= 5 * 1024,
+        "imPublish.js is {} bytes gzipped",
+        gz.len()
+    );
+    for (accept, coding, copy) in [
+        (Some("gzip, deflate, br"), "br", ".br"),
+        (Some("gzip"), "gzip", ".gz"),
+        (None, "", ""),
+    ] {
+        let headers: Vec<(&str, &str)> = accept
+            .iter()
+            .map(|a| (ACCEPT_ENCODING.as_str(), *a))
+            .collect();
+        let resp = fetch(&s, "/web/im/imPublish.js?webAppId=abc", &headers).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{accept:?}");
+        assert_eq!(
+            header(&resp, CONTENT_TYPE),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(header(&resp, CONTENT_ENCODING), coding, "{accept:?}");
+        assert_eq!(
+            header(&resp, CACHE_CONTROL),
+            "public, max-age=300, must-revalidate"
+        );
+        assert_eq!(
+            header(&resp, "cross-origin-resource-policy"),
+            "cross-origin"
+        );
+        let body = resp.bytes().await.unwrap();
+        let want = built(&format!("{}{copy}", helpline::api::assets::LOADER));
+        assert_eq!(body.as_ref(), want.as_slice(), "{accept:?}");
+    }
+    // A classic script: no module syntax, and it names the global it offers.
+    let text = String::from_utf8(script).unwrap();
+    assert!(text.contains("helplineChat"));
+    assert!(!text.contains("import ") && !text.contains("export "));
     s.stop().await;
 }

@@ -1,8 +1,9 @@
 // Builds the browser UIs into dist/app/: one HTML page per UI (served by helpline at /,
 // /workstation and /console) and content-hashed assets under assets/, each with a .gz and a
-// .br sibling; and the agent SDK into dist/agent.js. Deterministic (same sources, same
+// .br sibling; the website channel's embed script into dist/app/imPublish.js (with its
+// siblings too); and the agent SDK into dist/agent.js. Deterministic (same sources, same
 // bytes) so `scripts/web --check` can compare with what is committed. Fails when a UI's
-// JavaScript passes its gzip budget.
+// JavaScript, or the embed script, passes its gzip budget.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -20,6 +21,8 @@ const budgets = {
   console: { gz: 150 * 1024, lazy: true },
   chat: { gz: 50 * 1024, lazy: true },
 };
+// The embed script runs in every page of a customer's site, before anyone asks to chat.
+const loaderBudgetGz = 5 * 1024;
 
 const pages = [
   { name: "signin", html: "index.html", entry: "src/signin/main.tsx" },
@@ -54,6 +57,28 @@ for (const input of Object.keys(sdk.metafile.inputs)) {
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(assets, { recursive: true });
+
+// The website channel's embed script: a classic script too, loaded by any site, so it
+// imports nothing but its own folder (the chat itself is the hosted page in its frame).
+const loaderFile = path.join(out, "imPublish.js");
+const loader = await build({
+  absWorkingDir: root,
+  entryPoints: ["loader/main.ts"],
+  outfile: loaderFile,
+  bundle: true,
+  format: "iife",
+  minify: true,
+  target: ["es2017"],
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+});
+for (const input of Object.keys(loader.metafile.inputs)) {
+  if (!input.startsWith("loader/")) {
+    console.error(`the embed script pulls in ${input}: it must load only web/loader/`);
+    process.exit(1);
+  }
+}
 
 const result = await build({
   absWorkingDir: root,
@@ -109,6 +134,15 @@ console.log("entry          first load: js raw   js gz   css raw  css gz   with 
   const data = fs.readFileSync(path.join(root, "dist", "agent.js"));
   console.log(`${"sdk (agent.js)".padEnd(14)} ${kb(data.length).padStart(18)} ${kb(gz(data).length).padStart(7)}`);
 }
+{
+  const data = fs.readFileSync(loaderFile);
+  const z = gz(data).length;
+  console.log(`${"embed script".padEnd(14)} ${kb(data.length).padStart(18)} ${kb(z).padStart(7)}   (imPublish.js: ${z} bytes gz, budget ${loaderBudgetGz})`);
+  if (z > loaderBudgetGz) {
+    console.error(`the embed script is ${kb(z)} KB gzipped, over the ${kb(loaderBudgetGz)} KB budget`);
+    overBudget = true;
+  }
+}
 const lazyParts = new Map();
 for (const page of pages) {
   const [jsOut, meta] = Object.entries(result.metafile.outputs).find(
@@ -163,9 +197,8 @@ for (const [file, page] of [...lazyParts].sort((a, b) => mainInput(a[0]).localeC
 }
 if (glue.n) console.log(`  (${glue.n} small lazy parts: ${kb(glue.gz)} KB gz in all)`);
 
-// Precompressed siblings, at maximum quality, for every asset.
-for (const name of fs.readdirSync(assets).sort()) {
-  const file = path.join(assets, name);
+// Precompressed siblings, at maximum quality, for every asset and the embed script.
+for (const file of [...fs.readdirSync(assets).sort().map((name) => path.join(assets, name)), loaderFile]) {
   const data = fs.readFileSync(file);
   fs.writeFileSync(`${file}.gz`, gz(data));
   fs.writeFileSync(

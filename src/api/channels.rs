@@ -4,6 +4,8 @@
 //! script, served under a random `webAppId`). A website channel's `allowedOrigins` name the
 //! sites whose pages may open its visitors' sockets (besides the desk's own chat page); they
 //! are their own event, written with the channel's, so logs from before them replay as is.
+//! So is its launcher's appearance (`launcherPosition`, `themeColor`), which the embed
+//! script reads from the channel's public description to draw the launcher on those sites.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +15,9 @@ use utoipa::ToSchema;
 
 use std::collections::BTreeMap;
 
-use crate::domain::directory::{self, AppDirectory, Channel, ChannelKind, Module};
+use crate::domain::directory::{
+    self, AppDirectory, Channel, ChannelKind, LauncherPosition, Module,
+};
 use crate::domain::event::Event;
 use crate::domain::ids::{AppId, ChannelId, FlowId, GroupId, SatisfactionId};
 
@@ -89,6 +93,15 @@ pub struct ChannelInput {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub allowed_origins: Option<Vec<String>>,
+    /// Website channels: the bottom corner its launcher sits in on host pages; absent on an
+    /// update keeps it (`bottom_right` until set).
+    #[serde(default)]
+    pub launcher_position: Option<LauncherPosition>,
+    /// Website channels: the launcher's colour, `#rrggbb`; absent on an update keeps it
+    /// (`#2457c5` until set).
+    #[serde(default)]
+    #[schema(pattern = "^#[0-9a-fA-F]{6}$", example = "#2457c5")]
+    pub theme_color: Option<String>,
 }
 
 /// How a website channel is reached.
@@ -114,16 +127,27 @@ pub struct ChannelView {
     /// For website channels: the origins whose pages may open its visitors' sockets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    /// For website channels: the corner its launcher sits in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher_position: Option<LauncherPosition>,
+    /// For website channels: the launcher's colour, `#rrggbb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme_color: Option<String>,
 }
 
 fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
-    let origins = state
-        .desk
-        .app(app)
-        .ok()
-        .and_then(|d| d.website_origins.get(&channel.id).cloned())
-        .unwrap_or_default();
-    let allowed_origins = matches!(channel.kind, ChannelKind::Website { .. }).then_some(origins);
+    let website = matches!(channel.kind, ChannelKind::Website { .. });
+    let dir = state.desk.app(app).ok();
+    let allowed_origins = website.then(|| {
+        dir.as_ref()
+            .and_then(|d| d.website_origins.get(&channel.id).cloned())
+            .unwrap_or_default()
+    });
+    let appearance = website.then(|| {
+        dir.as_ref()
+            .map(|d| d.appearance(channel.id))
+            .unwrap_or_default()
+    });
     let access = match &channel.kind {
         ChannelKind::Website { web_app_id } => Some(WebsiteAccess {
             embed_script: format!(
@@ -134,10 +158,16 @@ fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
         }),
         ChannelKind::InApp { .. } => None,
     };
+    let (launcher_position, theme_color) = match appearance {
+        Some(a) => (Some(a.launcher_position), Some(a.theme_color)),
+        None => (None, None),
+    };
     ChannelView {
         channel,
         access,
         allowed_origins,
+        launcher_position,
+        theme_color,
     }
 }
 
@@ -191,23 +221,48 @@ fn checked(
     kept: Option<&Channel>,
 ) -> Result<(Channel, Vec<Event>), ApiError> {
     let origins = input.allowed_origins.clone();
+    let (position, color) = (input.launcher_position, input.theme_color.clone());
     let channel = build(input, id, kept)?;
     directory::validate_channel(dir, &channel)?;
     let mut events = vec![Event::ChannelSaved {
         channel: channel.clone(),
     }];
-    match (&channel.kind, origins) {
-        (_, None) => {}
-        (ChannelKind::Website { .. }, Some(origins)) => events.push(Event::WebsiteOriginsSet {
-            channel: id,
-            origins: directory::normalize_origins(&origins)?,
-        }),
-        (ChannelKind::InApp { .. }, Some(_)) => {
+    let website = matches!(channel.kind, ChannelKind::Website { .. });
+    if let Some(origins) = origins {
+        if !website {
             return Err(ApiError::invalid(
                 "allowedOrigins",
                 "only website channels have allowed origins",
             ));
         }
+        events.push(Event::WebsiteOriginsSet {
+            channel: id,
+            origins: directory::normalize_origins(&origins)?,
+        });
+    }
+    if position.is_some() || color.is_some() {
+        let field = if color.is_some() {
+            "themeColor"
+        } else {
+            "launcherPosition"
+        };
+        if !website {
+            return Err(ApiError::invalid(
+                field,
+                "only website channels have a launcher",
+            ));
+        }
+        // What is not sent stays as it was.
+        let was = dir.appearance(id);
+        let theme_color = match color {
+            Some(c) => directory::normalize_theme_color(&c)?,
+            None => was.theme_color,
+        };
+        events.push(Event::WebsiteAppearanceSet {
+            channel: id,
+            launcher_position: position.unwrap_or(was.launcher_position),
+            theme_color,
+        });
     }
     Ok((channel, events))
 }

@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::directory::ChannelKind;
+use crate::domain::directory::{ChannelKind, LauncherPosition};
 use crate::domain::ids::{AppId, ChannelId};
 use crate::im::token::{self, MAX_TOKEN_LIFETIME_SECS, UserClaims};
 
@@ -146,6 +146,10 @@ pub struct WebsiteView {
     pub channel_id: ChannelId,
     /// The channel's name (`${ChannelName}`).
     pub channel_name: String,
+    /// The bottom corner the embed script puts the launcher in.
+    pub launcher_position: LauncherPosition,
+    /// The launcher's colour, `#rrggbb`.
+    pub theme_color: String,
 }
 
 /// A visitor's identity.
@@ -170,11 +174,17 @@ fn website(state: &AppState, web_app_id: &str) -> Result<WebsiteView, ApiError> 
         .website(web_app_id)
         .ok_or_else(|| ApiError::NotFound(format!("website channel {web_app_id:?}")))?;
     debug_assert!(matches!(channel.kind, ChannelKind::Website { .. }));
+    let appearance = dir
+        .app(app)
+        .map(|d| d.appearance(channel.id))
+        .unwrap_or_default();
     Ok(WebsiteView {
         web_app_id: web_app_id.to_owned(),
         app_id: app,
         channel_id: channel.id,
         channel_name: channel.name.clone(),
+        launcher_position: appearance.launcher_position,
+        theme_color: appearance.theme_color,
     })
 }
 

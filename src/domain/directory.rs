@@ -58,6 +58,8 @@ pub const MAX_USER_ID_BYTES: usize = 64;
 pub const MAX_WEBSITE_ORIGINS: usize = 20;
 /// Longest allowed origin (`scheme://host[:port]`), in bytes.
 pub const MAX_ORIGIN_BYTES: usize = 256;
+/// A website channel's launcher colour until one is set: the desk's own blue (its icon's).
+pub const DEFAULT_THEME_COLOR: &str = "#2457c5";
 /// Most rest reasons per app: the workstation shows them in one menu.
 pub const MAX_REST_REASONS: usize = 50;
 /// Most members of one skill group a role's range may name.
@@ -237,6 +239,27 @@ durable! {
             /// The public id the page and script are served under (`webAppId`).
             web_app_id: String,
         },
+    }
+
+    /// Which bottom corner of its host pages a website channel's launcher sits in.
+    #[derive(Copy, Default, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum LauncherPosition {
+        /// Bottom right (the default).
+        #[default]
+        BottomRight,
+        /// Bottom left.
+        BottomLeft,
+    }
+
+    /// How a website channel's launcher looks on its sites (set by `WebsiteAppearanceSet`).
+    #[derive(ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    pub struct WebsiteAppearance {
+        /// The corner the launcher sits in.
+        pub launcher_position: LauncherPosition,
+        /// The launcher's colour, `#rrggbb` (lowercase).
+        pub theme_color: String,
     }
 
     /// A channel users write to.
@@ -468,6 +491,8 @@ pub struct AppDirectory {
     pub im_previous_secret: Option<(String, i64)>,
     /// Each website channel's allowed origins (none set: only the desk's own chat page).
     pub website_origins: BTreeMap<ChannelId, Vec<String>>,
+    /// Each website channel's launcher appearance (none set: [`WebsiteAppearance::default`]).
+    pub website_appearance: BTreeMap<ChannelId, WebsiteAppearance>,
 }
 
 /// Every app's directory, with the lookups sign-in and authentication need.
@@ -647,12 +672,26 @@ impl Directory {
             }
             Event::ChannelDeleted { channel } => {
                 dir.website_origins.remove(channel);
+                dir.website_appearance.remove(channel);
                 if let Some(old) = dir.channels.remove(channel) {
                     self.unindex(app, &old);
                 }
             }
             Event::WebsiteOriginsSet { channel, origins } => {
                 dir.website_origins.insert(*channel, origins.clone());
+            }
+            Event::WebsiteAppearanceSet {
+                channel,
+                launcher_position,
+                theme_color,
+            } => {
+                dir.website_appearance.insert(
+                    *channel,
+                    WebsiteAppearance {
+                        launcher_position: *launcher_position,
+                        theme_color: theme_color.clone(),
+                    },
+                );
             }
             Event::ExtensionSaved { extension } => {
                 dir.extensions.insert(extension.id, extension.clone());
@@ -796,7 +835,24 @@ impl Directory {
     }
 }
 
+impl Default for WebsiteAppearance {
+    fn default() -> Self {
+        Self {
+            launcher_position: LauncherPosition::default(),
+            theme_color: DEFAULT_THEME_COLOR.to_owned(),
+        }
+    }
+}
+
 impl AppDirectory {
+    /// A website channel's launcher appearance, the defaults when none was set.
+    pub fn appearance(&self, channel: ChannelId) -> WebsiteAppearance {
+        self.website_appearance
+            .get(&channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     fn apply_agent(
         &mut self,
         agent: AgentId,
@@ -1323,6 +1379,20 @@ pub fn normalize_origins(origins: &[String]) -> Result<Vec<String>, Rejection> {
     Ok(out)
 }
 
+/// A launcher colour as the log keeps it: `#rrggbb`, lowercase (what `<input type=color>`
+/// gives); anything else, named colours and `#rgb` included, is refused.
+pub fn normalize_theme_color(color: &str) -> Result<String, Rejection> {
+    let color = color.trim();
+    let hex = color.strip_prefix('#').unwrap_or("");
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Rejection::invalid(
+            "themeColor",
+            format!("{color:?} is not a colour written #rrggbb"),
+        ));
+    }
+    Ok(format!("#{}", hex.to_ascii_lowercase()))
+}
+
 /// A channel's fields against the app: names, references to live groups and
 /// configurations, a unique virtual number.
 pub fn validate_channel(dir: &AppDirectory, channel: &Channel) -> Result<(), Rejection> {
@@ -1478,6 +1548,62 @@ mod tests {
             &Event::ChannelDeleted { channel },
         );
         assert!(d.app(app()).unwrap().website_origins.is_empty());
+    }
+
+    #[test]
+    fn a_theme_color_is_kept_as_rrggbb_lowercase_and_nothing_else() {
+        assert_eq!(normalize_theme_color(" #A1b2C3 ").unwrap(), "#a1b2c3");
+        for bad in [
+            "",
+            "#fff",
+            "a1b2c3",
+            "#a1b2c",
+            "#a1b2c3d",
+            "#gggggg",
+            "red",
+            "#a1b2c3ff",
+        ] {
+            let e = normalize_theme_color(bad).unwrap_err();
+            assert_eq!(e.field(), Some("themeColor"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_website_channels_appearance_defaults_folds_in_and_goes_with_the_channel() {
+        let mut d = Directory::default();
+        let channel = ChannelId(5);
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::AppCreated { name: "a".into() },
+        );
+        let fresh = d.app(app()).unwrap().appearance(channel);
+        assert_eq!(
+            (fresh.launcher_position, fresh.theme_color.as_str()),
+            (LauncherPosition::BottomRight, DEFAULT_THEME_COLOR)
+        );
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::WebsiteAppearanceSet {
+                channel,
+                launcher_position: LauncherPosition::BottomLeft,
+                theme_color: "#112233".into(),
+            },
+        );
+        assert_eq!(
+            d.app(app()).unwrap().appearance(channel),
+            WebsiteAppearance {
+                launcher_position: LauncherPosition::BottomLeft,
+                theme_color: "#112233".into(),
+            }
+        );
+        d.apply(
+            app(),
+            StreamId::app(app()),
+            &Event::ChannelDeleted { channel },
+        );
+        assert!(d.app(app()).unwrap().website_appearance.is_empty());
     }
 
     fn with_agent_and_group() -> Directory {

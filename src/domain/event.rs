@@ -6,8 +6,8 @@
 
 use crate::domain::conversation::{Body, Message};
 use crate::domain::directory::{
-    Channel, Extension, FaqEntry, ProactiveRule, QuickReply, RestReason, Role, SatisfactionConfig,
-    SignOutCause,
+    Channel, Extension, FaqEntry, LauncherPosition, ProactiveRule, QuickReply, RestReason, Role,
+    SatisfactionConfig, SignOutCause,
 };
 use crate::domain::flow::FlowState;
 use crate::domain::ids::{
@@ -709,6 +709,16 @@ durable! {
             /// What was stored.
             attachment: Box<crate::domain::attachment::AttachmentRecord>,
         },
+        /// A website channel's launcher appearance was set (written with its `ChannelSaved`):
+        /// the corner and colour its embed script draws the launcher in on host pages.
+        WebsiteAppearanceSet {
+            /// The website channel.
+            channel: ChannelId,
+            /// The bottom corner.
+            launcher_position: LauncherPosition,
+            /// `#rrggbb`, lowercase.
+            theme_color: String,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -806,6 +816,7 @@ impl Event {
             Event::SessionQueueTimedOut { .. } => "SessionQueueTimedOut",
             Event::SessionQueueRefused { .. } => "SessionQueueRefused",
             Event::WebsiteOriginsSet { .. } => "WebsiteOriginsSet",
+            Event::WebsiteAppearanceSet { .. } => "WebsiteAppearanceSet",
         }
     }
 

@@ -1,10 +1,10 @@
 // The console's channels: an in-app virtual number (user id, name, avatar, flow, skill group,
-// satisfaction, proactive group) and a website channel with its embed script and link shown
-// with copy buttons; the pickers list the app's flows, groups and configurations; each change
+// satisfaction, proactive group) and a website channel with its launcher's corner and colour
+// and its embed script and link shown with copy buttons; the pickers list the app's flows, groups and configurations; each change
 // checked through the API, a refusal shown at the field it names.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, browser, consolePage, Desk, page, shot } from "./harness.mjs";
+import { axe, browser, calm, consolePage, Desk, page, shot, until } from "./harness.mjs";
 
 let desk;
 let b;
@@ -106,12 +106,26 @@ test("a website channel shows the embed script and link the server gives, with c
   await p.getByLabel("Website").check();
   await p.getByLabel("Skill group").selectOption({ label: "VIP" });
   await p.getByLabel("Allowed origins").fill("https://shop.example.com");
+  // The launcher: bottom right in the desk's blue until chosen.
+  assert.equal(await p.getByLabel("Position").inputValue(), "bottom_right");
+  assert.equal(await p.getByLabel("Colour").inputValue(), "#2457c5");
+  await p.getByLabel("Position").selectOption({ label: "Bottom left" });
+  await p.getByLabel("Colour").fill("#aa3300");
+  await p.locator(".ch-color").getByText("#aa3300").waitFor();
   await p.getByRole("button", { name: "Save" }).click();
   await p.getByRole("heading", { name: "Help centre" }).waitFor();
   const made = (await channels()).find((c) => c.name === "Help centre");
   assert.equal(made.kind.type, "website");
   assert.equal(made.skillGroup, vip.id);
   assert.deepEqual(made.allowedOrigins, ["https://shop.example.com"]);
+  assert.equal(made.launcherPosition, "bottom_left");
+  assert.equal(made.themeColor, "#aa3300");
+  assert.equal(await p.getByLabel("Position").inputValue(), "bottom_left", "the saved corner is shown");
+  // Another colour, saved with the rest; the corner stays.
+  await p.getByLabel("Colour").fill("#1a7f4b");
+  await p.getByRole("button", { name: "Save" }).click();
+  await until(async () => (await desk.keyApi.get(`/channels/${made.id}`)).themeColor === "#1a7f4b", undefined, "the new colour");
+  assert.equal((await desk.keyApi.get(`/channels/${made.id}`)).launcherPosition, "bottom_left");
   const embed = p.getByLabel("Embed script");
   assert.equal(await embed.inputValue(), made.access.embedScript);
   assert.equal(await p.getByLabel("Chat page link").inputValue(), made.access.link);
@@ -124,6 +138,9 @@ test("a website channel shows the embed script and link the server gives, with c
   assert.equal(await p.evaluate(() => navigator.clipboard.readText()), made.access.embedScript);
   assert.deepEqual(await axe(p), []);
   await shot(p, "console-channels");
+  await p.getByRole("button", { name: "Save" }).scrollIntoViewIfNeeded();
+  await calm(p);
+  await shot(p, "console-channels-launcher");
   assert.deepEqual(p.problems, []);
   await p.context().close();
 });

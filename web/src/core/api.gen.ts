@@ -1444,10 +1444,17 @@ export interface components {
             flow?: null | components["schemas"]["FlowId"];
             /** @description In-app number or website (fixed once created). */
             kind: components["schemas"]["ChannelKindInput"];
+            launcherPosition?: null | components["schemas"]["LauncherPosition"];
             /** @description Display name. */
             name: string;
             satisfaction?: null | components["schemas"]["SatisfactionId"];
             skillGroup?: null | components["schemas"]["GroupId"];
+            /**
+             * @description Website channels: the launcher's colour, `#rrggbb`; absent on an update keeps it
+             *     (`#2457c5` until set).
+             * @example #2457c5
+             */
+            themeColor?: string | null;
         };
         /** @description What kind of entry point a channel is. */
         ChannelKind: {
@@ -1482,6 +1489,9 @@ export interface components {
             access?: null | components["schemas"]["WebsiteAccess"];
             /** @description For website channels: the origins whose pages may open its visitors' sockets. */
             allowedOrigins?: string[] | null;
+            launcherPosition?: null | components["schemas"]["LauncherPosition"];
+            /** @description For website channels: the launcher's colour, `#rrggbb`. */
+            themeColor?: string | null;
         };
         /**
          * @description Who ended a session (`closeBy`), in records and timelines alike.
@@ -2222,6 +2232,11 @@ export interface components {
             /** @description Every agent created, in file order. */
             created: components["schemas"]["CreatedAgent"][];
         };
+        /**
+         * @description Which bottom corner of its host pages a website channel's launcher sits in.
+         * @enum {string}
+         */
+        LauncherPosition: "bottom_right" | "bottom_left";
         /** @description One level. */
         LevelInput: {
             /** @description Its label. */
@@ -3219,6 +3234,10 @@ export interface components {
             channelId: components["schemas"]["ChannelId"];
             /** @description The channel's name (`${ChannelName}`). */
             channelName: string;
+            /** @description The bottom corner the embed script puts the launcher in. */
+            launcherPosition: components["schemas"]["LauncherPosition"];
+            /** @description The launcher's colour, `#rrggbb`. */
+            themeColor: string;
             /** @description The public id. */
             webAppId: string;
         };

@@ -1,7 +1,7 @@
 // Channels: the list (`#/channels`), a new channel (`#/channels/new`) and one channel
 // (`#/channels/<id>`): its form, and for a website channel the embed script and link the
-// server gives, with copy buttons. The pickers list the app's flows, groups and
-// satisfaction configurations.
+// server gives, with copy buttons, and its launcher's corner and colour. The pickers list
+// the app's flows, groups and satisfaction configurations.
 import "./channels.css";
 import { useState } from "preact/hooks";
 import { call, type Schemas } from "../../core/api";
@@ -13,6 +13,7 @@ import { tu } from "../ui/i18n";
 import { useResource } from "../ui/resource";
 import { toast } from "../ui/toast";
 import { t } from "./i18n";
+import { DEFAULT_COLOR, LauncherFields, type Position } from "./Launcher";
 
 type View = Schemas["ChannelView"];
 type Input = Schemas["ChannelInput"];
@@ -43,12 +44,14 @@ interface Draft {
   skillGroup: number | null;
   satisfaction: number | null;
   origins: string;
+  position: Position;
+  color: string;
 }
 
 function draftOf(c: View | null): Draft {
-  const base: Draft = { name: "", type: "in_app", userId: "", avatarUrl: "", proactiveGroup: null, flow: null, skillGroup: null, satisfaction: null, origins: "" };
+  const base: Draft = { name: "", type: "in_app", userId: "", avatarUrl: "", proactiveGroup: null, flow: null, skillGroup: null, satisfaction: null, origins: "", position: "bottom_right", color: DEFAULT_COLOR };
   if (!c) return base;
-  const d: Draft = { ...base, name: c.name, type: c.kind.type, flow: c.flow ?? null, skillGroup: c.skillGroup ?? null, satisfaction: c.satisfaction ?? null, origins: (c.allowedOrigins ?? []).join("\n") };
+  const d: Draft = { ...base, name: c.name, type: c.kind.type, flow: c.flow ?? null, skillGroup: c.skillGroup ?? null, satisfaction: c.satisfaction ?? null, origins: (c.allowedOrigins ?? []).join("\n"), position: c.launcherPosition ?? "bottom_right", color: c.themeColor ?? DEFAULT_COLOR };
   if (c.kind.type === "in_app") return { ...d, userId: c.kind.userId, avatarUrl: c.kind.avatarUrl ?? "", proactiveGroup: c.kind.proactiveGroup ?? null };
   return d;
 }
@@ -57,7 +60,11 @@ function inputOf(d: Draft): Input {
   const kind: Input["kind"] =
     d.type === "in_app" ? { type: "in_app", userId: d.userId, avatarUrl: d.avatarUrl.trim() || null, proactiveGroup: d.proactiveGroup } : { type: "website" };
   const input: Input = { name: d.name, kind, flow: d.flow, skillGroup: d.skillGroup, satisfaction: d.satisfaction };
-  if (d.type === "website") input.allowedOrigins = d.origins.split(/\s+/).filter(Boolean);
+  if (d.type === "website") {
+    input.allowedOrigins = d.origins.split(/\s+/).filter(Boolean);
+    input.launcherPosition = d.position;
+    input.themeColor = d.color;
+  }
   return input;
 }
 
@@ -147,6 +154,7 @@ function ChannelForm(props: { channel: View | null; choices: Choices; onSaved: (
           </Field>
         )}
       </section>
+      {d.type === "website" && <LauncherFields form={form} position={d.position} color={d.color} onPosition={(v) => set("position", v)} onColor={(v) => set("color", v)} />}
       <FormError form={form} />
       <div class="buttons">
         <a class="btn" href={href("channels")}>{tu("ui.cancel")}</a>

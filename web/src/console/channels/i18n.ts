@@ -39,6 +39,12 @@ export const en = {
   "ch.basics": "Channel",
   "ch.inApp": "Virtual number",
   "ch.android": "Its {count} levels are not shown by the Android client, which draws exactly five.",
+  "ch.launcher": "Launcher",
+  "ch.launcherIntro": "The chat button shown in the corner of your site's pages.",
+  "ch.position": "Position",
+  "ch.position.bottom_right": "Bottom right",
+  "ch.position.bottom_left": "Bottom left",
+  "ch.color": "Colour",
 } as const;
 
 export const zhCN: Record<keyof typeof en, string> = {
@@ -79,6 +85,12 @@ export const zhCN: Record<keyof typeof en, string> = {
   "ch.basics": "渠道",
   "ch.inApp": "虚拟号",
   "ch.android": "它的 {count} 个等级不会在安卓客户端显示：安卓端只绘制五个等级。",
+  "ch.launcher": "悬浮按钮",
+  "ch.launcherIntro": "显示在你网站页面角落的聊天按钮。",
+  "ch.position": "位置",
+  "ch.position.bottom_right": "右下角",
+  "ch.position.bottom_left": "左下角",
+  "ch.color": "颜色",
 };
 
 export const t = catalogue(en, zhCN);
