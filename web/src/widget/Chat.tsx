@@ -134,7 +134,12 @@ function EndDialog(props: { onClose: () => void }) {
   const yes = useRef<HTMLButtonElement>(null);
   useLayoutEffect(() => yes.current?.focus(), []);
   return (
-    <div class="confirm" role="alertdialog" aria-modal="true" aria-labelledby="end-q" onKeyDown={(e) => e.key === "Escape" && props.onClose()}>
+    <div class="confirm" role="alertdialog" aria-modal="true" aria-labelledby="end-q" onKeyDown={(e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        props.onClose();
+      }
+    }}>
       <p id="end-q">{t("endConfirm")}</p>
       <div class="buttons">
         <button type="button" class="btn" onClick={props.onClose}>{t("cancel")}</button>

@@ -82,6 +82,11 @@ if (host) {
     }
   });
   effect(() => tell({ type: "unread", count: unread.value }));
+  // Keys pressed in the frame never reach the host page: Escape closes the panel from here
+  // (unless something inside the chat took it first, its own end dialog say).
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !e.defaultPrevented) tell({ type: "close" });
+  });
   tell({ type: "ready" });
 } else {
   document.addEventListener("visibilitychange", () => {
@@ -100,7 +105,8 @@ Object.assign(window, {
       if (s) s.dropAfter = frames;
     },
     seqs: () => items.value.map((x) => x.seq),
-    firstDeskMessageMs: () => firstDeskMessageMs.value,
+    // When the first desk message came, in ms since the epoch (comparable across frames).
+    firstDeskMessageAt: () => (firstDeskMessageMs.value === null ? null : performance.timeOrigin + firstDeskMessageMs.value),
     frames: () => recentFrames.slice(),
   },
 });
