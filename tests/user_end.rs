@@ -991,6 +991,14 @@ async fn a_default_configuration_rates_on_five_levels() {
     let token = user_token(&end.secret, 1, "user-five", now + 3_600);
     let mut user = s.user_socket(&token, "").await;
     served(&mut user, &mut agent, "five").await;
+    // A trigger while served says the seat as it is, naming the agent.
+    user.send(to("five", "again", plugin("7"))).await;
+    let seat = user.until(src("26")).await;
+    assert_eq!(
+        desk_data(&seat).unwrap(),
+        json!({"customerServicePlugin": 0, "src": "26",
+               "content": {"command": "updateSeatStatus", "content": "inSeat", "nickname": "ann"}})
+    );
     user.send(to("five", "ask", plugin("24"))).await;
     let menu = user.until(src("9")).await;
     assert_eq!(

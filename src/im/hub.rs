@@ -1183,6 +1183,20 @@ impl Hub {
     }
 
     /// Sends the user one of the desk's flag messages (never stored).
+    /// The seat status (src 26) as it is now, naming the serving agent.
+    fn tell_seat(&self, dir: &AppDirectory, slot: &Slot, at_ms: i64) {
+        let body = match slot.entry.service.seat {
+            Some(agent) => DeskMessage::in_seat_with(
+                dir.agents
+                    .get(&agent)
+                    .map(|a| a.nickname.as_str())
+                    .unwrap_or_default(),
+            ),
+            None => DeskMessage::SeatStatus { in_seat: false }.to_body(),
+        };
+        self.flag(dir, slot, format!("desk-26-{at_ms}"), body, at_ms);
+    }
+
     pub(crate) fn tell(&self, dir: &AppDirectory, slot: &Slot, message: &DeskMessage, at_ms: i64) {
         let msg_id = format!("desk-{}-{}", message.src(), at_ms);
         self.flag(dir, slot, msg_id, message.to_body(), at_ms);
@@ -1344,10 +1358,7 @@ impl Hub {
                     flag: service::rules_flag(rules),
                 };
                 self.tell(&dir, &slot, &rule, now);
-                let seat = DeskMessage::SeatStatus {
-                    in_seat: slot.entry.service.seat.is_some(),
-                };
-                self.tell(&dir, &slot, &seat, now);
+                self.tell_seat(&dir, &slot, now);
                 return Ok((flag(None), None));
             }
             Some(DeskMessage::SatisfactionSelected {
@@ -2224,7 +2235,7 @@ impl Hub {
                         (&message, slot.entry.service.seat)
                     {
                         self.send_transcript(&slot, agent, news.session);
-                        self.tell(&dir, &slot, &message, now);
+                        self.tell_seat(&dir, &slot, now);
                         // "Transfer successful: ${StaffNickName} is here to help."
                         if let Some(text) = run
                             .as_ref()

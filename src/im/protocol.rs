@@ -489,6 +489,19 @@ impl DeskMessage {
     }
 
     /// The custom message body carrying it.
+    /// Seat status `inSeat` naming the agent (`content.nickname`, which helpline adds: the
+    /// clients read `content.content` and keep what they do not know, and the chat page
+    /// says "connected to <nickname>").
+    pub fn in_seat_with(nickname: &str) -> Body {
+        let mut value = DeskMessage::SeatStatus { in_seat: true }.to_value();
+        value["content"]["nickname"] = json!(nickname);
+        Body::Custom {
+            data: value.to_string(),
+            description: String::new(),
+            extension: String::new(),
+        }
+    }
+
     pub fn to_body(&self) -> Body {
         Body::Custom {
             data: self.to_value().to_string(),

@@ -106,7 +106,7 @@ test("a visitor answers the flow with buttons, waits, and is connected to the ag
   await shot(v, "widget-menu-queue");
   await ws.locator("#status-select").selectOption("free");
   await ws.locator(".offer").getByRole("button", { name: "Accept" }).click();
-  await v.locator(".seat.on", { hasText: "Connected to" }).waitFor();
+  await v.locator(".seat.on", { hasText: "Connected to Agent 1" }).waitFor();
   await v.locator(".status.queue").waitFor({ state: "detached" });
   // The visitor's answers are stored as the visitor's own messages, in order.
   const texts = (await history(v)).filter((m) => m.sender === "user" && m.body.type === "text").map((m) => m.body.text);
@@ -116,7 +116,7 @@ test("a visitor answers the flow with buttons, waits, and is connected to the ag
 test("both sides talk and see each other typing; the agent's card shows", async () => {
   await ws.locator("#composer-input").click();
   await ws.keyboard.type("Hello, I can help with the refund.");
-  await v.locator(".status.typing", { hasText: "is typing" }).waitFor();
+  await v.locator(".status.typing", { hasText: "Agent 1 is typing" }).waitFor();
   await ws.keyboard.press("Enter");
   await v.locator(".row.theirs", { hasText: "Hello, I can help with the refund." }).waitFor();
 

@@ -2,7 +2,7 @@
 // messages, the state lines (offline, queue position, typing), and the composer with files.
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
-  askToRate, attach, canEnd, canRate, endChat, ended, inSeat, items, link, notice, phase, queue, resend, sendDesk, sendText, start,
+  agentName, askToRate, attach, canEnd, canRate, endChat, ended, inSeat, items, link, notice, phase, queue, resend, sendDesk, sendText, start,
   site, thinking, typingUntil, uploads,
 } from "./state";
 import { MessageBody, marker } from "./Bodies";
@@ -50,7 +50,7 @@ function Status() {
     return () => clearTimeout(timer);
   }, [typingUntil.value]);
   if (ended.value) return null;
-  if (typing) return <p class="status typing" aria-live="polite"><span class="dots" aria-hidden="true"><i /><i /><i /></span>{t("typing", { name: t("anAgent") })}</p>;
+  if (typing) return <p class="status typing" aria-live="polite"><span class="dots" aria-hidden="true"><i /><i /><i /></span>{t("typing", { name: agentName.value ?? t("anAgent") })}</p>;
   if (thinking.value) return <p class="status typing" aria-live="polite"><span class="dots" aria-hidden="true"><i /><i /><i /></span>{t("thinking")}</p>;
   if (queue.value !== null && !inSeat.value) return <p class="status queue" aria-live="polite">{t("queue", { n: queue.value + 1 })}</p>;
   return null;
@@ -169,7 +169,7 @@ export function Chat(props: { webAppId: string; onClose: (() => void) | null }) 
     return () => clearTimeout(timer);
   }, [notice.value]);
   const p = phase.value;
-  const seat = inSeat.value ? t("connected", { name: t("anAgent") }) : ended.value ? t("ended") : t("waiting");
+  const seat = inSeat.value ? t("connected", { name: agentName.value ?? t("anAgent") }) : ended.value ? t("ended") : t("waiting");
   return (
     <div class="panel">
       <header class="top">

@@ -13,6 +13,8 @@ export const items = signal<Item[]>([]);
 export const link = signal<Link>("connecting");
 /** Whether a human agent serves the visitor now (src 26). */
 export const inSeat = signal(false);
+/** The serving agent's nickname, when the desk names it (`content.nickname` of src 26). */
+export const agentName = signal<string | null>(null);
 /** The rating rules (src 23, `menuSendRuleFlag`). */
 export const rules = signal(0);
 /** Sessions ahead in the queue (`queue` frames), null when not queued. */
@@ -89,6 +91,7 @@ function learn(body: Body, mine: boolean, live: boolean): void {
       return;
     case "26":
       inSeat.value = obj(desk.data["content"])["content"] === "inSeat";
+      agentName.value = inSeat.value ? String(obj(desk.data["content"])["nickname"] ?? "") || null : null;
       if (inSeat.value) {
         queue.value = null;
         ended.value = null;
