@@ -349,6 +349,11 @@ pub fn event(event: &Event) -> String {
         Event::SessionReplyTimeoutSet { secs } => {
             format!("the flow set the user-reply timeout to {secs}s")
         }
+        Event::SessionReplyReminded { deadline_ms } => {
+            format!(
+                "the user was reminded that the chat ends at {deadline_ms} ms unless it answers"
+            )
+        }
         Event::GroupQueueLimitsChanged {
             max_queue_wait_secs,
             max_queued,

@@ -155,15 +155,34 @@ async fn the_end_modules_reply_timeout_ends_with_its_own_message_and_src_20() {
             text: "How can I help?".into(),
         },
     };
+    let replied_at = d.state.clock.now_ms();
     d.state
         .hub
         .agent_act(&d.state, agent, session, reply)
         .await
         .unwrap();
     drain(&mut user);
-    tokio::time::advance(Duration::from_secs(59)).await;
+    tokio::time::advance(Duration::from_secs(29)).await;
     settle().await;
     assert!(srcs(&drain(&mut user)).is_empty(), "not yet");
+    // 30 s before the end, the user is reminded (src 38, stored), with when it ends.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    settle().await;
+    let frames = drain(&mut user);
+    assert_eq!(srcs(&frames), ["38"], "{frames:?}");
+    let reminder: Value =
+        serde_json::from_str(frames[0]["body"]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        reminder,
+        json!({"customerServicePlugin": 0, "src": "38", "content": {
+            "tip": helpline::domain::service::REPLY_REMINDER_TEXT,
+            "endTime": (replied_at + 60_000).div_euclid(1_000)}})
+    );
+    assert_eq!(frames[0]["onlineUserOnly"], false, "stored: {frames:?}");
+    assert!(frames[0]["seq"].is_u64());
+    tokio::time::advance(Duration::from_secs(28)).await;
+    settle().await;
+    assert!(srcs(&drain(&mut user)).is_empty(), "reminded once");
     tokio::time::advance(Duration::from_secs(2)).await;
     settle().await;
     let frames = drain(&mut user);

@@ -719,6 +719,14 @@ durable! {
             /// `#rrggbb`, lowercase.
             theme_color: String,
         },
+
+        // ---- session stream, continued ----
+        /// The user was reminded that the user-reply timeout ends the session at
+        /// `deadline_ms` unless it answers (src 38, `REPLY_REMINDER_LEAD_MS` before).
+        SessionReplyReminded {
+            /// The deadline reminded of.
+            deadline_ms: i64,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -817,6 +825,7 @@ impl Event {
             Event::SessionQueueRefused { .. } => "SessionQueueRefused",
             Event::WebsiteOriginsSet { .. } => "WebsiteOriginsSet",
             Event::WebsiteAppearanceSet { .. } => "WebsiteAppearanceSet",
+            Event::SessionReplyReminded { .. } => "SessionReplyReminded",
         }
     }
 

@@ -11,6 +11,10 @@ use crate::domain::event::{CloseBy, Event};
 use crate::domain::ids::{AgentId, GroupId, SessionId};
 use crate::im::protocol::{DeskMessage, MenuEntry, SatisfactionMenu};
 
+/// The reminder's tip (src 38); its `endTime` says when, so a client may word its own.
+pub const REPLY_REMINDER_TEXT: &str =
+    "Are you still there? This chat will end soon if we do not hear from you.";
+
 /// Invitations kept per conversation; older ones are long expired (validity is at most days).
 pub const MAX_INVITATIONS: usize = 32;
 
@@ -266,6 +270,14 @@ impl Service {
                 }
                 // Nobody serves the user until the next agent takes it.
                 Event::SessionTransferred { .. } => self.leave_seat(&mut effects),
+                // The user-reply timeout is near: a tip saying when the chat ends (stored,
+                // so a user who comes back sees it).
+                Event::SessionReplyReminded { deadline_ms } => {
+                    effects.push(Effect::Tell(DeskMessage::TimeoutReminder {
+                        text: REPLY_REMINDER_TEXT.to_owned(),
+                        end_time: deadline_ms.div_euclid(1_000),
+                    }));
+                }
                 Event::SessionEnded { close_by } => {
                     self.leave_seat(&mut effects);
                     effects.push(Effect::Tell(if *close_by == CloseBy::Timer {

@@ -18,6 +18,9 @@ use crate::domain::settings::AppSettings;
 pub const MAX_USER_ID_BYTES: usize = 128;
 /// Longest text message, in bytes.
 pub const MAX_TEXT_BYTES: usize = 12 * 1024;
+/// How long before the user-reply timeout ends a session the user is reminded (src 38).
+/// The shortest timeout is 60 s, so the reminder always comes after half of it at least.
+pub const REPLY_REMINDER_LEAD_MS: i64 = 30_000;
 
 /// Where a session stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -84,6 +87,8 @@ pub struct SessionState {
     pub agents: Vec<AgentId>,
     /// When the session ends unless the user answers the agent.
     pub reply_deadline_ms: Option<i64>,
+    /// The deadline the user was last reminded of (src 38).
+    pub reminded_ms: Option<i64>,
     /// Started by an agent and the user has not written yet: the agent's messages keep the
     /// proactive deadline instead of arming the user-reply timeout.
     pub unanswered: bool,
@@ -168,6 +173,11 @@ pub enum SessionCommand {
         /// The deadline the timer was armed for (a stale one is ignored).
         deadline_ms: i64,
     },
+    /// The user-reply countdown that ends at `deadline_ms` is about to: remind the user.
+    ReplyReminderDue {
+        /// The deadline the reminder was armed for (a stale one is ignored).
+        deadline_ms: i64,
+    },
     /// The queue wait limit that ends at `deadline_ms` ran out.
     QueueWaitExpired {
         /// The deadline the timer was armed for (a stale one is ignored).
@@ -226,6 +236,11 @@ pub enum SessionAction {
         /// When it ends.
         deadline_ms: i64,
     },
+    /// Arm the reminder `REPLY_REMINDER_LEAD_MS` before the user-reply countdown ends.
+    ArmReplyReminder {
+        /// When the countdown ends.
+        deadline_ms: i64,
+    },
     /// Arm the queue wait limit.
     ArmQueueTimer {
         /// When it ends.
@@ -260,9 +275,23 @@ impl SessionState {
             route: None,
             agents: Vec::new(),
             reply_deadline_ms: None,
+            reminded_ms: None,
             unanswered: false,
             reply_timeout_secs: None,
             queue_deadline: None,
+        }
+    }
+
+    /// The user-reply deadline still to remind the user of: in service, a user-reply
+    /// countdown (not a proactive contact's), not reminded yet.
+    pub fn reminder_due(&self) -> Option<i64> {
+        match (&self.phase, self.reply_deadline_ms) {
+            (Phase::InService { .. }, Some(deadline))
+                if !self.unanswered && self.reminded_ms != Some(deadline) =>
+            {
+                Some(deadline)
+            }
+            _ => None,
         }
     }
 
@@ -319,6 +348,9 @@ impl SessionState {
         if let (Phase::InService { .. }, Some(deadline_ms)) = (&self.phase, self.reply_deadline_ms)
         {
             timers.push(SessionAction::ArmReplyTimer { deadline_ms });
+        }
+        if let Some(deadline_ms) = self.reminder_due() {
+            timers.push(SessionAction::ArmReplyReminder { deadline_ms });
         }
         if let (Phase::Queued { .. }, Some((deadline_ms, _))) = (&self.phase, &self.queue_deadline)
         {
@@ -443,6 +475,7 @@ pub fn decide(
         return match command {
             SessionCommand::OfferExpired { .. }
             | SessionCommand::ReplyExpired { .. }
+            | SessionCommand::ReplyReminderDue { .. }
             | SessionCommand::QueueWaitExpired { .. } => Ok(vec![]),
             _ => Err(Rejection::conflict(format_args!(
                 "{} has ended (closeBy {})",
@@ -650,6 +683,18 @@ pub fn decide(
                 vec![]
             })
         }
+        SessionCommand::ReplyReminderDue { deadline_ms } => {
+            let due = state.reminder_due() == Some(*deadline_ms)
+                && ctx.now_ms >= deadline_ms - REPLY_REMINDER_LEAD_MS
+                && ctx.now_ms < *deadline_ms;
+            Ok(if due {
+                vec![Event::SessionReplyReminded {
+                    deadline_ms: *deadline_ms,
+                }]
+            } else {
+                vec![]
+            })
+        }
         SessionCommand::End { close_by, agent } => {
             match close_by {
                 CloseBy::Seat => serving(agent.ok_or_else(|| {
@@ -785,6 +830,7 @@ pub fn apply(state: &mut SessionState, event: &Event) {
             reply_deadline_ms, ..
         } => state.reply_deadline_ms = *reply_deadline_ms,
         Event::SessionReplyTimeoutSet { secs } => state.reply_timeout_secs = Some(*secs),
+        Event::SessionReplyReminded { deadline_ms } => state.reminded_ms = Some(*deadline_ms),
         Event::SessionEnded { close_by } => {
             state.phase = Phase::Ended {
                 close_by: *close_by,
@@ -894,9 +940,16 @@ fn event_actions(before: &SessionState, event: &Event) -> Vec<SessionAction> {
             reply_deadline_ms: Some(deadline_ms),
             ..
         } => {
-            vec![SessionAction::ArmReplyTimer {
+            let mut actions = vec![SessionAction::ArmReplyTimer {
                 deadline_ms: *deadline_ms,
-            }]
+            }];
+            // A proactive contact's deadline is not a user-reply countdown: no reminder.
+            if !before.unanswered && before.reminded_ms != Some(*deadline_ms) {
+                actions.push(SessionAction::ArmReplyReminder {
+                    deadline_ms: *deadline_ms,
+                });
+            }
+            actions
         }
         Event::SessionEnded { .. } => match before.phase {
             Phase::Queued { group, .. } => vec![SessionAction::Dequeue { group }],
@@ -1105,6 +1158,91 @@ mod tests {
             start_by_agent(ChannelId(3), "", A, g, 1).is_err(),
             "a user id is needed"
         );
+    }
+
+    #[test]
+    fn the_user_is_reminded_once_shortly_before_the_reply_timeout_and_not_after_answering() {
+        let served = [
+            created(),
+            queued(100),
+            offered(A, 1, 31_000),
+            Event::SessionAccepted { agent: A },
+        ];
+        let message = Event::SessionAgentMessage {
+            agent: A,
+            text: "hello".into(),
+            reply_deadline_ms: Some(65_000),
+        };
+        let mut before = SessionState::new(SessionId(1), AppId(1));
+        for e in &served {
+            apply(&mut before, e);
+        }
+        assert_eq!(
+            actions(&before, &message),
+            [
+                SessionAction::ArmReplyTimer {
+                    deadline_ms: 65_000
+                },
+                SessionAction::ArmReplyReminder {
+                    deadline_ms: 65_000
+                },
+            ]
+        );
+        let mut waiting = served.to_vec();
+        waiting.push(message);
+        let due = SessionCommand::ReplyReminderDue {
+            deadline_ms: 65_000,
+        };
+        // Early, or for another deadline: nothing.
+        given(&waiting)
+            .with(ctx(34_999))
+            .when(due.clone())
+            .then_expect(&[]);
+        given(&waiting)
+            .with(ctx(40_000))
+            .when(SessionCommand::ReplyReminderDue {
+                deadline_ms: 64_000,
+            })
+            .then_expect(&[]);
+        given(&waiting)
+            .with(ctx(35_000))
+            .when(due.clone())
+            .then_expect(&[Event::SessionReplyReminded {
+                deadline_ms: 65_000,
+            }]);
+        // Once reminded, not again, and not re-armed after a restart.
+        let mut reminded = waiting.clone();
+        reminded.push(Event::SessionReplyReminded {
+            deadline_ms: 65_000,
+        });
+        given(&reminded)
+            .with(ctx(36_000))
+            .when(due.clone())
+            .then_expect(&[]);
+        let mut state = SessionState::new(SessionId(1), AppId(1));
+        for e in &reminded {
+            apply(&mut state, e);
+        }
+        assert!(
+            !state
+                .pending_timers()
+                .iter()
+                .any(|t| matches!(t, SessionAction::ArmReplyReminder { .. }))
+        );
+        // The user answered: no reminder.
+        let mut answered = waiting.clone();
+        answered.push(Event::SessionUserMessage { text: "hi".into() });
+        given(&answered)
+            .with(ctx(40_000))
+            .when(due)
+            .then_expect(&[]);
+        // A proactive contact's deadline is not reminded of.
+        let past = start_by_agent(ChannelId(3), "u1", A, GroupId(9), 600_000).unwrap();
+        let mut proactive = SessionState::new(SessionId(1), AppId(1));
+        for e in &past {
+            apply(&mut proactive, e);
+        }
+        assert_eq!(proactive.reminder_due(), None);
     }
 
     #[test]

@@ -170,6 +170,13 @@ impl SessionRuntime {
                     SessionCommand::ReplyExpired { deadline_ms },
                 );
             }
+            SessionAction::ArmReplyReminder { deadline_ms } => {
+                self.arm(
+                    TimerKind::ReplyReminder,
+                    deadline_ms - crate::domain::session::REPLY_REMINDER_LEAD_MS,
+                    SessionCommand::ReplyReminderDue { deadline_ms },
+                );
+            }
             SessionAction::ArmQueueTimer { deadline_ms } => {
                 self.arm(
                     TimerKind::QueueWait,

@@ -26,6 +26,8 @@ pub enum TimerKind {
     Offer,
     /// The user-reply countdown.
     Reply,
+    /// The reminder shortly before the user-reply countdown ends.
+    ReplyReminder,
     /// The queue wait limit. Its session may be waiting without an actor: it is woken.
     QueueWait,
 }
@@ -161,7 +163,9 @@ async fn run_wheel(mut ops: mpsc::UnboundedReceiver<WheelOp>, shared: Shared) {
                 let session = |id| match key.1 {
                     // A queued session is passivated while it waits; its limit wakes it.
                     TimerKind::QueueWait => shared.session_ref(id),
-                    TimerKind::Offer | TimerKind::Reply => shared.registry.awake_session(id),
+                    TimerKind::Offer | TimerKind::Reply | TimerKind::ReplyReminder => {
+                        shared.registry.awake_session(id)
+                    }
                 };
                 if let Some((_, command)) = armed.remove(&key)
                     && let Some(session) = session(key.0)

@@ -266,7 +266,8 @@ function DeskBody(props: { desk: Desk; latest: boolean }) {
       return <p class="tip">{str(content["tip"])}</p>;
     case "38": {
       const end = num(content["endTime"]);
-      return <p class="tip">{str(content["tip"]) || (end !== null ? t("remindEnd", { time: time(end * 1000) }) : "")}</p>;
+      // The desk's tip is English; the page says it in the visitor's language when it can.
+      return <p class="tip">{end !== null ? t("remindEnd", { time: time(end * 1000) }) : str(content["tip"])}</p>;
     }
     default:
       return null;
