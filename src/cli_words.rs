@@ -349,6 +349,9 @@ pub fn event(event: &Event) -> String {
         Event::SessionReplyTimeoutSet { secs } => {
             format!("the flow set the user-reply timeout to {secs}s")
         }
+        Event::ChannelTaskMessagesSet { channel, on } => {
+            format!("{channel}'s flow speaks task messages (src 32, 33): {on}")
+        }
         Event::SessionReplyReminded { deadline_ms } => {
             format!(
                 "the user was reminded that the chat ends at {deadline_ms} ms unless it answers"

@@ -961,3 +961,101 @@ async fn an_allow_list_entry_that_is_no_address_range_or_host_is_refused_naming_
         "{e}"
     );
 }
+
+/// A channel that opts into the task shapes: the flow's menu is src 32 and its form src 33,
+/// with the exact JSON the clients draw; the user answers by echoing the branch with
+/// `selected` and the form with `variableValue` filled, the stored prompts are updated
+/// (status 1, nodeStatus 2), and the flow goes on to the desk.
+#[tokio::test]
+async fn a_channel_with_task_messages_speaks_src_32_and_33_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    let flow = |group: u64| {
+        json!({
+            "nodes": [
+                node("start", json!({"type": "start"})),
+                node("menu", json!({"type": "branch", "style": "menu", "text": "What do you need?",
+                    "invalidPrompt": "Please pick one",
+                    "options": [{"port": "a", "content": "Delivery"}, {"port": "b", "content": "Refund"}]})),
+                node("size", json!({"type": "collect", "form": "options", "text": "Which size?", "variable": "size",
+                    "invalidPrompt": "Please pick one", "options": [{"content": "S"}, {"content": "M"}]})),
+                node("desk", json!({"type": "transfer_to_agent", "group": group, "queueMessage": "Size ${size}: ${WaitNo} ahead"})),
+                node("end", end_module()),
+            ],
+            "edges": [edge("start", "next", "menu"), edge("menu", "a", "size"), edge("menu", "b", "size"),
+                edge("size", "next", "desk"), edge("desk", "next", "end")]
+        })
+    };
+    let set = setup(&s, flow).await;
+    let channels = s
+        .ok(&set.admin, Method::GET, "/channels", json!(null))
+        .await;
+    let channel = &channels.as_array().unwrap()[0];
+    assert_eq!(channel["taskMessages"], false);
+    let id = channel["id"].as_u64().unwrap();
+    let put = s
+        .ok(
+            &set.admin,
+            Method::PUT,
+            &format!("/channels/{id}"),
+            json!({"name": "Support", "kind": {"type": "in_app", "userId": "desk"},
+                   "flow": channel["flow"], "taskMessages": true}),
+        )
+        .await;
+    assert_eq!(put["taskMessages"], true);
+    let mut user = s.user_socket(&token_for(&s, &set.secret, "u9"), "").await;
+    user.send(say("m1", "hello")).await;
+    let branch = desk_message(&mut user).await;
+    let session = {
+        let data: Value = serde_json::from_str(branch["body"]["data"].as_str().unwrap()).unwrap();
+        data["taskInfo"]["sessionId"].clone()
+    };
+    let task_info = json!({"sessionId": session, "nodeId": "menu"});
+    assert_eq!(
+        serde_json::from_str::<Value>(branch["body"]["data"].as_str().unwrap()).unwrap(),
+        json!({"customerServicePlugin": 0, "src": "32", "status": 0, "optionType": 1,
+               "content": {"header": "What do you need?",
+                           "items": [{"content": "Delivery", "desc": ""}, {"content": "Refund", "desc": ""}]},
+               "taskInfo": task_info})
+    );
+    // The client's answer: the same branch with `selected`.
+    let reply = json!({"customerServicePlugin": 0, "src": "32", "status": 0, "optionType": 1,
+        "content": {"header": "What do you need?", "items": [{"content": "Delivery"}, {"content": "Refund"}],
+                    "selected": {"content": "Refund"}},
+        "taskInfo": task_info});
+    user.send(
+        json!({"type": "send", "to": "desk", "msgId": "m2", "onlineUserOnly": false,
+        "body": {"type": "custom", "data": reply.to_string()}}),
+    )
+    .await;
+    let updated = user.until(|v| v["type"] == "update").await;
+    let data: Value = serde_json::from_str(updated["body"]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["status"], 1);
+    assert_eq!(
+        data["content"]["selected"],
+        json!({"content": "Refund", "desc": ""})
+    );
+    let form = desk_message(&mut user).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(form["body"]["data"].as_str().unwrap()).unwrap(),
+        json!({"customerServicePlugin": 0, "src": "33", "nodeStatus": 0,
+               "content": {"tip": "Which size?", "inputVariables": [{"name": "size", "placeholder": "",
+                   "isRequired": true, "formType": 1, "chooseItemList": ["S", "M"], "variableValue": ""}]},
+               "taskInfo": {"sessionId": session, "nodeId": "size"}})
+    );
+    // The short form of the answer: just the variables.
+    let answer = json!({"customerServicePlugin": 0, "src": "33",
+        "content": {"inputVariables": [{"name": "size", "isRequired": true, "variableValue": "M"}]}});
+    user.send(
+        json!({"type": "send", "to": "desk", "msgId": "m3", "onlineUserOnly": false,
+        "body": {"type": "custom", "data": answer.to_string()}}),
+    )
+    .await;
+    let updated = user.until(|v| v["type"] == "update").await;
+    let data: Value = serde_json::from_str(updated["body"]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["nodeStatus"], 2);
+    assert_eq!(data["content"]["inputVariables"][0]["variableValue"], "M");
+    assert_eq!(desk_text(&mut user).await, "Size M: 0 ahead");
+    user.close().await;
+    s.stop().await;
+}

@@ -102,6 +102,11 @@ pub struct ChannelInput {
     #[serde(default)]
     #[schema(pattern = "^#[0-9a-fA-F]{6}$", example = "#2457c5")]
     pub theme_color: Option<String>,
+    /// Whether its flow speaks the task shapes the desk's newer clients draw: src 32 for a
+    /// branch's menu and src 33 for a collect module's form, in place of 15 and 21. Absent
+    /// on an update keeps it (off until set).
+    #[serde(default)]
+    pub task_messages: Option<bool>,
 }
 
 /// How a website channel is reached.
@@ -133,6 +138,8 @@ pub struct ChannelView {
     /// For website channels: the launcher's colour, `#rrggbb`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theme_color: Option<String>,
+    /// Its flow speaks src 32 and 33 in place of 15 and 21.
+    pub task_messages: bool,
 }
 
 fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
@@ -162,12 +169,16 @@ fn view(state: &ApiState, app: AppId, channel: Channel) -> ChannelView {
         Some(a) => (Some(a.launcher_position), Some(a.theme_color)),
         None => (None, None),
     };
+    let task_messages = dir
+        .as_ref()
+        .is_some_and(|d| d.task_messages.contains(&channel.id));
     ChannelView {
         channel,
         access,
         allowed_origins,
         launcher_position,
         theme_color,
+        task_messages,
     }
 }
 
@@ -222,6 +233,7 @@ fn checked(
 ) -> Result<(Channel, Vec<Event>), ApiError> {
     let origins = input.allowed_origins.clone();
     let (position, color) = (input.launcher_position, input.theme_color.clone());
+    let task_messages = input.task_messages;
     let channel = build(input, id, kept)?;
     directory::validate_channel(dir, &channel)?;
     let mut events = vec![Event::ChannelSaved {
@@ -263,6 +275,11 @@ fn checked(
             launcher_position: position.unwrap_or(was.launcher_position),
             theme_color,
         });
+    }
+    if let Some(on) = task_messages
+        && on != dir.task_messages.contains(&id)
+    {
+        events.push(Event::ChannelTaskMessagesSet { channel: id, on });
     }
     Ok((channel, events))
 }

@@ -493,6 +493,8 @@ pub struct AppDirectory {
     pub website_origins: BTreeMap<ChannelId, Vec<String>>,
     /// Each website channel's launcher appearance (none set: [`WebsiteAppearance::default`]).
     pub website_appearance: BTreeMap<ChannelId, WebsiteAppearance>,
+    /// The channels whose flows speak the task shapes (src 32, 33) in place of 15 and 21.
+    pub task_messages: BTreeSet<ChannelId>,
 }
 
 /// Every app's directory, with the lookups sign-in and authentication need.
@@ -673,12 +675,20 @@ impl Directory {
             Event::ChannelDeleted { channel } => {
                 dir.website_origins.remove(channel);
                 dir.website_appearance.remove(channel);
+                dir.task_messages.remove(channel);
                 if let Some(old) = dir.channels.remove(channel) {
                     self.unindex(app, &old);
                 }
             }
             Event::WebsiteOriginsSet { channel, origins } => {
                 dir.website_origins.insert(*channel, origins.clone());
+            }
+            Event::ChannelTaskMessagesSet { channel, on } => {
+                if *on {
+                    dir.task_messages.insert(*channel);
+                } else {
+                    dir.task_messages.remove(channel);
+                }
             }
             Event::WebsiteAppearanceSet {
                 channel,

@@ -727,6 +727,16 @@ durable! {
             /// The deadline reminded of.
             deadline_ms: i64,
         },
+
+        // ---- app stream, continued ----
+        /// Whether a channel's flow speaks the task shapes (src 32 branches, src 33 forms)
+        /// in place of src 15 menus and src 21 forms (written with its `ChannelSaved`).
+        ChannelTaskMessagesSet {
+            /// The channel.
+            channel: ChannelId,
+            /// On or off.
+            on: bool,
+        },
     }
 
     /// Who made a change on an app's behalf: a server with an API key, or a signed-in account.
@@ -826,6 +836,7 @@ impl Event {
             Event::WebsiteOriginsSet { .. } => "WebsiteOriginsSet",
             Event::WebsiteAppearanceSet { .. } => "WebsiteAppearanceSet",
             Event::SessionReplyReminded { .. } => "SessionReplyReminded",
+            Event::ChannelTaskMessagesSet { .. } => "ChannelTaskMessagesSet",
         }
     }
 

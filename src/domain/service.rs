@@ -187,6 +187,48 @@ fn with_value(body: &Body, value: &serde_json::Value) -> Body {
 pub fn answer_prompt(prompt: &Body, text: &str) -> Option<Body> {
     let mut value = desk_value(prompt)?;
     let src = value.get("src")?.as_str()?.to_owned();
+    // The task shapes: a branch (32) open while `status` is 0, a form (33) while
+    // `nodeStatus` is 0; answered, the branch is 1 with `selected`, the form 2 with its value.
+    match src.as_str() {
+        "32" => {
+            if value.get("status")?.as_u64()? != 0 {
+                return None;
+            }
+            let content = value.get_mut("content")?.as_object_mut()?;
+            let picked = content
+                .get("items")?
+                .as_array()?
+                .iter()
+                .find(|i| i.get("content").and_then(|c| c.as_str()) == Some(text))?
+                .clone();
+            let desc = picked.get("desc").cloned().unwrap_or_else(|| "".into());
+            content.insert(
+                "selected".to_owned(),
+                serde_json::json!({"content": text, "desc": desc}),
+            );
+            value["status"] = 1.into();
+            return Some(with_value(prompt, &value));
+        }
+        "33" => {
+            if value.get("nodeStatus")?.as_u64()? != 0 {
+                return None;
+            }
+            let field = value
+                .get_mut("content")?
+                .get_mut("inputVariables")?
+                .as_array_mut()?
+                .first_mut()?;
+            let choices = field.get("chooseItemList").and_then(|c| c.as_array());
+            let choice = field.get("formType").and_then(|t| t.as_u64()) == Some(1);
+            if choice && !choices.is_some_and(|c| c.iter().any(|c| c.as_str() == Some(text))) {
+                return None;
+            }
+            field["variableValue"] = text.into();
+            value["nodeStatus"] = 2.into();
+            return Some(with_value(prompt, &value));
+        }
+        _ => {}
+    }
     let content = value.get_mut("content")?.as_object_mut()?;
     if content.contains_key("selected") {
         return None;

@@ -197,6 +197,7 @@ impl FlowRuntime {
             version,
             session,
             faq: &faq,
+            task_messages: dir.task_messages.contains(&slot.entry.channel),
         };
         let now = state.clock.now_ms();
         // A webhook bot's or an interface call's answer: the user stops seeing it think.

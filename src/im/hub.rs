@@ -1351,6 +1351,19 @@ impl Hub {
             seq,
             duplicate: false,
         };
+        // A task shape answered (32 with `selected`, 33 with its value): the flow hears the
+        // answer as the plain text it stands for.
+        let task_answer = match &desk {
+            Some(DeskMessage::TaskBranch(branch)) => {
+                branch.selected.as_ref().map(|s| s.content.clone())
+            }
+            Some(DeskMessage::TaskForm(form)) => form
+                .input_variables
+                .first()
+                .map(|v| v.variable_value.clone())
+                .filter(|v| !v.trim().is_empty()),
+            _ => None,
+        };
         match desk {
             Some(DeskMessage::Trigger { .. }) => {
                 self.open_session(state, &dir, &mut slot).await?;
@@ -1479,11 +1492,15 @@ impl Hub {
             message: message.clone(),
         });
         // A plain text may answer the desk's open prompt (src 15 menu, src 21 form).
-        let answered = match &message.body {
-            Body::Text { text } => open_prompt(&slot.entry)
-                .and_then(|(seq, prompt)| Some((seq, service::answer_prompt(prompt, text)?))),
-            Body::Custom { .. } | Body::File { .. } => None,
+        let answer = match &message.body {
+            Body::Text { text } => Some(text.as_str()),
+            Body::Custom { .. } => task_answer.as_deref(),
+            Body::File { .. } => None,
         };
+        let answered = answer.and_then(|text| {
+            open_prompt(&slot.entry)
+                .and_then(|(seq, prompt)| Some((seq, service::answer_prompt(prompt, text)?)))
+        });
         if let Some((seq, body)) = &answered {
             events.push(Event::MessageUpdated {
                 seq: *seq,
@@ -1514,7 +1531,14 @@ impl Hub {
                     tracing::warn!(conversation = %id, error = %e, "the flow did not take the text");
                 }
             }
-            (Some(_), Body::Custom { .. } | Body::File { .. }) => {}
+            (Some(_), Body::Custom { .. }) => {
+                if let Some(text) = &task_answer
+                    && let Err(e) = self.flows.user_text(state, &mut slot, text).await
+                {
+                    tracing::warn!(conversation = %id, error = %e, "the flow did not take the answer");
+                }
+            }
+            (Some(_), Body::File { .. }) => {}
         }
         let outcome = SendOutcome {
             conversation_id: id,

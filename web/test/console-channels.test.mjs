@@ -63,6 +63,7 @@ test("an in-app virtual number is added with every field, refused at its user id
   await p.getByLabel("Satisfaction configuration").selectOption({ label: "Shop rating" });
   await p.getByLabel("Proactive contact group").selectOption({ label: "VIP" });
   await p.getByLabel("Avatar URL").fill("https://cdn.example.com/desk.png");
+  await p.getByLabel("The flow sends menus and forms as task messages").check();
   await p.getByRole("button", { name: "Save" }).click();
   const refused = await desk.keyApi.raw("POST", "/channels", { name: "x", kind: { type: "in_app", userId: "customer service" } });
   assert.equal(refused.status, 400);
@@ -77,6 +78,7 @@ test("an in-app virtual number is added with every field, refused at its user id
   assert.equal(made.flow, flow.id);
   assert.equal(made.skillGroup, sales.id);
   assert.equal(made.satisfaction, shop.satisfaction);
+  assert.equal(made.taskMessages, true);
   assert.ok(p.url().endsWith(`#/channels/${made.id}`));
   assert.equal(await p.getByText("Embed script").count(), 0);
 
@@ -89,6 +91,7 @@ test("an in-app virtual number is added with every field, refused at its user id
   assert.equal(edited.name, "App help");
   assert.equal(edited.flow ?? null, null);
   assert.equal(edited.kind.userId, "cs-001");
+  assert.equal(edited.taskMessages, true, "kept");
 
   await p.getByRole("button", { name: "Delete" }).click();
   await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();

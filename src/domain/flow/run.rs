@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use crate::domain::conversation::Body;
 use crate::domain::event::Event;
 use crate::domain::ids::{FlowId, GroupId, SessionId};
-use crate::im::protocol::{DeskMessage, Item};
+use crate::im::protocol::{DeskMessage, InputVariable, Item, TaskBranch, TaskForm, TaskItem};
 
-use super::{Bot, BotReply, Flow, FlowState, FormKind, Input, Output, StepError, Wait, step};
+use super::{
+    Bot, BotReply, Flow, FlowState, FormKind, Input, Module, Output, StepError, Wait, step,
+};
 
 /// Most bot questions the FAQ bot answers within one step (each answer waits for the user
 /// again, so one is the most a step takes; this bounds a bot that would not wait).
@@ -217,6 +219,8 @@ pub struct Runner<'a> {
     pub session: SessionId,
     /// The FAQ bot: the answer to a question, if one scores `threshold` or more.
     pub faq: &'a (dyn Fn(&str, f32) -> Option<String> + Sync),
+    /// The channel speaks the task shapes: src 32 for menus and 33 for forms.
+    pub task_messages: bool,
 }
 
 /// The request a webhook bot gets.
@@ -316,8 +320,47 @@ impl Runner<'_> {
             (produced, state) = step(self.flow, &state, &input, now_ms)?;
         }
         let mut finish = None;
+        // The node the flow waits at: what a task message's `taskInfo` names.
+        let task_info =
+            serde_json::json!({"sessionId": self.session.to_string(), "nodeId": state.node});
+        let variable = match self.flow.node(&state.node).map(|n| &n.module) {
+            Some(Module::Collect { variable, .. }) => variable.clone(),
+            _ => String::new(),
+        };
         for output in outputs {
             match output {
+                Output::Menu { header, items } if self.task_messages => out.say.push(
+                    DeskMessage::TaskBranch(TaskBranch {
+                        status: 0,
+                        option_type: 1,
+                        header,
+                        items: task_items(items),
+                        selected: None,
+                        task_info: task_info.clone(),
+                    })
+                    .to_body(),
+                ),
+                Output::Form {
+                    kind,
+                    header,
+                    items,
+                } if self.task_messages => out.say.push(
+                    DeskMessage::TaskForm(TaskForm {
+                        node_status: Some(0),
+                        tip: header,
+                        input_variables: vec![InputVariable {
+                            name: variable.clone(),
+                            placeholder: String::new(),
+                            is_required: true,
+                            form_type: u8::from(kind == FormKind::Options),
+                            choose_item_list: items.into_iter().map(|(c, _)| c).collect(),
+                            variable_value: String::new(),
+                            extra: Default::default(),
+                        }],
+                        task_info: Some(task_info.clone()),
+                    })
+                    .to_body(),
+                ),
                 Output::Say(text) => {
                     if !text.trim().is_empty() {
                         out.say.push(Body::Text { text });
@@ -460,6 +503,17 @@ pub fn redo(run: &FlowRun, session_open: bool) -> Vec<Act> {
     acts
 }
 
+fn task_items(items: Vec<(String, String)>) -> Vec<TaskItem> {
+    items
+        .into_iter()
+        .map(|(content, desc)| TaskItem {
+            content,
+            desc,
+            extra: Default::default(),
+        })
+        .collect()
+}
+
 fn items_of(items: Vec<(String, String)>) -> Vec<Item> {
     items
         .into_iter()
@@ -471,7 +525,7 @@ fn items_of(items: Vec<(String, String)>) -> Vec<Item> {
 mod tests {
     use super::*;
     use crate::domain::flow::testing::{edge, end, menu, node};
-    use crate::domain::flow::{CallField, Graph, Module, validate};
+    use crate::domain::flow::{CallField, Graph, validate};
 
     const S: SessionId = SessionId(40);
     const F: FlowId = FlowId(30);
@@ -494,6 +548,7 @@ mod tests {
             version: 2,
             session: S,
             faq,
+            task_messages: false,
         }
     }
 

@@ -1450,6 +1450,12 @@ export interface components {
             satisfaction?: null | components["schemas"]["SatisfactionId"];
             skillGroup?: null | components["schemas"]["GroupId"];
             /**
+             * @description Whether its flow speaks the task shapes the desk's newer clients draw: src 32 for a
+             *     branch's menu and src 33 for a collect module's form, in place of 15 and 21. Absent
+             *     on an update keeps it (off until set).
+             */
+            taskMessages?: boolean | null;
+            /**
              * @description Website channels: the launcher's colour, `#rrggbb`; absent on an update keeps it
              *     (`#2457c5` until set).
              * @example #2457c5
@@ -1490,6 +1496,8 @@ export interface components {
             /** @description For website channels: the origins whose pages may open its visitors' sockets. */
             allowedOrigins?: string[] | null;
             launcherPosition?: null | components["schemas"]["LauncherPosition"];
+            /** @description Its flow speaks src 32 and 33 in place of 15 and 21. */
+            taskMessages: boolean;
             /** @description For website channels: the launcher's colour, `#rrggbb`. */
             themeColor?: string | null;
         };

@@ -46,12 +46,13 @@ interface Draft {
   origins: string;
   position: Position;
   color: string;
+  tasks: boolean;
 }
 
 function draftOf(c: View | null): Draft {
-  const base: Draft = { name: "", type: "in_app", userId: "", avatarUrl: "", proactiveGroup: null, flow: null, skillGroup: null, satisfaction: null, origins: "", position: "bottom_right", color: DEFAULT_COLOR };
+  const base: Draft = { name: "", type: "in_app", userId: "", avatarUrl: "", proactiveGroup: null, flow: null, skillGroup: null, satisfaction: null, origins: "", position: "bottom_right", color: DEFAULT_COLOR, tasks: false };
   if (!c) return base;
-  const d: Draft = { ...base, name: c.name, type: c.kind.type, flow: c.flow ?? null, skillGroup: c.skillGroup ?? null, satisfaction: c.satisfaction ?? null, origins: (c.allowedOrigins ?? []).join("\n"), position: c.launcherPosition ?? "bottom_right", color: c.themeColor ?? DEFAULT_COLOR };
+  const d: Draft = { ...base, name: c.name, type: c.kind.type, flow: c.flow ?? null, skillGroup: c.skillGroup ?? null, satisfaction: c.satisfaction ?? null, origins: (c.allowedOrigins ?? []).join("\n"), position: c.launcherPosition ?? "bottom_right", color: c.themeColor ?? DEFAULT_COLOR, tasks: c.taskMessages };
   if (c.kind.type === "in_app") return { ...d, userId: c.kind.userId, avatarUrl: c.kind.avatarUrl ?? "", proactiveGroup: c.kind.proactiveGroup ?? null };
   return d;
 }
@@ -59,7 +60,7 @@ function draftOf(c: View | null): Draft {
 function inputOf(d: Draft): Input {
   const kind: Input["kind"] =
     d.type === "in_app" ? { type: "in_app", userId: d.userId, avatarUrl: d.avatarUrl.trim() || null, proactiveGroup: d.proactiveGroup } : { type: "website" };
-  const input: Input = { name: d.name, kind, flow: d.flow, skillGroup: d.skillGroup, satisfaction: d.satisfaction };
+  const input: Input = { name: d.name, kind, flow: d.flow, skillGroup: d.skillGroup, satisfaction: d.satisfaction, taskMessages: d.tasks };
   if (d.type === "website") {
     input.allowedOrigins = d.origins.split(/\s+/).filter(Boolean);
     input.launcherPosition = d.position;
@@ -148,6 +149,12 @@ function ChannelForm(props: { channel: View | null; choices: Choices; onSaved: (
             {(c) => <Picker control={c} value={d.satisfaction} items={props.choices.configs} onChange={(v) => set("satisfaction", v)} />}
           </Field>
         </div>
+        <FieldSet form={form} name="taskMessages" legend={t("ch.tasks")} hint={t("ch.tasksHint")}>
+          <label class="check">
+            <input type="checkbox" checked={d.tasks} onChange={(e) => set("tasks", e.currentTarget.checked)} />
+            {t("ch.tasksOn")}
+          </label>
+        </FieldSet>
         {d.type === "website" && (
           <Field form={form} name="allowedOrigins" label={t("ch.origins")} hint={t("ch.originsHint")}>
             {(c) => <textarea {...c} class="input mono" rows={3} value={d.origins} onInput={text("origins")} />}
