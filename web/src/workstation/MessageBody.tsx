@@ -128,7 +128,7 @@ function Desk(props: { d: Desk; body: Body }) {
     case "15": return <Choices kind={t("body.menu")} header={str(c["header"])} items={arr(c["items"])} chosen={str(obj(c["selected"])["content"]) || null} tail={str(c["tail"])} />;
     case "21": return <Choices kind={t("body.form")} header={str(c["header"])} items={arr(c["items"])} chosen={str(obj(c["selected"])["content"]) || null} />;
     case "29": return <Choices kind={t("body.menu")} header={str(c["title"])} items={arr(c["items"])} chosen={null} />;
-    case "32": return <Choices kind={t("body.menu")} header={str(c["header"])} items={arr(c["items"])} chosen={null} />;
+    case "32": return <Choices kind={t("body.menu")} header={str(c["header"])} items={arr(c["items"])} chosen={str(obj(c["selected"])["content"]) || null} />;
     case "33": return <FormCollection d={d} />;
     case "9": return <Rating m={obj(d["menuContent"])} />;
     case "30": return <RichText markdown={str(d["content"])} />;
@@ -143,6 +143,8 @@ function Desk(props: { d: Desk; body: Body }) {
     }
     case "19": return <span class="sys">{t("body.sessionEnded")}</span>;
     case "20": return <span class="sys">{t("body.sessionTimeout")}</span>;
+    case "37": return <span class="sys">{str(c["tip"])}</span>;
+    case "38": return <span class="sys">{t("body.reminded", { time: typeof c["endTime"] === "number" ? dateTime(c["endTime"] * 1000) : "" })}</span>;
     case "7": return <span class="sys">{t("body.trigger")}</span>;
     case "10": return <span class="sys">{t("body.selected", { value: str(obj(d["menuSelected"])["content"]) })}</span>;
     default: return <span class="sys">{props.body.type === "custom" && props.body.description ? props.body.description : t("body.unknown", { src: d.src })}</span>;

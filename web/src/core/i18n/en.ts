@@ -130,6 +130,7 @@ export const en = {
   "body.trigger": "The user opened the chat",
   "body.sessionEnded": "Session ended",
   "body.sessionTimeout": "Session timed out",
+  "body.reminded": "The user was reminded that the chat ends at {time} without a reply",
   "body.streaming": "Writing…",
   "body.order": "Order",
   "body.unknown": "Message ({src})",

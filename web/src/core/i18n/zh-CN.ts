@@ -133,6 +133,7 @@ export const zhCN: Catalogue = {
   "body.trigger": "用户打开了会话",
   "body.sessionEnded": "会话已结束",
   "body.sessionTimeout": "会话已超时",
+  "body.reminded": "已提醒用户：如未回复，会话将于 {time} 结束",
   "body.streaming": "正在输入…",
   "body.order": "订单",
   "body.unknown": "消息（{src}）",
