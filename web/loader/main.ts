@@ -5,7 +5,7 @@
 // corner and colour, draws the launcher (./launcher.ts), makes the hosted chat page's frame
 // on the first open, and talks with it by postMessage, each message `{helpline: 1, type}`:
 //   page -> host: ready, unread {count}, close
-//   host -> page: open, hidden, language {language}, identify {token}
+//   host -> page: open, hidden, language {language}, identify {token}, card {card}
 // only with the desk's origin and only with its own frame. `window.helplineChat` is its API;
 // calls queued before it loaded (`window.helplineChat = window.helplineChat || {q: []}`,
 // then `helplineChat.q.push(["open"])`) are replayed. Standalone: it imports nothing of the
@@ -20,6 +20,9 @@ export interface HelplineChat {
   setLanguage(language: string): void;
   /** Hands the chat page a user token of the app's, so the visitor is that user. */
   identify(token: string): void;
+  /** Sends a product card (src 22) from the visitor to the desk, once the chat is open:
+   * `{header, desc, pic, url}` (the product the visitor looks at, say). */
+  sendCard(card: { header: string; desc?: string; pic?: string; url?: string }): void;
   /** Called with the unread count whenever it changes; answers a function that stops it. */
   onUnread(callback: (count: number) => void): () => void;
 }
@@ -71,6 +74,7 @@ function start(): void {
 
   let language = languageOf(script.getAttribute("data-language") || document.documentElement.lang || navigator.language);
   let token: string | null = null;
+  const cards: Record<string, unknown>[] = [];
   let wantOpen = false;
   let ready = false;
   let launcher: Launcher | null = null;
@@ -114,6 +118,11 @@ function start(): void {
       token = next;
       post({ type: "identify", token });
     },
+    sendCard(card) {
+      if (!card || typeof card.header !== "string") return console.warn("helpline chat: sendCard needs {header, desc, pic, url}");
+      if (ready) post({ type: "card", card });
+      else cards.push(card);
+    },
     onUnread(callback) {
       listeners.push(callback);
       return () => {
@@ -140,6 +149,7 @@ function start(): void {
       post({ type: "language", language });
       if (token) post({ type: "identify", token });
       post({ type: launcher && launcher.isOpen() ? "open" : "hidden" });
+      for (const card of cards.splice(0)) post({ type: "card", card });
     } else if (data.type === "unread" && launcher) {
       const count = typeof data.count === "number" && data.count > 0 ? Math.floor(data.count) : 0;
       launcher.setUnread(count);

@@ -2,7 +2,8 @@
 // the launcher opens the chat page's frame, the flow's welcome comes (the time from the
 // click to it is printed), the visitor talks with the agent (played over the agent API) in
 // the frame; a message while the panel is closed is a badge on the launcher and the host's
-// onUnread; setLanguage() switches the frame to Chinese; Escape in the frame closes the panel;
+// onUnread; the host's sendCard() reaches the agent as a card; setLanguage() switches the
+// frame to Chinese; Escape in the frame closes the panel;
 // identify() makes the chat the app's own signed-in user instead of an anonymous visitor.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -134,6 +135,10 @@ test("the launcher opens the real chat page; the welcome comes; the visitor talk
   await clickLauncher(p);
   await frame.locator(".row.theirs", { hasText: "Yes, three are in stock." }).waitFor();
   await until(() => p.evaluate(() => window.unreadSeen.at(-1) === 0), 5_000, "the badge cleared on open");
+  // The host page sends the product the visitor looks at as a card (src 22): the agent sees it.
+  await p.evaluate(() => window.helplineChat.sendCard({ header: "Copper pan", desc: "28 cm, €120", pic: "", url: "https://shop.example/pan" }));
+  await frame.locator(".row.mine .card-msg", { hasText: "Copper pan" }).waitFor();
+  await ws.locator(".card-msg", { hasText: "Copper pan" }).waitFor();
   assert.deepEqual(p.problems, []);
 
   await p.evaluate(() => window.helplineChat.setLanguage("zh-CN"));

@@ -7,7 +7,7 @@ import "../core/tokens.css";
 import "./widget.css";
 import { effect } from "@preact/signals";
 import { render } from "preact";
-import { currentSocket, firstDeskMessageMs, recentFrames, identify, items, site, start, unread, visible } from "./state";
+import { currentSocket, firstDeskMessageMs, recentFrames, identify, items, sendCard, site, start, unread, visible } from "./state";
 import { Chat } from "./Chat";
 import { lang, setLang, t, toLang } from "./i18n";
 
@@ -78,6 +78,9 @@ if (host) {
       }
       case "identify":
         if (typeof m.token === "string" && m.token) identify(m.token);
+        break;
+      case "card":
+        sendCard((m as { card?: unknown }).card);
         break;
     }
   });

@@ -249,6 +249,7 @@ export async function start(id: string): Promise<void> {
     });
     socket.start();
     phase.value = { kind: "ready" };
+    for (const card of waitingCards.splice(0)) sendDesk(deskData("22", { content: card }), false);
   } catch (e) {
     const refused = e instanceof Refused ? e : null;
     const message = refused?.status === 404 ? t("unknownSite") : t("failed", { message: e instanceof Error ? e.message : String(e) });
@@ -333,6 +334,22 @@ export function resend(item: Item): void {
 
 export function rate(sessionId: string, level: { id: string; content: string }): void {
   sendDesk(deskData("10", { menuSelected: { id: level.id, content: level.content, sessionId } }), true);
+}
+
+/** Cards the host page sent before the chat had started. */
+const waitingCards: Obj[] = [];
+
+/** A product card (src 22) of the visitor's, from the host page: its four text fields only. */
+export function sendCard(card: unknown): void {
+  const c = obj(card);
+  const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 1024) : "");
+  const content = { header: text(c["header"]), desc: text(c["desc"]), pic: text(c["pic"]), url: text(c["url"]) };
+  if (!content.header) return;
+  if (phase.value.kind !== "ready") {
+    waitingCards.push(content);
+    return;
+  }
+  sendDesk(deskData("22", { content }), false);
 }
 
 export function endChat(): void {
