@@ -117,9 +117,18 @@ const obj = (v: unknown): Obj => (typeof v === "object" && v !== null ? (v as Ob
 /** The last frames, for the page's test hooks. */
 export const recentFrames: Frame[] = [];
 
+/** Whether a frame is about this page's conversation: an app's user (`identify`) may have
+ * conversations with other channels on the same socket. */
+function ours(frame: Frame): boolean {
+  if (!("conversationId" in frame)) return true;
+  if (conversation !== null) return frame.conversationId === conversation;
+  return frame.type !== "message" || frame.from === webAppId || frame.to === webAppId;
+}
+
 function onFrame(frame: Frame): void {
   recentFrames.push(frame);
   if (recentFrames.length > 40) recentFrames.shift();
+  if (!ours(frame)) return;
   switch (frame.type) {
     case "message": {
       if (conversation === null) conversation = frame.conversationId;
@@ -194,7 +203,8 @@ function trigger(): void {
 async function loadHistory(): Promise<void> {
   if (!api) return;
   const list = await api.conversations();
-  const own = list.sort((a, b) => b.lastSeq - a.lastSeq)[0];
+  const channel = site.value?.channelId;
+  const own = list.filter((c) => c.channelId === channel).sort((a, b) => b.lastSeq - a.lastSeq)[0];
   if (!own) return;
   conversation = own.id;
   received = new Received(own.lastSeq);
