@@ -321,11 +321,17 @@ impl Runner<'_> {
         }
         let mut finish = None;
         // The node the flow waits at: what a task message's `taskInfo` names.
-        let task_info =
-            serde_json::json!({"sessionId": self.session.to_string(), "nodeId": state.node});
-        let variable = match self.flow.node(&state.node).map(|n| &n.module) {
-            Some(Module::Collect { variable, .. }) => variable.clone(),
-            _ => String::new(),
+        // Built only for a channel that speaks the task shapes: every flow step passes here.
+        let (task_info, variable) = if self.task_messages {
+            let variable = match self.flow.node(&state.node).map(|n| &n.module) {
+                Some(Module::Collect { variable, .. }) => variable.clone(),
+                _ => String::new(),
+            };
+            let info =
+                serde_json::json!({"sessionId": self.session.to_string(), "nodeId": state.node});
+            (info, variable)
+        } else {
+            (serde_json::Value::Null, String::new())
         };
         for output in outputs {
             match output {

@@ -10,11 +10,9 @@ export const en = {
   "close": "Close the chat",
   "loading": "Starting the chat…",
   "unknownSite": "This chat is not available: the link names no website channel of this desk.",
-  "busySite": "Too many people are starting a chat right now. Trying again in {seconds} s…",
   "failed": "The chat could not start: {message}",
   "retry": "Try again",
   "offline": "You are offline. Your messages will be sent when the connection is back.",
-  "reconnecting": "Reconnecting…",
   "waiting": "Waiting for an agent",
   "queue": "You are number {n} in the queue",
   "connected": "Connected to {name}",
@@ -52,12 +50,9 @@ export const en = {
   "image": "Image {name}",
   "card": "Product",
   "order": "Order",
-  "open": "Open",
   "remindEnd": "The chat will end at {time} without a reply",
-  "unread": "{n} new messages",
   "refusedFile": "{name} was not sent: {message}",
   "downloadWord": "Download",
-  "newMessages": "New messages",
 } as const;
 
 type Key = keyof typeof en;
@@ -67,11 +62,9 @@ export const zhCN: Record<Key, string> = {
   "close": "关闭会话窗口",
   "loading": "正在连接客服…",
   "unknownSite": "此会话不可用：链接中没有本客服系统的网站渠道。",
-  "busySite": "当前发起会话的人数过多，{seconds} 秒后重试…",
   "failed": "会话无法开始：{message}",
   "retry": "重试",
   "offline": "网络已断开。连接恢复后将自动发送您的消息。",
-  "reconnecting": "正在重新连接…",
   "waiting": "正在等待客服",
   "queue": "您前面还有 {n} 位",
   "connected": "已接入 {name}",
@@ -109,12 +102,9 @@ export const zhCN: Record<Key, string> = {
   "image": "图片 {name}",
   "card": "商品",
   "order": "订单",
-  "open": "打开",
   "remindEnd": "如未回复，会话将于 {time} 结束",
-  "unread": "{n} 条新消息",
   "refusedFile": "{name} 未发送：{message}",
   "downloadWord": "下载",
-  "newMessages": "新消息",
 };
 
 export function toLang(value: string | null | undefined): Lang | null {

@@ -7,7 +7,7 @@ import "../core/tokens.css";
 import "./widget.css";
 import { effect } from "@preact/signals";
 import { render } from "preact";
-import { currentSocket, firstDeskMessageMs, recentFrames, identify, items, sendCard, site, start, unread, visible } from "./state";
+import { currentSocket, firstDeskMessageMs, identify, items, sendCard, site, start, unread, visible } from "./state";
 import { Chat } from "./Chat";
 import { lang, setLang, t, toLang } from "./i18n";
 
@@ -110,7 +110,6 @@ Object.assign(window, {
     seqs: () => items.value.map((x) => x.seq),
     // When the first desk message came, in ms since the epoch (comparable across frames).
     firstDeskMessageAt: () => (firstDeskMessageMs.value === null ? null : performance.timeOrigin + firstDeskMessageMs.value),
-    frames: () => recentFrames.slice(),
   },
 });
 

@@ -3,7 +3,7 @@
 // goes through model.ts's pure functions; this file does the IO.
 import { computed, signal } from "@preact/signals";
 import { Api, Refused, UserSocket, visitor, website, type Link, type Message, type Website } from "./client";
-import { deskData, deskOf, insert, Received, shown, update, type Body, type Frame, type Item, type Obj } from "./model";
+import { deskData, deskOf, insert, obj, Received, shown, update, type Body, type Frame, type Item, type Obj } from "./model";
 import { lang, t } from "./i18n";
 
 export type Phase = { kind: "loading" } | { kind: "ready" } | { kind: "failed"; message: string; retryS: number | null };
@@ -112,11 +112,6 @@ function learn(body: Body, mine: boolean, live: boolean): void {
   }
 }
 
-const obj = (v: unknown): Obj => (typeof v === "object" && v !== null ? (v as Obj) : {});
-
-/** The last frames, for the page's test hooks. */
-export const recentFrames: Frame[] = [];
-
 /** Whether a frame is about this page's conversation: an app's user (`identify`) may have
  * conversations with other channels on the same socket. */
 function ours(frame: Frame): boolean {
@@ -126,8 +121,6 @@ function ours(frame: Frame): boolean {
 }
 
 function onFrame(frame: Frame): void {
-  recentFrames.push(frame);
-  if (recentFrames.length > 40) recentFrames.shift();
   if (!ours(frame)) return;
   switch (frame.type) {
     case "message": {
